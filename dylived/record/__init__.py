@@ -1,0 +1,1 @@
+"""Recording: ffmpeg discovery (probe), pure argv building (argv), the per-session supervisor."""

@@ -48,13 +48,14 @@ import math
 import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Any, Protocol
 
 import anyio
 import anyio.abc
 
 from dylived.budget import ErrorCooldown
 from dylived.errors import DylivedError, RiskControl, RoomNotFound
+from dylived.logs import broadcaster_logger
 from dylived.model import ExitReason, LiveStatus, WatchState
 
 
@@ -286,7 +287,7 @@ class SessionContext:
     def __init__(
         self,
         key: str,
-        options: object,
+        options: Any,
         status: LiveStatus,
         store: SessionStore,
         started_at_ms: int,
@@ -476,7 +477,7 @@ class Watch:
     def __init__(
         self,
         key: str,
-        options: object,
+        options: Any,
         settings: WatchSettings,
         check: StatusCheck,
         store: SessionStore,
@@ -505,7 +506,7 @@ class Watch:
         self._last_error: tuple[str, int] | None = None
         self._checks = 0
         self._errors = 0
-        self.log = logging.LoggerAdapter(logger, {"broadcaster": key})
+        self.log = broadcaster_logger(key, logger=logger)
 
     # -- requests from outside (sync, safe from an APScheduler job on the same loop)
 
@@ -535,7 +536,7 @@ class Watch:
             self._notify_state()
         self.request_poll()
 
-    def update(self, options: object, settings: WatchSettings) -> None:
+    def update(self, options: Any, settings: WatchSettings) -> None:
         """New options from a reload; a running session keeps going."""
         self.options = options
         self.settings = settings
@@ -643,14 +644,9 @@ class Watch:
         ctx = SessionContext(self.key, self.options, status, self._store, wall_ms(), self)
         session = LiveSession(ctx, self._factories)
         self.session = session
+        self.log.room = status.room_id
         session_id = await self._tg.start(session.run)
-        self.log.info(
-            "went live: session %d opened (room=%s, title=%r)",
-            session_id,
-            status.room_id,
-            status.title,
-            extra={"room": status.room_id},
-        )
+        self.log.info("went live: session %d opened (title %r)", session_id, status.title)
 
     async def _close_session(self, reason: ExitReason) -> None:
         session, self.session = self.session, None
@@ -659,12 +655,8 @@ class Watch:
         session.end(reason)
         with anyio.move_on_after(SESSION_CLOSE_TIMEOUT, shield=True):
             await session.finished.wait()
-        self.log.info(
-            "session %d closed: %s",
-            session.ctx.session_id,
-            reason.value,
-            extra={"room": session.ctx.latest_status.room_id},
-        )
+        self.log.info("session %d closed: %s", session.ctx.session_id, reason.value)
+        self.log.room = None
 
     def _notify_state(self) -> None:
         new = self.machine.state

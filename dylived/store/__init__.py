@@ -1,0 +1,1 @@
+"""The SQLite store: schema migrations, the single writer, read queries, and export."""

@@ -1,0 +1,176 @@
+"""Streamed export of one session in the dataset.md format, its encoders, and the manifest.
+
+:func:`session_rows` yields ``room_info`` first, then one row per stored event in arrival
+order (fetched in pages, never all at once), then ``summary`` last (every dataset.md summary
+field plus dylived's ``gaps``; counts equal the stored rows). :func:`encode_jsonl` and
+:func:`encode_csv` turn rows into bytes. CSV has fixed columns (:data:`CSV_COLUMNS`): the
+common fields flattened for spreadsheets, ``user_id`` and ``nickname`` taken from the row's
+``user`` object (``nickname`` from ``broadcaster`` for ``room_info``), ``content`` where the
+type has one, and a last ``data`` column holding the full row as JSON, so nothing is lost.
+:func:`recordings_manifest` builds ``{"results": ..., "recordings": [...]}``. Reads only.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from collections.abc import AsyncIterable, AsyncIterator, Mapping, Sequence
+from pathlib import PurePath
+from typing import Any, Literal
+
+from dylived.store.db import Database, SegmentRecord, SessionNotFound, SessionRecord
+
+
+ExportFormat = Literal["jsonl", "csv"]
+
+CSV_COLUMNS: tuple[str, ...] = (
+    "type",
+    "msg_id",
+    "room_id",
+    "web_rid",
+    "server_time_ms",
+    "received_at_ms",
+    "stream_offset_s",
+    "user_id",
+    "nickname",
+    "content",
+    "data",
+)
+
+MEDIA_TYPES: Mapping[ExportFormat, str] = {
+    "jsonl": "application/x-ndjson",
+    "csv": "text/csv; charset=utf-8",
+}
+
+
+def room_info_row(session: SessionRecord) -> dict[str, Any]:
+    """The ``room_info`` row: the stored status-API row, completed from the session columns."""
+    stored = dict(session.room_info or {})
+    stored.pop("type", None)
+    row: dict[str, Any] = {"type": "room_info", **stored}
+    row.setdefault("room_id", session.room_id)
+    row.setdefault("web_rid", session.web_rid)
+    row.setdefault("title", session.title)
+    row.setdefault("broadcaster", {"nickname": session.nickname})
+    return row
+
+
+async def session_rows(
+    database: Database, session_id: int, *, page_size: int = 1000
+) -> AsyncIterator[dict[str, Any]]:
+    """Every row of one session's export, streamed.
+
+    Raises:
+        SessionNotFound: there is no such session.
+    """
+    session = await database.get_session(session_id)
+    if session is None:
+        raise SessionNotFound(session_id)
+    yield room_info_row(session)
+    after = 0
+    while True:
+        page = await database.events_after(session_id, after, limit=page_size)
+        for event in page:
+            yield dict(event.row)
+        if len(page) < page_size:
+            break
+        after = page[-1].seq
+    summary = await database.summary(session_id)
+    assert summary is not None  # the session exists
+    yield summary
+
+
+async def encode_jsonl(rows: AsyncIterable[Mapping[str, Any]]) -> AsyncIterator[bytes]:
+    """One compact UTF-8 JSON object per line."""
+    async for row in rows:
+        yield (json.dumps(row, ensure_ascii=False, separators=(",", ":")) + "\n").encode()
+
+
+def _text(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
+
+
+def csv_record(row: Mapping[str, Any]) -> list[str]:
+    """The CSV columns of one row (see :data:`CSV_COLUMNS`)."""
+    user = row.get("user")
+    if not isinstance(user, Mapping):
+        user = row.get("broadcaster") if row.get("type") == "room_info" else None
+    user = user if isinstance(user, Mapping) else {}
+    flat = {
+        "type": row.get("type"),
+        "msg_id": row.get("msg_id"),
+        "room_id": row.get("room_id"),
+        "web_rid": row.get("web_rid"),
+        "server_time_ms": row.get("server_time_ms"),
+        "received_at_ms": row.get("received_at_ms"),
+        "stream_offset_s": row.get("stream_offset_s"),
+        "user_id": user.get("user_id"),
+        "nickname": user.get("nickname"),
+        "content": row.get("content"),
+        "data": json.dumps(row, ensure_ascii=False, separators=(",", ":")),
+    }
+    return [_text(flat[name]) for name in CSV_COLUMNS]
+
+
+async def encode_csv(rows: AsyncIterable[Mapping[str, Any]]) -> AsyncIterator[bytes]:
+    """RFC 4180 CSV (CRLF line ends, UTF-8), a header line first."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow(CSV_COLUMNS)
+    async for row in rows:
+        writer.writerow(csv_record(row))
+        yield buffer.getvalue().encode()
+        buffer.seek(0)
+        buffer.truncate()
+    if buffer.tell():  # no rows at all: the header alone
+        yield buffer.getvalue().encode()
+
+
+async def export_session(
+    database: Database, session_id: int, fmt: ExportFormat = "jsonl", *, page_size: int = 1000
+) -> AsyncIterator[bytes]:
+    """The encoded export of one session (``jsonl`` or ``csv``), streamed."""
+    rows = session_rows(database, session_id, page_size=page_size)
+    encoder = encode_jsonl if fmt == "jsonl" else encode_csv
+    async for chunk in encoder(rows):
+        yield chunk
+
+
+def recordings_manifest(results: str, segments: Sequence[SegmentRecord]) -> dict[str, Any]:
+    """``{"results": <export file or session ref>, "recordings": [...]}`` (dataset.md).
+
+    Only finished (``closed``) segments are listed, in ``seq`` order.
+    """
+    recordings = [
+        {
+            "key": PurePath(seg.path).name,
+            "path": seg.path,
+            "seq": seg.seq,
+            "started_at_ms": seg.started_at_ms,
+            "ended_at_ms": seg.ended_at_ms,
+            "duration_s": seg.media_duration_s,
+            "bytes": seg.bytes,
+            "quality": seg.quality,
+            "width": seg.width,
+            "height": seg.height,
+            "codec": seg.codec,
+        }
+        for seg in sorted(segments, key=lambda s: s.seq)
+        if seg.state == "closed"
+    ]
+    return {"results": results, "recordings": recordings}
+
+
+async def session_manifest(
+    database: Database, session_id: int, results: str | None = None
+) -> dict[str, Any]:
+    """The manifest of one stored session; ``results`` defaults to ``session:<id>``."""
+    if await database.get_session(session_id) is None:
+        raise SessionNotFound(session_id)
+    segments = await database.segments(session_id)
+    return recordings_manifest(results or f"session:{session_id}", segments)

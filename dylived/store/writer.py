@@ -1,0 +1,503 @@
+"""The only writer of the database: one aiosqlite connection fed by a bounded memory stream.
+
+Producers ``await writer.submit(op)`` typed operations (``store/ops.py``); :meth:`Writer.run`
+batches them and commits every ``batch_rows`` event rows or ``flush_interval`` seconds, in
+one transaction (``executemany`` for event rows), in submission order. Operations that need an
+answer are flushed at once and answered through their :class:`~dylived.store.ops.Reply`.
+
+Errors never crash it: a full disk (SQLITE_FULL, ENOSPC) or an I/O or lock error rolls the
+transaction back, is logged and counted (``dylived.errors.DiskFull`` in :meth:`statistics`),
+and the same batch is retried after ``retry_interval`` while new operations keep being
+accepted (event rows beyond ``max_pending_rows`` are dropped and counted, never control
+operations). An operation that SQLite rejects on its own (a constraint) is isolated, logged
+and answered with a StoreError; the rest of its batch is committed.
+
+On open, sessions left open by a crash are closed as ``daemon_stopped`` and their ``writing``
+segments become ``orphaned`` for the recorder to fix up.
+"""
+
+from __future__ import annotations
+
+import errno
+import json
+import logging
+import sqlite3
+import time
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import aiosqlite
+import anyio
+from anyio.abc import TaskStatus
+from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStream
+
+from dylived.errors import DiskFull, StoreError
+from dylived.model import ExitReason
+from dylived.store import db, statements
+from dylived.store.ops import (
+    CloseSession,
+    Drain,
+    InsertEvents,
+    InsertUnknown,
+    OpenSession,
+    SetDatabaseLimit,
+    WriteOp,
+)
+
+
+logger = logging.getLogger(__name__)
+
+_DEFAULT_MAX_PAGES = 1073741823  # SQLite's compiled default for max_page_count
+_FINAL_FLUSH_TIMEOUT_S = 5.0
+_TRANSIENT_CODES = {sqlite3.SQLITE_FULL, sqlite3.SQLITE_IOERR, sqlite3.SQLITE_BUSY}
+_TRANSIENT_CODES |= {sqlite3.SQLITE_LOCKED}
+
+
+@dataclass(frozen=True, slots=True)
+class WriterStatistics:
+    """Progress of the writer, for status, metrics and the watchdog.
+
+    The watchdog should require ``last_loop_monotonic`` to be recent (the loop is alive); a
+    full disk shows as ``disk_full`` with ``backlog`` growing, and is not a reason to die.
+    """
+
+    backlog: int  # operations buffered in the stream, not yet taken
+    pending_ops: int  # taken, not yet committed
+    pending_rows: int
+    rows_written: int  # event rows inserted (duplicates not counted)
+    rows_ignored: int  # event rows ignored as duplicates (same session and msg_id)
+    rows_dropped: int  # event rows dropped while the disk was full
+    unknown_dropped: int  # unknown messages beyond the per-session cap
+    flushes: int
+    last_flush_monotonic: float | None
+    last_loop_monotonic: float
+    disk_full: bool
+    disk_full_count: int
+    errors: int
+    last_error: str | None
+
+
+def _is_transient(exc: BaseException) -> bool:
+    if isinstance(exc, sqlite3.OperationalError):
+        code = getattr(exc, "sqlite_errorcode", None)
+        if code is not None:
+            return (code & 0xFF) in _TRANSIENT_CODES
+        return "disk is full" in str(exc) or "locked" in str(exc) or "disk I/O" in str(exc)
+    return isinstance(exc, OSError)
+
+
+def _translate(exc: BaseException) -> StoreError:
+    """The error at this edge: DiskFull for SQLITE_FULL / ENOSPC, StoreError otherwise."""
+    code = getattr(exc, "sqlite_errorcode", None)
+    full = (code is not None and (code & 0xFF) == sqlite3.SQLITE_FULL) or (
+        isinstance(exc, OSError) and exc.errno == errno.ENOSPC
+    )
+    if full or "database or disk is full" in str(exc):
+        return DiskFull(f"database or disk is full: {exc}")
+    return StoreError(f"database write failed: {exc}")
+
+
+def _dumps(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+
+
+def _needs_immediate_flush(op: WriteOp) -> bool:
+    return isinstance(op, OpenSession | CloseSession | Drain)
+
+
+class Writer:
+    """The single writer. ``async with Writer.open(path) as w: await tg.start(w.run)``."""
+
+    def __init__(
+        self,
+        conn: aiosqlite.Connection,
+        *,
+        buffer: int,
+        batch_rows: int,
+        flush_interval: float,
+        retry_interval: float,
+        max_pending_rows: int,
+        unknown_cap: int,
+    ) -> None:
+        self._conn = conn
+        self._send: MemoryObjectSendStream[WriteOp]
+        self._receive: MemoryObjectReceiveStream[WriteOp]
+        self._send, self._receive = anyio.create_memory_object_stream[WriteOp](buffer)
+        self._batch_rows = batch_rows
+        self._flush_interval = flush_interval
+        self._retry_interval = retry_interval
+        self._max_pending_rows = max_pending_rows
+        self._unknown_cap = unknown_cap
+        self._pending: list[WriteOp] = []
+        self._pending_rows = 0
+        self._first_pending_at: float | None = None
+        self._retry_at: float | None = None
+        self._unknown_counts: dict[int, int] = {}
+        self._page_size = 4096
+        self._rows_written = self._rows_ignored = self._rows_dropped = 0
+        self._unknown_dropped = self._flushes = self._errors = self._disk_full_count = 0
+        self._last_flush: float | None = None
+        self._last_loop = time.monotonic()
+        self._disk_full = False
+        self._last_error: str | None = None
+        self._results: dict[int, Any] = {}  # id(op) -> answer, until the commit answers it
+        self.recovered_sessions: tuple[int, ...] = ()
+
+    @classmethod
+    @asynccontextmanager
+    async def open(
+        cls,
+        path: str | Path,
+        *,
+        buffer: int = 1000,
+        batch_rows: int = 500,
+        flush_interval: float = 0.25,
+        retry_interval: float = 2.0,
+        max_pending_rows: int = 100_000,
+        unknown_cap: int = 1000,
+        max_db_bytes: int | None = None,
+    ) -> AsyncIterator[Writer]:
+        """Open (creating the file), migrate, recover crashed sessions; always closes.
+
+        Raises:
+            StoreError: the database cannot be opened or migrated.
+        """
+        conn = await db.connect(path)
+        try:
+            await db.migrate(conn)
+            writer = cls(
+                conn,
+                buffer=buffer,
+                batch_rows=batch_rows,
+                flush_interval=flush_interval,
+                retry_interval=retry_interval,
+                max_pending_rows=max_pending_rows,
+                unknown_cap=unknown_cap,
+            )
+            async with conn.execute("PRAGMA page_size") as cursor:
+                row = await cursor.fetchone()
+            writer._page_size = int(row[0]) if row is not None else 4096
+            await writer._apply_limit(max_db_bytes)
+            await writer._recover()
+            try:
+                yield writer
+            finally:
+                writer._send.close()
+                writer._receive.close()
+        finally:
+            await db.close_quietly(conn)
+
+    # ------------------------------------------------------------ the producer side
+
+    async def submit(self, op: WriteOp) -> None:
+        """Queue one operation; waits while the buffer is full (backpressure).
+
+        Cancel-safe: a cancelled submit queued nothing. Raises StoreError after :meth:`stop`.
+        """
+        try:
+            await self._send.send(op)
+        except (anyio.ClosedResourceError, anyio.BrokenResourceError) as exc:
+            raise StoreError("the store writer is stopped") from exc
+
+    def submit_nowait(self, op: WriteOp) -> bool:
+        """Queue one operation if the buffer has room; False (nothing queued) when it is full."""
+        try:
+            self._send.send_nowait(op)
+        except anyio.WouldBlock:
+            return False
+        except (anyio.ClosedResourceError, anyio.BrokenResourceError) as exc:
+            raise StoreError("the store writer is stopped") from exc
+        return True
+
+    async def request(self, op: OpenSession) -> int:
+        """Submit and wait for the new session id (cancel-safe; the op may still be applied)."""
+        await self.submit(op)
+        return await op.reply.wait()
+
+    async def close_session(self, op: CloseSession) -> dict[str, Any]:
+        """Submit a CloseSession and wait for the session's summary row."""
+        await self.submit(op)
+        return await op.reply.wait()
+
+    async def drain(self) -> None:
+        """Wait until everything submitted before this call is committed.
+
+        While the disk is full this waits until it is not: bound it with a timeout.
+        """
+        op = Drain()
+        await self.submit(op)
+        await op.reply.wait()
+
+    def stop(self) -> None:
+        """Accept nothing more; :meth:`run` commits what it has and returns."""
+        self._send.close()
+
+    def statistics(self) -> WriterStatistics:
+        return WriterStatistics(
+            backlog=self._send.statistics().current_buffer_used,
+            pending_ops=len(self._pending),
+            pending_rows=self._pending_rows,
+            rows_written=self._rows_written,
+            rows_ignored=self._rows_ignored,
+            rows_dropped=self._rows_dropped,
+            unknown_dropped=self._unknown_dropped,
+            flushes=self._flushes,
+            last_flush_monotonic=self._last_flush,
+            last_loop_monotonic=self._last_loop,
+            disk_full=self._disk_full,
+            disk_full_count=self._disk_full_count,
+            errors=self._errors,
+            last_error=self._last_error,
+        )
+
+    # ------------------------------------------------------------ the loop
+
+    async def run(self, *, task_status: TaskStatus[None] = anyio.TASK_STATUS_IGNORED) -> None:
+        """Consume operations until :meth:`stop` (then commit and return) or cancellation
+        (then commit what it can, shielded and bounded, and re-raise)."""
+        task_status.started()
+        try:
+            while True:
+                op = await self._next_op()
+                now = time.monotonic()
+                self._last_loop = now
+                if isinstance(op, SetDatabaseLimit):
+                    await self._apply_limit(op.max_bytes)
+                    if self._retry_at is not None:
+                        self._retry_at = now  # the limit may have been the cause: retry now
+                elif op is not None:
+                    self._take(op, now)
+                if self._flush_due(op, now):
+                    await self._flush()
+        except anyio.EndOfStream:
+            await self._final_flush()
+        except anyio.get_cancelled_exc_class():
+            await self._final_flush()
+            raise
+
+    async def _next_op(self) -> WriteOp | None:
+        """The next operation, or None when a flush (or a liveness tick) is due first."""
+        now = time.monotonic()
+        deadline = now + 1.0  # a liveness tick even when idle (last_loop_monotonic)
+        if self._retry_at is not None:
+            deadline = min(deadline, self._retry_at)
+        elif self._first_pending_at is not None:
+            deadline = min(deadline, self._first_pending_at + self._flush_interval)
+        with anyio.move_on_after(max(0.0, deadline - now)):
+            return await self._receive.receive()
+        return None
+
+    def _take(self, op: WriteOp, now: float) -> None:
+        if isinstance(op, InsertUnknown):
+            seen = self._unknown_counts.get(op.session_id, 0)
+            if seen >= self._unknown_cap:
+                self._unknown_dropped += 1
+                return
+            self._unknown_counts[op.session_id] = seen + 1
+        self._pending.append(op)
+        if isinstance(op, InsertEvents):
+            self._pending_rows += len(op.events)
+        if self._first_pending_at is None:
+            self._first_pending_at = now
+        if self._retry_at is not None and self._pending_rows > self._max_pending_rows:
+            self._shed_rows()
+
+    def _shed_rows(self) -> None:
+        """Drop the oldest event batches while writes fail (control ops are always kept)."""
+        kept: list[WriteOp] = []
+        for op in self._pending:
+            if isinstance(op, InsertEvents) and self._pending_rows > self._max_pending_rows:
+                self._pending_rows -= len(op.events)
+                self._rows_dropped += len(op.events)
+            else:
+                kept.append(op)
+        self._pending = kept
+        logger.error("store: writes failing, dropped event rows (total %d)", self._rows_dropped)
+
+    def _flush_due(self, op: WriteOp | None, now: float) -> bool:
+        if not self._pending:
+            return False
+        if self._retry_at is not None:
+            return now >= self._retry_at
+        if op is not None and _needs_immediate_flush(op):
+            return True
+        if self._pending_rows >= self._batch_rows:
+            return True
+        assert self._first_pending_at is not None
+        return now >= self._first_pending_at + self._flush_interval
+
+    async def _final_flush(self) -> None:
+        with anyio.move_on_after(_FINAL_FLUSH_TIMEOUT_S, shield=True):
+            # A cancelled flush may have left its transaction open (queued SQL still runs
+            # in aiosqlite's thread, in order): roll it back before committing again.
+            await self._rollback()
+            while True:
+                try:
+                    op = self._receive.receive_nowait()
+                except (anyio.WouldBlock, anyio.EndOfStream, anyio.ClosedResourceError):
+                    break
+                self._take(op, time.monotonic())
+            if self._pending:
+                self._retry_at = None
+                await self._flush()
+        if self._pending:
+            logger.error("store: %d operations could not be written at stop", len(self._pending))
+            for op in self._pending:
+                self._fail_reply(op, StoreError("the store writer stopped before writing this"))
+
+    # ------------------------------------------------------------ flushing
+
+    async def _flush(self) -> None:
+        """Commit every pending operation in one transaction, or isolate the bad one."""
+        ops = self._pending
+        try:
+            counts = await self._execute_batch(ops)
+        except Exception as exc:
+            await self._rollback()
+            if _is_transient(exc):
+                self._on_transient(exc)
+                return
+            await self._isolate(ops)
+            return
+        self._pending = []
+        self._committed(ops, counts)
+
+    async def _isolate(self, ops: list[WriteOp]) -> None:
+        """Apply the operations one by one so one bad operation cannot block the rest."""
+        for index, op in enumerate(ops):
+            try:
+                counts = await self._execute_batch([op])
+            except Exception as exc:
+                await self._rollback()
+                if _is_transient(exc):
+                    self._pending = ops[index:]
+                    self._on_transient(exc)
+                    return
+                self._errors += 1
+                self._last_error = f"{type(op).__name__}: {exc}"
+                logger.error("store: dropped %s that SQLite rejected: %s", type(op).__name__, exc)
+                self._fail_reply(op, StoreError(f"{type(op).__name__} rejected: {exc}"))
+            else:
+                self._committed([op], counts)
+        self._pending = []
+        self._after_pending_change()
+
+    def _on_transient(self, exc: BaseException) -> None:
+        error = _translate(exc)
+        self._errors += 1
+        self._last_error = str(error)
+        if isinstance(error, DiskFull):
+            if not self._disk_full:
+                logger.error("store: %s; retrying every %.1f s", error, self._retry_interval)
+            self._disk_full = True
+            self._disk_full_count += 1
+        else:
+            logger.warning("store: %s; retrying in %.1f s", error, self._retry_interval)
+        self._retry_at = time.monotonic() + self._retry_interval
+        self._after_pending_change()
+        if self._pending_rows > self._max_pending_rows:
+            self._shed_rows()
+
+    def _committed(self, ops: Sequence[WriteOp], counts: tuple[int, int]) -> None:
+        for op in ops:
+            if isinstance(op, OpenSession | CloseSession | Drain):
+                self._answer(op)
+            if isinstance(op, CloseSession):
+                self._unknown_counts.pop(op.session_id, None)
+        self._rows_written += counts[0]
+        self._rows_ignored += counts[1]
+        if self._disk_full:
+            logger.warning("store: writes succeed again")
+        self._disk_full = False
+        self._retry_at = None
+        self._flushes += 1
+        self._last_flush = time.monotonic()
+        self._after_pending_change()
+
+    def _after_pending_change(self) -> None:
+        self._pending_rows = sum(
+            len(op.events) for op in self._pending if isinstance(op, InsertEvents)
+        )
+        if not self._pending:
+            self._first_pending_at = None
+
+    async def _rollback(self) -> None:
+        try:
+            await self._conn.rollback()
+        except sqlite3.Error as exc:  # pragma: no cover - rollback of a failed txn
+            logger.warning("store: rollback failed: %s", exc)
+
+    # ------------------------------------------------------------ SQL per operation
+
+    async def _execute_batch(self, ops: Sequence[WriteOp]) -> tuple[int, int]:
+        """Run the operations in one transaction; (event rows inserted, ignored as dups)."""
+        inserted = ignored = 0
+        await self._conn.execute("BEGIN IMMEDIATE")
+        index = 0
+        while index < len(ops):
+            op = ops[index]
+            if isinstance(op, InsertEvents):
+                # Consecutive event batches become one executemany.
+                group: list[InsertEvents] = []
+                while index < len(ops) and isinstance(ops[index], InsertEvents):
+                    group.append(ops[index])  # type: ignore[arg-type]
+                    index += 1
+                added, total = await statements.insert_events(self._conn, group)
+                inserted, ignored = inserted + added, ignored + total - added
+                continue
+            result = await statements.apply(self._conn, op)
+            if result is not None:
+                self._results[id(op)] = result
+            index += 1
+        await self._conn.commit()
+        return inserted, ignored
+
+    async def _apply_limit(self, max_bytes: int | None) -> None:
+        pages = _DEFAULT_MAX_PAGES if max_bytes is None else max(1, max_bytes // self._page_size)
+        await self._conn.execute(f"PRAGMA max_page_count = {int(pages)}")
+
+    async def _recover(self) -> None:
+        """Close sessions a crash left open as ``daemon_stopped``; orphan 'writing' segments."""
+        async with self._conn.execute(
+            "SELECT s.id, max(s.started_at_ms, "
+            " coalesce((SELECT max(received_at_ms) FROM events e WHERE e.session_id = s.id), 0),"
+            " coalesce((SELECT max(coalesce(ended_at_ms, started_at_ms)) FROM segments g"
+            "           WHERE g.session_id = s.id), 0)) "
+            "FROM sessions s WHERE s.ended_at_ms IS NULL ORDER BY s.id"
+        ) as cursor:
+            stale = [(int(r[0]), int(r[1])) for r in await cursor.fetchall()]
+        await self._conn.execute("BEGIN IMMEDIATE")
+        try:
+            await self._conn.execute(
+                "UPDATE segments SET state = 'orphaned' WHERE state = 'writing'"
+            )
+            for session_id, last_ms in stale:
+                await statements.close_session(
+                    self._conn, session_id, last_ms, ExitReason.DAEMON_STOPPED.value, None
+                )
+            await self._conn.commit()
+        except sqlite3.Error as exc:
+            await self._rollback()
+            raise _translate(exc) from exc
+        if stale:
+            logger.warning(
+                "store: closed %d session(s) left open by a crash as daemon_stopped", len(stale)
+            )
+        self.recovered_sessions = tuple(s for s, _ in stale)
+
+    def _answer(self, op: OpenSession | CloseSession | Drain) -> None:
+        result = self._results.pop(id(op), None)
+        if isinstance(op, Drain):
+            op.reply.set(None)
+        elif isinstance(op, OpenSession):
+            op.reply.set(int(result))
+        else:
+            op.reply.set(result)
+
+    @staticmethod
+    def _fail_reply(op: WriteOp, error: StoreError) -> None:
+        if isinstance(op, OpenSession | CloseSession | Drain):
+            op.reply.fail(error)

@@ -270,7 +270,9 @@ ComponentFactory = Callable[["SessionContext"], "SessionComponent | None"]
 class SessionStore(Protocol):
     """The three writes a watch needs from the store (the daemon adapts the writer)."""
 
-    async def open_session(self, key: str, status: LiveStatus, started_at_ms: int) -> int: ...
+    async def open_session(
+        self, key: str, options: Any, status: LiveStatus, started_at_ms: int
+    ) -> int: ...
 
     async def close_session(self, session_id: int, reason: ExitReason, ended_at_ms: int) -> None:
         """Must be safe to call from a shielded scope; bounded by the caller."""
@@ -373,7 +375,7 @@ class LiveSession:
         ctx = self.ctx
         try:
             ctx.session_id = await ctx.store.open_session(
-                ctx.key, ctx.latest_status, ctx.started_at_ms
+                ctx.key, ctx.options, ctx.latest_status, ctx.started_at_ms
             )
             async with anyio.create_task_group() as tg:
                 for factory in self._factories:

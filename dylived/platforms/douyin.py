@@ -1,0 +1,485 @@
+"""The Douyin platform adapter: target forms, ttwid, room status and stream URLs over HTTP.
+
+Owns :class:`DouyinPlatform` (``resolve``, ``fetch_status``, ``refresh_stream_urls``,
+``cookie_header``), the pure target classifier :func:`parse_target` and the pure reading of a
+share link's redirect :func:`parse_share_location`. Endpoints are configuration (``[douyin]
+web_base``, ``app_base``, ``share_base``): the tests and ``dylived demo`` point them at the
+simulator. HTTP goes through :class:`dylived.net.http.HttpClient`; bodies are parsed by
+:mod:`dylived.wire.status`. The cookie is a secret: it is never logged.
+
+Which endpoint each target form needs (protocol.md §1.2, §1.4, §1.6):
+
+=========================================  =================================================
+``live.douyin.com/<web_rid>``, bare web_rid  web/enter on ``web_base`` (no resolution request)
+``v.douyin.com/<code>/`` share link         one GET on ``share_base`` (redirect read, not
+                                            followed), then reflow on ``app_base``
+``www.douyin.com/user/<sec_uid>``, sec_uid  reflow on ``app_base`` (learns the web_rid)
+numeric user id (``uid:<digits>``)          cannot be resolved: RoomNotFound saying to use the
+                                            sec_uid or the live URL
+=========================================  =================================================
+"""
+
+from __future__ import annotations
+
+import enum
+import logging
+import random
+import re
+import string
+from dataclasses import dataclass, replace
+from typing import Protocol
+from urllib.parse import parse_qs, urlencode, urlsplit
+
+import anyio
+
+from dylived.errors import RoomNotFound, UpstreamError
+from dylived.model import LiveStatus
+from dylived.net.http import BlockedResponse, HttpClient
+from dylived.wire.status import RoomListEmpty, parse_enter, parse_reflow
+
+
+__all__ = [
+    "DouyinPlatform",
+    "DouyinSettings",
+    "ResolvedTarget",
+    "ShareLocation",
+    "TargetKind",
+    "TargetLike",
+    "TargetRef",
+    "parse_share_location",
+    "parse_target",
+]
+
+logger = logging.getLogger(__name__)
+
+ENTER_PATH = "/webcast/room/web/enter/"
+REFLOW_PATH = "/webcast/room/reflow/info/"
+# BU: the reflow API requires room_id but does not check it ("必要但不校验").
+REFLOW_ROOM_PLACEHOLDER = "2"
+_SEC_UID = re.compile(r"^MS4wLjAB[A-Za-z0-9_-]+$")
+_WEB_RID = re.compile(
+    r"^[A-Za-z0-9._-]+$"
+)  # digits, or a 抖音号 (biliup: "网页端房间号 或 抖音号")
+_USER_ID = re.compile(r"^(?:uid|user_id|user):(\d+)$", re.IGNORECASE)
+_LIVE_HOSTS = frozenset({"live.douyin.com"})
+_SHARE_HOSTS = frozenset({"v.douyin.com"})
+_PROFILE_HOSTS = frozenset({"www.douyin.com", "douyin.com", "www.iesdouyin.com", "iesdouyin.com"})
+_MS_TOKEN_ALPHABET = string.ascii_letters + string.digits + "_-"
+_A_BOGUS_ALPHABET = string.ascii_letters + string.digits + "/+="
+_CHROME_VERSION = re.compile(r"Chrome/([\d.]+)")
+_NUMERIC_UID_HELP = (
+    "a numeric user id cannot be resolved to a live room without login; use the "
+    "broadcaster's sec_uid (MS4wLjAB…, from www.douyin.com/user/<sec_uid>) or the "
+    "live.douyin.com/<web_rid> URL instead"
+)
+
+
+class TargetKind(enum.StrEnum):
+    """The configured forms of a ``[[broadcaster]] target`` (names as in dylived.config)."""
+
+    WEB_RID = "web_rid"
+    SHARE_URL = "share_url"
+    SEC_UID = "sec_uid"
+    USER_ID = "user_id"
+
+
+@dataclass(frozen=True, slots=True)
+class TargetRef:
+    """A target as written, classified: no network involved."""
+
+    kind: TargetKind
+    value: str  # the web_rid, the share code of v.douyin.com/<code>/, the sec_uid, the digits
+
+
+@dataclass(frozen=True, slots=True)
+class ResolvedTarget:
+    """What a target resolved to: enough to ask for its status."""
+
+    target: str  # as configured
+    kind: TargetKind
+    web_rid: str | None = None
+    sec_uid: str | None = None
+    room_id: str | None = None  # the room a share link pointed at (changes every broadcast)
+
+
+@dataclass(frozen=True, slots=True)
+class ShareLocation:
+    """What the redirect of a share link names."""
+
+    web_rid: str | None = None
+    sec_uid: str | None = None
+    room_id: str | None = None
+
+
+class TargetLike(Protocol):
+    """A classified target: :class:`TargetRef` here, ``dylived.config.Target`` there."""
+
+    @property
+    def kind(self) -> str: ...
+    @property
+    def value(self) -> str: ...
+
+
+class DouyinSettings(Protocol):
+    """The ``[douyin]`` config keys this adapter reads (``dylived.config`` provides them)."""
+
+    @property
+    def web_base(self) -> str: ...
+    @property
+    def app_base(self) -> str: ...
+    @property
+    def share_base(self) -> str: ...
+    @property
+    def user_agent(self) -> str: ...
+    @property
+    def cookies(self) -> object: ...  # str, or a Secret whose str() masks it
+
+
+# ---------------------------------------------------------------- pure helpers
+
+
+def _with_scheme(text: str) -> str:
+    return text if "://" in text else f"https://{text}"
+
+
+def parse_target(text: str) -> TargetRef:
+    """Classify a target string (protocol.md §1.6). Raises ValueError saying what is accepted.
+
+    Bare digits are a web_rid (the number in live.douyin.com/<web_rid>); a numeric *user id*
+    must be written ``uid:<digits>``.
+    """
+    target = text.strip()
+    if not target:
+        raise ValueError("empty target")
+    if _SEC_UID.match(target):
+        return TargetRef(TargetKind.SEC_UID, target)
+    if uid := _USER_ID.match(target):
+        return TargetRef(TargetKind.USER_ID, uid.group(1))
+    if "/" in target or "douyin.com" in target.lower():
+        return _parse_target_url(target)
+    if _WEB_RID.match(target):
+        return TargetRef(TargetKind.WEB_RID, target.lstrip("+"))
+    raise ValueError(f"unrecognised target {text!r}: {_ACCEPTED}")
+
+
+_ACCEPTED = (
+    "expected a live.douyin.com/<web_rid> URL, a bare web_rid, a v.douyin.com share link, "
+    "a www.douyin.com/user/<sec_uid> URL, a bare sec_uid (MS4wLjAB…) or uid:<digits>"
+)
+
+
+def _parse_target_url(target: str) -> TargetRef:
+    parts = urlsplit(_with_scheme(target))
+    host = (parts.hostname or "").lower()
+    segments = [s for s in parts.path.split("/") if s]
+    query = parse_qs(parts.query)
+    if host in _LIVE_HOSTS:
+        web_rid = (query.get("live_web_rid") or [""])[0] or (segments[0] if segments else "")
+        web_rid = web_rid.lstrip("+")
+        if _WEB_RID.match(web_rid):
+            return TargetRef(TargetKind.WEB_RID, web_rid)
+    elif host in _SHARE_HOSTS:
+        if segments:
+            return TargetRef(TargetKind.SHARE_URL, segments[0])
+    elif host in _PROFILE_HOSTS:
+        sec_uid = _sec_uid_from(segments, query)
+        if sec_uid is not None:
+            return TargetRef(TargetKind.SEC_UID, sec_uid)
+    raise ValueError(f"unrecognised target {target!r}: {_ACCEPTED}")
+
+
+def _sec_uid_from(segments: list[str], query: dict[str, list[str]]) -> str | None:
+    for key in ("sec_user_id", "sec_uid"):
+        for value in query.get(key, []):
+            if _SEC_UID.match(value):
+                return value
+    if "user" in segments:  # /user/<sec_uid> and /share/user/<sec_uid>
+        index = segments.index("user") + 1
+        if index < len(segments) and _SEC_UID.match(segments[index]):
+            return segments[index]
+    return None
+
+
+def parse_share_location(location: str) -> ShareLocation:
+    """Read the ``Location`` a share link redirects to (protocol.md §1.6).
+
+    Live share → ``…/douyin/webcast/reflow/<room_id>?…sec_user_id=<sec_uid>``; profile share →
+    ``…/share/user/<sec_uid>?sec_uid=…``; some point straight at ``live.douyin.com/<web_rid>``.
+
+    Raises:
+        RoomNotFound: the location names none of these.
+    """
+    parts = urlsplit(location)
+    segments = [s for s in parts.path.split("/") if s]
+    query = parse_qs(parts.query)
+    sec_uid = _sec_uid_from(segments, query)
+    room_id = None
+    if "reflow" in segments:
+        index = segments.index("reflow") + 1
+        if index < len(segments) and segments[index].isdigit():
+            room_id = segments[index]
+    web_rid = None
+    if (parts.hostname or "").lower() in _LIVE_HOSTS and segments:
+        web_rid = segments[0].lstrip("+")
+    if sec_uid is None and room_id is None and web_rid is None:
+        raise RoomNotFound(f"the share link leads to {location!r}, which names no room or user")
+    return ShareLocation(web_rid=web_rid, sec_uid=sec_uid, room_id=room_id)
+
+
+def _random_text(rng: random.Random, alphabet: str, length: int) -> str:
+    return "".join(rng.choices(alphabet, k=length))
+
+
+def _secret_text(value: object) -> str:
+    """The clear text of a configured secret: a str, or a Secret exposing it."""
+    if value is None:
+        return ""
+    if isinstance(value, str):
+        return value
+    for name in ("reveal", "get_secret_value", "value"):
+        attribute = getattr(value, name, None)
+        if isinstance(attribute, str):
+            return attribute
+        if callable(attribute):
+            revealed = attribute()
+            if isinstance(revealed, str):
+                return revealed
+    raise TypeError(f"cannot read the cookies secret from a {type(value).__name__}")
+
+
+# ---------------------------------------------------------------- the adapter
+
+
+class DouyinPlatform:
+    """Douyin over HTTP: resolve targets, fetch live status, keep a ttwid.
+
+    Args:
+        http: the daemon's HTTP client (its cookie jar holds the ttwid).
+        settings: the ``[douyin]`` section.
+        rng: randomness for msToken/a_bogus placeholders (tests may seed it).
+
+    Without configured ``cookies`` the adapter fetches a ``ttwid`` from ``web_base + "/"`` before
+    its first status request, and once more when a request is refused in a way that suggests
+    an expired ttwid (empty 200 body, 403, 412); if the retry is refused too, the RiskControl
+    goes to the caller (the circuit breaker). A 429 never triggers a refresh.
+    """
+
+    def __init__(
+        self, http: HttpClient, settings: DouyinSettings, *, rng: random.Random | None = None
+    ) -> None:
+        self._http = http
+        self._web_base = settings.web_base.rstrip("/")
+        self._app_base = settings.app_base.rstrip("/")
+        self._share_base = settings.share_base.rstrip("/")
+        self._user_agent = settings.user_agent
+        self._cookies = _secret_text(settings.cookies).strip()
+        self._rng = rng or random.Random()
+        self._ttwid_lock = anyio.Lock()
+        self.ttwid_fetches = 0  # how many times a ttwid was requested (statistics, tests)
+
+    # ------------------------------------------------------------ cookies
+
+    def cookie_header(self) -> str:
+        """The ``Cookie`` header value for the WebSocket and stream requests ("" when none)."""
+        if self._cookies:
+            return self._cookies
+        ttwid = self._http.cookie("ttwid")
+        return f"ttwid={ttwid}" if ttwid else ""
+
+    async def ensure_ttwid(self) -> None:
+        """Fetch a ttwid unless configured cookies are used or one is already held.
+
+        Cancel safety: safe; a cancelled fetch leaves no partial cookie.
+        """
+        if not self._cookies and self._http.cookie("ttwid") is None:
+            await self._refresh_ttwid(stale=None)
+
+    async def _refresh_ttwid(self, stale: str | None) -> None:
+        """Fetch a new ttwid, unless another task replaced ``stale`` meanwhile."""
+        async with self._ttwid_lock:
+            current = self._http.cookie("ttwid")
+            if current is not None and current != stale:
+                return  # someone else refreshed while we waited
+            if current is not None:
+                self._http.drop_cookie("ttwid")
+            self.ttwid_fetches += 1
+            await self._http.fetch(
+                self._web_base + "/",
+                headers={"Accept": "text/html,application/xhtml+xml"},
+                require_body=False,
+            )
+            if self._http.cookie("ttwid") is None:
+                raise BlockedResponse(f"{self._web_base}/ did not set a ttwid cookie", 200)
+            logger.info("obtained a ttwid cookie from %s/", self._web_base)
+
+    async def _get_json(self, url: str, referer: str | None) -> bytes:
+        """GET a JSON endpoint with the cookie; one ttwid refresh when refused."""
+        await self.ensure_ttwid()
+        used = self._http.cookie("ttwid")
+        try:
+            return await self._get_once(url, referer)
+        except BlockedResponse as refused:
+            if self._cookies or refused.status_code == 429:
+                raise
+            logger.warning("request refused (%s); refreshing the ttwid once", refused)
+            await self._refresh_ttwid(stale=used)
+            return await self._get_once(url, referer)
+
+    async def _get_once(self, url: str, referer: str | None) -> bytes:
+        headers = {"Accept": "application/json, text/plain, */*"}
+        if referer is not None:
+            headers["Referer"] = referer
+        if self._cookies:
+            headers["Cookie"] = self._cookies  # wins over the jar
+        response = await self._http.fetch(url, headers=headers)
+        return response.body
+
+    # ------------------------------------------------------------ URLs
+
+    def _tokens(self) -> dict[str, str]:
+        return {
+            "msToken": _random_text(self._rng, _MS_TOKEN_ALPHABET, 184),
+            # placeholder: the real a_bogus is a signature we do not compute (protocol.md §1.2)
+            "a_bogus": _random_text(self._rng, _A_BOGUS_ALPHABET, 64),
+        }
+
+    def enter_url(self, web_rid: str, room_id: str | None = None) -> str:
+        """The web/enter URL, parameters in the browser's order (protocol.md §1.2)."""
+        version = _CHROME_VERSION.search(self._user_agent)
+        params = {
+            "aid": "6383",
+            "app_name": "douyin_web",
+            "live_id": "1",
+            "device_platform": "web",
+            "language": "zh-CN",
+            "enter_from": "web_live",
+            "cookie_enabled": "true",
+            "screen_width": "1920",
+            "screen_height": "1080",
+            "browser_language": "zh-CN",
+            "browser_platform": "Win32",
+            "browser_name": "Chrome",
+            "browser_version": version.group(1) if version else "120.0.0.0",
+            "os_name": "Windows",
+            "os_version": "10",
+            "web_rid": web_rid,
+            "room_id_str": room_id or "",
+            "enter_source": "",
+            "is_need_double_stream": "false",
+            "insert_task_id": "",
+            "live_reason": "",
+            **self._tokens(),
+        }
+        return f"{self._web_base}{ENTER_PATH}?{urlencode(params)}"
+
+    def reflow_url(self, sec_uid: str, room_id: str | None = None) -> str:
+        """The reflow info URL (protocol.md §1.4)."""
+        params = {
+            "type_id": "0",
+            "live_id": "1",
+            "room_id": room_id or REFLOW_ROOM_PLACEHOLDER,
+            "sec_user_id": sec_uid,
+            "version_code": "99.99.99",
+            "app_id": "1128",
+            **self._tokens(),
+        }
+        return f"{self._app_base}{REFLOW_PATH}?{urlencode(params)}"
+
+    def share_url(self, link: str) -> str:
+        """``share_base`` + the path of a share link (or ``/<code>/`` for a bare share code)."""
+        if "/" not in link:
+            return f"{self._share_base}/{link}/"
+        parts = urlsplit(_with_scheme(link))
+        query = f"?{parts.query}" if parts.query else ""
+        return f"{self._share_base}{parts.path or '/'}{query}"
+
+    # ------------------------------------------------------------ resolve
+
+    async def resolve(self, target: str | TargetLike) -> ResolvedTarget:
+        """Resolve a configured target to what status requests need.
+
+        Raises:
+            RoomNotFound: the target cannot be resolved (unknown, a numeric user id, …).
+            RiskControl, TransportError, UpstreamError: from the requests it makes.
+            ValueError: ``target`` is not a recognised form.
+
+        Cancel safety: safe; nothing is cached until it completes.
+        """
+        ref = parse_target(target) if isinstance(target, str) else target
+        text = target if isinstance(target, str) else ref.value
+        kind = TargetKind(ref.kind)
+        if kind is TargetKind.WEB_RID:
+            return ResolvedTarget(text, kind, web_rid=ref.value)
+        if kind is TargetKind.USER_ID:
+            raise RoomNotFound(f"{ref.value}: {_NUMERIC_UID_HELP}")
+        if kind is TargetKind.SEC_UID:
+            return await self._resolve_sec_uid(text, kind, ref.value, room_id=None)
+        location = await self._share_redirect(ref.value)
+        if location.web_rid is not None:
+            return ResolvedTarget(text, kind, web_rid=location.web_rid, sec_uid=location.sec_uid)
+        if location.sec_uid is None:
+            raise RoomNotFound(f"the share link {ref.value} names a room but no user")
+        return await self._resolve_sec_uid(text, kind, location.sec_uid, location.room_id)
+
+    async def _share_redirect(self, link: str) -> ShareLocation:
+        response = await self._http.fetch(self.share_url(link), require_body=False)
+        location = response.header("Location")
+        if not 300 <= response.status_code < 400 or not location:
+            raise RoomNotFound(
+                f"the share link {link} did not redirect (HTTP {response.status_code})"
+            )
+        return parse_share_location(location)
+
+    async def _resolve_sec_uid(
+        self, text: str, kind: TargetKind, sec_uid: str, room_id: str | None
+    ) -> ResolvedTarget:
+        status = parse_reflow(
+            await self._get_json(self.reflow_url(sec_uid, room_id), referer=None), sec_uid=sec_uid
+        )
+        return ResolvedTarget(
+            text, kind, web_rid=status.web_rid, sec_uid=status.sec_uid or sec_uid, room_id=room_id
+        )
+
+    # ------------------------------------------------------------ status
+
+    async def fetch_status(self, resolved: ResolvedTarget) -> LiveStatus:
+        """The live status of a resolved target.
+
+        With a web_rid: web/enter, falling back to the reflow API when it lists no room and a
+        sec_uid is known (from the target or the body). With only a sec_uid: the reflow API.
+
+        Raises:
+            RoomNotFound, RiskControl (``retry_after`` for a 429), TransportError,
+            UpstreamError.
+
+        Cancel safety: safe (read-only).
+        """
+        if resolved.web_rid is not None:
+            body = await self._get_json(
+                self.enter_url(resolved.web_rid), referer=f"{self._web_base}/{resolved.web_rid}"
+            )
+            try:
+                return parse_enter(body, web_rid=resolved.web_rid)
+            except RoomListEmpty as empty:
+                sec_uid = resolved.sec_uid or empty.sec_uid
+                if sec_uid is None:
+                    raise
+                logger.info("web/enter listed no room for %s; asking reflow", resolved.web_rid)
+                return await self._reflow_status(sec_uid, resolved.web_rid)
+        if resolved.sec_uid is not None:
+            return await self._reflow_status(resolved.sec_uid, None)
+        raise UpstreamError(f"target {resolved.target!r} resolved to neither web_rid nor sec_uid")
+
+    async def _reflow_status(self, sec_uid: str, web_rid: str | None) -> LiveStatus:
+        # The placeholder room id, not a remembered one: room ids change every broadcast and
+        # the API picks the user's current room by sec_uid (BU: "必要但不校验").
+        status = parse_reflow(
+            await self._get_json(self.reflow_url(sec_uid), referer=None), sec_uid=sec_uid
+        )
+        if status.web_rid is None and web_rid is not None:
+            status = replace(status, web_rid=web_rid)
+        return status
+
+    async def refresh_stream_urls(self, resolved: ResolvedTarget) -> LiveStatus:
+        """Fresh stream URLs (the recorder calls this when a URL expired): a new status."""
+        return await self.fetch_status(resolved)

@@ -246,26 +246,31 @@ class DaemonFacade(Protocol):
         """
         ...
 
-    def events(self, session_id: int, *, after_seq: int, follow: bool) -> AsyncIterator[JsonObject]:
+    async def events(
+        self, session_id: int, *, after_seq: int, follow: bool
+    ) -> AsyncIterator[JsonObject]:
         """``GET /v1/sessions/{id}/events?after=SEQ&follow=1``: NDJSON, one event per line.
 
-        Yields the stored events with ``seq > after_seq`` in order; with ``follow`` it then keeps
-        yielding new ones as they are stored, and ends when the session ends (or at once if it
-        already has). Each item is the dataset.md event row (``type``, ``msg_id``, ``room_id``,
-        ``web_rid``, ``server_time_ms``, ``received_at_ms``, ``stream_offset_s``, ``user``, and
-        the type's fields) plus ``"seq": int`` and ``"session_id": int``.
+        Awaiting it checks the session and raises ``NotFound`` for an unknown one; it then
+        returns an async iterator (typically an async generator) that yields the stored events
+        with ``seq > after_seq`` in order; with ``follow`` it then keeps yielding new ones as
+        they are stored, and ends when the session ends (at once if it already has). Each item
+        is the dataset.md event row (``type``, ``msg_id``, ``room_id``, ``web_rid``,
+        ``server_time_ms``, ``received_at_ms``, ``stream_offset_s``, ``user``, and the type's
+        fields) plus ``"seq": int`` and ``"session_id": int``.
 
-        Must raise ``NotFound`` for an unknown session before yielding anything (write it as an
-        async generator that checks first). Cancellation (client gone) closes it at an await.
+        The server closes the iterator (``aclose()``) when the client goes away; cancellation
+        reaches it at an await.
         """
         ...
 
-    def export(self, session_id: int, fmt: ExportFormat) -> AsyncIterator[bytes]:
+    async def export(self, session_id: int, fmt: ExportFormat) -> AsyncIterator[bytes]:
         """``GET /v1/sessions/{id}/export?format=jsonl|csv|manifest``: the dataset, streamed.
 
-        ``jsonl``/``csv``: ``room_info`` first, one row per event, ``summary`` last (dataset.md);
-        ``manifest``: the recordings manifest JSON. Chunks of any size; memory must not grow
-        with the session. Raises ``NotFound`` before yielding anything.
+        Awaiting it raises ``NotFound`` for an unknown session, then returns an async iterator
+        of byte chunks (any size): ``jsonl``/``csv`` give ``room_info`` first, one row per
+        event, ``summary`` last (dataset.md); ``manifest`` gives the recordings manifest JSON.
+        Memory must not grow with the size of the session.
         """
         ...
 

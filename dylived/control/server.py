@@ -1,0 +1,498 @@
+"""The control server: HTTP/1.1 (h11) on an anyio Unix-socket listener, plus optional TCP /metrics.
+
+Owns the socket file (directory, mode, group, refusing to steal a live daemon's socket,
+removing a stale one), the per-connection HTTP state machine, the limits (body size, header
+size and count, time per request, concurrent clients), the peer-credential audit log line of
+every state-changing request, and streaming (chunked) responses. What a route means is
+``control/routes.py``; what it does is the daemon's ``DaemonFacade``.
+
+The per-connection handler is a supervision boundary (house style §6.6): any exception from a
+facade call is logged and answered with a 500; it never stops the server.
+"""
+
+from __future__ import annotations
+
+import grp
+import ipaddress
+import logging
+import os
+import socket
+import stat
+import struct
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import anyio
+import anyio.abc
+import h11
+from anyio.abc import SocketAttribute
+
+from dylived.control.api import DaemonFacade
+from dylived.control.routes import (
+    STATE_CHANGING_METHODS,
+    Request,
+    Response,
+    StreamResponse,
+    dispatch,
+    error_response,
+)
+from dylived.errors import ControlError, SocketInUse
+
+
+logger = logging.getLogger(__name__)
+
+SERVER_HEADER = "dylived"
+_CLEANUP_TIMEOUT_S = 2.0
+
+
+@dataclass(frozen=True, slots=True)
+class ControlSettings:
+    """Where and how the control API listens, and its limits (daemon config maps onto it)."""
+
+    socket_path: Path
+    socket_mode: int = 0o660
+    socket_group: str | int | None = None  # chown the socket to this group when set
+    directory_mode: int = 0o750  # for the socket's directory when it has to be created
+    max_body_bytes: int = 64 * 1024
+    max_header_bytes: int = 16 * 1024  # h11 max_incomplete_event_size: request line + headers
+    max_headers: int = 64
+    request_timeout_s: float = 10.0  # to receive one whole request (and idle keep-alive wait)
+    handler_timeout_s: float = 60.0  # for a non-streaming facade call (reload may take a while)
+    send_timeout_s: float = 30.0  # for each write to a slow client
+    max_clients: int = 64
+    metrics_port: int | None = None  # None = no TCP listener; 0 = any free port
+    metrics_host: str = "127.0.0.1"  # must be a loopback address
+
+
+@dataclass(frozen=True, slots=True)
+class BoundControl:
+    """What ``serve`` reports through ``task_status.started()`` once it is listening."""
+
+    socket_path: Path
+    metrics_address: tuple[str, int] | None
+
+
+@dataclass(frozen=True, slots=True)
+class PeerCredentials:
+    """SO_PEERCRED of a Unix-socket client, as the kernel reported it."""
+
+    pid: int
+    uid: int
+    gid: int
+
+
+class _RejectRequest(Exception):
+    """The request broke a limit; answer with this status and close the connection."""
+
+    def __init__(self, status: int, code: str, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+        self.code = code
+        self.message = message
+
+
+def peer_credentials(stream: anyio.abc.SocketStream) -> PeerCredentials | None:
+    """The kernel-verified pid/uid/gid of the peer of a Unix stream, None for other sockets."""
+    raw = stream.extra(SocketAttribute.raw_socket)
+    if raw.family != socket.AF_UNIX:
+        return None
+    size = struct.calcsize("3i")
+    pid, uid, gid = struct.unpack("3i", raw.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, size))
+    return PeerCredentials(pid, uid, gid)
+
+
+def _existing_socket(path: Path, directory_mode: int) -> bool:
+    """Create the socket's directory; True when a socket file is already at ``path``."""
+    path.parent.mkdir(parents=True, exist_ok=True, mode=directory_mode)
+    try:
+        st = path.lstat()
+    except FileNotFoundError:
+        return False
+    if not stat.S_ISSOCK(st.st_mode):
+        raise ControlError(f"{path} exists and is not a socket; refusing to replace it")
+    return True
+
+
+def _remove_stale_socket(path: Path) -> None:
+    logger.info("removing stale control socket %s (nobody answers on it)", path)
+    path.unlink(missing_ok=True)
+
+
+async def _prepare_socket_path(path: Path, directory_mode: int) -> None:
+    """Create the directory; refuse a live socket (SocketInUse); remove a stale one."""
+    if not _existing_socket(path, directory_mode):
+        return
+    try:
+        with anyio.fail_after(2.0):
+            probe = await anyio.connect_unix(path)
+    except (ConnectionRefusedError, FileNotFoundError):
+        _remove_stale_socket(path)
+        return
+    except TimeoutError as exc:
+        raise SocketInUse(f"{path}: a process owns this socket but does not answer") from exc
+    except OSError as exc:
+        raise ControlError(f"cannot check the control socket {path}: {exc}") from exc
+    await probe.aclose()
+    raise SocketInUse(f"another daemon already answers on {path}")
+
+
+def _resolve_group(group: str | int) -> int:
+    if isinstance(group, int):
+        return group
+    try:
+        return grp.getgrnam(group).gr_gid
+    except KeyError as exc:
+        raise ControlError(f"control socket group {group!r} does not exist") from exc
+
+
+class ControlServer:
+    """Serves the control API for one daemon. Use ``serve()`` inside the daemon's task group."""
+
+    def __init__(self, facade: DaemonFacade, settings: ControlSettings) -> None:
+        self.facade = facade
+        self.settings = settings
+        self._limiter = anyio.CapacityLimiter(settings.max_clients)
+
+    async def serve(
+        self, *, task_status: anyio.abc.TaskStatus[BoundControl] = anyio.TASK_STATUS_IGNORED
+    ) -> None:
+        """Bind, report ``BoundControl`` via ``task_status``, then serve until cancelled.
+
+        Raises ``SocketInUse`` when another daemon answers on the socket, ``ControlError`` when
+        the socket cannot be set up. On exit (cancellation) the listeners are closed and the
+        socket file is removed if it is still ours.
+
+        Cancel safety: cancelling stops serving; connections in progress are cancelled.
+        """
+        settings = self.settings
+        path = settings.socket_path
+        await _prepare_socket_path(path, settings.directory_mode)
+        try:
+            unix_listener = await anyio.create_unix_listener(path, mode=settings.socket_mode)
+        except OSError as exc:
+            raise ControlError(f"cannot listen on {path}: {exc}") from exc
+        our_inode = path.stat().st_ino
+        tcp_listener: anyio.abc.Listener[anyio.abc.SocketStream] | None = None
+        try:
+            if settings.socket_group is not None:
+                os.chown(path, -1, _resolve_group(settings.socket_group))
+            metrics_address = None
+            if settings.metrics_port is not None:
+                tcp_listener, metrics_address = await self._open_metrics_listener()
+            logger.info(
+                "control API listening on %s (mode %o)%s",
+                path,
+                settings.socket_mode,
+                f", /metrics on http://{metrics_address[0]}:{metrics_address[1]}"
+                if metrics_address
+                else "",
+            )
+            async with anyio.create_task_group() as tg:
+                tg.start_soon(unix_listener.serve, self._handle_unix, tg)
+                if tcp_listener is not None:
+                    tg.start_soon(tcp_listener.serve, self._handle_tcp, tg)
+                task_status.started(BoundControl(path, metrics_address))
+        finally:
+            with anyio.move_on_after(_CLEANUP_TIMEOUT_S, shield=True):
+                await unix_listener.aclose()
+                if tcp_listener is not None:
+                    await tcp_listener.aclose()
+            try:
+                if path.stat().st_ino == our_inode:
+                    path.unlink()
+            except FileNotFoundError:
+                pass
+
+    async def _open_metrics_listener(
+        self,
+    ) -> tuple[anyio.abc.Listener[anyio.abc.SocketStream], tuple[str, int]]:
+        host = self.settings.metrics_host
+        try:
+            loopback = ipaddress.ip_address(host).is_loopback
+        except ValueError:
+            loopback = False
+        if not loopback:
+            raise ControlError(f"the /metrics listener must be on a loopback address, not {host!r}")
+        try:
+            listener = await anyio.create_tcp_listener(
+                local_host=host, local_port=self.settings.metrics_port or 0
+            )
+        except OSError as exc:
+            raise ControlError(f"cannot listen for /metrics on {host}: {exc}") from exc
+        sock_name = listener.listeners[0].extra(SocketAttribute.local_address)
+        return listener, (str(sock_name[0]), int(sock_name[1]))
+
+    async def _handle_unix(self, stream: anyio.abc.SocketStream) -> None:
+        await self._handle(stream, metrics_only=False)
+
+    async def _handle_tcp(self, stream: anyio.abc.SocketStream) -> None:
+        await self._handle(stream, metrics_only=True)
+
+    async def _handle(self, stream: anyio.abc.SocketStream, *, metrics_only: bool) -> None:
+        try:
+            try:
+                self._limiter.acquire_nowait()
+            except anyio.WouldBlock:
+                await _Connection(self, stream, None, metrics_only).refuse_busy()
+                return
+            try:
+                peer = None if metrics_only else peer_credentials(stream)
+                await _Connection(self, stream, peer, metrics_only).run()
+            finally:
+                self._limiter.release()
+        except Exception:
+            # Supervision boundary: one client's failure never stops the server.
+            logger.exception("control connection failed")
+        finally:
+            with anyio.move_on_after(_CLEANUP_TIMEOUT_S, shield=True):
+                await stream.aclose()
+
+
+class _Connection:
+    """One client connection: a loop of h11 request/response cycles (keep-alive)."""
+
+    def __init__(
+        self,
+        server: ControlServer,
+        stream: anyio.abc.SocketStream,
+        peer: PeerCredentials | None,
+        metrics_only: bool,
+    ) -> None:
+        self.server = server
+        self.settings = server.settings
+        self.stream = stream
+        self.peer = peer
+        self.metrics_only = metrics_only
+        self._head_request = False
+        raw = stream.extra(SocketAttribute.raw_socket)
+        self._raw_unix = raw if raw.family == socket.AF_UNIX else None
+        self.conn = h11.Connection(
+            h11.SERVER, max_incomplete_event_size=self.settings.max_header_bytes
+        )
+
+    async def refuse_busy(self) -> None:
+        await self._send_response(
+            error_response(503, "busy", "too many control clients; try again"), close=True
+        )
+
+    async def run(self) -> None:
+        while True:
+            try:
+                with anyio.fail_after(self.settings.request_timeout_s):
+                    request = await self._read_request()
+            except TimeoutError:
+                if self.conn.their_state is h11.SEND_BODY or self._mid_request():
+                    await self._send_error(408, "timeout", "the request took too long to arrive")
+                return
+            except h11.RemoteProtocolError as exc:
+                await self._send_error(exc.error_status_hint, "bad_request", str(exc))
+                return
+            except _RejectRequest as exc:
+                await self._send_error(exc.status, exc.code, exc.message)
+                return
+            if request is None:
+                return
+            if not await self._respond(request):
+                return
+            if self.conn.our_state is not h11.DONE or self.conn.their_state is not h11.DONE:
+                return
+            self.conn.start_next_cycle()
+
+    def _mid_request(self) -> bool:
+        return self.conn.their_state is not h11.IDLE or bool(self.conn.trailing_data[0])
+
+    async def _receive(self) -> bytes:
+        """Up to 64 KiB from the client; b"" at EOF or on a broken connection.
+
+        On Unix sockets this reads the raw socket after ``anyio.wait_readable``: anyio 4.16's
+        ``UNIXSocketStream.receive`` registers ``future.set_result`` as the loop's reader, and
+        when a pending receive is cancelled in the same loop iteration as the socket turns
+        readable, asyncio reports ``InvalidStateError`` from that callback. Cancelling a
+        pending read is how this server stops keep-alive and streaming connections, so it
+        uses ``wait_readable``, which tolerates that race. TCP streams (asyncio transports)
+        read through the stream as usual.
+        """
+        if self._raw_unix is None:
+            try:
+                return await self.stream.receive(65536)
+            except (anyio.EndOfStream, anyio.BrokenResourceError, ConnectionError):
+                return b""
+        while True:
+            try:
+                return self._raw_unix.recv(65536)
+            except BlockingIOError:
+                await anyio.wait_readable(self._raw_unix)
+            except OSError:
+                return b""
+
+    async def _receive_some(self) -> None:
+        self.conn.receive_data(await self._receive())
+
+    async def _read_request(self) -> Request | None:
+        settings = self.settings
+        head: h11.Request | None = None
+        body = bytearray()
+        while True:
+            event = self.conn.next_event()
+            if event is h11.NEED_DATA:
+                if self.conn.they_are_waiting_for_100_continue:
+                    await self._send(h11.InformationalResponse(status_code=100, headers=[]))
+                await self._receive_some()
+            elif isinstance(event, h11.Request):
+                head = event
+                self._head_request = event.method == b"HEAD"
+                if event.http_version not in (b"1.0", b"1.1"):
+                    raise _RejectRequest(400, "bad_request", "only HTTP/1.0 and HTTP/1.1")
+                if len(event.headers) > settings.max_headers:
+                    raise _RejectRequest(
+                        431, "too_many_headers", f"more than {settings.max_headers} headers"
+                    )
+                for name, value in event.headers:
+                    if name == b"content-length" and int(value) > settings.max_body_bytes:
+                        raise _RejectRequest(
+                            413,
+                            "body_too_large",
+                            f"the body may be at most {settings.max_body_bytes} bytes",
+                        )
+            elif isinstance(event, h11.Data):
+                body += event.data
+                if len(body) > settings.max_body_bytes:
+                    raise _RejectRequest(
+                        413,
+                        "body_too_large",
+                        f"the body may be at most {settings.max_body_bytes} bytes",
+                    )
+            elif isinstance(event, h11.EndOfMessage):
+                assert head is not None
+                try:
+                    target = head.target.decode("ascii")
+                except UnicodeDecodeError as exc:
+                    raise _RejectRequest(400, "bad_request", "the target is not ASCII") from exc
+                return Request(head.method.decode("ascii").upper(), target, bytes(body))
+            elif isinstance(event, h11.ConnectionClosed):
+                return None
+            # h11.PAUSED cannot happen here: we start the next cycle only after DONE/DONE.
+
+    async def _respond(self, request: Request) -> bool:
+        """Answer one request; False when the connection must be dropped."""
+        if request.method in STATE_CHANGING_METHODS:
+            peer = self.peer
+            logger.info(
+                "control %s %s from pid=%s uid=%s gid=%s",
+                request.method,
+                request.path,
+                peer.pid if peer else "?",
+                peer.uid if peer else "?",
+                peer.gid if peer else "?",
+            )
+        try:
+            with anyio.fail_after(self.settings.handler_timeout_s):
+                response = await dispatch(
+                    self.server.facade, request, metrics_only=self.metrics_only
+                )
+        except TimeoutError:
+            logger.warning("control %s %s timed out", request.method, request.path)
+            response = error_response(504, "timeout", "the daemon did not answer in time")
+        except Exception:
+            logger.exception("control %s %s failed", request.method, request.path)
+            response = error_response(500, "internal", "internal error; see the daemon log")
+        if isinstance(response, StreamResponse):
+            return await self._send_stream(response)
+        await self._send_response(response, close=False)
+        return True
+
+    async def _send(self, event: h11.Event) -> None:
+        data = self.conn.send(event)
+        if data:
+            with anyio.fail_after(self.settings.send_timeout_s):
+                await self.stream.send(data)
+
+    def _headers(
+        self, content_type: str, extra: tuple[tuple[str, str], ...], close: bool
+    ) -> list[tuple[str, str]]:
+        headers = [("content-type", content_type), ("server", SERVER_HEADER), *extra]
+        if close:
+            headers.append(("connection", "close"))
+        return headers
+
+    async def _send_response(self, response: Response, *, close: bool) -> None:
+        if self.conn.our_state not in (h11.IDLE, h11.SEND_RESPONSE):
+            return
+        headers = self._headers(response.content_type, response.headers, close)
+        headers.append(("content-length", str(len(response.body))))
+        try:
+            await self._send(h11.Response(status_code=response.status, headers=headers))
+            # h11 frames a response to HEAD with an empty body; sending ours would be an error.
+            if response.body and not self._head_request:
+                await self._send(h11.Data(data=response.body))
+            await self._send(h11.EndOfMessage())
+        except (
+            anyio.BrokenResourceError,
+            anyio.ClosedResourceError,
+            ConnectionError,
+            TimeoutError,
+        ):
+            logger.debug("control client went away before the response was sent")
+
+    async def _send_error(self, status: int, code: str, message: str) -> None:
+        await self._send_response(error_response(status, code, message), close=True)
+
+    async def _send_stream(self, response: StreamResponse) -> bool:
+        """Send a chunked response; stop early when the client goes away. False = drop."""
+        headers = self._headers(response.content_type, response.headers, close=False)
+        completed = False
+        try:
+            async with anyio.create_task_group() as tg:
+                tg.start_soon(self._cancel_on_disconnect, tg.cancel_scope)
+                await self._send(h11.Response(status_code=response.status, headers=headers))
+                async for chunk in response.chunks:
+                    if chunk:
+                        await self._send(h11.Data(data=chunk))
+                await self._send(h11.EndOfMessage())
+                completed = True
+                tg.cancel_scope.cancel()
+        except (
+            anyio.BrokenResourceError,
+            anyio.ClosedResourceError,
+            ConnectionError,
+            TimeoutError,
+        ):
+            logger.debug("control client went away during a streamed response")
+        except Exception:
+            # Headers are out: the only honest signal left is an unterminated chunked body.
+            logger.exception("control stream failed mid-response")
+        finally:
+            await _aclose_quietly(response.chunks)
+        return completed
+
+    async def _cancel_on_disconnect(self, scope: anyio.CancelScope) -> None:
+        """While streaming, read from the client: EOF (or a flood) cancels the stream."""
+        limit = self.settings.max_header_bytes + self.settings.max_body_bytes
+        while True:
+            data = await self._receive()
+            if not data or len(self.conn.trailing_data[0]) + len(data) > limit:
+                scope.cancel()
+                return
+            self.conn.receive_data(data)
+
+
+async def _aclose_quietly(chunks: AsyncIterator[bytes]) -> None:
+    closer = getattr(chunks, "aclose", None)
+    if closer is None:
+        return
+    with anyio.move_on_after(_CLEANUP_TIMEOUT_S, shield=True):
+        try:
+            await closer()
+        except Exception:
+            logger.exception("closing a streamed response failed")
+
+
+async def serve(
+    facade: DaemonFacade,
+    settings: ControlSettings,
+    *,
+    task_status: anyio.abc.TaskStatus[BoundControl] = anyio.TASK_STATUS_IGNORED,
+) -> None:
+    """Serve the control API until cancelled (``await tg.start(serve, facade, settings)``)."""
+    await ControlServer(facade, settings).serve(task_status=task_status)

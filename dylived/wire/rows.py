@@ -1,0 +1,286 @@
+"""Typed wire events → the rows of shared/design/dataset.md, as plain JSON-ready dicts.
+
+Field names are exactly dataset.md's. Every event row carries ``type``, ``msg_id``,
+``room_id``, ``web_rid``, ``server_time_ms``, ``received_at_ms`` and ``stream_offset_s``; the
+caller supplies ``web_rid``, ``received_at_ms`` and ``stream_offset_s`` (wire has no clock and
+does not know the recording), and may override ``server_time_ms`` (by default the event's own).
+
+Id types: every platform id (``msg_id``, ``room_id``, ``user_id``, ``short_id``, ``gift_id``,
+``emoji_id``) is a **decimal string** in rows, because 19-digit ids exceed 2**53 and would be
+silently rounded by JSON consumers that read numbers as doubles (JavaScript, jq). Absent ids are
+``null``. Counts, levels, enums and times are JSON numbers (``*_ms`` integers, ``*_s`` floats).
+
+Gift streaks: a streakable (combo) gift produces repeated messages with a growing
+``repeat_count`` and a final one with ``repeat_end`` 1; a non-streakable gift is one message.
+``streak_final`` is true exactly once per streak (non-streakable: always; streakable: on
+``repeat_end == 1``), so counting gifts means counting rows with ``streak_final``.
+
+Unknown methods become ``{"type": "unknown", "method", "payload_base64", ...}`` and
+undecodable payloads ``{"type": "undecodable", "method", "error", "payload_base64", ...}``;
+those are for diagnosis and are never stored as events.
+
+Pure: no sockets, files, clocks, anyio or asyncio; no protobuf.
+"""
+
+from __future__ import annotations
+
+import base64
+from collections.abc import Callable
+from typing import Any
+
+from dylived.model import LiveStatus
+from dylived.wire.messages import (
+    ChatEvent,
+    ControlEvent,
+    EmojiChatEvent,
+    FansclubEvent,
+    GiftEvent,
+    LikeEvent,
+    MemberEvent,
+    RoomMessageEvent,
+    RoomRankEvent,
+    RoomStatsEvent,
+    SocialEvent,
+    StreamAdaptationEvent,
+    UndecodableMessage,
+    UnknownMessage,
+    User,
+    ViewerCountEvent,
+    WireEvent,
+)
+
+
+Row = dict[str, Any]
+
+
+def _id(value: int) -> str | None:
+    return str(value) if value else None
+
+
+def user_object(user: User | None) -> Row | None:
+    """The dataset.md ``user`` object (``None`` when the event has no user)."""
+    if user is None:
+        return None
+    return {
+        "user_id": _id(user.user_id),
+        "short_id": _id(user.short_id),
+        "sec_uid": user.sec_uid,
+        "display_id": user.display_id,
+        "nickname": user.nickname,
+        "gender": user.gender,
+        "fans_club_name": user.fans_club_name,
+        "fans_club_level": user.fans_club_level,
+        "pay_grade_level": user.pay_grade_level,
+    }
+
+
+def _chat(e: ChatEvent) -> Row:
+    return {"user": user_object(e.user), "content": e.content}
+
+
+def _gift(e: GiftEvent) -> Row:
+    return {
+        "user": user_object(e.user),
+        "gift_id": _id(e.gift_id),
+        "gift_name": e.gift_name,
+        "gift_diamond_count": e.gift_diamond_count,
+        "gift_describe": e.gift_describe,
+        "combo_count": e.combo_count,
+        "repeat_count": e.repeat_count,
+        "total_count": e.total_count,
+        "send_type": e.send_type,
+        "recipient_nickname": e.to_user.nickname if e.to_user is not None else None,
+        "repeat_end": e.repeat_end,
+        "streak_final": is_streak_final(e),
+    }
+
+
+def is_streak_final(event: GiftEvent) -> bool:
+    """True for the one row of a gift streak that counts (see the module docstring)."""
+    return not event.streakable or event.repeat_end == 1
+
+
+def _like(e: LikeEvent) -> Row:
+    return {"user": user_object(e.user), "count": e.count, "total": e.total}
+
+
+def _member(e: MemberEvent) -> Row:
+    return {
+        "user": user_object(e.user),
+        "member_count": e.member_count,
+        "enter_type": e.enter_type,
+        "action": e.action,
+    }
+
+
+def _social(e: SocialEvent) -> Row:
+    return {
+        "user": user_object(e.user),
+        "action": e.action,
+        "share_type": e.share_type,
+        "follow_count": e.follow_count,
+    }
+
+
+def _viewers(e: ViewerCountEvent) -> Row:
+    return {
+        "current_viewers": e.current_viewers,
+        "total_users": e.total_users,
+        "popularity": e.popularity,
+        "current_viewers_text": e.current_viewers_text,
+        "total_users_text": e.total_users_text,
+        "online_user_for_anchor": e.online_user_for_anchor,
+        "total_pv_for_anchor": e.total_pv_for_anchor,
+    }
+
+
+def _fansclub(e: FansclubEvent) -> Row:
+    return {"user": user_object(e.user), "fansclub_type": e.fansclub_type, "content": e.content}
+
+
+def _emoji(e: EmojiChatEvent) -> Row:
+    return {
+        "user": user_object(e.user),
+        "emoji_id": _id(e.emoji_id),
+        "default_content": e.default_content,
+    }
+
+
+def _stats(e: RoomStatsEvent) -> Row:
+    return {
+        "display_short": e.display_short,
+        "display_middle": e.display_middle,
+        "display_long": e.display_long,
+        "display_value": e.display_value,
+    }
+
+
+def _rank(e: RoomRankEvent) -> Row:
+    return {
+        "ranks": [
+            {"rank": r.rank, "user": user_object(r.user), "score_text": r.score_text}
+            for r in e.ranks
+        ]
+    }
+
+
+def _room(e: RoomMessageEvent) -> Row:
+    return {
+        "content": e.content,
+        "biz_scene": e.biz_scene,
+        "room_message_type": e.room_message_type,
+    }
+
+
+def _adapt(e: StreamAdaptationEvent) -> Row:
+    return {
+        "adaptation_type": e.adaptation_type,
+        "adaptation_height_ratio": e.adaptation_height_ratio,
+        "adaptation_body_center_ratio": e.adaptation_body_center_ratio,
+        "adaptation_content_top_ratio": e.adaptation_content_top_ratio,
+        "adaptation_content_bottom_ratio": e.adaptation_content_bottom_ratio,
+    }
+
+
+def _control(e: ControlEvent) -> Row:
+    return {"status": e.status, "tips": e.tips}
+
+
+def _unknown(e: UnknownMessage) -> Row:
+    return {"method": e.method, "payload_base64": base64.b64encode(e.payload).decode()}
+
+
+def _undecodable(e: UndecodableMessage) -> Row:
+    return {
+        "method": e.method,
+        "error": e.error,
+        "payload_base64": base64.b64encode(e.payload).decode(),
+    }
+
+
+_BUILDERS: dict[type, Callable[[Any], Row]] = {
+    ChatEvent: _chat,
+    GiftEvent: _gift,
+    LikeEvent: _like,
+    MemberEvent: _member,
+    SocialEvent: _social,
+    ViewerCountEvent: _viewers,
+    FansclubEvent: _fansclub,
+    EmojiChatEvent: _emoji,
+    RoomStatsEvent: _stats,
+    RoomRankEvent: _rank,
+    RoomMessageEvent: _room,
+    StreamAdaptationEvent: _adapt,
+    ControlEvent: _control,
+    UnknownMessage: _unknown,
+    UndecodableMessage: _undecodable,
+}
+
+
+def build_row(
+    event: WireEvent,
+    *,
+    web_rid: str | None = None,
+    received_at_ms: int | None = None,
+    stream_offset_s: float | None = None,
+    room_id: str | None = None,
+    server_time_ms: int | None = None,
+) -> Row:
+    """The dataset.md row of one event.
+
+    Args:
+        event: a value from ``wire.messages`` (typed, unknown or undecodable).
+        web_rid: the broadcaster's web room id, when known.
+        received_at_ms: when the frame arrived (Unix ms, the caller's clock).
+        stream_offset_s: seconds into the recording; ``None`` when not recording.
+        room_id: used when the event itself carries none (unknown/undecodable, or 0).
+        server_time_ms: overrides the event's ``server_time_ms``.
+    """
+    event_room_id = getattr(event, "room_id", 0)
+    time_ms = server_time_ms if server_time_ms is not None else event.server_time_ms
+    row: Row = {
+        "type": event.row_type,
+        "msg_id": _id(event.msg_id),
+        "room_id": _id(event_room_id) or room_id,
+        "web_rid": web_rid,
+        "server_time_ms": time_ms or None,
+        "received_at_ms": received_at_ms,
+        "stream_offset_s": stream_offset_s,
+    }
+    row.update(_BUILDERS[type(event)](event))
+    return row
+
+
+def build_room_info_row(
+    status: LiveStatus,
+    *,
+    raw_url: str = "",
+    received_at_ms: int | None = None,
+) -> Row:
+    """The ``room_info`` row (first of an export) from a room-status answer.
+
+    ``user_count_text`` is the platform's own text when it gave one, else the viewer count.
+    """
+    if status.viewers_text:
+        user_count_text: str | None = status.viewers_text
+    elif status.viewers is not None:
+        user_count_text = str(status.viewers)
+    else:
+        user_count_text = None
+    return {
+        "type": "room_info",
+        "room_id": status.room_id,
+        "web_rid": status.web_rid,
+        "broadcaster": {
+            "nickname": status.nickname,
+            "user_id": status.user_id,
+            "sec_uid": status.sec_uid,
+        },
+        "title": status.title,
+        "user_count_text": user_count_text,
+        "raw_url": raw_url,
+        "live": status.live,
+        "stream_qualities": list(status.streams),
+        "server_time_ms": status.server_time_ms,
+        "received_at_ms": received_at_ms,
+    }

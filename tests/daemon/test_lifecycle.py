@@ -6,6 +6,7 @@ not about detection (test_detection.py covers that against the simulator).
 
 from __future__ import annotations
 
+import itertools
 import signal
 import subprocess
 import sys
@@ -76,7 +77,7 @@ def test_notify_reload_and_sigterm(tmp_path: Path) -> None:
             notify.collect(2.0)
             pings = [at for at, t in notify.messages if t == "WATCHDOG=1"]
             assert len(pings) >= 4, notify.texts()
-            gaps = [b - a for a, b in zip(pings, pings[1:], strict=False)]
+            gaps = [b - a for a, b in itertools.pairwise(pings)]
             assert max(gaps) < 1.0, gaps
 
             # An invalid reload leaves the daemon and its config untouched.

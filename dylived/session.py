@@ -1,0 +1,217 @@
+"""The LiveSession of one broadcast and the seam its components plug into.
+
+See ``dylived/watch.py``'s docstring for the contract (``SessionComponent``: ``name``,
+``run(ctx, *, task_status)``, ``health()``; ``SessionContext``: the latest status, the
+hints and the end requests). This module owns running that contract: opening and closing the
+store session (closing shielded and bounded, whatever ends it), starting every component in the
+session's task group, keeping one component's crash from ending the others, and the first
+component, ``StatusSampler``. Imports nothing of the daemon above it.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+import anyio
+import anyio.abc
+
+from dylived.model import ExitReason, LiveStatus
+
+
+logger = logging.getLogger(__name__)
+
+SESSION_CLOSE_TIMEOUT = 5.0  # seconds a session may take to stop its components and close
+
+
+def wall_ms() -> int:
+    return time.time_ns() // 1_000_000
+
+
+class SessionOwner(Protocol):
+    """Who a session reports to (the Watch)."""
+
+    def hint_stream_may_have_ended(self) -> None: ...
+
+    def request_session_end(self, reason: ExitReason) -> None: ...
+
+
+@dataclass(frozen=True, slots=True)
+class ComponentHealth:
+    """What one session component reports for ``status``; ``details`` is JSON-ready."""
+
+    state: str  # e.g. "starting", "running", "reconnecting", "failed", "done"
+    detail: str = ""
+    details: Mapping[str, object] = field(default_factory=dict)
+
+
+class SessionComponent(Protocol):
+    name: str
+
+    async def run(
+        self, ctx: SessionContext, *, task_status: anyio.abc.TaskStatus[None]
+    ) -> None: ...
+
+    def health(self) -> ComponentHealth: ...
+
+
+ComponentFactory = Callable[["SessionContext"], "SessionComponent | None"]
+
+
+class SessionStore(Protocol):
+    """The three writes a watch needs from the store (the daemon adapts the writer)."""
+
+    async def open_session(
+        self, key: str, options: Any, status: LiveStatus, started_at_ms: int
+    ) -> int: ...
+
+    async def close_session(self, session_id: int, reason: ExitReason, ended_at_ms: int) -> None:
+        """Must be safe to call from a shielded scope; bounded by the caller."""
+        ...
+
+    async def record_status(
+        self, key: str, session_id: int | None, status: LiveStatus | None, result: str, at_ms: int
+    ) -> None: ...
+
+
+class SessionContext:
+    """What a session component may read and say; one per LiveSession."""
+
+    def __init__(
+        self,
+        key: str,
+        options: Any,
+        status: LiveStatus,
+        store: SessionStore,
+        started_at_ms: int,
+        owner: SessionOwner,
+    ) -> None:
+        self.key = key
+        self.options = options  # the broadcaster's effective config (config.BroadcasterConfig)
+        self.store = store
+        self.started_at_ms = started_at_ms
+        self.session_id = 0  # set once the store session is open, before components start
+        self.latest_status = status
+        self.status_version = 0
+        self.record_override: bool | None = None  # set by `dylivectl record start|stop`
+        self._status_changed = anyio.Event()
+        self._owner = owner
+
+    def publish_status(self, status: LiveStatus) -> None:
+        self.latest_status = status
+        self.status_version += 1
+        self._status_changed.set()
+        self._status_changed = anyio.Event()
+
+    async def wait_status_after(self, version: int) -> LiveStatus:
+        """The next status newer than ``version``. Cancel safe."""
+        while self.status_version <= version:
+            await self._status_changed.wait()
+        return self.latest_status
+
+    def stream_may_have_ended(self) -> None:
+        self._owner.hint_stream_may_have_ended()
+
+    def end_session(self, reason: ExitReason) -> None:
+        self._owner.request_session_end(reason)
+
+
+class StatusSampler:
+    """Stores every status sample of the session (status_checks); the first component."""
+
+    name = "status"
+
+    def __init__(self) -> None:
+        self._samples = 0
+
+    async def run(self, ctx: SessionContext, *, task_status: anyio.abc.TaskStatus[None]) -> None:
+        version = ctx.status_version
+        await ctx.store.record_status(ctx.key, ctx.session_id, ctx.latest_status, "live", wall_ms())
+        self._samples += 1
+        task_status.started()
+        while True:
+            status = await ctx.wait_status_after(version)
+            version = ctx.status_version
+            result = "live" if status.live else "offline"
+            await ctx.store.record_status(ctx.key, ctx.session_id, status, result, wall_ms())
+            self._samples += 1
+
+    def health(self) -> ComponentHealth:
+        return ComponentHealth("running", details={"samples": self._samples})
+
+
+class LiveSession:
+    """The task group of one broadcast: store session open → components → store session closed."""
+
+    def __init__(self, ctx: SessionContext, factories: Sequence[ComponentFactory]) -> None:
+        self.ctx = ctx
+        self._factories = factories
+        self.components: list[SessionComponent] = []
+        self.failed: dict[str, str] = {}
+        self.end_reason: ExitReason | None = None
+        self.finished = anyio.Event()
+        self._end = anyio.Event()
+
+    def end(self, reason: ExitReason) -> None:
+        if self.end_reason is None:
+            self.end_reason = reason
+        self._end.set()
+
+    async def run(self, *, task_status: anyio.abc.TaskStatus[int]) -> None:
+        """Open the store session, start every component, wait for the end, close.
+
+        Cancel safety: cancelled (watch removed, daemon stopping), it closes the store session
+        with ``daemon_stopped`` in a shielded, bounded scope.
+        """
+        ctx = self.ctx
+        try:
+            ctx.session_id = await ctx.store.open_session(
+                ctx.key, ctx.options, ctx.latest_status, ctx.started_at_ms
+            )
+            async with anyio.create_task_group() as tg:
+                for factory in self._factories:
+                    component = factory(ctx)
+                    if component is not None:
+                        self.components.append(component)
+                        await tg.start(self._run_component, component)
+                task_status.started(ctx.session_id)
+                await self._end.wait()
+                tg.cancel_scope.cancel()
+        finally:
+            reason = self.end_reason or ExitReason.DAEMON_STOPPED
+            if ctx.session_id:
+                with anyio.move_on_after(SESSION_CLOSE_TIMEOUT, shield=True):
+                    await ctx.store.close_session(ctx.session_id, reason, wall_ms())
+            self.finished.set()
+
+    async def _run_component(
+        self, component: SessionComponent, *, task_status: anyio.abc.TaskStatus[None]
+    ) -> None:
+        started = False
+
+        class _Started:
+            def started(self, value: None = None) -> None:
+                nonlocal started
+                started = True
+                task_status.started()
+
+        try:
+            await component.run(self.ctx, task_status=_Started())
+        except Exception as exc:
+            logger.exception(
+                "session component %s failed; the session goes on without it",
+                component.name,
+                extra={"broadcaster": self.ctx.key},
+            )
+            self.failed[component.name] = f"{type(exc).__name__}: {exc}"
+            if not started:
+                task_status.started()
+
+    def health(self) -> dict[str, ComponentHealth]:
+        out = {c.name: c.health() for c in self.components}
+        for name, why in self.failed.items():
+            out[name] = ComponentHealth("failed", why)
+        return out

@@ -18,6 +18,7 @@ from dylived.config import (
     Target,
     apply_overrides,
     load_config,
+    load_config_with_overrides,
     load_overrides,
     loads_config,
     parse_target,
@@ -504,3 +505,60 @@ def test_print_config_of_an_invalid_file_exits_78(tmp_path: Path) -> None:
     assert result.returncode == 78
     assert "poll.interval: must be > 0, got 0" in result.stderr
     assert result.stdout == ""
+
+
+def test_wrong_shapes_and_types_are_reported() -> None:
+    problems = problems_of(
+        'poll = 5\nbroadcaster = [1, {target = 5}, {target = "1", name = ""}]\n'
+        '[recording]\nstall_timeout = "soon"\n[daemon]\nstate_dir = ""\n'
+    )
+    assert problems == (
+        "daemon.state_dir: must not be empty",
+        "poll: expected a table, got 5 (integer)",
+        "recording.stall_timeout: expected a number of seconds, got 'soon' (string)",
+        "broadcaster[1]: expected a table, got 1 (integer)",
+        "broadcaster[2].target: expected a string, got 5 (integer)",
+        "broadcaster[3].name: must not be empty",
+    )
+    assert problems_of("broadcaster = 5\n") == (
+        "broadcaster: expected [[broadcaster]] tables, got 5",
+    )
+    assert problems_of("[poll]\nmax_concurrent = 5000\n") == (
+        "poll.max_concurrent: must be between 1 and 1000, got 5000",
+    )
+
+
+def test_the_daemon_view_with_overrides_prints_and_reloads(tmp_path: Path) -> None:
+    path = tmp_path / "dylived.toml"
+    path.write_text(
+        '[daemon]\nstate_dir = "."\n[recording]\nrecord_video = false\n' + BASE, encoding="utf-8"
+    )
+    save_overrides(
+        tmp_path / "watchlist-overrides.json",
+        {"added": [{"target": "8", "max_session_minutes": 30}], "removed": ["1"], "paused": ["2"]},
+    )
+    config = load_config_with_overrides(path)
+    assert [(b.key, b.paused, b.origin) for b in config.broadcasters] == [
+        ("2", True, "config"),
+        ("3", False, "config"),
+        ("8", False, "runtime"),
+    ]
+    eight = config.broadcasters[2]
+    assert (eight.record_video, eight.max_session_minutes) == (False, 30.0)
+    text = render_config(config)
+    assert "# 2: paused, from config" in text
+    assert "# 8: from runtime" in text
+    reloaded = loads_config(text, base_dir=Path("/"))
+    assert [b.key for b in reloaded.broadcasters] == ["2", "3", "8"]
+    assert reloaded.broadcasters[2].max_session_minutes == 30.0
+
+
+def test_a_state_file_that_is_not_an_object_is_refused(tmp_path: Path) -> None:
+    state = tmp_path / "s.json"
+    state.write_text("[]")
+    with pytest.raises(ConfigError, match="1 problem") as info:
+        load_overrides(state)
+    assert info.value.problems == ("expected a JSON object",)
+    with pytest.raises(ConfigError) as bad:
+        apply_overrides(Config(), {"added": {"target": "1"}})
+    assert bad.value.problems == ("added: expected a list of broadcaster tables",)

@@ -1,0 +1,354 @@
+"""Segment bookkeeping of one recording: what ffmpeg wrote, when, and what it holds.
+
+Owns: reading the ``-segment_list`` CSV that ffmpeg appends to when it closes a segment, the
+``.part`` → final rename, the per-segment row (seq, path, wall times, media duration, bytes,
+quality, width × height, codec), the parsing of ffmpeg's stderr lines that matter here
+("Opening '…' for writing", the input's "Stream #0:0: Video: h264 …, 1280x720"), reading the
+media duration of an mpegts file from its PTS (there is no ffprobe), and finalising the
+leftover ``.part`` files of a crashed session.
+
+Pure parsing functions plus small synchronous file operations; no anyio, no subprocesses.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+
+logger = logging.getLogger(__name__)
+
+PART_SUFFIX = ".part"
+TS_PACKET = 188
+
+
+@dataclass(frozen=True, slots=True)
+class VideoInfo:
+    """The video stream ffmpeg reported for its input."""
+
+    codec: str
+    width: int
+    height: int
+
+
+@dataclass(frozen=True, slots=True)
+class ListEntry:
+    """One line of the segment list CSV: a segment that ffmpeg has closed."""
+
+    name: str
+    start_s: float
+    end_s: float
+
+
+@dataclass(frozen=True, slots=True)
+class SegmentRecord:
+    """One finished segment file (the row the store keeps and the manifest lists)."""
+
+    seq: int
+    path: Path
+    started_at_ms: int
+    ended_at_ms: int
+    duration_s: float
+    bytes: int
+    quality: str
+    width: int | None
+    height: int | None
+    codec: str | None
+    complete: bool  # False: the file ends where ffmpeg was killed (playable up to there)
+
+
+@dataclass(frozen=True, slots=True)
+class GapRecord:
+    """A hole in the recording, between two wall times (ms), and why it happened."""
+
+    from_ms: int
+    to_ms: int
+    cause: str  # restart | stall | url_refresh | crash | disk_full | stream_change
+
+    @property
+    def seconds(self) -> float:
+        return max(0, self.to_ms - self.from_ms) / 1000
+
+
+# ---------------------------------------------------------------- stderr and CSV parsing
+
+_VIDEO_LINE = re.compile(r"Stream #\d+:\d+\S*: Video: (\w+).*?, (\d{2,5})x(\d{2,5})\b")
+_OPENING_LINE = re.compile(r"\[segment @ [^\]]*\] Opening '(.+)' for writing")
+_REFUSED_LINE = re.compile(
+    r"HTTP error 40[134]|Server returned 40[134]|403 Forbidden|404 Not Found|Connection refused"
+)
+
+
+def parse_video_line(line: str) -> VideoInfo | None:
+    """The codec and size of a ``Stream #0:0: Video: h264 …, 1280x720`` line, else None."""
+    match = _VIDEO_LINE.search(line)
+    if match is None:
+        return None
+    codec = {"hevc": "h265"}.get(match.group(1), match.group(1))
+    return VideoInfo(codec, int(match.group(2)), int(match.group(3)))
+
+
+def parse_opening_line(line: str) -> str | None:
+    """The file a ``[segment @ …] Opening 'X' for writing`` line names, else None."""
+    match = _OPENING_LINE.search(line)
+    return match.group(1) if match else None
+
+
+def is_refused_line(line: str) -> bool:
+    """True for stderr lines that mean the URL was refused (expired, forbidden, gone)."""
+    return _REFUSED_LINE.search(line) is not None
+
+
+def parse_list_line(line: str) -> ListEntry | None:
+    """A ``name,start,end`` CSV line of the segment list; None for anything malformed.
+
+    ffmpeg quotes a name containing a comma or a quote (CSV rules, segment.c).
+    """
+    line = line.rstrip("\r\n")
+    if not line:
+        return None
+    name, sep, times = line.rpartition(",")
+    name, sep2, start = name.rpartition(",")
+    if not sep or not sep2:
+        return None
+    if len(name) >= 2 and name[0] == name[-1] == '"':
+        name = name[1:-1].replace('""', '"')
+    try:
+        return ListEntry(name, float(start), float(times))
+    except ValueError:
+        return None
+
+
+class SegmentListTail:
+    """Reads the lines ffmpeg appends to a segment list CSV, each complete line once."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._offset = 0
+        self._pending = b""
+
+    def read_new(self) -> list[ListEntry]:
+        """The entries appended since the last call (a missing file has none yet)."""
+        try:
+            with self.path.open("rb") as fh:
+                fh.seek(self._offset)
+                chunk = fh.read()
+        except FileNotFoundError:
+            return []
+        self._offset += len(chunk)
+        data = self._pending + chunk
+        *lines, self._pending = data.split(b"\n")
+        entries = []
+        for raw in lines:
+            entry = parse_list_line(raw.decode("utf-8", "replace"))
+            if entry is not None:
+                entries.append(entry)
+        return entries
+
+
+# ---------------------------------------------------------------- files
+
+
+def final_path(part: Path) -> Path:
+    """Where a ``.part`` file goes when closed: the same name without ``.part``.
+
+    When that name exists already (a restarted run reused a seq), a ``-N`` suffix is added
+    before the extension rather than overwriting a finished segment.
+    """
+    target = part.with_name(part.name.removesuffix(PART_SUFFIX))
+    n = 1
+    while target.exists():
+        stem, dot, ext = part.name.removesuffix(PART_SUFFIX).rpartition(".")
+        target = part.with_name(f"{stem}-{n}.{ext}" if dot else f"{ext}-{n}")
+        n += 1
+    return target
+
+
+def finalize_part(part: Path) -> Path:
+    """Rename a closed ``.part`` segment to its final name; returns the final path."""
+    if not part.name.endswith(PART_SUFFIX):
+        return part
+    target = final_path(part)
+    os.replace(part, target)
+    return target
+
+
+def _pes_pts(packet: bytes) -> tuple[int, int] | None:
+    """(PID, PTS) of a TS packet that starts a video (or, failing that, any) PES with a PTS."""
+    if packet[0] != 0x47 or not packet[1] & 0x40:  # sync byte; payload_unit_start_indicator
+        return None
+    pid = ((packet[1] & 0x1F) << 8) | packet[2]
+    control = (packet[3] >> 4) & 0x3
+    if not control & 0x1:  # no payload
+        return None
+    offset = 4 + (1 + packet[4] if control & 0x2 else 0)
+    pes = packet[offset:]
+    if len(pes) < 14 or pes[:3] != b"\x00\x00\x01" or not pes[7] & 0x80:
+        return None
+    p = pes[9:14]
+    pts = ((p[0] >> 1) & 0x07) << 30 | p[1] << 22 | (p[2] >> 1) << 15 | p[3] << 7 | p[4] >> 1
+    return pid, pts
+
+
+def _packets(data: bytes) -> Iterator[bytes]:
+    start = data.find(b"\x47")
+    for offset in range(max(start, 0), len(data) - TS_PACKET + 1, TS_PACKET):
+        yield data[offset : offset + TS_PACKET]
+
+
+def mpegts_duration(path: Path) -> float | None:
+    """Media duration of an mpegts file from the PTS of its first video stream, in seconds.
+
+    Reads the whole file (a segment is minutes long; this runs for the partial segment of a
+    killed ffmpeg only). A truncated last packet is ignored, so a file cut mid-write still
+    gives the duration up to its last complete frame. None when no PTS is found.
+    """
+    data = path.read_bytes()
+    first: dict[int, int] = {}
+    last: dict[int, int] = {}
+    count: dict[int, int] = {}
+    for packet in _packets(data):
+        found = _pes_pts(packet)
+        if found is None:
+            continue
+        pid, pts = found
+        if pid in first and pts < first[pid] - (1 << 32):  # 33-bit wrap
+            pts += 1 << 33
+        first.setdefault(pid, pts)
+        last[pid] = max(last.get(pid, pts), pts)
+        count[pid] = count.get(pid, 0) + 1
+    if not first:
+        return None
+    pid = min(first)  # ffmpeg's mpegts muxer gives the first (video) stream the lowest PID
+    span = (last[pid] - first[pid]) / 90_000
+    frame = span / (count[pid] - 1) if count[pid] > 1 else 0.0
+    return span + frame
+
+
+def leftover_parts(root: Path) -> list[Path]:
+    """Every ``.part`` file under ``root`` (the segments a crashed daemon left open)."""
+    if not root.is_dir():
+        return []
+    return sorted(p for p in root.rglob(f"*{PART_SUFFIX}") if p.is_file())
+
+
+def recover_leftover_parts(root: Path) -> list[Path]:
+    """Finalise the ``.part`` files of crashed sessions (playable mpegts up to the kill).
+
+    Empty files (ffmpeg died before writing a packet) are removed instead. Returns the final
+    paths of the recovered files.
+    """
+    recovered = []
+    for part in leftover_parts(root):
+        if part.stat().st_size == 0:
+            part.unlink()
+            continue
+        target = finalize_part(part)
+        logger.warning("recovered the partial segment %s of a crashed session", target)
+        recovered.append(target)
+    return recovered
+
+
+# ---------------------------------------------------------------- one ffmpeg run
+
+
+@dataclass(frozen=True, slots=True)
+class RunContext:
+    """What is constant during one ffmpeg run."""
+
+    directory: Path  # where the segment pattern's files appear (names in the CSV are relative)
+    quality: str
+
+
+class RunSegments:
+    """Turns one ffmpeg run's stderr lines and segment-list entries into SegmentRecords.
+
+    The wall time of media time 0 (``anchor_ms``) is learnt from ``-progress``: the wall
+    clock of the first report minus its ``out_time``. Segment wall times are that anchor plus
+    the CSV's media times, so consecutive segments of one run never overlap or gap.
+    """
+
+    def __init__(self, context: RunContext, first_seq: int) -> None:
+        self.context = context
+        self.next_seq = first_seq
+        self.video: VideoInfo | None = None
+        self.anchor_ms: int | None = None
+        self.media_end_s = 0.0  # CSV end of the last closed segment
+        self.open_name: str | None = None
+        self.records: list[SegmentRecord] = []
+
+    def on_stderr_line(self, line: str) -> None:
+        if self.video is None:
+            self.video = parse_video_line(line)
+        opened = parse_opening_line(line)
+        if opened is not None and opened.endswith(PART_SUFFIX):
+            self.open_name = Path(opened).name  # the CSV lists base names
+
+    def on_progress(self, now_ms: int, out_time_us: int) -> None:
+        if self.anchor_ms is None and out_time_us > 0:
+            self.anchor_ms = now_ms - out_time_us // 1000
+
+    def _seq_of(self, path: Path) -> int:
+        digits = re.findall(r"(\d+)", path.name.removesuffix(PART_SUFFIX))
+        return int(digits[-1]) if digits else self.next_seq
+
+    def _record(
+        self, final: Path, start_s: float, duration_s: float, now_ms: int, complete: bool
+    ) -> SegmentRecord:
+        anchor = self.anchor_ms if self.anchor_ms is not None else now_ms - int(duration_s * 1000)
+        started = anchor + round(start_s * 1000)
+        video = self.video
+        record = SegmentRecord(
+            seq=self._seq_of(final),
+            path=final,
+            started_at_ms=started,
+            ended_at_ms=started + round(duration_s * 1000),
+            duration_s=round(duration_s, 3),
+            bytes=final.stat().st_size,
+            quality=self.context.quality,
+            width=video.width if video else None,
+            height=video.height if video else None,
+            codec=video.codec if video else None,
+            complete=complete,
+        )
+        self.next_seq = record.seq + 1
+        self.records.append(record)
+        return record
+
+    def on_closed(self, entry: ListEntry, now_ms: int) -> SegmentRecord | None:
+        """Rename the segment the CSV says is closed; its record (None if the file is gone)."""
+        part = self.context.directory / entry.name
+        if entry.name == self.open_name:
+            self.open_name = None
+        if not part.exists():
+            logger.warning("segment %s listed as closed but missing", part)
+            return None
+        final = finalize_part(part)
+        self.media_end_s = entry.end_s
+        return self._record(final, entry.start_s, entry.end_s - entry.start_s, now_ms, True)
+
+    def on_exit(self, now_ms: int) -> SegmentRecord | None:
+        """After ffmpeg is reaped: finalise a segment it left open (killed mid-segment)."""
+        name, self.open_name = self.open_name, None
+        if name is None:
+            return None
+        part = self.context.directory / name
+        if not part.exists():
+            return None
+        if part.stat().st_size == 0:
+            part.unlink()
+            return None
+        duration = mpegts_duration(part) if name.removesuffix(PART_SUFFIX).endswith(".ts") else None
+        final = finalize_part(part)
+        if duration is None:
+            duration = 0.0
+        return self._record(final, self.media_end_s, duration, now_ms, False)
+
+
+def with_path(record: SegmentRecord, path: Path) -> SegmentRecord:
+    """The same record pointing at another file (after a remux or a move)."""
+    return replace(record, path=path)

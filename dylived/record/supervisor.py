@@ -1,0 +1,506 @@
+"""The ffmpeg supervisor: one ffmpeg at a time per live session, kept running until the end.
+
+Owns: the recorder states (STARTING, RUNNING, BACKOFF, STOPPING, EXITED, FATAL) and their pure
+transition table; the pure restart policy and exit classification; spawning ffmpeg
+(``anyio.open_process``, own session, scrubbed environment, stdin/stdout/stderr pipes); draining
+stderr into a bounded ring buffer; reading ``-progress`` for the stall watchdog; the stop ladder
+(``q`` on stdin → wait → SIGINT → wait → SIGKILL, always reaped, shielded, bounded); asking the
+status source before deciding what an exit means; the disk guard during a recording.
+
+Segment files and rows are ``record.segments``' business; the argv is ``record.argv``'s; the
+watch/session seam adapter is ``record.component``.
+"""
+
+from __future__ import annotations
+
+import collections
+import contextlib
+import logging
+import math
+import signal
+import subprocess
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import anyio
+import anyio.abc
+
+from dylived.model import LiveStatus
+from dylived.notify import child_environment
+from dylived.record.disk import DiskGuard
+from dylived.record.policy import (
+    ArgvBuilder,
+    ExitKind,
+    FfmpegJob,
+    RecorderEvent,
+    RecorderState,
+    RestartPolicy,
+    Source,
+    basic_argv,
+    choose_source,
+    classify_exit,
+    next_state,
+)
+from dylived.record.segments import (
+    GapRecord,
+    RunContext,
+    RunSegments,
+    SegmentListTail,
+    SegmentRecord,
+    is_refused_line,
+)
+
+
+logger = logging.getLogger(__name__)
+
+RecordSink = Callable[[SegmentRecord | GapRecord], Awaitable[None]]
+StatusSource = Callable[[], Awaitable[LiveStatus | None]]
+
+
+# ---------------------------------------------------------------- configuration and stats
+
+
+@dataclass(frozen=True, slots=True)
+class RecorderSettings:
+    """How one recording runs (from the broadcaster's effective config)."""
+
+    ffmpeg: str
+    directory: Path  # where this session's segments go
+    file_stem: str  # segment file names: {file_stem}_{seq:04d}.ts
+    quality: str = "origin"
+    segment_seconds: float = 60.0
+    stall_timeout: float = 15.0
+    rw_timeout: float = 10.0
+    status_timeout: float = 15.0
+    stop_q_wait: float = 6.0
+    stop_int_wait: float = 6.0
+    stop_kill_wait: float = 5.0
+    hls_after_flv_failures: int = 3
+    headers: tuple[tuple[str, str], ...] = ()
+    restart: RestartPolicy = field(default_factory=RestartPolicy)
+    stderr_lines: int = 200
+
+
+@dataclass(frozen=True, slots=True)
+class RecorderStatistics:
+    state: RecorderState
+    runs: int
+    segments: int
+    bytes: int
+    duration_s: float
+    gaps: int
+    gap_seconds: float
+    disk_low: bool
+    quality: str | None
+    source_kind: str | None
+    last_exit: str | None
+    stop_reason: str | None
+
+
+class _Run:
+    """Mutable facts about the current ffmpeg run."""
+
+    def __init__(self, segments: RunSegments, started: float) -> None:
+        self.segments = segments
+        self.spawned = started
+        self.first_progress: float | None = None
+        self.last_advance = started
+        self.out_time_us = 0
+        self.refused = False
+        self.stop_reason: ExitKind | None = None
+        self.stop_requested = anyio.Event()
+
+
+def wall_ms() -> int:
+    return time.time_ns() // 1_000_000
+
+
+# ---------------------------------------------------------------- the recorder
+
+
+class Recorder:
+    """Records one live session with successive ffmpeg runs until the session ends.
+
+    Args:
+        settings: see RecorderSettings.
+        fetch_status: a fresh status of the broadcaster (None: could not tell); asked before
+            every (re)start and after every exit that was not ours.
+        sink: receives each finished segment and each gap, in order.
+        disk: the disk guard (None: no check).
+        build_argv: the argv builder (``record.argv`` in the daemon).
+    """
+
+    def __init__(
+        self,
+        settings: RecorderSettings,
+        fetch_status: StatusSource,
+        sink: RecordSink,
+        *,
+        disk: DiskGuard | None = None,
+        build_argv: ArgvBuilder = basic_argv,
+        initial_status: LiveStatus | None = None,
+    ) -> None:
+        self.settings = settings
+        self._fetch_status = fetch_status
+        self._sink = sink
+        self._disk = disk
+        self._build_argv = build_argv
+        self._status = initial_status
+        self.state = RecorderState.EXITED
+        self.stderr_tail: collections.deque[str] = collections.deque(maxlen=settings.stderr_lines)
+        self.records: list[SegmentRecord] = []
+        self.gaps: list[GapRecord] = []
+        self.next_seq = 1
+        self.runs = 0
+        self.disk_low = False
+        self.source: Source | None = None
+        self.last_exit: ExitKind | None = None
+        self.stop_reason: str | None = None  # recording_stop_reason once finished
+        self._run: _Run | None = None
+        self._process: anyio.abc.Process | None = None
+        self._stopping = False
+        self._stop_event = anyio.Event()
+        self._hole_from_ms: int | None = None
+        self._hole_cause = "restart"
+        self._flv_failures = 0
+        self._list_counter = 0
+
+    # -- control
+
+    def _to(self, event: RecorderEvent) -> None:
+        self.state = next_state(self.state, event)
+
+    def stop(self) -> None:
+        """Stop recording for good (the run loop returns after a clean stop)."""
+        self._stopping = True
+        self._stop_event.set()
+        self._request_run_stop(ExitKind.STOPPED)
+
+    def restart(self, cause: ExitKind = ExitKind.STREAM_CHANGE) -> None:
+        """End the current segment and start a new ffmpeg run (e.g. the resolution changed)."""
+        self._request_run_stop(cause)
+
+    def _request_run_stop(self, reason: ExitKind) -> None:
+        run = self._run
+        if run is not None and run.stop_reason is None:
+            run.stop_reason = reason
+            run.stop_requested.set()
+
+    @property
+    def pid(self) -> int | None:
+        """The process id of the running ffmpeg, if one is running."""
+        process = self._process
+        return process.pid if process is not None and process.returncode is None else None
+
+    def statistics(self) -> RecorderStatistics:
+        return RecorderStatistics(
+            state=self.state,
+            runs=self.runs,
+            segments=len(self.records),
+            bytes=sum(r.bytes for r in self.records),
+            duration_s=round(sum(r.duration_s for r in self.records), 3),
+            gaps=len(self.gaps),
+            gap_seconds=round(sum(g.seconds for g in self.gaps), 3),
+            disk_low=self.disk_low,
+            quality=self.source.quality if self.source else None,
+            source_kind=self.source.kind if self.source else None,
+            last_exit=self.last_exit.value if self.last_exit else None,
+            stop_reason=self.stop_reason,
+        )
+
+    # -- the loop
+
+    async def run(
+        self, *, task_status: anyio.abc.TaskStatus[None] = anyio.TASK_STATUS_IGNORED
+    ) -> str:
+        """Record until stopped, the stream ends, or restarts are exhausted.
+
+        Returns the recording stop reason: ``stopped``, ``stream_ended`` or ``recorder_failed``.
+        Cancel safety: cancelled, it stops ffmpeg with the shielded stop ladder, finalises the
+        open segment and hands its record to the sink (bounded) before re-raising.
+        """
+        task_status.started()
+        failed_starts = 0
+        status = self._status
+        while not self._stopping:
+            if status is None:
+                status = await self._fresh_status()
+            if status is None or not status.live:
+                self.stop_reason = "stream_ended"
+                break
+            await self._wait_for_disk()
+            if self._stop_event.is_set():
+                break
+            try:
+                source = choose_source(
+                    status,
+                    self.settings.quality,
+                    self._flv_failures,
+                    self.settings.hls_after_flv_failures,
+                )
+            except ValueError:
+                logger.warning("no recordable stream in the status; asking again")
+                source = None
+            if source is not None:
+                self._log_source(source)
+                self._to(
+                    RecorderEvent.RETRY
+                    if self.state is RecorderState.BACKOFF
+                    else RecorderEvent.START
+                )
+                kind, progressed = await self._run_ffmpeg(source)
+                self.last_exit = kind
+                self._to(RecorderEvent.PROCESS_EXIT)
+                if kind is ExitKind.STOPPED:
+                    break
+                failed = self.settings.restart.is_failed_start(progressed)
+                failed_starts = failed_starts + 1 if failed else 0
+                if source.kind == "flv":
+                    self._flv_failures = self._flv_failures + 1 if failed else 0
+                if kind is ExitKind.ENDED:
+                    logger.info("ffmpeg exited 0: the stream ended or dropped; asking the status")
+            else:
+                failed_starts += 1
+            delay = self.settings.restart.delay(failed_starts)
+            if delay is None:
+                self._to(RecorderEvent.GIVE_UP)
+                self.stop_reason = "recorder_failed"
+                logger.error(
+                    "ffmpeg failed %d times in a row; giving up. Last stderr:\n%s",
+                    failed_starts,
+                    "\n".join(self.stderr_tail),
+                )
+                return self.stop_reason
+            with anyio.move_on_after(delay):
+                await self._stop_event.wait()
+            status = None
+        if self.state is RecorderState.BACKOFF:
+            self._to(RecorderEvent.FINISH)
+        self.stop_reason = self.stop_reason or "stopped"
+        return self.stop_reason
+
+    def _log_source(self, source: Source) -> None:
+        if source.fell_back:
+            logger.info(
+                "quality %s is not offered; recording the nearest, %s",
+                self.settings.quality,
+                source.quality,
+            )
+        self.source = source
+
+    async def _fresh_status(self) -> LiveStatus | None:
+        with anyio.move_on_after(self.settings.status_timeout):
+            return await self._fetch_status()
+        logger.warning("no status within %.0f s", self.settings.status_timeout)
+        return None
+
+    async def _wait_for_disk(self) -> None:
+        disk = self._disk
+        if disk is None or not disk.is_low():
+            return
+        self.disk_low = True
+        if self._hole_from_ms is None and self.records:
+            self._hole_from_ms, self._hole_cause = wall_ms(), ExitKind.DISK.value
+        logger.error(
+            "free space on %s is under %d bytes: not recording until space returns",
+            disk.path,
+            disk.min_free,
+        )
+        while disk.is_low() and not self._stopping:
+            with anyio.move_on_after(disk.interval):
+                await self._stop_event.wait()
+        self.disk_low = False
+        logger.info("free space on %s is back; recording resumes", disk.path)
+
+    def _job(self, source: Source) -> FfmpegJob:
+        s = self.settings
+        self._list_counter += 1
+        s.directory.mkdir(parents=True, exist_ok=True)
+        return FfmpegJob(
+            url=source.url,
+            kind=source.kind,
+            output_pattern=s.directory / f"{s.file_stem}_%04d.ts.part",
+            segment_list=s.directory / f".{s.file_stem}.{self._list_counter}.csv",
+            start_number=self.next_seq,
+            segment_seconds=s.segment_seconds,
+            rw_timeout_s=s.rw_timeout,
+            headers=s.headers,
+        )
+
+    async def _run_ffmpeg(self, source: Source) -> tuple[ExitKind, float]:
+        """One ffmpeg run, start to reaped; (how it ended, seconds of media progress)."""
+        job = self._job(source)
+        argv = self._build_argv(self.settings.ffmpeg, job)
+        tail = SegmentListTail(job.segment_list)
+        segments = RunSegments(RunContext(self.settings.directory, source.quality), self.next_seq)
+        run = _Run(segments, time.monotonic())
+        self._run = run
+        self.runs += 1
+        process = await anyio.open_process(
+            argv,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            start_new_session=True,
+            env=child_environment(),
+        )
+        self._process = process
+        try:
+            async with anyio.create_task_group() as tg:
+                tg.start_soon(self._drain_stderr, process, run)
+                tg.start_soon(self._read_progress, process, run)
+                tg.start_soon(self._watch, process, run, tail)
+                await process.wait()
+                tg.cancel_scope.cancel()
+        finally:
+            with anyio.CancelScope(shield=True):
+                if process.returncode is None:
+                    self._to(RecorderEvent.STOP)
+                    await stop_process(process, self.settings)
+                with anyio.move_on_after(self.settings.stop_kill_wait):
+                    await process.aclose()
+                code = process.returncode if process.returncode is not None else -9
+                await self._finish_run(run, tail, code)
+            self._run = None
+            self._process = None
+        progressed = 0.0 if run.first_progress is None else run.last_advance - run.first_progress
+        final_code = process.returncode if process.returncode is not None else -9
+        return classify_exit(final_code, run.stop_reason, run.refused), progressed
+
+    async def _finish_run(self, run: _Run, tail: SegmentListTail, returncode: int) -> None:
+        """Close the books of a reaped run: last CSV lines, the open segment, the gap after."""
+        now = wall_ms()
+        with anyio.move_on_after(self.settings.stop_kill_wait):
+            for entry in tail.read_new():
+                await self._segment(run.segments.on_closed(entry, now))
+            await self._segment(run.segments.on_exit(now))
+        tail.path.unlink(missing_ok=True)
+        kind = classify_exit(returncode, run.stop_reason, run.refused)
+        if kind is not ExitKind.STOPPED:
+            logger.warning(
+                "ffmpeg run ended (%s, exit %s) after %.1f s",
+                kind.value,
+                returncode,
+                time.monotonic() - run.spawned,
+            )
+            if kind is ExitKind.CRASHED:
+                logger.warning("ffmpeg stderr tail:\n%s", "\n".join(list(self.stderr_tail)[-20:]))
+        if self._hole_from_ms is None and self.records:  # before the first segment: no hole
+            self._hole_from_ms, self._hole_cause = self.records[-1].ended_at_ms, kind.value
+
+    async def _segment(self, record: SegmentRecord | None) -> None:
+        if record is None:
+            return
+        if self._hole_from_ms is not None and record.started_at_ms > self._hole_from_ms:
+            gap = GapRecord(self._hole_from_ms, record.started_at_ms, self._hole_cause)
+            self.gaps.append(gap)
+            await self._sink(gap)
+        self._hole_from_ms = None
+        self.records.append(record)
+        self.next_seq = max(self.next_seq, record.seq + 1)
+        await self._sink(record)
+
+    # -- the tasks of one run
+
+    async def _drain_stderr(self, process: anyio.abc.Process, run: _Run) -> None:
+        assert process.stderr is not None
+        async for line in _lines(process.stderr):
+            self.stderr_tail.append(line)
+            run.segments.on_stderr_line(line)
+            if is_refused_line(line):
+                run.refused = True
+            if logger.isEnabledFor(logging.DEBUG):
+                logger.debug("ffmpeg: %s", line)
+
+    async def _read_progress(self, process: anyio.abc.Process, run: _Run) -> None:
+        assert process.stdout is not None
+        async for line in _lines(process.stdout):
+            key, _, value = line.partition("=")
+            if key != "out_time_us" or not value.isdigit():
+                continue
+            out_time = int(value)
+            if out_time > run.out_time_us:
+                now = time.monotonic()
+                run.out_time_us = out_time
+                run.last_advance = now
+                run.segments.on_progress(wall_ms(), out_time)
+                if run.first_progress is None:
+                    run.first_progress = now
+                    if self.state is RecorderState.STARTING:
+                        self._to(RecorderEvent.PROGRESS)
+
+    async def _watch(self, process: anyio.abc.Process, run: _Run, tail: SegmentListTail) -> None:
+        """Every 0.25 s: closed segments; stall, disk and stop checks (stop ladder when due)."""
+        disk = self._disk
+        next_disk_check = time.monotonic() + (disk.interval if disk else math.inf)
+        while True:
+            with anyio.move_on_after(0.25):
+                await run.stop_requested.wait()
+            for entry in tail.read_new():
+                await self._segment(run.segments.on_closed(entry, wall_ms()))
+            now = time.monotonic()
+            if run.stop_reason is None and now - run.last_advance > self.settings.stall_timeout:
+                logger.warning(
+                    "no media progress for %.0f s: restarting ffmpeg with a fresh URL",
+                    now - run.last_advance,
+                )
+                run.stop_reason = ExitKind.STALL
+            if disk is not None and now >= next_disk_check:
+                next_disk_check = now + disk.interval
+                if run.stop_reason is None and disk.is_low():
+                    run.stop_reason = ExitKind.DISK
+            if run.stop_reason is not None:
+                self._to(RecorderEvent.STOP)
+                await stop_process(process, self.settings)
+                return
+
+
+async def _lines(stream: anyio.abc.ByteReceiveStream) -> AsyncIterator[str]:
+    """Lines of a byte stream split on \\n or \\r, until EOF."""
+    pending = b""
+    try:
+        async for chunk in stream:
+            pending += chunk
+            *lines, pending = pending.replace(b"\r", b"\n").split(b"\n")
+            for raw in lines:
+                if raw:
+                    yield raw.decode("utf-8", "replace")
+            if len(pending) > 65536:  # a pathological line without end: keep the pipe moving
+                yield pending.decode("utf-8", "replace")
+                pending = b""
+    except (anyio.ClosedResourceError, anyio.BrokenResourceError):
+        pass
+    if pending:
+        yield pending.decode("utf-8", "replace")
+
+
+async def stop_process(process: anyio.abc.Process, settings: RecorderSettings) -> int:
+    """The stop ladder: ``q`` on stdin → wait → SIGINT → wait → SIGKILL; always reaped.
+
+    Shielded from cancellation and bounded by the three waits of ``settings``. Returns the
+    exit code (negative: the signal that ended it).
+    """
+    with anyio.CancelScope(shield=True):
+        if process.returncode is None and process.stdin is not None:
+            try:
+                await process.stdin.send(b"q")
+                await process.stdin.aclose()
+            except (anyio.BrokenResourceError, anyio.ClosedResourceError, OSError):
+                pass
+        steps: Sequence[tuple[float, signal.Signals | None]] = (
+            (settings.stop_q_wait, signal.SIGINT),
+            (settings.stop_int_wait, signal.SIGKILL),
+            (settings.stop_kill_wait, None),
+        )
+        for wait_s, next_signal in steps:
+            with anyio.move_on_after(wait_s):
+                return await process.wait()
+            if next_signal is None:
+                break
+            logger.warning("ffmpeg (pid %s) still running; sending %s", process.pid, next_signal)
+            with contextlib.suppress(ProcessLookupError):
+                process.send_signal(next_signal)
+        logger.error("ffmpeg (pid %s) did not exit after SIGKILL", process.pid)
+    return process.returncode if process.returncode is not None else -9

@@ -1,0 +1,490 @@
+"""The ``dylivectl`` command: talk to a running dylived over its control socket.
+
+    dylivectl [--socket PATH] [--json] COMMAND
+      status | list | show B | add TARGET [--name N] [--option K=V] | remove B | pause B
+      resume B | record start|stop B | reload | tail [B] | sessions [B] | segments [SESSION]
+      export SESSION [--format jsonl|csv|manifest] [-o FILE] | health
+
+Owns argument parsing, one function per command, and exit codes: 0 ok, 1 the daemon answered
+with an error (its message is printed), 2 usage, 3 the daemon is not reachable (the message
+names the socket path). Rendering for people is ``control/render.py``; ``--json`` prints the
+daemon's JSON as is.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+from dylived import __version__
+from dylived.control import render
+from dylived.control.client import (
+    DEFAULT_SOCKET,
+    ControlClient,
+    DaemonReplyError,
+    DaemonUnreachable,
+)
+
+
+EXIT_OK = 0
+EXIT_DAEMON_ERROR = 1
+EXIT_USAGE = 2
+EXIT_UNREACHABLE = 3
+
+
+def default_socket() -> str:
+    return os.environ.get("DYLIVED_SOCKET") or DEFAULT_SOCKET
+
+
+def _print_json(value: Any) -> None:
+    print(json.dumps(value, ensure_ascii=False, indent=2))
+
+
+def _quote(segment: str) -> str:
+    from urllib.parse import quote
+
+    return quote(segment, safe="")
+
+
+# -- commands: each takes (client, args) and returns an exit code ----------------------------
+
+
+def cmd_status(client: ControlClient, args: argparse.Namespace) -> int:
+    status = client.request("GET", "/v1/status")
+    if args.json:
+        _print_json(status)
+        return EXIT_OK
+    now = time.time()
+    d = status["daemon"]
+    c = d.get("counts", {})
+    print(
+        f"dylived {d.get('version', '?')} (pid {d.get('pid', '?')}), up "
+        f"{render.human_duration(d.get('uptime_s'))}; disk free "
+        f"{render.human_bytes(d.get('free_disk_bytes'))}, database "
+        f"{render.human_bytes(d.get('database_bytes'))}"
+    )
+    print(
+        f"{c.get('broadcasters', 0)} broadcasters: {c.get('live', 0)} live, "
+        f"{c.get('recording', 0)} recording, {c.get('paused', 0)} paused; "
+        f"{render.human_count(c.get('events'))} events in {c.get('sessions', 0)} sessions, "
+        f"{c.get('segments', 0)} segments"
+    )
+    rows = []
+    for b in status["broadcasters"]:
+        capture = b.get("capture") or {}
+        recording = b.get("recording") or {}
+        error = b.get("last_error")
+        note = f"error: {error['message']}" if error else (b.get("title") or "")
+        if b.get("breaker") not in (None, "closed"):
+            note = f"breaker {b['breaker']}; {note}"
+        rows.append(
+            [
+                b["id"],
+                b.get("state", "?"),
+                render.since(b.get("state_since_ms"), now),
+                render.human_count(b.get("viewers")),
+                render.human_count(capture.get("events_per_minute")) if capture else "-",
+                recording.get("state", "-") if recording else "-",
+                f"{render.human_bytes(recording.get('bytes_per_second'))}/s" if recording else "-",
+                render.ago(b.get("last_check_ms"), now),
+                render.truncate(note, 40),
+            ]
+        )
+    if rows:
+        print()
+        headers = ["NAME", "STATE", "SINCE", "VIEWERS", "EV/MIN", "REC", "RATE", "CHECKED", "NOTE"]
+        print(render.table(headers, rows, right={3, 4, 6}))
+    return EXIT_OK
+
+
+def cmd_list(client: ControlClient, args: argparse.Namespace) -> int:
+    result = client.request("GET", "/v1/broadcasters")
+    if args.json:
+        _print_json(result)
+        return EXIT_OK
+    rows = [
+        [
+            b["id"],
+            b.get("platform", "?"),
+            "paused" if b.get("paused") else b.get("state", "?"),
+            render.truncate(str(b.get("target", "")), 60),
+        ]
+        for b in result["broadcasters"]
+    ]
+    print(render.table(["NAME", "PLATFORM", "STATE", "TARGET"], rows))
+    return EXIT_OK
+
+
+def _show_broadcaster(b: dict[str, Any]) -> None:
+    now = time.time()
+    capture = b.get("capture")
+    recording = b.get("recording")
+    error = b.get("last_error")
+    pairs = [
+        ("name", b["id"]),
+        ("target", str(b.get("target", ""))),
+        ("platform", str(b.get("platform", "?"))),
+        ("state", f"{b.get('state', '?')} {render.since(b.get('state_since_ms'), now)}"),
+        ("paused", "yes" if b.get("paused") else "no"),
+        (
+            "last check",
+            f"{render.ago(b.get('last_check_ms'), now)} ({b.get('last_check_result') or '-'})",
+        ),
+        (
+            "last error",
+            f"{error['message']} ({render.ago(error.get('at_ms'), now)})" if error else "-",
+        ),
+        ("breaker", str(b.get("breaker", "-"))),
+        ("session", str(b.get("session_id") or "-")),
+        ("title", b.get("title") or "-"),
+        ("viewers", render.human_count(b.get("viewers"))),
+    ]
+    if capture:
+        pairs.append(
+            (
+                "capture",
+                f"{'connected' if capture.get('connected') else 'disconnected'}, "
+                f"{render.human_count(capture.get('events_per_minute'))} events/min, last event "
+                f"{render.human_duration(capture.get('last_event_age_s'))} ago, "
+                f"{capture.get('reconnects', 0)} reconnects",
+            )
+        )
+    if recording:
+        ratio = recording.get("media_over_wall")
+        rate = render.human_bytes(recording.get("bytes_per_second"))
+        text = f"{recording.get('state', '?')}, {rate}/s"
+        if ratio is not None:
+            text += f", media/wall {ratio:.3f}"
+        pairs.append(("recording", text))
+        pairs.append(("segment", str(recording.get("current_segment") or "-")))
+    for key, value in (b.get("options") or {}).items():
+        pairs.append((f"option {key}", json.dumps(value, ensure_ascii=False)))
+    width = max(render.display_width(k) for k, _ in pairs)
+    for key, value in pairs:
+        print(f"{render.pad(key + ':', width + 1)} {value}")
+
+
+def cmd_show(client: ControlClient, args: argparse.Namespace) -> int:
+    b = client.request("GET", f"/v1/broadcasters/{_quote(args.broadcaster)}")
+    if args.json:
+        _print_json(b)
+    else:
+        _show_broadcaster(b)
+    return EXIT_OK
+
+
+def _parse_options(items: Sequence[str]) -> dict[str, Any]:
+    options: dict[str, Any] = {}
+    for item in items:
+        key, sep, raw = item.partition("=")
+        if not sep or not key:
+            raise SystemExit(f"dylivectl: --option expects KEY=VALUE, got {item!r}")
+        try:
+            options[key] = json.loads(raw)
+        except ValueError:
+            options[key] = raw  # a bare string
+    return options
+
+
+def cmd_add(client: ControlClient, args: argparse.Namespace) -> int:
+    body: dict[str, Any] = {"target": args.target, "options": _parse_options(args.option)}
+    if args.name:
+        body["name"] = args.name
+    b = client.request("POST", "/v1/broadcasters", body=body)
+    if args.json:
+        _print_json(b)
+    else:
+        print(f"added {b['id']} ({b.get('target', args.target)})")
+    return EXIT_OK
+
+
+def cmd_remove(client: ControlClient, args: argparse.Namespace) -> int:
+    result = client.request("DELETE", f"/v1/broadcasters/{_quote(args.broadcaster)}")
+    if args.json:
+        _print_json(result)
+    else:
+        print(f"removed {args.broadcaster}")
+    return EXIT_OK
+
+
+def _set_paused(client: ControlClient, args: argparse.Namespace, paused: bool) -> int:
+    b = client.request(
+        "PATCH", f"/v1/broadcasters/{_quote(args.broadcaster)}", body={"paused": paused}
+    )
+    if args.json:
+        _print_json(b)
+    else:
+        print(f"{'paused' if paused else 'resumed'} {b['id']} (state {b.get('state', '?')})")
+    return EXIT_OK
+
+
+def cmd_pause(client: ControlClient, args: argparse.Namespace) -> int:
+    return _set_paused(client, args, True)
+
+
+def cmd_resume(client: ControlClient, args: argparse.Namespace) -> int:
+    return _set_paused(client, args, False)
+
+
+def cmd_record(client: ControlClient, args: argparse.Namespace) -> int:
+    b = client.request(
+        "POST",
+        f"/v1/broadcasters/{_quote(args.broadcaster)}/record",
+        body={"action": args.action},
+    )
+    if args.json:
+        _print_json(b)
+    else:
+        verb = "started" if args.action == "start" else "stopped"
+        rec = b.get("recording") or {}
+        print(f"recording {verb} for {b['id']} (recorder {rec.get('state', 'off')})")
+    return EXIT_OK
+
+
+def cmd_reload(client: ControlClient, args: argparse.Namespace) -> int:
+    try:
+        result = client.request("POST", "/v1/reload")
+    except DaemonReplyError as exc:
+        problems = list(exc.details.get("problems", []))
+        if args.json:
+            _print_json({"applied": False, "message": exc.message, "problems": problems})
+        else:
+            print(f"dylivectl: {exc.message}", file=sys.stderr)
+            for problem in problems:
+                print(f"  {problem}", file=sys.stderr)
+        return EXIT_DAEMON_ERROR
+    if args.json:
+        _print_json(result)
+        return EXIT_OK
+    parts = [
+        f"{key} {', '.join(result[key])}"
+        for key in ("added", "removed", "changed")
+        if result.get(key)
+    ]
+    print("reload applied" + (": " + "; ".join(parts) if parts else " (no changes)"))
+    return EXIT_OK
+
+
+def _latest_session_id(client: ControlClient) -> int | None:
+    sessions = client.request("GET", "/v1/sessions", params={"limit": 1})["sessions"]
+    return int(sessions[0]["id"]) if sessions else None
+
+
+def cmd_sessions(client: ControlClient, args: argparse.Namespace) -> int:
+    params: dict[str, str | int] = {"limit": args.limit}
+    if args.broadcaster:
+        params["broadcaster"] = args.broadcaster
+    result = client.request("GET", "/v1/sessions", params=params)
+    if args.json:
+        _print_json(result)
+        return EXIT_OK
+    now = time.time()
+    rows = []
+    for s in result["sessions"]:
+        started, ended = s.get("started_at_ms"), s.get("ended_at_ms")
+        end_s = (ended / 1000) if ended else now
+        duration = end_s - started / 1000 if started else None
+        rows.append(
+            [
+                str(s["id"]),
+                s.get("broadcaster", "?"),
+                render.date_time(started),
+                render.human_duration(duration) + ("" if ended else " (live)"),
+                render.human_count(s.get("total_events")),
+                str(s.get("segments", 0)),
+                render.human_bytes(s.get("recording_total_bytes")),
+                s.get("reason_for_exit") or "-",
+                render.truncate(s.get("title") or "", 30),
+            ]
+        )
+    headers = [
+        "ID",
+        "BROADCASTER",
+        "STARTED",
+        "DURATION",
+        "EVENTS",
+        "SEGS",
+        "SIZE",
+        "EXIT",
+        "TITLE",
+    ]
+    print(render.table(headers, rows, right={0, 4, 5, 6}))
+    return EXIT_OK
+
+
+def cmd_segments(client: ControlClient, args: argparse.Namespace) -> int:
+    session_id = args.session if args.session is not None else _latest_session_id(client)
+    if session_id is None:
+        print("dylivectl: no sessions yet", file=sys.stderr)
+        return EXIT_DAEMON_ERROR
+    result = client.request("GET", f"/v1/sessions/{session_id}/segments")
+    if args.json:
+        _print_json(result)
+        return EXIT_OK
+    rows = [
+        [
+            str(seg.get("seq", "?")),
+            str(seg.get("state", "?")),
+            render.date_time(seg.get("started_at_ms")),
+            render.human_duration(seg.get("duration_s")),
+            render.human_bytes(seg.get("bytes")),
+            str(seg.get("quality") or "-"),
+            str(seg.get("path", "")),
+        ]
+        for seg in result["segments"]
+    ]
+    print(f"session {session_id}")
+    headers = ["SEQ", "STATE", "STARTED", "DURATION", "SIZE", "QUALITY", "PATH"]
+    print(render.table(headers, rows, right={0, 4}))
+    return EXIT_OK
+
+
+def cmd_export(client: ControlClient, args: argparse.Namespace) -> int:
+    path = f"/v1/sessions/{args.session}/export"
+    params: dict[str, str | int] = {"format": args.format}
+    if args.output in (None, "-"):
+        with client.stream(path, params) as response:
+            for chunk in response.iter_bytes():
+                sys.stdout.buffer.write(chunk)
+        sys.stdout.buffer.flush()
+        return EXIT_OK
+    target = Path(args.output)
+    partial = target.with_name(target.name + ".part")
+    written = 0
+    try:
+        with client.stream(path, params) as response, partial.open("wb") as out:
+            for chunk in response.iter_bytes():
+                out.write(chunk)
+                written += len(chunk)
+        partial.replace(target)  # only a complete export gets the final name
+    finally:
+        partial.unlink(missing_ok=True)
+    if not args.json:
+        print(f"wrote {render.human_bytes(written)} to {target}", file=sys.stderr)
+    return EXIT_OK
+
+
+def cmd_health(client: ControlClient, args: argparse.Namespace) -> int:
+    report = client.request("GET", "/v1/health", accept=(503,))
+    if args.json:
+        _print_json(report)
+    else:
+        print("healthy" if report.get("ok") else "UNHEALTHY")
+        for check in report.get("checks", []):
+            mark = "ok  " if check.get("ok") else "FAIL"
+            print(f"  {mark} {check.get('name', '?')}: {check.get('detail', '')}")
+    return EXIT_OK if report.get("ok") else EXIT_DAEMON_ERROR
+
+
+def cmd_tail(client: ControlClient, args: argparse.Namespace) -> int:
+    from dylived.control.tail import run_tail
+
+    return run_tail(
+        client.socket_path, args.broadcaster, as_json=args.json, from_start=args.from_start
+    )
+
+
+# -- parsing and dispatch ---------------------------------------------------------------------
+
+Command = Callable[[ControlClient, argparse.Namespace], int]
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="dylivectl", description="Inspect and steer a running dylived over its control socket."
+    )
+    parser.add_argument("--version", action="version", version=f"dylivectl {__version__}")
+    parser.add_argument(
+        "--socket",
+        default=None,
+        metavar="PATH",
+        help=f"control socket (default: $DYLIVED_SOCKET or {DEFAULT_SOCKET})",
+    )
+    parser.add_argument("--json", action="store_true", help="print JSON for scripts")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    def command(name: str, func: Command, help_text: str) -> argparse.ArgumentParser:
+        p = sub.add_parser(name, help=help_text, description=help_text)
+        p.set_defaults(func=func)
+        return p
+
+    command("status", cmd_status, "the daemon and every broadcaster at a glance")
+    command("list", cmd_list, "the watched broadcasters")
+    command("show", cmd_show, "everything about one broadcaster").add_argument(
+        "broadcaster", metavar="B"
+    )
+    add = command("add", cmd_add, "watch a new broadcaster (persisted)")
+    add.add_argument("target", metavar="TARGET", help="live URL, web id, share link, sec_uid, ...")
+    add.add_argument("--name", help="the broadcaster's name in dylived (default: from the target)")
+    add.add_argument(
+        "--option",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="a per-broadcaster option, VALUE as JSON or a bare string (repeatable)",
+    )
+    command("remove", cmd_remove, "stop watching a broadcaster (persisted)").add_argument(
+        "broadcaster", metavar="B"
+    )
+    command("pause", cmd_pause, "stop polling a broadcaster (persisted)").add_argument(
+        "broadcaster", metavar="B"
+    )
+    command("resume", cmd_resume, "poll a paused broadcaster again (persisted)").add_argument(
+        "broadcaster", metavar="B"
+    )
+    record = command("record", cmd_record, "start or stop recording a live broadcaster now")
+    record.add_argument("action", choices=("start", "stop"))
+    record.add_argument("broadcaster", metavar="B")
+    command("reload", cmd_reload, "re-read the config; wait until applied or rejected")
+    tail = command("tail", cmd_tail, "follow live events (of B, or of every live broadcaster)")
+    tail.add_argument("broadcaster", nargs="?", metavar="B")
+    tail.add_argument(
+        "--from-start", action="store_true", help="first print the events already stored"
+    )
+    sessions = command("sessions", cmd_sessions, "recorded sessions, newest first")
+    sessions.add_argument("broadcaster", nargs="?", metavar="B")
+    sessions.add_argument("--limit", type=int, default=50, help="at most this many (default 50)")
+    segments = command("segments", cmd_segments, "the recording segments of a session")
+    segments.add_argument(
+        "session", nargs="?", type=int, metavar="SESSION", help="session id (default: the latest)"
+    )
+    export = command("export", cmd_export, "export a session's events (dataset.md format)")
+    export.add_argument("session", type=int, metavar="SESSION")
+    export.add_argument("--format", choices=("jsonl", "csv", "manifest"), default="jsonl")
+    export.add_argument("-o", "--output", metavar="FILE", help="write to FILE (default: stdout)")
+    command("health", cmd_health, "the daemon's health checks; exit 1 when unhealthy")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    socket_path = args.socket or default_socket()
+    func: Command = args.func
+    try:
+        with ControlClient(socket_path) as client:
+            return func(client, args)
+    except DaemonUnreachable as exc:
+        print(f"dylivectl: {exc}", file=sys.stderr)
+        return EXIT_UNREACHABLE
+    except DaemonReplyError as exc:
+        print(f"dylivectl: {exc.message}", file=sys.stderr)
+        for problem in exc.details.get("problems", []):
+            print(f"  {problem}", file=sys.stderr)
+        return EXIT_DAEMON_ERROR
+    except KeyboardInterrupt:
+        return 130
+    except BrokenPipeError:
+        # The reader went away (dylivectl tail | head); do not print a traceback.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return EXIT_OK
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -54,6 +54,7 @@ from dylived.control.api import (
     JsonObject,
     MetricsSnapshot,
     NotFound,
+    Unavailable,
 )
 from dylived.errors import ConfigError, DylivedError
 from dylived.logs import setup_logging
@@ -333,7 +334,8 @@ class Daemon:
                 self._publish_status()
 
     async def _apply(self, new: Config) -> JsonObject:
-        assert self.watchlist is not None
+        if self.watchlist is None:
+            raise Unavailable("the daemon is still starting")
         with anyio.CancelScope(shield=True):
             result = await self.watchlist.apply(new.poll, new.broadcasters)  # type: ignore[arg-type]
             for b in new.broadcasters:
@@ -381,7 +383,10 @@ class Daemon:
         entry: dict[str, Any] = {"target": target, **dict(overrides)}
         if name:
             entry["name"] = name
-        probe = apply_overrides(replace(self.config, broadcasters=()), {"added": [entry]})
+        try:
+            probe = apply_overrides(replace(self.config, broadcasters=()), {"added": [entry]})
+        except ConfigError as exc:
+            raise Invalid(str(exc), details={"problems": list(exc.problems)}) from exc
         if not probe.broadcasters:
             raise Invalid("the broadcaster could not be parsed")
         key = probe.broadcasters[0].key

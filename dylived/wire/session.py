@@ -137,6 +137,9 @@ class WebcastSession:
         self.heartbeat_interval_s = heartbeat_default_s
         self.next_heartbeat_at: float | None = None  # None: due now
         self.last_response: ResponseMeta | None = None
+        # Server clock (Unix ms) of the last msg frame: Response.now, else the im-now header;
+        # compare with the caller's receive time to measure skew. 0 until known.
+        self.server_now_ms = 0
         self.last_seq_id = 0
         self._events: list[WireEvent] = []
         self._outgoing: list[bytes] = []
@@ -156,7 +159,8 @@ class WebcastSession:
 
         Decoded events go to :meth:`events_received`; an ack (when the Response asks for
         one) goes to :meth:`data_to_send`. Bad messages inside a good frame become
-        ``UnknownMessage``/``UndecodableMessage`` events, never errors.
+        ``UnknownMessage``/``UndecodableMessage`` events, never errors. Frames that arrive
+        after a ``close`` frame are still decoded: their events are real.
 
         Raises:
             RemoteProtocolError: the bytes are not a valid frame (counted in
@@ -185,6 +189,7 @@ class WebcastSession:
             self._outgoing.append(build_ack(frame.log_id, ext))
             self._acks += 1
         now_ms = meta.now_ms or _int_header(frame.headers.get("im-now"))
+        self.server_now_ms = now_ms
         seen = self.dedup.check_and_add
         for raw in response.messages:
             if raw.msg_id and seen(raw.msg_id):

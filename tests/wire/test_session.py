@@ -32,6 +32,7 @@ def test_real_frame_gives_one_chat_and_one_ack(chat_frame_bytes: bytes) -> None:
     assert isinstance(event, ChatEvent)
     assert event.content == "百分之10可以直播半小时"
     assert event.server_time_ms == 1672157081841  # Response.now: the chat has no create_time
+    assert session.server_now_ms == 1672157081841
     [ack] = session.data_to_send()
     parsed = parse_frame(ack)
     assert parsed.log_id == 8726349535470258530
@@ -62,6 +63,7 @@ def test_im_now_header_is_the_server_time_when_response_has_none() -> None:
     session.receive_data(build_frame([_like(1)], now_ms=0, headers={"im-now": "1672157081920"}))
     [event] = session.events_received()
     assert event.server_time_ms == 1672157081920
+    assert session.server_now_ms == 1672157081920
 
 
 @pytest.mark.parametrize("header", ["", "abc", "１２", "9" * 30])
@@ -155,6 +157,8 @@ def test_close_frame_moves_to_closing_and_stops_heartbeats() -> None:
     assert session.state is SessionState.CLOSING
     assert session.close_requested
     assert not session.heartbeat_due(1000.0)
+    session.receive_data(build_frame([_like(1)]))  # a late frame still counts
+    assert len(session.events_received()) == 1
 
 
 def test_server_heartbeat_and_other_frames_are_ignored() -> None:

@@ -18,6 +18,7 @@ from typing import Any
 import anyio
 import pytest
 
+from dylived.control.render import display_width
 from dylived.control.server import ControlSettings, serve
 from tests.control.fake_daemon import FakeDaemon
 
@@ -96,7 +97,9 @@ async def test_status_table_is_aligned_with_wide_characters(sock_path: Path) -> 
     assert code == 0
     header, row = out.splitlines()[:2]
     # TITLE starts in the same terminal column on both lines (CJK counts two columns).
-    assert header.index("TITLE") == row.index("深夜聊天")
+    assert display_width(header[: header.index("TITLE")]) == display_width(
+        row[: row.index("深夜聊天")]
+    )
 
 
 async def test_export_to_a_file_has_room_info_first_and_summary_last(

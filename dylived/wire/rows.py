@@ -8,7 +8,8 @@ does not know the recording), and may override ``server_time_ms`` (by default th
 Id types: every platform id (``msg_id``, ``room_id``, ``user_id``, ``short_id``, ``gift_id``,
 ``emoji_id``) is a **decimal string** in rows, because 19-digit ids exceed 2**53 and would be
 silently rounded by JSON consumers that read numbers as doubles (JavaScript, jq). Absent ids are
-``null``. Counts, levels, enums and times are JSON numbers (``*_ms`` integers, ``*_s`` floats).
+``null``. Counts, levels, enums and times are JSON numbers (``*_ms`` integers, ``*_s`` floats); a
+non-finite float from the wire becomes ``null``, so every row is strict JSON.
 
 Gift streaks: a streakable (combo) gift produces repeated messages with a growing
 ``repeat_count`` and a final one with ``repeat_end`` 1; a non-streakable gift is one message.
@@ -25,6 +26,7 @@ Pure: no sockets, files, clocks, anyio or asyncio; no protobuf.
 from __future__ import annotations
 
 import base64
+import math
 from collections.abc import Callable
 from typing import Any
 
@@ -172,13 +174,18 @@ def _room(e: RoomMessageEvent) -> Row:
     }
 
 
+def _finite(value: float) -> float | None:
+    # NaN and infinities are not JSON; the wire can carry them in float fields.
+    return value if math.isfinite(value) else None
+
+
 def _adapt(e: StreamAdaptationEvent) -> Row:
     return {
         "adaptation_type": e.adaptation_type,
-        "adaptation_height_ratio": e.adaptation_height_ratio,
-        "adaptation_body_center_ratio": e.adaptation_body_center_ratio,
-        "adaptation_content_top_ratio": e.adaptation_content_top_ratio,
-        "adaptation_content_bottom_ratio": e.adaptation_content_bottom_ratio,
+        "adaptation_height_ratio": _finite(e.adaptation_height_ratio),
+        "adaptation_body_center_ratio": _finite(e.adaptation_body_center_ratio),
+        "adaptation_content_top_ratio": _finite(e.adaptation_content_top_ratio),
+        "adaptation_content_bottom_ratio": _finite(e.adaptation_content_bottom_ratio),
     }
 
 

@@ -4,6 +4,7 @@ raises RemoteProtocolError and never inflates past the cap."""
 from __future__ import annotations
 
 import gzip
+import json
 import zlib
 
 import pytest
@@ -18,6 +19,9 @@ from dylived.wire.rows import build_row
 from dylived.wire.session import WebcastSession
 from tests.wire.wirebuild import Case, framed_batches
 
+
+# "Never hang": every fuzz test below also runs under this per-test timeout.
+NO_HANG = pytest.mark.timeout(60)
 
 FAST = settings(
     max_examples=60,
@@ -54,6 +58,7 @@ def _check_batch(batch: tuple[bytes, list[Case], bool]) -> None:
     assert session.statistics().messages_decoded == len(cases)
 
 
+@NO_HANG
 @FAST
 @given(st.binary(max_size=300))
 def test_arbitrary_bytes_only_raise_remote_protocol_error(data: bytes) -> None:
@@ -63,15 +68,24 @@ def test_arbitrary_bytes_only_raise_remote_protocol_error(data: bytes) -> None:
     except RemoteProtocolError:
         assert session.statistics().failed_frames == 1
     for event in session.events_received():
-        build_row(event)
+        json.dumps(build_row(event), allow_nan=False)
 
 
+@NO_HANG
 @FAST
 @given(st.binary(max_size=300), st.text(max_size=20))
 def test_arbitrary_message_payloads_are_values_never_errors(payload: bytes, method: str) -> None:
-    for name in (method, "WebcastChatMessage", "WebcastGiftMessage", "WebcastRoomRankMessage"):
+    names = (
+        method,
+        "WebcastChatMessage",
+        "WebcastGiftMessage",
+        "WebcastRoomRankMessage",
+        "WebcastRoomStreamAdaptationMessage",
+    )
+    for name in names:
         row = build_row(decode_message(name, 1, payload))
         assert row["msg_id"] == "1"
+        json.dumps(row, allow_nan=False)
 
 
 def _mutations() -> st.SearchStrategy[tuple[int, int, int]]:
@@ -99,11 +113,12 @@ def _check_mutant(data: bytes) -> None:
     except RemoteProtocolError:
         return
     for event in session.events_received():
-        build_row(event)
+        json.dumps(build_row(event), allow_nan=False)
     for frame in session.data_to_send():
         assert parse_frame(frame).payload_type == "ack"
 
 
+@NO_HANG
 @FAST
 @given(st.lists(_mutations(), min_size=1, max_size=4))
 def test_mutated_real_frame_never_raises_anything_else(
@@ -112,6 +127,7 @@ def test_mutated_real_frame_never_raises_anything_else(
     _check_mutant(_mutate(chat_frame_bytes, edits))
 
 
+@NO_HANG
 @FAST
 @given(st.lists(_mutations(), min_size=1, max_size=4), st.booleans())
 def test_mutated_inner_response_never_raises_anything_else(

@@ -104,6 +104,22 @@ def test_control_stream_ended() -> None:
     assert build_row(ended)["status"] == 3
 
 
+def test_non_finite_floats_become_null() -> None:
+    message = pb.RoomStreamAdaptationMessage(
+        adaptation_type=2,
+        adaptation_height_ratio=float("nan"),
+        adaptation_body_center_ratio=float("inf"),
+        adaptation_content_top_ratio=0.5,
+    )
+    event = decode_message("WebcastRoomStreamAdaptationMessage", 3, message.SerializeToString())
+    row = build_row(event)
+    assert row["adaptation_height_ratio"] is None
+    assert row["adaptation_body_center_ratio"] is None
+    assert row["adaptation_content_top_ratio"] == 0.5
+    assert row["adaptation_content_bottom_ratio"] == 0.0
+    json.dumps(row, allow_nan=False)  # strict JSON
+
+
 def test_common_msg_id_used_when_message_has_none() -> None:
     message = pb.LikeMessage(count=2)
     message.common.msg_id = 123

@@ -16,6 +16,7 @@ from dylived.errors import StoreError
 from dylived.store.ops import (
     AddGap,
     CloseSession,
+    Drain,
     EventRecord,
     InsertEvents,
     InsertUnknown,
@@ -283,3 +284,28 @@ async def test_sigkill_mid_write_leaves_a_sound_database(db_path: Path) -> None:
     assert query(db_path, "SELECT total_events, reason_for_exit FROM sessions") == [
         (stored, "daemon_stopped")
     ]
+
+
+async def test_submit_nowait_reports_a_full_buffer(db_path: Path) -> None:
+    async with Writer.open(db_path, buffer=1) as writer:  # run() not started: nothing drains
+        check = RecordStatusCheck("nia", T0, live=False)
+        assert writer.submit_nowait(check) is True
+        assert writer.submit_nowait(check) is False
+        assert writer.statistics().backlog == 1
+        writer.stop()
+        with pytest.raises(StoreError, match="stopped"):
+            writer.submit_nowait(check)
+
+
+async def test_a_reply_is_set_once_and_can_be_awaited_again() -> None:
+    done = Drain().reply
+    done.set(None)
+    done.fail(StoreError("late"))  # ignored: already answered
+    await done.wait()
+    assert done.done
+    failed = OpenSession("x", T0).reply
+    failed.fail(StoreError("nope"))
+    failed.set(3)  # ignored
+    for _ in range(2):
+        with pytest.raises(StoreError, match="nope"):
+            await failed.wait()

@@ -15,6 +15,8 @@ from typing import Any
 
 def display_width(text: str) -> int:
     """Terminal columns of ``text``: East Asian wide/full-width characters take two."""
+    if text.isascii():
+        return len(text)
     return sum(
         0
         if unicodedata.combining(ch)

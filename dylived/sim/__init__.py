@@ -1,0 +1,142 @@
+"""The platform simulator: a faithful Douyin on 127.0.0.1 for tests, benchmarks and the demo.
+
+One process, **one TCP port** on 127.0.0.1 (port 0 allowed), serving everything the daemon
+talks to. The HTTP side is h11 over anyio (``sim/http.py``) so media bodies can stream in real
+time; a WebSocket upgrade on the same port is handed to websockets' sans-I/O ``ServerProtocol``
+(``sim/push.py``). So ``web_base`` and ``ws_base`` share host and port; a daemon config sets
+``[douyin] web_base = sim.web_base`` and ``ws_hosts = [sim.ws_base]`` (push path
+``/webcast/im/push/v2/``). Frames are encoded with the generated schema only
+(``dylived.wire._pb``; ``sim/encode.py``), never with ``dylived.wire`` logic.
+
+Quick start (tests)::
+
+    from dylived.sim import Simulator, Scenario, RoomSpec, load_scenario
+
+    scenario = Scenario(rooms=(RoomSpec("200000000001", nickname="测试主播", rates={"chat": 5}),))
+    async with Simulator.running(scenario) as sim:      # bound and ready on return
+        room = sim.room("200000000001")
+        room_id = room.go_live()                           # or let the schedule do it
+        ...  # point the client at sim.web_base / sim.ws_base
+        event = room.push("chat", content="你好")          # one event to every push client now
+        room.inject("ws_drop")                             # a fault now (see FAULT_KINDS)
+        await sim.wait_until(lambda: sim.observed.acks())
+        room.go_offline()                                  # ControlMessage action 3, then close
+
+Or inside your own task group: ``sim = Simulator(scenario); await tg.start(sim.serve)``. As a
+subprocess: ``dylived-sim --scenario FILE --listen 127.0.0.1:0`` prints one JSON line first,
+``{"web_base": …, "ws_base": …, "port": …, "rooms": [...]}``, then serves until SIGTERM/SIGINT;
+drive it over HTTP with ``/_sim/…`` (``sim/control.py``).
+
+HTTP endpoints (names are the ``endpoint`` of request records and keys of request counts):
+
+- ``home`` ``GET /``: sets a ``ttwid`` cookie. ``web_enter`` ``GET /webcast/room/web/enter/
+  ?web_rid=…``: without a ttwid this simulator issued → HTTP 200 with an **empty body** (the real
+  risk-control answer; ``strict_ttwid = false`` accepts any). Live → ``data.data[0].status`` 2,
+  ``data.room_status`` 0, full ``stream_url`` (see ``sim/status.py``); ended → status 4,
+  room_status 2, no ``stream_url`` (``ended_style = "prompts"``: ``data.prompts`` and no
+  ``data.user``); unknown web_rid → ``data.data`` empty. ``a_bogus``/``msToken`` are not checked.
+- ``reflow`` ``GET /webcast/room/reflow/info/?sec_user_id=…`` → ``data.room`` (status 2/4, owner
+  with web_rid); unknown → ``status_code`` 10011. For 60 scenario-seconds after an end it still
+  says status 2 with ``finish_time`` > 0 and an ``rtm_expr_tag=reflow_room_info`` URL (the real
+  quirk).
+- ``share`` ``GET /<code>/`` (a v.douyin.com short code from the room's ``share_code`` /
+  ``profile_code``) → 302 to ``/douyin/webcast/reflow/<room_id>?sec_user_id=…`` (``reflow_page``)
+  or ``/share/user/<sec_uid>?sec_uid=…`` (``profile_page``: HTML with RENDER_DATA, ``web_rid``
+  only while live).
+- ``flv`` / ``hls_playlist`` / ``hls_segment`` ``/thirdgame/stream-<id><suffix>.flv|.m3u8`` and
+  ``…/<seq>.ts``: real H.264/AAC, six qualities (origin 1280x720, uhd 1024x576, hd 960x540,
+  sd 854x480, ld 640x360, md 426x240; ``resolution_change`` swaps to portrait), delivered in real
+  time (``sim/media.py``). URLs carry ``expire=<hex unix time>`` and ``sign``: expired, forged,
+  revoked (``url_expire``) or unknown → 403; an ended stream → 404.
+- ``ws_push`` ``/webcast/im/push/v2/?room_id=…&signature=…``: both required (400 otherwise;
+  unknown room_id → 404; ``check_signature = true`` verifies the signature against its stub and
+  rejects like ``ws_reject``: HTTP 200 + ``Handshake-Msg``). On open: one frame with room_stats and
+  viewer_count, then the room's scripted events at its rates, batched per 50 ms tick. Every msg
+  frame sets ``need_ack``; acks (``payload_type`` "ack", log_id echoed) and heartbeats
+  (``payload_type`` "hb"; exact ``3a 02 68 62`` counted) are recorded. No heartbeat for
+  ``heartbeat_timeout`` (30 s) → dropped; pings every ``ping_interval`` (10 s), pong later than
+  ``ping_timeout`` (20 s) → dropped. Stream end → a ControlMessage (action 3) frame, then a close
+  frame (1000). A push URL for a room_id that is no longer live is accepted and closed at once.
+- ``sim_control`` ``/_sim/…`` (see ``sim/control.py``).
+
+Runtime control — ``SimRoom`` (``sim.room(web_rid)``; ``sim.add_room(spec)`` adds one):
+``go_live(title=None) -> room_id``, ``go_offline(control=True)``, ``push(type, **fields) ->
+ScriptedEvent`` (fields override the generated ones, e.g. ``content=``, ``user=SimUser(...)``),
+``await flood(count, batch=100)`` (as fast as clients take them), ``inject(kind, duration=None,
+count=None, status=503, retry_after=5)``; state: ``live``, ``room_id``, ``stream_id``, ``web_rid``,
+``sec_uid``, ``uid``, ``nickname``, ``sessions``. Calling go_live/go_offline takes the room off its
+schedule. ``sim.ws_url(room_id, **params)`` builds a push URL with the usual parameters.
+
+Faults (``scenario.FAULT_KINDS``; windows in scenario seconds): ``ws_drop`` (abrupt TCP close),
+``ws_reject`` (upgrade answered HTTP 200 + Handshake-Msg), ``http_5xx`` (status, default 503),
+``http_429`` (Retry-After), ``risk_control`` (200, empty body) — these four by ``count`` (default
+1) or ``duration`` on web_enter/reflow (ws_reject on the upgrade); ``stream_stall`` (media
+connections open, no bytes, default 5 s), ``stream_cut`` (media connections dropped),
+``url_expire`` (old URLs → 403, media dropped; a fresh web_enter gives new ones),
+``resolution_change`` (from the next 4 s clip boundary, plus a stream_adaptation event),
+``stream_end_without_control`` (offline, push connections dropped without a control frame).
+
+Read back — ``sim.observed`` (``sim/observe.py``): ``requests`` (HttpRequestRecord: endpoint,
+status, query, headers, cookies), ``request_counts()``, ``requests_to(endpoint)``,
+``push_connections`` (PushConnectionRecord: heartbeats, exact_heartbeats, acks (AckRecord with
+``matched``), pings_sent, pongs, frames_sent (raw bytes, in order), events, close_reason such as
+``client_closed``/``stream_ended``/``ws_drop``/``heartbeat_timeout``/``ping_timeout``),
+``sent_events`` (SentEvent: type, method, msg_id, sent_at, log_id, conn_id),
+``media_connections`` (frame sizes served), ``rejected_upgrades``. ``await sim.wait_until(pred,
+timeout)`` polls a condition.
+
+Timing: ``time_scale`` divides scenario times (schedule, fault ``at``/``duration``); event rates,
+keep-alive timeouts and media are wall time. Media clips are encoded with ffmpeg on first use and
+cached in ``$DYLIVED_SIM_CACHE`` (default ``$TMPDIR/dylived-sim-media-<uid>``).
+"""
+
+from __future__ import annotations
+
+from dylived.sim.media import MediaLibrary
+from dylived.sim.observe import (
+    AckRecord,
+    HttpRequestRecord,
+    MediaConnectionRecord,
+    Observations,
+    PushConnectionRecord,
+    SentEvent,
+)
+from dylived.sim.room import SimRoom
+from dylived.sim.scenario import (
+    FAULT_KINDS,
+    FaultSpec,
+    RoomSpec,
+    Scenario,
+    ScheduleStep,
+    load_scenario,
+    parse_scenario,
+)
+from dylived.sim.script import METHODS, ScriptedEvent, SimUser
+from dylived.sim.server import Simulator, endpoint_of
+from dylived.sim.status import LEGACY_KEYS, QUALITY_LADDER
+
+
+__all__ = [
+    "FAULT_KINDS",
+    "LEGACY_KEYS",
+    "METHODS",
+    "QUALITY_LADDER",
+    "AckRecord",
+    "FaultSpec",
+    "HttpRequestRecord",
+    "MediaConnectionRecord",
+    "MediaLibrary",
+    "Observations",
+    "PushConnectionRecord",
+    "RoomSpec",
+    "Scenario",
+    "ScheduleStep",
+    "ScriptedEvent",
+    "SentEvent",
+    "SimRoom",
+    "SimUser",
+    "Simulator",
+    "endpoint_of",
+    "load_scenario",
+    "parse_scenario",
+]

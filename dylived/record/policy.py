@@ -128,25 +128,6 @@ class FfmpegJob:
 ArgvBuilder = Callable[[str, FfmpegJob], list[str]]
 
 
-def basic_argv(ffmpeg: str, job: FfmpegJob) -> list[str]:
-    """The recording command line: ``-c copy`` into mpegts segments, CSV list, progress."""
-    argv = [ffmpeg, "-hide_banner", "-loglevel", "info", "-nostats"]
-    argv += ["-rw_timeout", str(int(job.rw_timeout_s * 1_000_000))]
-    for name, value in job.headers:
-        if name.lower() == "user-agent":
-            argv += ["-user_agent", value]
-    other = "".join(f"{n}: {v}\r\n" for n, v in job.headers if n.lower() != "user-agent")
-    if other:
-        argv += ["-headers", other]
-    argv += ["-i", job.url, "-map", "0:v?", "-map", "0:a?", "-c", "copy"]
-    argv += ["-f", "segment", "-segment_format", "mpegts", "-reset_timestamps", "1"]
-    argv += ["-segment_time", f"{job.segment_seconds:g}"]
-    argv += ["-segment_start_number", str(job.start_number)]
-    argv += ["-segment_list", str(job.segment_list), "-segment_list_type", "csv"]
-    argv += [str(job.output_pattern), "-progress", "pipe:1"]
-    return argv
-
-
 @dataclass(frozen=True, slots=True)
 class Source:
     url: str

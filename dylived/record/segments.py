@@ -331,8 +331,12 @@ class RunSegments:
         self.media_end_s = entry.end_s
         return self._record(final, entry.start_s, entry.end_s - entry.start_s, now_ms, True)
 
-    def on_exit(self, now_ms: int) -> SegmentRecord | None:
-        """After ffmpeg is reaped: finalise a segment it left open (killed mid-segment)."""
+    def on_exit(self, now_ms: int, last_media_s: float | None = None) -> SegmentRecord | None:
+        """After ffmpeg is reaped: finalise a segment it left open (killed mid-segment).
+
+        The duration is read from the file's PTS (mpegts); for other containers it is the
+        last ``-progress`` media time (``last_media_s``) minus the previous segment's end.
+        """
         name, self.open_name = self.open_name, None
         if name is None:
             return None
@@ -345,7 +349,7 @@ class RunSegments:
         duration = mpegts_duration(part) if name.removesuffix(PART_SUFFIX).endswith(".ts") else None
         final = finalize_part(part)
         if duration is None:
-            duration = 0.0
+            duration = max(0.0, (last_media_s or 0.0) - self.media_end_s)
         return self._record(final, self.media_end_s, duration, now_ms, False)
 
 

@@ -29,6 +29,7 @@ import anyio.abc
 
 from dylived.model import LiveStatus
 from dylived.notify import child_environment
+from dylived.record.argv import Container, argv_for_job, output_pattern
 from dylived.record.disk import DiskGuard
 from dylived.record.policy import (
     ArgvBuilder,
@@ -38,7 +39,6 @@ from dylived.record.policy import (
     RecorderState,
     RestartPolicy,
     Source,
-    basic_argv,
     choose_source,
     classify_exit,
     next_state,
@@ -68,15 +68,16 @@ class RecorderSettings:
 
     ffmpeg: str
     directory: Path  # where this session's segments go
-    file_stem: str  # segment file names: {file_stem}_{seq:04d}.ts
+    file_stem: str  # segment file names: {file_stem}_{seq:04d}.{container}
+    container: Container = "ts"
     quality: str = "origin"
     segment_seconds: float = 60.0
     stall_timeout: float = 15.0
     rw_timeout: float = 10.0
     status_timeout: float = 15.0
-    stop_q_wait: float = 6.0
-    stop_int_wait: float = 6.0
-    stop_kill_wait: float = 5.0
+    stop_q_wait: float = 5.0  # a healthy ffmpeg finishes on 'q' in ~0.2 s
+    stop_int_wait: float = 3.0
+    stop_kill_wait: float = 2.0
     hls_after_flv_failures: int = 3
     headers: tuple[tuple[str, str], ...] = ()
     restart: RestartPolicy = field(default_factory=RestartPolicy)
@@ -139,7 +140,7 @@ class Recorder:
         sink: RecordSink,
         *,
         disk: DiskGuard | None = None,
-        build_argv: ArgvBuilder = basic_argv,
+        build_argv: ArgvBuilder = argv_for_job,
         initial_status: LiveStatus | None = None,
     ) -> None:
         self.settings = settings
@@ -321,7 +322,7 @@ class Recorder:
         return FfmpegJob(
             url=source.url,
             kind=source.kind,
-            output_pattern=s.directory / f"{s.file_stem}_%04d.ts.part",
+            output_pattern=output_pattern(s.directory, s.file_stem, s.container),
             segment_list=s.directory / f".{s.file_stem}.{self._list_counter}.csv",
             start_number=self.next_seq,
             segment_seconds=s.segment_seconds,
@@ -375,7 +376,7 @@ class Recorder:
         with anyio.move_on_after(self.settings.stop_kill_wait):
             for entry in tail.read_new():
                 await self._segment(run.segments.on_closed(entry, now))
-            await self._segment(run.segments.on_exit(now))
+            await self._segment(run.segments.on_exit(now, run.out_time_us / 1e6))
         tail.path.unlink(missing_ok=True)
         kind = classify_exit(returncode, run.stop_reason, run.refused)
         if kind is not ExitKind.STOPPED:

@@ -165,13 +165,15 @@ async def test_low_disk_stops_cleanly_and_resumes(tmp_path: Path) -> None:
             await anyio.sleep(2)
             space["free"] = 100 << 20
             await wait_until(lambda: recorder.disk_low, 5)
+            runs_when_low = recorder.runs
             closed = list(sink.segments)
             assert len(closed) == 1
             assert closed[0].complete
             assert measure(closed[0].path)[1] == ""
             await anyio.sleep(1.5)
             assert recorder.statistics().disk_low
-            assert recorder.runs == 1  # nothing new started
+            assert recorder.runs == runs_when_low  # nothing new started
+            assert recorder.pid is None
             space["free"] = 10 << 30
             await wait_until(lambda: recorder.state is RecorderState.RUNNING, 10)
             await anyio.sleep(1)

@@ -1,0 +1,231 @@
+"""The recorder as a LiveSession component (the seam documented in ``dylived/watch.py``).
+
+Owns the glue between one live session and its ``Recorder``: the settings from the
+broadcaster's effective config (quality, segment length, container, stall and rw timeouts,
+naming template and time zone), fresh statuses through the session context, the store writes
+(``UpsertSegment`` per finished segment, ``AddGap`` per hole), ``record start|stop`` overrides,
+a new ffmpeg run when the status reports another frame size or codec, and ``health()``.
+Imports nothing of the daemon.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import asdict, dataclass
+from datetime import UTC, datetime
+from pathlib import Path, PurePosixPath
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import anyio
+import anyio.abc
+
+from dylived.model import ExitReason, LiveStatus
+from dylived.record.argv import argv_for_job
+from dylived.record.disk import DiskGuard
+from dylived.record.naming import NamingFields, contain, render_relative
+from dylived.record.policy import ExitKind, RecorderState
+from dylived.record.segments import GapRecord, SegmentRecord
+from dylived.record.supervisor import Recorder, RecorderSettings
+from dylived.session import ComponentHealth, SessionContext
+from dylived.store import ops
+from dylived.wire.status import select_stream
+
+
+logger = logging.getLogger(__name__)
+
+OVERRIDE_POLL = 0.5  # seconds between looks at ctx.record_override
+STATUS_WAIT = 20.0  # seconds to wait for the re-check a hint asks for
+
+
+@dataclass(frozen=True, slots=True)
+class RecordingEnvironment:
+    """What every recording of the daemon shares."""
+
+    ffmpeg: str
+    recordings_dir: Path
+    timezone: ZoneInfo
+    submit: Callable[[ops.WriteOp], Awaitable[None]]  # the store writer's submit
+    headers: tuple[tuple[str, str], ...] = ()
+    disk_interval: float = 30.0
+
+
+def session_files(
+    env: RecordingEnvironment, template: str, key: str, status: LiveStatus, started_at_ms: int
+) -> tuple[Path, str]:
+    """(directory, file stem) of a session's segments from the naming template.
+
+    The template is rendered with seq 0; the stem is the file name before ``_0000.<ext>`` (the
+    segment muxer appends ``_%04d``). A template whose name does not end in ``_{seq:04d}.<ext>``
+    keeps its rendered name (without extension) as the stem.
+    """
+    start = datetime.fromtimestamp(started_at_ms / 1000, tz=UTC)
+    fields = NamingFields(
+        broadcaster=status.nickname or key,
+        start=start,
+        seq=0,
+        room_id=status.room_id or "",
+        title=status.title,
+    )
+    relative = render_relative(template, fields, env.timezone)
+    name = relative.name
+    stem = name.rpartition(".")[0] or name
+    stem = stem.removesuffix("_0000")
+    path = contain(env.recordings_dir, relative.parent / PurePosixPath(f"{stem}.x"))
+    return path.parent, stem
+
+
+class RecorderComponent:
+    """Runs a Recorder for one live session while recording is wanted."""
+
+    name = "recorder"
+
+    def __init__(self, env: RecordingEnvironment) -> None:
+        self._env = env
+        self.recorder: Recorder | None = None
+        self._detail = ""
+
+    # -- the seam
+
+    async def run(self, ctx: SessionContext, *, task_status: anyio.abc.TaskStatus[None]) -> None:
+        """Record while wanted until the session ends. Cancel safety: cancelled, the recorder
+        stops ffmpeg with its shielded ladder and stores the last segment before re-raising."""
+        task_status.started()
+        while True:
+            if not self._wanted(ctx):
+                self._detail = "not recording (record_video off or record stop)"
+                await self._wait_wanted(ctx, True)
+                continue
+            recorder = self._make_recorder(ctx)
+            self.recorder = recorder
+            self._detail = ""
+            async with anyio.create_task_group() as tg:
+                tg.start_soon(self._follow_status, ctx, recorder)
+                tg.start_soon(self._follow_override, ctx, recorder)
+                reason = await recorder.run()
+                tg.cancel_scope.cancel()
+            if reason == "recorder_failed":
+                self._detail = "ffmpeg could not be kept running"
+                ctx.end_session(ExitReason.RECORDER_FAILED)
+                await anyio.sleep_forever()
+            if reason == "stream_ended":
+                self._detail = "the stream ended"
+                ctx.stream_may_have_ended()
+                # the watch re-checks; live again (a flap) means record on
+                version = ctx.status_version
+                status = await ctx.wait_status_after(version)
+                if not status.live:
+                    await anyio.sleep_forever()
+
+    def health(self) -> ComponentHealth:
+        recorder = self.recorder
+        if recorder is None:
+            return ComponentHealth("idle", self._detail)
+        stats = recorder.statistics()
+        details: dict[str, object] = {
+            k: (v.value if isinstance(v, RecorderState) else v) for k, v in asdict(stats).items()
+        }
+        details["pid"] = recorder.pid
+        detail = "free space under min_free: recording paused" if stats.disk_low else self._detail
+        return ComponentHealth(stats.state.value, detail, details)
+
+    # -- helpers
+
+    @staticmethod
+    def _wanted(ctx: SessionContext) -> bool:
+        if ctx.record_override is not None:
+            return ctx.record_override
+        return bool(ctx.options.record_video)
+
+    async def _wait_wanted(self, ctx: SessionContext, wanted: bool) -> None:
+        while self._wanted(ctx) != wanted:  # noqa: ASYNC110 (a plain attribute, no event)
+            await anyio.sleep(OVERRIDE_POLL)
+
+    async def _follow_override(self, ctx: SessionContext, recorder: Recorder) -> None:
+        await self._wait_wanted(ctx, False)
+        logger.info("record stop for %s", ctx.key)
+        recorder.stop()
+
+    async def _follow_status(self, ctx: SessionContext, recorder: Recorder) -> None:
+        """A status with another frame size or codec for our quality: a new ffmpeg run."""
+        version = ctx.status_version
+        while True:
+            status = await ctx.wait_status_after(version)
+            version = ctx.status_version
+            source = recorder.source
+            if not status.live or source is None or not status.streams:
+                continue
+            try:
+                variant = select_stream(status, source.quality).variant
+            except Exception:  # a status without streams says nothing about the size
+                continue
+            now = (variant.width, variant.height, variant.codec)
+            before = (source.width, source.height, source.codec)
+            if None not in now and None not in before and now != before:
+                logger.info("stream of %s changed %s → %s: new segment", ctx.key, before, now)
+                recorder.restart(ExitKind.STREAM_CHANGE)
+
+    def _make_recorder(self, ctx: SessionContext) -> Recorder:
+        env = self._env
+        rec: Any = ctx.options.recording
+        directory, stem = session_files(
+            env, rec.filename_template, ctx.key, ctx.latest_status, ctx.started_at_ms
+        )
+        settings = RecorderSettings(
+            ffmpeg=env.ffmpeg,
+            directory=directory,
+            file_stem=stem,
+            quality=rec.video_quality,
+            segment_seconds=rec.segment_minutes * 60,
+            container=rec.container,
+            stall_timeout=rec.stall_timeout,
+            rw_timeout=rec.rw_timeout,
+            headers=env.headers,
+        )
+        session_id = ctx.session_id
+
+        async def fresh_status() -> LiveStatus | None:
+            version = ctx.status_version
+            ctx.stream_may_have_ended()  # asks the watch for a re-check now
+            with anyio.move_on_after(STATUS_WAIT):
+                return await ctx.wait_status_after(version)
+            return None
+
+        async def sink(item: SegmentRecord | GapRecord) -> None:
+            await env.submit(to_op(session_id, item))
+
+        disk = DiskGuard(env.recordings_dir, rec.min_free, env.disk_interval)
+        return Recorder(
+            settings,
+            fresh_status,
+            sink,
+            disk=disk,
+            build_argv=argv_for_job,
+            initial_status=ctx.latest_status,
+        )
+
+
+def to_op(session_id: int, item: SegmentRecord | GapRecord) -> ops.WriteOp:
+    """The store write for a finished segment or a gap."""
+    if isinstance(item, GapRecord):
+        return ops.AddGap(session_id, "media", item.from_ms, item.to_ms, item.cause)
+    return ops.UpsertSegment(
+        session_id=session_id,
+        seq=item.seq,
+        path=str(item.path),
+        state="closed",
+        started_at_ms=item.started_at_ms,
+        ended_at_ms=item.ended_at_ms,
+        media_duration_s=item.duration_s,
+        bytes=item.bytes,
+        quality=item.quality,
+        width=item.width,
+        height=item.height,
+        codec=item.codec,
+    )
+
+
+def recorder_factory(env: RecordingEnvironment) -> Callable[[SessionContext], RecorderComponent]:
+    """The ComponentFactory the daemon gives the watchlist."""
+    return lambda ctx: RecorderComponent(env)

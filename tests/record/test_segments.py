@@ -1,0 +1,165 @@
+"""Segment bookkeeping: stderr and CSV parsing, .part renames, PTS durations, crash recovery."""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from dylived.record.segments import (
+    ListEntry,
+    RunContext,
+    RunSegments,
+    SegmentListTail,
+    VideoInfo,
+    finalize_part,
+    is_refused_line,
+    mpegts_duration,
+    parse_list_line,
+    parse_opening_line,
+    parse_video_line,
+    recover_leftover_parts,
+)
+from tests.record.livesource import FFMPEG, measure
+
+
+def test_video_line() -> None:
+    line = (
+        "  Stream #0:0: Video: h264 (Constrained Baseline), yuv420p(progressive), 640x360 "
+        "[SAR 1:1 DAR 16:9], 25 fps, 25 tbr, 1k tbn, start 0.023000"
+    )
+    assert parse_video_line(line) == VideoInfo("h264", 640, 360)
+    hevc = "  Stream #0:0[0x100]: Video: hevc (Main) ([36][0][0][0] / 0x0024), yuv420p, 1080x1920"
+    assert parse_video_line(hevc) == VideoInfo("h265", 1080, 1920)
+    assert parse_video_line("  Stream #0:1: Audio: aac (LC), 44100 Hz, mono, fltp") is None
+
+
+def test_opening_and_refused_lines() -> None:
+    line = "[segment @ 0x55a955bf8600] Opening '/r/a b/x_0007.ts.part' for writing"
+    assert parse_opening_line(line) == "/r/a b/x_0007.ts.part"
+    assert parse_opening_line("[segment @ 0x1] Opening 'list.csv' for reading") is None
+    assert is_refused_line("[http @ 0x5] HTTP error 403 Forbidden")
+    assert is_refused_line("http://x: Server returned 404 Not Found")
+    assert not is_refused_line("[flv @ 0x1] Packet mismatch")
+
+
+@pytest.mark.parametrize(
+    ("line", "entry"),
+    [
+        ("seg_0007.ts.part,0.000000,4.023000\n", ListEntry("seg_0007.ts.part", 0.0, 4.023)),
+        ('"a,""b"".ts.part",4.0,8.5', ListEntry('a,"b".ts.part', 4.0, 8.5)),
+        ("", None),
+        ("no-commas", None),
+        ("x,1.0,abc", None),
+    ],
+)
+def test_list_lines(line: str, entry: ListEntry | None) -> None:
+    assert parse_list_line(line) == entry
+
+
+def test_list_tail_returns_complete_lines_once(tmp_path: Path) -> None:
+    path = tmp_path / "list.csv"
+    tail = SegmentListTail(path)
+    assert tail.read_new() == []  # not created yet
+    path.write_bytes(b"a.ts.part,0,2\nb.ts.pa")
+    assert tail.read_new() == [ListEntry("a.ts.part", 0, 2)]
+    with path.open("ab") as fh:
+        fh.write(b"rt,2,4\n")
+    assert tail.read_new() == [ListEntry("b.ts.part", 2, 4)]
+    assert tail.read_new() == []
+
+
+def test_finalize_never_overwrites(tmp_path: Path) -> None:
+    (tmp_path / "x_0001.ts").write_bytes(b"old")
+    part = tmp_path / "x_0001.ts.part"
+    part.write_bytes(b"new")
+    final = finalize_part(part)
+    assert final.name == "x_0001-1.ts"
+    assert final.read_bytes() == b"new"
+    assert (tmp_path / "x_0001.ts").read_bytes() == b"old"
+
+
+@pytest.fixture(scope="module")
+def four_second_ts(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("ts") / "clip.ts"
+    subprocess.run(
+        [
+            FFMPEG,
+            "-v",
+            "error",
+            "-f",
+            "lavfi",
+            "-i",
+            "testsrc2=size=160x90:rate=25",
+            "-f",
+            "lavfi",
+            "-i",
+            "sine",
+            "-t",
+            "4",
+            "-c:v",
+            "libx264",
+            "-preset",
+            "ultrafast",
+            "-g",
+            "25",
+            "-c:a",
+            "aac",
+            "-f",
+            "mpegts",
+            str(path),
+        ],
+        check=True,
+        timeout=60,
+    )
+    return path
+
+
+def test_mpegts_duration_matches_decoding(four_second_ts: Path) -> None:
+    duration = mpegts_duration(four_second_ts)
+    assert duration is not None
+    assert abs(duration - measure(four_second_ts)[0]) < 0.1
+    assert abs(duration - 4.0) < 0.1
+
+
+def test_truncated_mpegts_plays_up_to_the_cut_and_is_recovered(
+    four_second_ts: Path, tmp_path: Path
+) -> None:
+    data = four_second_ts.read_bytes()
+    root = tmp_path / "rec"
+    part = root / "b" / "2026-01-01" / "b_x_0003.ts.part"
+    part.parent.mkdir(parents=True)
+    part.write_bytes(data[: len(data) // 2 + 77])  # cut mid-packet, like a SIGKILL
+    (root / "b" / "empty_0004.ts.part").write_bytes(b"")
+    recovered = recover_leftover_parts(root)
+    assert recovered == [part.with_name("b_x_0003.ts")]
+    duration = mpegts_duration(recovered[0])
+    assert duration is not None
+    assert 1.0 < duration < 3.5
+    assert abs(measure(recovered[0])[0] - duration) < 0.2
+    assert not list(root.rglob("*.part"))
+
+
+def test_run_segments_turns_lines_into_records(four_second_ts: Path, tmp_path: Path) -> None:
+    run = RunSegments(RunContext(tmp_path, "hd"), first_seq=5)
+    run.on_stderr_line("  Stream #0:0: Video: h264 (High), yuv420p, 1280x720, 25 fps")
+    run.on_stderr_line(f"[segment @ 0x1] Opening '{tmp_path}/s_0005.ts.part' for writing")
+    run.on_progress(now_ms=10_000, out_time_us=0)
+    run.on_progress(now_ms=11_000, out_time_us=1_000_000)  # media 0 was live at wall 10 000
+    (tmp_path / "s_0005.ts.part").write_bytes(four_second_ts.read_bytes())
+    record = run.on_closed(ListEntry("s_0005.ts.part", 0.0, 4.0), now_ms=14_100)
+    assert record is not None
+    assert (record.seq, record.started_at_ms, record.ended_at_ms) == (5, 10_000, 14_000)
+    assert (record.width, record.height, record.codec, record.quality) == (1280, 720, "h264", "hd")
+    assert record.path == tmp_path / "s_0005.ts"
+    assert record.complete
+    run.on_stderr_line(f"[segment @ 0x1] Opening '{tmp_path}/s_0006.ts.part' for writing")
+    (tmp_path / "s_0006.ts.part").write_bytes(four_second_ts.read_bytes()[:60_000])
+    partial = run.on_exit(now_ms=16_000)
+    assert partial is not None
+    assert not partial.complete
+    assert partial.seq == 6
+    assert partial.started_at_ms == 14_000
+    assert 0 < partial.duration_s < 4
+    assert run.on_exit(now_ms=16_000) is None

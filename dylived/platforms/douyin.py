@@ -1,11 +1,12 @@
 """The Douyin platform adapter: target forms, ttwid, room status and stream URLs over HTTP.
 
 Owns :class:`DouyinPlatform` (``resolve``, ``fetch_status``, ``refresh_stream_urls``,
-``cookie_header``), the pure target classifier :func:`parse_target` and the pure reading of a
-share link's redirect :func:`parse_share_location`. Endpoints are configuration (``[douyin]
-web_base``, ``app_base``, ``share_base``): the tests and ``dylived demo`` point them at the
-simulator. HTTP goes through :class:`dylived.net.http.HttpClient`; bodies are parsed by
-:mod:`dylived.wire.status`. The cookie is a secret: it is never logged.
+``cookie_header``) and the pure reading of a share link's redirect
+:func:`parse_share_location`. Target strings are classified by ``dylived.config.parse_target``.
+Endpoints are configuration (``[douyin] web_base``, ``app_base``, ``share_base``): the tests and
+``dylived demo`` point them at the simulator. HTTP goes through
+:class:`dylived.net.http.HttpClient`; bodies are parsed by :mod:`dylived.wire.status`. The
+cookie is a secret: it is never logged.
 
 Which endpoint each target form needs (protocol.md §1.2, §1.4, §1.6):
 
@@ -32,6 +33,7 @@ from urllib.parse import parse_qs, urlencode, urlsplit
 
 import anyio
 
+from dylived.config import parse_target
 from dylived.errors import RoomNotFound, UpstreamError
 from dylived.model import LiveStatus
 from dylived.net.http import BlockedResponse, HttpClient
@@ -45,9 +47,7 @@ __all__ = [
     "ShareLocation",
     "TargetKind",
     "TargetLike",
-    "TargetRef",
     "parse_share_location",
-    "parse_target",
 ]
 
 logger = logging.getLogger(__name__)
@@ -57,13 +57,7 @@ REFLOW_PATH = "/webcast/room/reflow/info/"
 # BU: the reflow API requires room_id but does not check it ("必要但不校验").
 REFLOW_ROOM_PLACEHOLDER = "2"
 _SEC_UID = re.compile(r"^MS4wLjAB[A-Za-z0-9_-]+$")
-_WEB_RID = re.compile(
-    r"^[A-Za-z0-9._-]+$"
-)  # digits, or a 抖音号 (biliup: "网页端房间号 或 抖音号")
-_USER_ID = re.compile(r"^(?:uid|user_id|user):(\d+)$", re.IGNORECASE)
 _LIVE_HOSTS = frozenset({"live.douyin.com"})
-_SHARE_HOSTS = frozenset({"v.douyin.com"})
-_PROFILE_HOSTS = frozenset({"www.douyin.com", "douyin.com", "www.iesdouyin.com", "iesdouyin.com"})
 _MS_TOKEN_ALPHABET = string.ascii_letters + string.digits + "_-"
 _A_BOGUS_ALPHABET = string.ascii_letters + string.digits + "/+="
 _CHROME_VERSION = re.compile(r"Chrome/([\d.]+)")
@@ -81,14 +75,6 @@ class TargetKind(enum.StrEnum):
     SHARE_URL = "share_url"
     SEC_UID = "sec_uid"
     USER_ID = "user_id"
-
-
-@dataclass(frozen=True, slots=True)
-class TargetRef:
-    """A target as written, classified: no network involved."""
-
-    kind: TargetKind
-    value: str  # the web_rid, the share code of v.douyin.com/<code>/, the sec_uid, the digits
 
 
 @dataclass(frozen=True, slots=True)
@@ -112,7 +98,7 @@ class ShareLocation:
 
 
 class TargetLike(Protocol):
-    """A classified target: :class:`TargetRef` here, ``dylived.config.Target`` there."""
+    """A classified target, such as ``dylived.config.Target`` (kind is a TargetKind value)."""
 
     @property
     def kind(self) -> str: ...
@@ -140,52 +126,6 @@ class DouyinSettings(Protocol):
 
 def _with_scheme(text: str) -> str:
     return text if "://" in text else f"https://{text}"
-
-
-def parse_target(text: str) -> TargetRef:
-    """Classify a target string (protocol.md §1.6). Raises ValueError saying what is accepted.
-
-    Bare digits are a web_rid (the number in live.douyin.com/<web_rid>); a numeric *user id*
-    must be written ``uid:<digits>``.
-    """
-    target = text.strip()
-    if not target:
-        raise ValueError("empty target")
-    if _SEC_UID.match(target):
-        return TargetRef(TargetKind.SEC_UID, target)
-    if uid := _USER_ID.match(target):
-        return TargetRef(TargetKind.USER_ID, uid.group(1))
-    if "/" in target or "douyin.com" in target.lower():
-        return _parse_target_url(target)
-    if _WEB_RID.match(target):
-        return TargetRef(TargetKind.WEB_RID, target.lstrip("+"))
-    raise ValueError(f"unrecognised target {text!r}: {_ACCEPTED}")
-
-
-_ACCEPTED = (
-    "expected a live.douyin.com/<web_rid> URL, a bare web_rid, a v.douyin.com share link, "
-    "a www.douyin.com/user/<sec_uid> URL, a bare sec_uid (MS4wLjAB…) or uid:<digits>"
-)
-
-
-def _parse_target_url(target: str) -> TargetRef:
-    parts = urlsplit(_with_scheme(target))
-    host = (parts.hostname or "").lower()
-    segments = [s for s in parts.path.split("/") if s]
-    query = parse_qs(parts.query)
-    if host in _LIVE_HOSTS:
-        web_rid = (query.get("live_web_rid") or [""])[0] or (segments[0] if segments else "")
-        web_rid = web_rid.lstrip("+")
-        if _WEB_RID.match(web_rid):
-            return TargetRef(TargetKind.WEB_RID, web_rid)
-    elif host in _SHARE_HOSTS:
-        if segments:
-            return TargetRef(TargetKind.SHARE_URL, segments[0])
-    elif host in _PROFILE_HOSTS:
-        sec_uid = _sec_uid_from(segments, query)
-        if sec_uid is not None:
-            return TargetRef(TargetKind.SEC_UID, sec_uid)
-    raise ValueError(f"unrecognised target {target!r}: {_ACCEPTED}")
 
 
 def _sec_uid_from(segments: list[str], query: dict[str, list[str]]) -> str | None:
@@ -257,6 +197,9 @@ class DouyinPlatform:
         http: the daemon's HTTP client (its cookie jar holds the ttwid).
         settings: the ``[douyin]`` section.
         rng: randomness for msToken/a_bogus placeholders (tests may seed it).
+        ttwid_refresh_interval: seconds during which a ttwid we fetched is not replaced again
+            because of a refusal (a risk-control window must not turn every poll into two
+            extra requests).
 
     Without configured ``cookies`` the adapter fetches a ``ttwid`` from ``web_base + "/"`` before
     its first status request, and once more when a request is refused in a way that suggests
@@ -265,7 +208,12 @@ class DouyinPlatform:
     """
 
     def __init__(
-        self, http: HttpClient, settings: DouyinSettings, *, rng: random.Random | None = None
+        self,
+        http: HttpClient,
+        settings: DouyinSettings,
+        *,
+        rng: random.Random | None = None,
+        ttwid_refresh_interval: float = 60.0,
     ) -> None:
         self._http = http
         self._web_base = settings.web_base.rstrip("/")
@@ -275,6 +223,8 @@ class DouyinPlatform:
         self._cookies = _secret_text(settings.cookies).strip()
         self._rng = rng or random.Random()
         self._ttwid_lock = anyio.Lock()
+        self._ttwid_refresh_interval = ttwid_refresh_interval
+        self._ttwid_fetched_at: float | None = None
         self.ttwid_fetches = 0  # how many times a ttwid was requested (statistics, tests)
 
     # ------------------------------------------------------------ cookies
@@ -303,6 +253,7 @@ class DouyinPlatform:
             if current is not None:
                 self._http.drop_cookie("ttwid")
             self.ttwid_fetches += 1
+            self._ttwid_fetched_at = anyio.current_time()
             await self._http.fetch(
                 self._web_base + "/",
                 headers={"Accept": "text/html,application/xhtml+xml"},
@@ -319,11 +270,18 @@ class DouyinPlatform:
         try:
             return await self._get_once(url, referer)
         except BlockedResponse as refused:
-            if self._cookies or refused.status_code == 429:
+            if self._cookies or refused.status_code == 429 or self._ttwid_is_fresh():
                 raise
             logger.warning("request refused (%s); refreshing the ttwid once", refused)
             await self._refresh_ttwid(stale=used)
             return await self._get_once(url, referer)
+
+    def _ttwid_is_fresh(self) -> bool:
+        fetched_at = self._ttwid_fetched_at
+        return (
+            fetched_at is not None
+            and anyio.current_time() - fetched_at < self._ttwid_refresh_interval
+        )
 
     async def _get_once(self, url: str, referer: str | None) -> bytes:
         headers = {"Accept": "application/json, text/plain, */*"}
@@ -461,14 +419,31 @@ class DouyinPlatform:
             try:
                 return parse_enter(body, web_rid=resolved.web_rid)
             except RoomListEmpty as empty:
-                sec_uid = resolved.sec_uid or empty.sec_uid
-                if sec_uid is None:
-                    raise
-                logger.info("web/enter listed no room for %s; asking reflow", resolved.web_rid)
-                return await self._reflow_status(sec_uid, resolved.web_rid)
+                return await self._after_empty_room_list(resolved, empty)
         if resolved.sec_uid is not None:
             return await self._reflow_status(resolved.sec_uid, None)
         raise UpstreamError(f"target {resolved.target!r} resolved to neither web_rid nor sec_uid")
+
+    async def _after_empty_room_list(
+        self, resolved: ResolvedTarget, empty: RoomListEmpty
+    ) -> LiveStatus:
+        """web/enter listed no room: ask reflow (BU, SR); if it cannot say, the user is offline.
+
+        An account web/enter still describes (``data.user``) exists, so a reflow that refuses
+        the request (10011) or knows no room means "not live"; a body naming no one is an
+        unknown web_rid (RoomNotFound).
+        """
+        sec_uid = resolved.sec_uid or empty.sec_uid
+        if sec_uid is None:
+            raise empty
+        logger.debug("web/enter listed no room for %s; asking reflow", resolved.web_rid)
+        try:
+            return await self._reflow_status(sec_uid, resolved.web_rid)
+        except (RoomNotFound, UpstreamError) as refused:
+            if empty.identity is None:
+                raise
+            logger.debug("reflow could not say (%s); %s is offline", refused, resolved.web_rid)
+            return empty.identity
 
     async def _reflow_status(self, sec_uid: str, web_rid: str | None) -> LiveStatus:
         # The placeholder room id, not a remembered one: room ids change every broadcast and

@@ -51,12 +51,17 @@ _COUNT_SCALE = {"万": 10_000, "w": 10_000, "W": 10_000, "亿": 100_000_000}
 class RoomListEmpty(RoomNotFound):
     """web/enter answered with an empty ``data.data``: try the reflow API when a sec_uid is known.
 
-    ``sec_uid`` is the anchor's, when the body still named it (``data.user.sec_uid``).
+    ``identity`` is an offline status built from ``data.user`` when the body still described
+    the anchor (the account exists but no room is listed); None when it named no one.
     """
 
-    def __init__(self, message: str, sec_uid: str | None = None) -> None:
+    def __init__(self, message: str, identity: LiveStatus | None = None) -> None:
         super().__init__(message)
-        self.sec_uid = sec_uid
+        self.identity = identity
+
+    @property
+    def sec_uid(self) -> str | None:
+        return None if self.identity is None else self.identity.sec_uid
 
 
 class StreamChoice(NamedTuple):
@@ -314,17 +319,18 @@ def parse_enter(
         raise UpstreamError("web/enter: 'data.data' is not a list")
     prompts = _text(data.get("prompts"))
     if not rooms:
+        identity = LiveStatus(
+            live=False,
+            web_rid=web_rid,
+            nickname=_text(user.get("nickname")) or "",
+            sec_uid=_text(user.get("sec_uid")),
+            user_id=_text(user.get("id_str")),
+            server_time_ms=server_time_ms,
+        )
         if prompts is not None:
-            return LiveStatus(
-                live=False,
-                web_rid=web_rid,
-                nickname=_text(user.get("nickname")) or "",
-                sec_uid=_text(user.get("sec_uid")),
-                user_id=_text(user.get("id_str")),
-                server_time_ms=server_time_ms,
-            )
+            return identity
         raise RoomListEmpty(
-            f"web/enter listed no room for web_rid {web_rid}", sec_uid=_text(user.get("sec_uid"))
+            f"web/enter listed no room for web_rid {web_rid}", identity if user else None
         )
     room = rooms[0]
     if not isinstance(room, Mapping):

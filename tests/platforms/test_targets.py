@@ -1,4 +1,6 @@
-"""platforms/douyin.py, the pure parts: target forms, share redirects, request URLs."""
+"""platforms/douyin.py, the parts without network: share redirects, request URLs, cookies.
+
+(Target strings are classified by dylived.config.parse_target, tested with the config.)"""
 
 from __future__ import annotations
 
@@ -8,15 +10,14 @@ from urllib.parse import parse_qsl, urlsplit
 
 import pytest
 
+from dylived.config import Target
 from dylived.errors import RoomNotFound
 from dylived.net.http import HttpClient
 from dylived.platforms.douyin import (
     DouyinPlatform,
     ShareLocation,
     TargetKind,
-    TargetRef,
     parse_share_location,
-    parse_target,
 )
 
 
@@ -47,49 +48,6 @@ class FakeSecret:
 
     def __str__(self) -> str:
         return "********"
-
-
-@pytest.mark.parametrize(
-    ("text", "kind", "value"),
-    [
-        ("https://live.douyin.com/261378947940", TargetKind.WEB_RID, "261378947940"),
-        ("live.douyin.com/261378947940?enter_from=x", TargetKind.WEB_RID, "261378947940"),
-        ("https://live.douyin.com/+261378947940", TargetKind.WEB_RID, "261378947940"),
-        ("https://live.douyin.com/?live_web_rid=777", TargetKind.WEB_RID, "777"),
-        ("261378947940", TargetKind.WEB_RID, "261378947940"),
-        ("  dy_user.01 ", TargetKind.WEB_RID, "dy_user.01"),
-        ("https://v.douyin.com/iRNBho6u/", TargetKind.SHARE_URL, "iRNBho6u"),
-        ("v.douyin.com/iRNBho6u", TargetKind.SHARE_URL, "iRNBho6u"),
-        (f"https://www.douyin.com/user/{SEC_UID}", TargetKind.SEC_UID, SEC_UID),
-        (f"https://www.douyin.com/user/{SEC_UID}?from_tab_name=main", TargetKind.SEC_UID, SEC_UID),
-        (f"https://www.iesdouyin.com/share/user/{SEC_UID}", TargetKind.SEC_UID, SEC_UID),
-        (f"https://www.iesdouyin.com/share/user/x?sec_uid={SEC_UID}", TargetKind.SEC_UID, SEC_UID),
-        (SEC_UID, TargetKind.SEC_UID, SEC_UID),
-        ("uid:3789344204128560", TargetKind.USER_ID, "3789344204128560"),
-        ("USER_ID:42", TargetKind.USER_ID, "42"),
-    ],
-)
-def test_parse_target_forms(text: str, kind: TargetKind, value: str) -> None:
-    assert parse_target(text) == TargetRef(kind, value)
-
-
-@pytest.mark.parametrize(
-    "text",
-    [
-        "",
-        "   ",
-        "https://live.douyin.com/",
-        "https://v.douyin.com/",
-        "https://www.douyin.com/user/not-a-sec-uid",
-        "https://www.douyin.com/",
-        "https://example.com/261378947940",
-        "douyin.com",
-        "what is this?",
-    ],
-)
-def test_parse_target_rejects_other_forms(text: str) -> None:
-    with pytest.raises(ValueError, match="target"):
-        parse_target(text)
 
 
 @pytest.mark.parametrize(
@@ -182,7 +140,9 @@ async def test_numeric_user_id_cannot_be_resolved() -> None:
         platform = DouyinPlatform(http, Settings())
         with pytest.raises(RoomNotFound, match="sec_uid"):
             await platform.resolve("uid:3789344204128560")
-        resolved = await platform.resolve(TargetRef(TargetKind.WEB_RID, "12345"))
+        with pytest.raises(ValueError, match="not a Douyin target"):
+            await platform.resolve("what is this?")
+        resolved = await platform.resolve(Target("web_rid", "12345"))
     assert (resolved.kind, resolved.web_rid, resolved.target) == (
         TargetKind.WEB_RID,
         "12345",

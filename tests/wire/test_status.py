@@ -304,10 +304,18 @@ def test_empty_room_list_asks_for_the_reflow_fallback() -> None:
     with pytest.raises(RoomListEmpty) as info:
         parse_enter(enter_body(rooms=[]), web_rid="42")
     assert info.value.sec_uid == SEC_UID
+    assert info.value.identity == LiveStatus(
+        live=False,
+        web_rid="42",
+        nickname="主播",
+        sec_uid=SEC_UID,
+        user_id="3789",
+        server_time_ms=1776584127911,
+    )
     assert isinstance(info.value, RoomNotFound)
     with pytest.raises(RoomListEmpty) as bare:
         parse_enter(enter_body(rooms=[], with_user=False))
-    assert bare.value.sec_uid is None
+    assert (bare.value.sec_uid, bare.value.identity) == (None, None)
 
 
 def test_deleted_account_is_room_not_found() -> None:

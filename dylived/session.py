@@ -20,6 +20,9 @@ import anyio
 import anyio.abc
 
 from dylived.model import ExitReason, LiveStatus
+from dylived.store import ops
+from dylived.store.writer import Writer
+from dylived.wire.rows import build_room_info_row
 
 
 logger = logging.getLogger(__name__)
@@ -93,6 +96,9 @@ class SessionContext:
         self.options = options  # the broadcaster's effective config (config.BroadcasterConfig)
         self.store = store
         self.started_at_ms = started_at_ms
+        # Wall ms when the recording of this session started (set by the recorder; None while
+        # nothing is recorded): event capture computes stream_offset_s from it.
+        self.recording_started_at_ms: int | None = None
         self.session_id = 0  # set once the store session is open, before components start
         self.latest_status = status
         self.status_version = 0
@@ -215,3 +221,49 @@ class LiveSession:
         for name, why in self.failed.items():
             out[name] = ComponentHealth("failed", why)
         return out
+
+
+class WriterSessionStore:
+    """Adapts the store writer to the three writes a watch makes (watch.SessionStore)."""
+
+    def __init__(self, writer: Writer) -> None:
+        self._writer = writer
+
+    async def open_session(
+        self, key: str, options: Any, status: LiveStatus, started_at_ms: int
+    ) -> int:
+        b = options  # config.BroadcasterConfig
+        op = ops.OpenSession(
+            broadcaster_key=key,
+            started_at_ms=started_at_ms,
+            room_id=status.room_id,
+            web_rid=status.web_rid,
+            title=status.title,
+            nickname=status.nickname,
+            capture_events=b.capture_events,
+            record_video_requested=b.record_video,
+            video_quality=b.video_quality,
+            room_info=build_room_info_row(
+                status, raw_url=b.target_text, received_at_ms=started_at_ms
+            ),
+            target=b.target_text,
+        )
+        return await self._writer.request(op)
+
+    async def close_session(self, session_id: int, reason: ExitReason, ended_at_ms: int) -> None:
+        await self._writer.close_session(ops.CloseSession(session_id, ended_at_ms, reason.value))
+
+    async def record_status(
+        self, key: str, session_id: int | None, status: LiveStatus | None, result: str, at_ms: int
+    ) -> None:
+        live = status is not None and status.live
+        await self._writer.submit(
+            ops.RecordStatusCheck(
+                broadcaster_key=key,
+                checked_at_ms=at_ms,
+                live=live,
+                room_id=None if status is None else status.room_id,
+                viewers=None if status is None else status.viewers,
+                error=None if result in ("live", "offline") else result,
+            )
+        )

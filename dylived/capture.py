@@ -1,0 +1,680 @@
+"""EventCapture: the live event stream of one session, from the push WebSocket into the store.
+
+A LiveSession component (the seam in ``dylived/watch.py``) named ``"capture"``. It owns the
+connection policy and the bookkeeping; the bytes are ``net/ws.py``'s, the protocol is
+``wire.session``'s and the SQL is the store writer's.
+
+**URL** (protocol.md §2.1–2.4): the configured ``[douyin] ws_hosts`` in order — a host without
+a path gets ``/webcast/im/push/v2/`` — starting with the first and moving to the next after a
+failed attempt, staying on a host that works; every query parameter and the native
+``signature`` (``wire.sign.build_push_url``, signature counter incremented per connection as
+JW does); the ttwid cookie and the user agent of the status calls; ``Origin`` = ``web_base``
+and ``Referer`` = ``web_base/`` as BU sends them. The optional im/fetch bootstrap is not used:
+cursor and internal_ext are the browser's fallbacks. **user_unique_id policy**: the configured
+``[douyin] user_unique_id`` when set; otherwise a fresh random 19-digit id in [7.3e18, 8.0e18)
+for every connection (BU's range; SR regenerates per retry because an id "may be expired").
+
+**Connection**: the binary ``hb`` frame at once and then every 10 s (or the server's
+``heartbeat_duration``), acks sent as soon as a frame asks, server pings answered by websockets.
+Each event becomes its dataset.md row with the server time, the receive wall-clock ms and
+``stream_offset_s`` = seconds since ``ctx.recording_started_at_ms`` (null while nothing is
+recorded). Rows go to a pending list that a flusher task hands to the writer
+(``InsertEvents``, at most ``batch_rows`` per op), so a slow writer never stalls the socket
+reader unless ``max_pending_rows`` are waiting (then the reader waits: backpressure).
+``exclude_events`` types are dropped; unknown/undecodable messages are kept raw (the whole
+frame, so ``dylived decode`` can read it), the first ``unknown_per_method`` per method and
+``unknown_total`` per session; more than ``undecodable_warn_share`` undecodable among the last
+``undecodable_window`` messages logs a WARNING (at most once a minute).
+
+**Reconnects**: 2, 4, 8, 16, 30 s, jittered (``wire.backoff``), back to 2 s only after a
+connection stayed open ``healthy_after_s`` (60 s). The msg_id window is shared by every
+connection of the session. Every disconnect of an open connection counts in
+``reconnect_count`` and becomes an ``events`` gap (from the disconnect to the next open, or to
+the session end) with its cause: ``connection_lost`` (no close frame), ``closed_<code>``,
+``server_close_frame`` (a ``close`` payload frame), ``idle_timeout``.
+
+**Ends**: a ControlMessage with status 3 ends the session with ``stream_ended``
+(``ctx.end_session``) at once. After ``max_failed_attempts`` consecutive attempts without an
+event (handshake refused — HTTP 200 = blocked, or 4xx — or connections that closed before
+delivering a frame) capture gives up with ``disconnect_unrecoverable``: health says so, a gap
+covers the rest of the session, and **the session goes on** (the recording is unaffected;
+without a recorder the status checks end it). Network failures (refused, timeouts) are retried
+for as long as the session lasts. ``connection_opened`` and ``reconnect_count`` are written
+with ``UpdateSession`` as they change, before the session's ``CloseSession`` computes the
+summary. Imports nothing of the daemon.
+"""
+
+from __future__ import annotations
+
+import collections
+import logging
+import random
+import urllib.parse
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+import anyio
+import anyio.abc
+
+from dylived.errors import DylivedError, RemoteProtocolError, TransportError, UpstreamError
+from dylived.model import ExitReason
+from dylived.net.ws import (
+    HandshakeRejected,
+    PushClosed,
+    PushConnection,
+    PushConnectOptions,
+    open_push_connection,
+)
+from dylived.session import ComponentFactory, ComponentHealth, SessionContext, wall_ms
+from dylived.store.ops import (
+    AddGap,
+    EventRecord,
+    InsertEvents,
+    InsertUnknown,
+    UpdateSession,
+    WriteOp,
+)
+from dylived.wire.backoff import reconnect_delay
+from dylived.wire.messages import ControlEvent, UndecodableMessage, UnknownMessage, WireEvent
+from dylived.wire.rows import build_row
+from dylived.wire.session import DedupWindow, WebcastSession
+from dylived.wire.sign import SignatureRandomness, build_push_url
+
+
+logger = logging.getLogger(__name__)
+
+PUSH_PATH = "/webcast/im/push/v2/"
+USER_UNIQUE_ID_RANGE = (7_300_000_000_000_000_000, 8_000_000_000_000_000_000)
+FINAL_FLUSH_TIMEOUT = 3.0  # seconds the last rows/gaps may take to reach the writer
+STREAM_ENDED = "stream_ended"
+UNDECODABLE_WARN_EVERY = 60.0  # seconds between two undecodable-share warnings
+
+
+class EventSink(Protocol):
+    """Where store operations go: the store writer (``Writer.submit``)."""
+
+    async def submit(self, op: WriteOp) -> None: ...
+
+
+@dataclass(frozen=True, slots=True)
+class CaptureSettings:
+    """The daemon-wide settings of event capture (``[douyin]`` plus tuning; seconds)."""
+
+    ws_hosts: tuple[str, ...]
+    user_agent: str
+    origin: str = "https://live.douyin.com"
+    user_unique_id: str = ""  # "" = a random id per connection (module docstring)
+    healthy_after_s: float = 60.0
+    max_failed_attempts: int = 6
+    idle_timeout_s: float = 90.0
+    open_timeout_s: float = 10.0
+    reconnect_scale: float = 1.0  # multiplies the reconnect delays (tests shorten them)
+    batch_rows: int = 500
+    max_pending_rows: int = 50_000
+    unknown_per_method: int = 50
+    unknown_total: int = 500
+    undecodable_window: int = 1000
+    undecodable_warn_share: float = 0.05
+
+    @classmethod
+    def from_douyin(cls, douyin: Any, **tuning: Any) -> CaptureSettings:
+        """From the ``[douyin]`` section (``config.DouyinConfig``)."""
+        return cls(
+            ws_hosts=tuple(douyin.ws_hosts),
+            user_agent=douyin.user_agent,
+            origin=str(douyin.web_base).rstrip("/"),
+            user_unique_id=douyin.user_unique_id,
+            **tuning,
+        )
+
+
+# ----------------------------------------------------------------------------- pure helpers
+
+
+def push_endpoint(host: str) -> str:
+    """The push endpoint of a configured host: ``/webcast/im/push/v2/`` unless it has a path."""
+    parts = urllib.parse.urlsplit(host)
+    if parts.path in ("", "/"):
+        return urllib.parse.urlunsplit(parts._replace(path=PUSH_PATH))
+    return host
+
+
+def choose_user_unique_id(configured: str, rng: random.Random) -> str:
+    """The configured id, else a random 19-digit id in [7.3e18, 8.0e18)."""
+    return configured or str(rng.randrange(*USER_UNIQUE_ID_RANGE))
+
+
+def stream_offset_s(recording_started_at_ms: int | None, received_at_ms: int) -> float | None:
+    """Seconds into the recording (None when nothing is recorded)."""
+    if recording_started_at_ms is None:
+        return None
+    return round((received_at_ms - recording_started_at_ms) / 1000, 3)
+
+
+class UnknownSampler:
+    """Which unknown/undecodable messages to keep: the first N per method, M in all."""
+
+    def __init__(self, per_method: int, total: int) -> None:
+        self.per_method = per_method
+        self.total = total
+        self.kept: collections.Counter[str] = collections.Counter()
+        self.seen = 0
+
+    def take(self, method: str) -> bool:
+        self.seen += 1
+        if self.kept[method] >= self.per_method or sum(self.kept.values()) >= self.total:
+            return False
+        self.kept[method] += 1
+        return True
+
+
+class UndecodableMonitor:
+    """The share of undecodable messages among the last ``window``; says when to warn."""
+
+    def __init__(self, window: int, share: float, every_s: float = UNDECODABLE_WARN_EVERY) -> None:
+        self.share = share
+        self.every_s = every_s
+        self._window: collections.deque[bool] = collections.deque(maxlen=window)
+        self._bad = 0
+        self._warned_at: float | None = None
+
+    def add(self, undecodable: bool) -> None:
+        window = self._window
+        if len(window) == window.maxlen and window[0]:
+            self._bad -= 1
+        window.append(undecodable)
+        self._bad += undecodable
+
+    @property
+    def current_share(self) -> float:
+        return self._bad / len(self._window) if self._window else 0.0
+
+    def should_warn(self, now: float) -> bool:
+        """True (at most once per ``every_s``) when the share is above the threshold."""
+        if len(self._window) < min(100, self._window.maxlen or 100):
+            return False
+        if self.current_share <= self.share:
+            return False
+        if self._warned_at is not None and now - self._warned_at < self.every_s:
+            return False
+        self._warned_at = now
+        return True
+
+
+class EventRate:
+    """Events per minute over the last 60 s, in one-second buckets."""
+
+    def __init__(self) -> None:
+        self._buckets: collections.deque[list[int]] = collections.deque()
+
+    def add(self, now: float, count: int) -> None:
+        second = int(now)
+        if self._buckets and self._buckets[-1][0] == second:
+            self._buckets[-1][1] += count
+        else:
+            self._buckets.append([second, count])
+        self._trim(now)
+
+    def per_minute(self, now: float) -> int:
+        self._trim(now)
+        return sum(count for _, count in self._buckets)
+
+    def _trim(self, now: float) -> None:
+        while self._buckets and self._buckets[0][0] <= now - 60:
+            self._buckets.popleft()
+
+
+class ReconnectPolicy:
+    """When to retry and when to give up; pure (the caller sleeps).
+
+    ``attempt`` counts retries since the last healthy connection (the backoff index);
+    ``failed_without_events`` counts consecutive attempts that brought no event.
+    """
+
+    def __init__(self, settings: CaptureSettings, rng: random.Random) -> None:
+        self.settings = settings
+        self.rng = rng
+        self.attempt = 0
+        self.failed_without_events = 0
+
+    def connection_ended(self, lasted_s: float, got_frames: bool) -> None:
+        if lasted_s >= self.settings.healthy_after_s:
+            self.attempt = 0
+        if not got_frames:
+            self.failed_without_events += 1
+        self.attempt += 1
+
+    def refused(self) -> None:
+        self.attempt += 1
+        self.failed_without_events += 1
+
+    def failed(self) -> None:
+        self.attempt += 1
+
+    def events_arrived(self) -> None:
+        self.failed_without_events = 0
+
+    @property
+    def give_up(self) -> bool:
+        return self.failed_without_events >= self.settings.max_failed_attempts
+
+    def delay(self, at_least: float = 0.0) -> float:
+        if self.attempt == 0:
+            return 0.0
+        nominal = reconnect_delay(self.attempt, self.rng) * self.settings.reconnect_scale
+        return max(nominal, at_least)
+
+
+# ----------------------------------------------------------------------------- the component
+
+
+class StreamEnded(Exception):
+    """A ControlMessage said the broadcast ended (internal to this module)."""
+
+
+class EventCapture:
+    """The ``capture`` component of one LiveSession (see the module docstring)."""
+
+    name = "capture"
+
+    def __init__(
+        self,
+        settings: CaptureSettings,
+        sink: EventSink,
+        *,
+        exclude_events: Sequence[str] = (),
+        cookie_header: Callable[[], str] = str,
+        rng: random.Random | None = None,
+    ) -> None:
+        if not settings.ws_hosts:
+            raise ValueError("no ws_hosts configured")
+        self.settings = settings
+        self._sink = sink
+        self._exclude = frozenset(exclude_events)
+        self._cookie_header = cookie_header
+        self._rng = rng or random.Random()
+        self.policy = ReconnectPolicy(settings, self._rng)
+        self.dedup = DedupWindow()
+        self.state = "starting"
+        self.detail = ""
+        self.host_index = 0
+        self.connected = False
+        self.connection_opened = False
+        self.connections = 0
+        self.reconnect_count = 0
+        self.total_events = 0
+        self.excluded = 0
+        self.bad_frames = 0
+        self.backpressure_waits = 0
+        self.gaps = 0
+        self.event_counts: collections.Counter[str] = collections.Counter()
+        self.last_event_at: float | None = None
+        self.rate = EventRate()
+        self.unknown = UnknownSampler(settings.unknown_per_method, settings.unknown_total)
+        self.undecodable = UndecodableMonitor(
+            settings.undecodable_window, settings.undecodable_warn_share
+        )
+        self.wire_totals: collections.Counter[str] = collections.Counter()
+        self._ctx: SessionContext | None = None
+        self._pending_rows: list[EventRecord] = []
+        self._pending_ops: list[WriteOp] = []
+        self._in_flight: list[WriteOp] = []
+        self._work = anyio.Event()
+        self._drained = anyio.Event()
+        self._gap_from_ms: int | None = None
+        self._gap_cause = ""
+
+    # ------------------------------------------------------------------ the seam
+
+    async def run(self, ctx: SessionContext, *, task_status: anyio.abc.TaskStatus[None]) -> None:
+        """Capture until cancelled (the session ended). Cancel safety: rows received, the open
+        gap and the counters reach the writer in a shielded, bounded final flush."""
+        self._ctx = ctx
+        try:
+            async with anyio.create_task_group() as tg:
+                tg.start_soon(self._flusher)
+                task_status.started()
+                await self._connect_loop(ctx)
+                await anyio.sleep_forever()  # gave up or the stream ended: the session decides
+        finally:
+            self.connected = False
+            with anyio.move_on_after(FINAL_FLUSH_TIMEOUT, shield=True):
+                self._close_gap(wall_ms(), final=True)
+                await self._flush_all()
+
+    def health(self) -> ComponentHealth:
+        now = anyio.current_time()
+        age = None if self.last_event_at is None else round(now - self.last_event_at, 3)
+        host = self.settings.ws_hosts[self.host_index % len(self.settings.ws_hosts)]
+        return ComponentHealth(
+            self.state,
+            self.detail,
+            {
+                "connected": self.connected,
+                "events_per_minute": self.rate.per_minute(now),
+                "last_event_age_s": age,
+                "reconnects": self.reconnect_count,
+                "total_events": self.total_events,
+                "event_counts": dict(self.event_counts),
+                "connections": self.connections,
+                "gaps": self.gaps,
+                "host": urllib.parse.urlsplit(host).netloc,
+                "excluded": self.excluded,
+                "unknown_seen": self.unknown.seen,
+                "undecodable_share": round(self.undecodable.current_share, 4),
+                "duplicates_skipped": self.wire_totals["duplicates_skipped"],
+                "heartbeats_sent": self.wire_totals["heartbeats_sent"],
+                "acks_sent": self.wire_totals["acks_sent"],
+                "bad_frames": self.bad_frames,
+            },
+        )
+
+    # ------------------------------------------------------------------ connection loop
+
+    async def _connect_loop(self, ctx: SessionContext) -> None:
+        retry_after = 0.0
+        while True:
+            delay = self.policy.delay(retry_after)
+            if delay > 0:
+                self.state = "reconnecting"
+                await anyio.sleep(delay)
+            retry_after = 0.0
+            self.state = "connecting" if not self.connection_opened else "reconnecting"
+            failed_at = wall_ms()
+            try:
+                await self._one_connection(ctx)
+            except StreamEnded:
+                self.state, self.detail = "ended", "the broadcaster ended the stream"
+                ctx.end_session(ExitReason.STREAM_ENDED)
+                return
+            except HandshakeRejected as exc:
+                self.policy.refused()
+                retry_after = exc.retry_after or 0.0
+                self._attempt_failed(failed_at, "handshake_rejected", exc)
+            except (TransportError, UpstreamError) as exc:
+                self.policy.failed()
+                self._attempt_failed(failed_at, "connect_failed", exc)
+            if self.policy.give_up:
+                self.state = "gave_up"
+                self.detail = (
+                    f"{ExitReason.DISCONNECT_UNRECOVERABLE.value}: "
+                    f"{self.policy.failed_without_events} attempts without events ({self.detail})"
+                )
+                self._gap_cause = ExitReason.DISCONNECT_UNRECOVERABLE.value
+                logger.warning(
+                    "event capture of %s gave up (%s); the session goes on without events",
+                    ctx.key,
+                    self.detail,
+                    extra={"broadcaster": ctx.key},
+                )
+                return
+
+    def _attempt_failed(self, at_ms: int, cause: str, exc: DylivedError) -> None:
+        self.detail = f"{cause}: {exc}"
+        self.host_index += 1
+        if self._gap_from_ms is None:
+            self._gap_from_ms, self._gap_cause = at_ms, cause
+        logger.info("push connection attempt failed (%s)", self.detail)
+
+    def _options(self, ctx: SessionContext) -> PushConnectOptions:
+        status = ctx.latest_status
+        if not status.room_id:
+            raise UpstreamError("the live status has no room_id")
+        self.connections += 1
+        host = self.settings.ws_hosts[self.host_index % len(self.settings.ws_hosts)]
+        url = build_push_url(
+            push_endpoint(host),
+            room_id=status.room_id,
+            user_unique_id=choose_user_unique_id(self.settings.user_unique_id, self._rng),
+            now_ms=wall_ms(),
+            randomness=SignatureRandomness.draw(self._rng, counter=self.connections),
+            user_agent=self.settings.user_agent,
+        )
+        origin = self.settings.origin
+        headers = [
+            ("Referer", origin + "/"),
+            ("Accept-Language", "zh-CN,zh;q=0.9"),
+            ("Cache-Control", "no-cache"),
+            ("Pragma", "no-cache"),
+        ]
+        cookie = self._cookie_header()
+        if cookie:
+            headers.insert(0, ("Cookie", cookie))
+        return PushConnectOptions(
+            url=url,
+            user_agent=self.settings.user_agent,
+            headers=headers,
+            origin=origin,
+            open_timeout=self.settings.open_timeout_s,
+        )
+
+    async def _one_connection(self, ctx: SessionContext) -> None:
+        """One connection from open to close; returns after a disconnect (gap opened)."""
+        options = self._options(ctx)
+        async with open_push_connection(options) as conn:
+            opened = anyio.current_time()
+            self.connected, self.state, self.detail = True, "running", ""
+            self._close_gap(wall_ms())
+            if not self.connection_opened:
+                self.connection_opened = True
+                self._queue_op(UpdateSession(ctx.session_id, connection_opened=True))
+            session = WebcastSession(dedup=self.dedup)
+            try:
+                async with anyio.create_task_group() as tg:
+                    tg.start_soon(self._heartbeats, conn, session)
+                    cause = await self._read(ctx, conn, session)
+                    tg.cancel_scope.cancel()
+            finally:
+                self.connected = False
+                self.wire_totals.update(_stats(session))
+        if cause == STREAM_ENDED:
+            raise StreamEnded
+        lasted = anyio.current_time() - opened
+        self.policy.connection_ended(lasted, got_frames=session.statistics().frames > 0)
+        self.reconnect_count += 1
+        self._gap_from_ms, self._gap_cause = wall_ms(), cause
+        self.detail = f"disconnected: {cause}"
+        self._queue_op(UpdateSession(ctx.session_id, reconnect_count=self.reconnect_count))
+        logger.info("push connection of %s ended (%s) after %.1f s", ctx.key, cause, lasted)
+
+    async def _heartbeats(self, conn: PushConnection, session: WebcastSession) -> None:
+        try:
+            while True:
+                now = anyio.current_time()
+                if session.heartbeat_due(now):
+                    session.heartbeat(now)
+                    for frame in session.data_to_send():
+                        await conn.send(frame)
+                due = session.next_heartbeat_at
+                await anyio.sleep(max(0.05, (due or now) - anyio.current_time()))
+        except PushClosed:
+            return  # the reader sees the close too
+
+    async def _read(
+        self, ctx: SessionContext, conn: PushConnection, session: WebcastSession
+    ) -> str:
+        """Read until the connection ends; the cause (STREAM_ENDED after a control status 3)."""
+        idle = self.settings.idle_timeout_s
+        while True:
+            with anyio.move_on_after(idle) as scope:
+                try:
+                    data = await conn.receive()
+                except PushClosed as exc:
+                    return f"closed_{exc.code}" if exc.clean else "connection_lost"
+            if scope.cancelled_caught:
+                return "idle_timeout"
+            received_ms = wall_ms()
+            try:
+                session.receive_data(data)
+            except RemoteProtocolError as exc:
+                self.bad_frames += 1
+                if self.bad_frames <= 10 or self.bad_frames % 1000 == 0:
+                    logger.warning("bad push frame #%d skipped: %s", self.bad_frames, exc)
+                continue
+            try:
+                for frame in session.data_to_send():
+                    await conn.send(frame)
+            except PushClosed as exc:
+                self._take_events(ctx, session.events_received(), data, received_ms)
+                return f"closed_{exc.code}" if exc.clean else "connection_lost"
+            if self._take_events(ctx, session.events_received(), data, received_ms):
+                return STREAM_ENDED
+            if len(self._pending_rows) >= self.settings.max_pending_rows:
+                await self._wait_drained()  # backpressure: the writer is far behind
+            if session.close_requested:
+                return "server_close_frame"
+
+    # ------------------------------------------------------------------ events → rows
+
+    def _take_events(
+        self, ctx: SessionContext, events: list[WireEvent], frame: bytes, received_ms: int
+    ) -> bool:
+        """Queue the rows of one frame's events; True when the stream ended."""
+        if not events:
+            return False
+        status = ctx.latest_status
+        offset = stream_offset_s(ctx.recording_started_at_ms, received_ms)
+        ended = False
+        rows: list[EventRecord] = []
+        kept_methods: set[str] = set()
+        for event in events:
+            if isinstance(event, UnknownMessage | UndecodableMessage):
+                self.undecodable.add(isinstance(event, UndecodableMessage))
+                if event.method not in kept_methods and self.unknown.take(event.method):
+                    kept_methods.add(event.method)
+                    self._queue_op(
+                        InsertUnknown(
+                            ctx.session_id,
+                            event.method,
+                            received_ms,
+                            frame,
+                            str(event.msg_id) if event.msg_id else None,
+                        )
+                    )
+                continue
+            self.undecodable.add(False)
+            if isinstance(event, ControlEvent) and event.stream_ended:
+                ended = True
+            if event.row_type in self._exclude:
+                self.excluded += 1
+                continue
+            row = build_row(
+                event,
+                web_rid=status.web_rid,
+                received_at_ms=received_ms,
+                stream_offset_s=offset,
+                room_id=status.room_id,
+            )
+            rows.append(EventRecord.from_row(row, received_ms))
+            self.event_counts[event.row_type] += 1
+        now = anyio.current_time()
+        self.policy.events_arrived()
+        if rows:
+            self.total_events += len(rows)
+            self.last_event_at = now
+            self.rate.add(now, len(rows))
+            self._pending_rows.extend(rows)
+            self._work.set()
+        if self.undecodable.should_warn(now):
+            logger.warning(
+                "%.1f%% of the last %d push messages could not be decoded: the protocol may "
+                "have changed (raw frames kept in unknown_messages; see `dylived decode`)",
+                100 * self.undecodable.current_share,
+                self.settings.undecodable_window,
+            )
+        return ended
+
+    # ------------------------------------------------------------------ to the writer
+
+    def _queue_op(self, op: WriteOp) -> None:
+        self._pending_ops.append(op)
+        self._work.set()
+
+    def _close_gap(self, to_ms: int, *, final: bool = False) -> None:
+        ctx = self._ctx
+        if self._gap_from_ms is None or ctx is None or not ctx.session_id:
+            return
+        cause = self._gap_cause if not final else self._gap_cause or "session_ended"
+        self._queue_op(AddGap(ctx.session_id, "events", self._gap_from_ms, to_ms, cause))
+        self.gaps += 1
+        self._gap_from_ms = None
+
+    async def _flusher(self) -> None:
+        while True:
+            await self._work.wait()
+            self._work = anyio.Event()
+            await self._flush_all()
+            self._drained.set()
+
+    async def _wait_drained(self) -> None:
+        self.backpressure_waits += 1
+        self._drained = anyio.Event()
+        self._work.set()
+        await self._drained.wait()
+
+    async def _flush_all(self) -> None:
+        """Hand every pending op and row to the writer (an interrupted hand-over is retried)."""
+        ctx = self._ctx
+        assert ctx is not None
+        while self._in_flight or self._pending_ops or self._pending_rows:
+            if not self._in_flight:
+                self._in_flight = self._next_ops(ctx.session_id)
+            while self._in_flight:
+                await self._sink.submit(self._in_flight[0])
+                del self._in_flight[0]
+
+    def _next_ops(self, session_id: int) -> list[WriteOp]:
+        ops, self._pending_ops = self._pending_ops, []
+        rows, self._pending_rows = self._pending_rows, []
+        size = self.settings.batch_rows
+        ops.extend(
+            InsertEvents(session_id, rows[start : start + size])
+            for start in range(0, len(rows), size)
+        )
+        return ops
+
+
+def _stats(session: WebcastSession) -> dict[str, int]:
+    stats = session.statistics()
+    return {name: getattr(stats, name) for name in stats.__slots__}
+
+
+def capture_factory(
+    settings: CaptureSettings,
+    sink: EventSink,
+    cookie_header: Callable[[], str] = str,
+    *,
+    rng: random.Random | None = None,
+) -> ComponentFactory:
+    """The session factory: an EventCapture unless the broadcaster has capture_events off."""
+
+    def make(ctx: SessionContext) -> EventCapture | None:
+        options = ctx.options
+        if not getattr(options, "capture_events", True):
+            return None
+        return EventCapture(
+            settings,
+            sink,
+            exclude_events=tuple(getattr(options, "exclude_events", ())),
+            cookie_header=cookie_header,
+            rng=rng,
+        )
+
+    return make
+
+
+__all__ = [
+    "PUSH_PATH",
+    "CaptureSettings",
+    "EventCapture",
+    "EventRate",
+    "EventSink",
+    "ReconnectPolicy",
+    "UndecodableMonitor",
+    "UnknownSampler",
+    "capture_factory",
+    "choose_user_unique_id",
+    "push_endpoint",
+    "stream_offset_s",
+]

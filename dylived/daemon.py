@@ -38,7 +38,6 @@ import anyio.lowlevel
 from dylived import __version__
 from dylived.config import (
     EX_CONFIG,
-    BroadcasterConfig,
     Config,
     apply_overrides,
     load_config_with_overrides,
@@ -58,17 +57,16 @@ from dylived.control.api import (
 )
 from dylived.errors import ConfigError, DylivedError
 from dylived.logs import setup_logging
-from dylived.model import ExitReason, LiveStatus, WatchState
+from dylived.model import WatchState
 from dylived.net.http import HttpClient
 from dylived.notify import Notifier, watchdog_interval
-from dylived.platforms.douyin import DouyinPlatform, ResolvedTarget
-from dylived.scheduler import BroadcasterOptions, Watchlist
-from dylived.store import ops
+from dylived.platforms.douyin import DouyinPlatform
+from dylived.scheduler import StatusSource, Watchlist
+from dylived.session import StatusSampler, WriterSessionStore, wall_ms
 from dylived.store.db import Database
 from dylived.store.export import export_session, session_manifest
 from dylived.store.writer import Writer
-from dylived.watch import StatusSampler, WatchStatistics, wall_ms
-from dylived.wire.rows import build_room_info_row
+from dylived.watch import WatchStatistics
 
 
 logger = logging.getLogger(__name__)
@@ -76,68 +74,6 @@ logger = logging.getLogger(__name__)
 STOP_BUDGET = 10.0  # seconds from SIGTERM to exit
 STATUS_REFRESH = 2.0  # seconds between STATUS= recomputations
 WRITER_STALL = 30.0  # the writer loop must have turned within this many seconds
-
-
-class WriterSessionStore:
-    """Adapts the store writer to the three writes a watch makes (watch.SessionStore)."""
-
-    def __init__(self, writer: Writer) -> None:
-        self._writer = writer
-
-    async def open_session(
-        self, key: str, options: Any, status: LiveStatus, started_at_ms: int
-    ) -> int:
-        b: BroadcasterConfig = options
-        op = ops.OpenSession(
-            broadcaster_key=key,
-            started_at_ms=started_at_ms,
-            room_id=status.room_id,
-            web_rid=status.web_rid,
-            title=status.title,
-            nickname=status.nickname,
-            capture_events=b.capture_events,
-            record_video_requested=b.record_video,
-            video_quality=b.video_quality,
-            room_info=build_room_info_row(
-                status, raw_url=b.target_text, received_at_ms=started_at_ms
-            ),
-            target=b.target_text,
-        )
-        return await self._writer.request(op)
-
-    async def close_session(self, session_id: int, reason: ExitReason, ended_at_ms: int) -> None:
-        await self._writer.close_session(ops.CloseSession(session_id, ended_at_ms, reason.value))
-
-    async def record_status(
-        self, key: str, session_id: int | None, status: LiveStatus | None, result: str, at_ms: int
-    ) -> None:
-        live = status is not None and status.live
-        await self._writer.submit(
-            ops.RecordStatusCheck(
-                broadcaster_key=key,
-                checked_at_ms=at_ms,
-                live=live,
-                room_id=None if status is None else status.room_id,
-                viewers=None if status is None else status.viewers,
-                error=None if result in ("live", "offline") else result,
-            )
-        )
-
-
-class StatusSource:
-    """Resolves each broadcaster's target once (again when it changes), then asks its status."""
-
-    def __init__(self, platform: DouyinPlatform) -> None:
-        self._platform = platform
-        self._resolved: dict[str, tuple[str, ResolvedTarget]] = {}
-
-    async def fetch(self, broadcaster: BroadcasterOptions) -> LiveStatus:
-        b: BroadcasterConfig = broadcaster  # type: ignore[assignment]
-        cached = self._resolved.get(b.key)
-        if cached is None or cached[0] != b.target_text:
-            cached = (b.target_text, await self._platform.resolve(b.target_text))
-            self._resolved[b.key] = cached
-        return await self._platform.fetch_status(cached[1])
 
 
 def needs_ffmpeg(config: Config) -> bool:

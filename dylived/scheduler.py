@@ -25,7 +25,7 @@ import datetime as dt
 import logging
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Any, Protocol
 
 import anyio
 import anyio.abc
@@ -35,6 +35,7 @@ from apscheduler.triggers.interval import IntervalTrigger
 from dylived.budget import BreakerStatistics, CircuitBreaker, RequestBudget
 from dylived.errors import RiskControl
 from dylived.model import LiveStatus, WatchState
+from dylived.platforms.douyin import DouyinPlatform, ResolvedTarget
 from dylived.watch import (
     CheckSkipped,
     ComponentFactory,
@@ -87,6 +88,22 @@ class BroadcasterOptions(Protocol):
 
 
 StatusFetcher = Callable[[BroadcasterOptions], Awaitable[LiveStatus]]
+
+
+class StatusSource:
+    """Resolves each broadcaster's target once (again when it changes), then asks its status."""
+
+    def __init__(self, platform: DouyinPlatform) -> None:
+        self._platform = platform
+        self._resolved: dict[str, tuple[str, ResolvedTarget]] = {}
+
+    async def fetch(self, broadcaster: BroadcasterOptions) -> LiveStatus:
+        b: Any = broadcaster  # config.BroadcasterConfig: target_text is the target as written
+        cached = self._resolved.get(b.key)
+        if cached is None or cached[0] != b.target_text:
+            cached = (b.target_text, await self._platform.resolve(b.target_text))
+            self._resolved[b.key] = cached
+        return await self._platform.fetch_status(cached[1])
 
 
 class PlatformGate:

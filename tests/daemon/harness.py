@@ -1,0 +1,79 @@
+"""An in-process watchlist against the simulator: real platform adapter, HTTP, SQLite writer."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import anyio
+
+from dylived.config import loads_config
+from dylived.net.http import HttpClient
+from dylived.platforms.douyin import DouyinPlatform
+from dylived.scheduler import StatusSource, Watchlist
+from dylived.session import StatusSampler, WriterSessionStore
+from dylived.sim import Simulator
+from dylived.store.db import Database, SessionRecord
+from dylived.store.writer import Writer
+
+
+@dataclass
+class Harness:
+    watchlist: Watchlist
+    writer: Writer
+    database: Path
+
+    async def sessions(self, key: str | None = None) -> list[SessionRecord]:
+        await self.writer.drain()
+        async with Database.open(self.database) as db:
+            return await db.list_sessions(key)
+
+
+def config_text(sim: Simulator, poll: str, broadcasters: str, tmp_path: Path) -> str:
+    return f"""
+[daemon]
+state_dir = "{tmp_path}"
+
+[poll]
+{poll}
+
+[recording]
+record_video = false
+
+[douyin]
+web_base = "{sim.web_base}"
+app_base = "{sim.web_base}"
+share_base = "{sim.web_base}"
+ws_hosts = ["{sim.ws_base}"]
+
+{broadcasters}
+"""
+
+
+@asynccontextmanager
+async def watching(
+    sim: Simulator, tmp_path: Path, poll: str, broadcasters: str
+) -> AsyncIterator[Harness]:
+    config = loads_config(config_text(sim, poll, broadcasters, tmp_path))
+    database = tmp_path / "dylived.db"
+    async with (
+        Writer.open(database) as writer,
+        HttpClient(user_agent=config.douyin.user_agent, timeout=5) as http,
+        anyio.create_task_group() as tg,
+    ):
+        await tg.start(writer.run)
+        platform = DouyinPlatform(http, config.douyin)
+        watchlist = Watchlist(
+            config.poll,
+            config.broadcasters,  # type: ignore[arg-type]
+            StatusSource(platform).fetch,
+            WriterSessionStore(writer),
+            [lambda ctx: StatusSampler()],
+        )
+        await tg.start(watchlist.run)
+        try:
+            yield Harness(watchlist, writer, database)
+        finally:
+            tg.cancel_scope.cancel()

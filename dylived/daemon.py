@@ -36,6 +36,7 @@ import anyio.abc
 import anyio.lowlevel
 
 from dylived import __version__
+from dylived.capture import CaptureSettings, capture_factory
 from dylived.config import (
     EX_CONFIG,
     Config,
@@ -135,7 +136,15 @@ class Daemon:
                 config.broadcasters,  # type: ignore[arg-type]
                 StatusSource(platform).fetch,
                 WriterSessionStore(writer),
-                [lambda ctx: StatusSampler()],
+                [
+                    lambda ctx: StatusSampler(),
+                    # Event capture (dylived/capture.py); [douyin] read per session (reloads).
+                    lambda ctx: capture_factory(
+                        CaptureSettings.from_douyin(self.config.douyin),
+                        writer,
+                        platform.cookie_header,
+                    )(ctx),
+                ],
                 paused=frozenset(b.key for b in config.broadcasters if b.paused),
             )
             self.watchlist = watchlist

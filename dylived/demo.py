@@ -13,7 +13,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import re
 import signal
 import sqlite3
 import subprocess
@@ -29,17 +28,16 @@ import httpx
 
 
 REPO_ETC = Path(__file__).resolve().parent.parent / "etc" / "sim"
-SIM_READY_TIMEOUT = 20.0
-LISTEN_LINE = re.compile(r"(https?://127\.0\.0\.1:\d+)")
 
 
-def demo_scenario() -> Path:
-    return REPO_ETC / "demo.toml"
+def demo_scenario(override: str | None = None) -> Path:
+    return Path(override) if override else REPO_ETC / "demo.toml"
 
 
-def write_demo_config(directory: Path, base_url: str, rooms: list[tuple[str, str]]) -> Path:
+def write_demo_config(
+    directory: Path, base_url: str, ws_base: str, rooms: list[tuple[str, str]]
+) -> Path:
     """The daemon config of the demo: endpoints at the simulator, everything kept in DIR."""
-    ws_base = base_url.replace("http://", "ws://", 1)
     entries = "\n".join(
         f'[[broadcaster]]\ntarget = "{web_rid}"\nname = "{name}"\n' for web_rid, name in rooms
     )
@@ -104,18 +102,15 @@ def child(argv: list[str], log: IO[bytes], **kwargs: Any) -> Iterator[subprocess
                 proc.wait()
 
 
-def read_base_url(proc: subprocess.Popen[bytes], timeout: float) -> str:
-    """The simulator prints its URL on its first stdout line."""
+def read_sim_address(proc: subprocess.Popen[bytes]) -> tuple[str, str]:
+    """(web_base, ws_base) from the JSON line ``dylived-sim`` prints first once bound."""
     assert proc.stdout is not None
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        line = proc.stdout.readline().decode(errors="replace")
-        if not line and proc.poll() is not None:
-            break
-        match = LISTEN_LINE.search(line)
-        if match:
-            return match.group(1)
-    raise RuntimeError("the simulator did not report its address")
+    for raw in proc.stdout:
+        line = raw.decode(errors="replace").strip()
+        if line.startswith("{"):
+            info = json.loads(line)
+            return str(info["web_base"]), str(info["ws_base"])
+    raise RuntimeError(f"the simulator exited ({proc.wait()}) before reporting its address")
 
 
 def fetch_status(socket_path: Path) -> dict[str, Any] | None:
@@ -175,7 +170,7 @@ def demo_command(args: argparse.Namespace) -> int:
     directory = Path(args.dir or "demo-output").resolve()
     directory.mkdir(parents=True, exist_ok=True)
     seconds = float(args.seconds)
-    scenario = demo_scenario()
+    scenario = demo_scenario(os.environ.get("DYLIVED_DEMO_SCENARIO"))
     if not scenario.is_file():
         print(f"demo scenario not found: {scenario}", file=sys.stderr)
         return 1
@@ -186,8 +181,8 @@ def demo_command(args: argparse.Namespace) -> int:
         sim_argv = [sys.executable, "-m", "dylived.sim.cli", "--scenario", str(scenario)]
         sim_argv += ["--listen", "127.0.0.1:0"]
         with child(sim_argv, sim_log, stdout=subprocess.PIPE) as sim:
-            base_url = read_base_url(sim, SIM_READY_TIMEOUT)
-            config = write_demo_config(directory, base_url, demo_rooms(scenario))
+            base_url, ws_base = read_sim_address(sim)
+            config = write_demo_config(directory, base_url, ws_base, demo_rooms(scenario))
             print(f"simulator at {base_url}; daemon config {config}")
             run_argv = [sys.executable, "-m", "dylived", "run", "--config", str(config)]
             env = {k: v for k, v in os.environ.items() if k not in ("NOTIFY_SOCKET",)}

@@ -15,15 +15,15 @@ from __future__ import annotations
 import logging
 import os
 import re
-from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path
+
+from dylived.record.mpegts import TsInfo, scan_file, split_at, sps_size
 
 
 logger = logging.getLogger(__name__)
 
 PART_SUFFIX = ".part"
-TS_PACKET = 188
 
 
 @dataclass(frozen=True, slots=True)
@@ -177,56 +177,9 @@ def finalize_part(part: Path) -> Path:
     return target
 
 
-def _pes_pts(packet: bytes) -> tuple[int, int] | None:
-    """(PID, PTS) of a TS packet that starts a video (or, failing that, any) PES with a PTS."""
-    if packet[0] != 0x47 or not packet[1] & 0x40:  # sync byte; payload_unit_start_indicator
-        return None
-    pid = ((packet[1] & 0x1F) << 8) | packet[2]
-    control = (packet[3] >> 4) & 0x3
-    if not control & 0x1:  # no payload
-        return None
-    offset = 4 + (1 + packet[4] if control & 0x2 else 0)
-    pes = packet[offset:]
-    if len(pes) < 14 or pes[:3] != b"\x00\x00\x01" or not pes[7] & 0x80:
-        return None
-    p = pes[9:14]
-    pts = ((p[0] >> 1) & 0x07) << 30 | p[1] << 22 | (p[2] >> 1) << 15 | p[3] << 7 | p[4] >> 1
-    return pid, pts
-
-
-def _packets(data: bytes) -> Iterator[bytes]:
-    start = data.find(b"\x47")
-    for offset in range(max(start, 0), len(data) - TS_PACKET + 1, TS_PACKET):
-        yield data[offset : offset + TS_PACKET]
-
-
 def mpegts_duration(path: Path) -> float | None:
-    """Media duration of an mpegts file from the PTS of its first video stream, in seconds.
-
-    Reads the whole file (a segment is minutes long; this runs for the partial segment of a
-    killed ffmpeg only). A truncated last packet is ignored, so a file cut mid-write still
-    gives the duration up to its last complete frame. None when no PTS is found.
-    """
-    data = path.read_bytes()
-    first: dict[int, int] = {}
-    last: dict[int, int] = {}
-    count: dict[int, int] = {}
-    for packet in _packets(data):
-        found = _pes_pts(packet)
-        if found is None:
-            continue
-        pid, pts = found
-        if pid in first and pts < first[pid] - (1 << 32):  # 33-bit wrap
-            pts += 1 << 33
-        first.setdefault(pid, pts)
-        last[pid] = max(last.get(pid, pts), pts)
-        count[pid] = count.get(pid, 0) + 1
-    if not first:
-        return None
-    pid = min(first)  # ffmpeg's mpegts muxer gives the first (video) stream the lowest PID
-    span = (last[pid] - first[pid]) / 90_000
-    frame = span / (count[pid] - 1) if count[pid] > 1 else 0.0
-    return span + frame
+    """Media duration of an mpegts file from its video PTS (also of a file cut mid-packet)."""
+    return scan_file(path).duration_s
 
 
 def leftover_parts(root: Path) -> list[Path]:
@@ -270,11 +223,18 @@ class RunSegments:
     The wall time of media time 0 (``anchor_ms``) is learnt from ``-progress``: the wall
     clock of the first report minus its ``out_time``. Segment wall times are that anchor plus
     the CSV's media times, so consecutive segments of one run never overlap or gap.
+
+    An mpegts segment whose frame size changes at a keyframe (in-band, as FLV sources do) is
+    split there into two files, so no file mixes two resolutions. Record ``seq`` numbers are
+    this recording's own count (ffmpeg's file numbers stay in the names); a split-off piece is
+    named ``<name>-1.ts``. ``on_closed``/``on_exit`` read whole files: call them off the event
+    loop (``anyio.to_thread``).
     """
 
     def __init__(self, context: RunContext, first_seq: int) -> None:
         self.context = context
         self.next_seq = first_seq
+        self.last_file_number = 0
         self.video: VideoInfo | None = None
         self.anchor_ms: int | None = None
         self.media_end_s = 0.0  # CSV end of the last closed segment
@@ -292,46 +252,82 @@ class RunSegments:
         if self.anchor_ms is None and out_time_us > 0:
             self.anchor_ms = now_ms - out_time_us // 1000
 
-    def _seq_of(self, path: Path) -> int:
-        digits = re.findall(r"(\d+)", path.name.removesuffix(PART_SUFFIX))
-        return int(digits[-1]) if digits else self.next_seq
+    def _note_file_number(self, name: str) -> None:
+        digits = re.findall(r"(\d+)", name.removesuffix(PART_SUFFIX))
+        if digits:
+            self.last_file_number = max(self.last_file_number, int(digits[-1]))
 
-    def _record(
+    def _records(
         self, final: Path, start_s: float, duration_s: float, now_ms: int, complete: bool
-    ) -> SegmentRecord:
+    ) -> list[SegmentRecord]:
         anchor = self.anchor_ms if self.anchor_ms is not None else now_ms - int(duration_s * 1000)
         started = anchor + round(start_s * 1000)
-        video = self.video
-        record = SegmentRecord(
-            seq=self._seq_of(final),
-            path=final,
-            started_at_ms=started,
-            ended_at_ms=started + round(duration_s * 1000),
-            duration_s=round(duration_s, 3),
-            bytes=final.stat().st_size,
-            quality=self.context.quality,
-            width=video.width if video else None,
-            height=video.height if video else None,
-            codec=video.codec if video else None,
-            complete=complete,
-        )
-        self.next_seq = record.seq + 1
-        self.records.append(record)
-        return record
+        info = scan_file(final) if final.suffix == ".ts" else None
+        pieces = self._split(final, info, duration_s) if info is not None else []
+        if not pieces:
+            pieces = [
+                (final, 0.0, duration_s, info.keyframes[0].sps if info and info.keyframes else None)
+            ]
+        out = []
+        for path, offset_s, piece_s, sps in pieces:
+            size = sps_size(sps) if sps is not None else None
+            video = self.video
+            width, height = (
+                size if size else ((video.width, video.height) if video else (None, None))
+            )
+            begin = started + round(offset_s * 1000)
+            record = SegmentRecord(
+                seq=self.next_seq,
+                path=path,
+                started_at_ms=begin,
+                ended_at_ms=begin + round(piece_s * 1000),
+                duration_s=round(piece_s, 3),
+                bytes=path.stat().st_size,
+                quality=self.context.quality,
+                width=width,
+                height=height,
+                codec=video.codec if video else ("h264" if sps else None),
+                complete=complete,
+            )
+            self.next_seq += 1
+            self.records.append(record)
+            out.append(record)
+        return out
 
-    def on_closed(self, entry: ListEntry, now_ms: int) -> SegmentRecord | None:
-        """Rename the segment the CSV says is closed; its record (None if the file is gone)."""
+    @staticmethod
+    def _split(
+        final: Path, info: TsInfo, duration_s: float
+    ) -> list[tuple[Path, float, float, bytes | None]]:
+        """Cut ``final`` where the frame size changes; (path, offset s, duration s, sps)."""
+        changes = info.changes()
+        if not changes or info.first_pts is None:
+            return []
+        stem, _, ext = final.name.rpartition(".")
+        names = [final.with_name(f"{stem}-{i}.{ext}") for i in range(1, len(changes) + 1)]
+        split_at(final, [c.offset for c in changes], info.header_end, names)
+        starts = [0.0] + [((c.pts or info.first_pts) - info.first_pts) / 90_000 for c in changes]
+        ends = [*starts[1:], duration_s]
+        first_sps = info.keyframes[0].sps if info.keyframes else None
+        spss = [first_sps, *(c.sps for c in changes)]
+        paths = [final, *names]
+        logger.info("segment %s changes frame size: split into %d files", final, len(paths))
+        return [
+            (p, a, max(0.0, b - a), sps)
+            for p, a, b, sps in zip(paths, starts, ends, spss, strict=True)
+        ]
+
+    def on_closed(self, entry: ListEntry, now_ms: int) -> list[SegmentRecord]:
+        """Rename the segment the CSV says is closed; its records (split if it must be)."""
         part = self.context.directory / entry.name
-        if entry.name == self.open_name:
-            self.open_name = None
+        self._note_file_number(entry.name)
         if not part.exists():
             logger.warning("segment %s listed as closed but missing", part)
-            return None
+            return []
         final = finalize_part(part)
         self.media_end_s = entry.end_s
-        return self._record(final, entry.start_s, entry.end_s - entry.start_s, now_ms, True)
+        return self._records(final, entry.start_s, entry.end_s - entry.start_s, now_ms, True)
 
-    def on_exit(self, now_ms: int, last_media_s: float | None = None) -> SegmentRecord | None:
+    def on_exit(self, now_ms: int, last_media_s: float | None = None) -> list[SegmentRecord]:
         """After ffmpeg is reaped: finalise a segment it left open (killed mid-segment).
 
         The duration is read from the file's PTS (mpegts); for other containers it is the
@@ -339,18 +335,19 @@ class RunSegments:
         """
         name, self.open_name = self.open_name, None
         if name is None:
-            return None
+            return []
         part = self.context.directory / name
-        if not part.exists():
-            return None
+        if not part.exists():  # closed and renamed already
+            return []
+        self._note_file_number(name)
         if part.stat().st_size == 0:
             part.unlink()
-            return None
-        duration = mpegts_duration(part) if name.removesuffix(PART_SUFFIX).endswith(".ts") else None
+            return []
         final = finalize_part(part)
+        duration = scan_file(final).duration_s if final.suffix == ".ts" else None
         if duration is None:
             duration = max(0.0, (last_media_s or 0.0) - self.media_end_s)
-        return self._record(final, self.media_end_s, duration, now_ms, False)
+        return self._records(final, self.media_end_s, duration, now_ms, False)
 
 
 def with_path(record: SegmentRecord, path: Path) -> SegmentRecord:

@@ -45,6 +45,7 @@ from dylived.record.policy import (
 )
 from dylived.record.segments import (
     GapRecord,
+    ListEntry,
     RunContext,
     RunSegments,
     SegmentListTail,
@@ -153,7 +154,8 @@ class Recorder:
         self.stderr_tail: collections.deque[str] = collections.deque(maxlen=settings.stderr_lines)
         self.records: list[SegmentRecord] = []
         self.gaps: list[GapRecord] = []
-        self.next_seq = 1
+        self.next_seq = 1  # seq of the next segment record
+        self.next_file = 1  # ffmpeg's number of the next segment file
         self.runs = 0
         self.disk_low = False
         self.source: Source | None = None
@@ -324,7 +326,7 @@ class Recorder:
             kind=source.kind,
             output_pattern=output_pattern(s.directory, s.file_stem, s.container),
             segment_list=s.directory / f".{s.file_stem}.{self._list_counter}.csv",
-            start_number=self.next_seq,
+            start_number=self.next_file,
             segment_seconds=s.segment_seconds,
             rw_timeout_s=s.rw_timeout,
             headers=s.headers,
@@ -375,8 +377,11 @@ class Recorder:
         now = wall_ms()
         with anyio.move_on_after(self.settings.stop_kill_wait):
             for entry in tail.read_new():
-                await self._segment(run.segments.on_closed(entry, now))
-            await self._segment(run.segments.on_exit(now, run.out_time_us / 1e6))
+                await self._closed(run, entry)
+            media_s = run.out_time_us / 1e6
+            for record in await anyio.to_thread.run_sync(run.segments.on_exit, now, media_s):
+                await self._segment(record)
+        self.next_file = max(self.next_file, run.segments.last_file_number + 1)
         tail.path.unlink(missing_ok=True)
         kind = classify_exit(returncode, run.stop_reason, run.refused)
         if kind is not ExitKind.STOPPED:
@@ -391,9 +396,12 @@ class Recorder:
         if self._hole_from_ms is None and self.records:  # before the first segment: no hole
             self._hole_from_ms, self._hole_cause = self.records[-1].ended_at_ms, kind.value
 
-    async def _segment(self, record: SegmentRecord | None) -> None:
-        if record is None:
-            return
+    async def _closed(self, run: _Run, entry: ListEntry) -> None:
+        records = await anyio.to_thread.run_sync(run.segments.on_closed, entry, wall_ms())
+        for record in records:
+            await self._segment(record)
+
+    async def _segment(self, record: SegmentRecord) -> None:
         if self._hole_from_ms is not None and record.started_at_ms > self._hole_from_ms:
             gap = GapRecord(self._hole_from_ms, record.started_at_ms, self._hole_cause)
             self.gaps.append(gap)
@@ -440,7 +448,7 @@ class Recorder:
             with anyio.move_on_after(0.25):
                 await run.stop_requested.wait()
             for entry in tail.read_new():
-                await self._segment(run.segments.on_closed(entry, wall_ms()))
+                await self._closed(run, entry)
             now = time.monotonic()
             if run.stop_reason is None and now - run.last_advance > self.settings.stall_timeout:
                 logger.warning(

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import re
 import subprocess
 from pathlib import Path
 
 import pytest
 
+from dylived.record.mpegts import scan_file, sps_size
 from dylived.record.segments import (
     ListEntry,
     RunContext,
@@ -80,9 +82,7 @@ def test_finalize_never_overwrites(tmp_path: Path) -> None:
     assert (tmp_path / "x_0001.ts").read_bytes() == b"old"
 
 
-@pytest.fixture(scope="module")
-def four_second_ts(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    path = tmp_path_factory.mktemp("ts") / "clip.ts"
+def encode_ts(path: Path, size: str = "160x90", seconds: float = 4, offset: float = 0) -> Path:
     subprocess.run(
         [
             FFMPEG,
@@ -91,13 +91,15 @@ def four_second_ts(tmp_path_factory: pytest.TempPathFactory) -> Path:
             "-f",
             "lavfi",
             "-i",
-            "testsrc2=size=160x90:rate=25",
+            f"testsrc2=size={size}:rate=25",
             "-f",
             "lavfi",
             "-i",
             "sine",
             "-t",
-            "4",
+            f"{seconds:g}",
+            "-output_ts_offset",
+            f"{offset:g}",
             "-c:v",
             "libx264",
             "-preset",
@@ -114,6 +116,11 @@ def four_second_ts(tmp_path_factory: pytest.TempPathFactory) -> Path:
         timeout=60,
     )
     return path
+
+
+@pytest.fixture(scope="module")
+def four_second_ts(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return encode_ts(tmp_path_factory.mktemp("ts") / "clip.ts")
 
 
 def test_mpegts_duration_matches_decoding(four_second_ts: Path) -> None:
@@ -148,18 +155,72 @@ def test_run_segments_turns_lines_into_records(four_second_ts: Path, tmp_path: P
     run.on_progress(now_ms=10_000, out_time_us=0)
     run.on_progress(now_ms=11_000, out_time_us=1_000_000)  # media 0 was live at wall 10 000
     (tmp_path / "s_0005.ts.part").write_bytes(four_second_ts.read_bytes())
-    record = run.on_closed(ListEntry("s_0005.ts.part", 0.0, 4.0), now_ms=14_100)
-    assert record is not None
+    [record] = run.on_closed(ListEntry("s_0005.ts.part", 0.0, 4.0), now_ms=14_100)
     assert (record.seq, record.started_at_ms, record.ended_at_ms) == (5, 10_000, 14_000)
-    assert (record.width, record.height, record.codec, record.quality) == (1280, 720, "h264", "hd")
+    # the size comes from the file's own SPS (160x90), the codec from ffmpeg's stderr line
+    assert (record.width, record.height, record.codec, record.quality) == (160, 90, "h264", "hd")
     assert record.path == tmp_path / "s_0005.ts"
     assert record.complete
     run.on_stderr_line(f"[segment @ 0x1] Opening '{tmp_path}/s_0006.ts.part' for writing")
     (tmp_path / "s_0006.ts.part").write_bytes(four_second_ts.read_bytes()[:60_000])
-    partial = run.on_exit(now_ms=16_000)
-    assert partial is not None
+    [partial] = run.on_exit(now_ms=16_000)
     assert not partial.complete
     assert partial.seq == 6
     assert partial.started_at_ms == 14_000
     assert 0 < partial.duration_s < 4
-    assert run.on_exit(now_ms=16_000) is None
+    assert run.on_exit(now_ms=16_000) == []
+    assert run.last_file_number == 6
+
+
+def frame_sizes(path: Path) -> set[str]:
+    done = subprocess.run(
+        [
+            FFMPEG,
+            "-hide_banner",
+            "-i",
+            str(path),
+            "-map",
+            "0:v",
+            "-vf",
+            "showinfo",
+            "-f",
+            "null",
+            "-",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    return set(re.findall(r" s:(\d+x\d+)", done.stderr))
+
+
+def test_sps_sizes_of_real_encodes(tmp_path: Path) -> None:
+    for size in ("160x90", "90x160", "426x240", "1280x720"):
+        info = scan_file(encode_ts(tmp_path / f"{size}.ts", size, seconds=1))
+        assert info.keyframes
+        w, h = (int(n) for n in size.split("x"))
+        assert sps_size(info.keyframes[0].sps) == (w, h)
+    assert sps_size(b"\x67") is None
+    assert sps_size(b"\x68\x00\x00\x00\x00") is None  # a PPS, not an SPS
+
+
+def test_a_segment_that_changes_size_is_split(tmp_path: Path) -> None:
+    landscape = encode_ts(tmp_path / "a.ts", "160x90", seconds=2)
+    portrait = encode_ts(tmp_path / "b.ts", "90x160", seconds=2, offset=2)
+    part = tmp_path / "s_0001.ts.part"
+    part.write_bytes(landscape.read_bytes() + portrait.read_bytes())
+    run = RunSegments(RunContext(tmp_path, "origin"), first_seq=1)
+    run.on_progress(now_ms=1_000, out_time_us=1)
+    first, second = run.on_closed(ListEntry(part.name, 0.0, 4.0), now_ms=5_000)
+    assert (first.seq, first.width, first.height) == (1, 160, 90)
+    assert (second.seq, second.width, second.height) == (2, 90, 160)
+    assert second.path.name == "s_0001-1.ts"
+    assert first.ended_at_ms == second.started_at_ms
+    assert abs(first.duration_s - 2.0) < 0.05
+    assert abs(second.duration_s - 2.0) < 0.05
+    for record, size in ((first, "160x90"), (second, "90x160")):
+        assert frame_sizes(record.path) == {size}
+        seconds, errors = measure(record.path)
+        assert errors == ""
+        assert abs(seconds - record.duration_s) < 0.1

@@ -74,7 +74,7 @@ logger = logging.getLogger(__name__)
 
 STOP_BUDGET = 10.0  # seconds from SIGTERM to exit
 STATUS_REFRESH = 2.0  # seconds between STATUS= recomputations
-WRITER_STALL = 30.0  # the writer loop must have turned within this many seconds
+WRITER_STALL = 15.0  # the writer loop must have turned within this many seconds
 
 
 def needs_ffmpeg(config: Config) -> bool:
@@ -668,9 +668,28 @@ def run_command(args: argparse.Namespace) -> int:
     daemon = Daemon(config, path, dict(os.environ))
     try:
         return anyio.run(daemon.run, backend="asyncio")
-    except DylivedError as exc:
-        logger.error("dylived cannot run: %s", exc)
+    except (DylivedError, BaseExceptionGroup) as exc:
+        failures = _our_errors(exc)
+        if failures is None:
+            raise
+        for failure in failures:
+            logger.error("dylived cannot run: %s", failure)
         return 1
+
+
+def _our_errors(exc: BaseException) -> list[DylivedError] | None:
+    """The DylivedErrors inside ``exc`` (task groups wrap them), or None when there are others."""
+    if isinstance(exc, DylivedError):
+        return [exc]
+    if isinstance(exc, BaseExceptionGroup):
+        found: list[DylivedError] = []
+        for inner in exc.exceptions:
+            errors = _our_errors(inner)
+            if errors is None:
+                return None
+            found.extend(errors)
+        return found
+    return None
 
 
 __all__ = ["Daemon", "parse_config", "run_command"]

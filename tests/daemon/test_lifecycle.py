@@ -126,3 +126,22 @@ def test_notify_reload_and_sigterm(tmp_path: Path) -> None:
             assert not (state / "control.sock").exists()
     finally:
         notify.close()
+
+
+def test_missing_ffmpeg_is_a_clear_error_when_video_is_recorded(tmp_path: Path) -> None:
+    state = tmp_path / "state"
+    config = write_config(tmp_path / "dylived.toml", state)
+    text = config.read_text().replace("record_video = false", "record_video = true")
+    config.write_text(text.replace("[daemon]\n", '[daemon]\nffmpeg = "/nonexistent/ffmpeg"\n'))
+    result = subprocess.run(
+        [sys.executable, "-m", "dylived", "run", "--config", str(config)],
+        cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=False,
+    )
+    assert result.returncode == 1, result.stderr
+    assert "dylived cannot run" in result.stderr
+    assert "/nonexistent/ffmpeg" in result.stderr
+    assert "Traceback" not in result.stderr

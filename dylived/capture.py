@@ -51,12 +51,23 @@ import logging
 import random
 import urllib.parse
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Protocol
 
 import anyio
 import anyio.abc
 
+from dylived.capture_policy import (
+    PUSH_PATH,
+    USER_UNIQUE_ID_RANGE,
+    CaptureSettings,
+    EventRate,
+    ReconnectPolicy,
+    UndecodableMonitor,
+    UnknownSampler,
+    choose_user_unique_id,
+    push_endpoint,
+    stream_offset_s,
+)
 from dylived.errors import DylivedError, RemoteProtocolError, TransportError, UpstreamError
 from dylived.model import ExitReason
 from dylived.net.ws import (
@@ -75,7 +86,6 @@ from dylived.store.ops import (
     UpdateSession,
     WriteOp,
 )
-from dylived.wire.backoff import reconnect_delay
 from dylived.wire.messages import ControlEvent, UndecodableMessage, UnknownMessage, WireEvent
 from dylived.wire.rows import build_row
 from dylived.wire.session import DedupWindow, WebcastSession
@@ -84,186 +94,14 @@ from dylived.wire.sign import SignatureRandomness, build_push_url
 
 logger = logging.getLogger(__name__)
 
-PUSH_PATH = "/webcast/im/push/v2/"
-USER_UNIQUE_ID_RANGE = (7_300_000_000_000_000_000, 8_000_000_000_000_000_000)
 FINAL_FLUSH_TIMEOUT = 3.0  # seconds the last rows/gaps may take to reach the writer
 STREAM_ENDED = "stream_ended"
-UNDECODABLE_WARN_EVERY = 60.0  # seconds between two undecodable-share warnings
 
 
 class EventSink(Protocol):
     """Where store operations go: the store writer (``Writer.submit``)."""
 
     async def submit(self, op: WriteOp) -> None: ...
-
-
-@dataclass(frozen=True, slots=True)
-class CaptureSettings:
-    """The daemon-wide settings of event capture (``[douyin]`` plus tuning; seconds)."""
-
-    ws_hosts: tuple[str, ...]
-    user_agent: str
-    origin: str = "https://live.douyin.com"
-    user_unique_id: str = ""  # "" = a random id per connection (module docstring)
-    healthy_after_s: float = 60.0
-    max_failed_attempts: int = 6
-    idle_timeout_s: float = 90.0
-    open_timeout_s: float = 10.0
-    reconnect_scale: float = 1.0  # multiplies the reconnect delays (tests shorten them)
-    batch_rows: int = 500
-    max_pending_rows: int = 50_000
-    unknown_per_method: int = 50
-    unknown_total: int = 500
-    undecodable_window: int = 1000
-    undecodable_warn_share: float = 0.05
-
-    @classmethod
-    def from_douyin(cls, douyin: Any, **tuning: Any) -> CaptureSettings:
-        """From the ``[douyin]`` section (``config.DouyinConfig``)."""
-        return cls(
-            ws_hosts=tuple(douyin.ws_hosts),
-            user_agent=douyin.user_agent,
-            origin=str(douyin.web_base).rstrip("/"),
-            user_unique_id=douyin.user_unique_id,
-            **tuning,
-        )
-
-
-# ----------------------------------------------------------------------------- pure helpers
-
-
-def push_endpoint(host: str) -> str:
-    """The push endpoint of a configured host: ``/webcast/im/push/v2/`` unless it has a path."""
-    parts = urllib.parse.urlsplit(host)
-    if parts.path in ("", "/"):
-        return urllib.parse.urlunsplit(parts._replace(path=PUSH_PATH))
-    return host
-
-
-def choose_user_unique_id(configured: str, rng: random.Random) -> str:
-    """The configured id, else a random 19-digit id in [7.3e18, 8.0e18)."""
-    return configured or str(rng.randrange(*USER_UNIQUE_ID_RANGE))
-
-
-def stream_offset_s(recording_started_at_ms: int | None, received_at_ms: int) -> float | None:
-    """Seconds into the recording (None when nothing is recorded)."""
-    if recording_started_at_ms is None:
-        return None
-    return round((received_at_ms - recording_started_at_ms) / 1000, 3)
-
-
-class UnknownSampler:
-    """Which unknown/undecodable messages to keep: the first N per method, M in all."""
-
-    def __init__(self, per_method: int, total: int) -> None:
-        self.per_method = per_method
-        self.total = total
-        self.kept: collections.Counter[str] = collections.Counter()
-        self.seen = 0
-
-    def take(self, method: str) -> bool:
-        self.seen += 1
-        if self.kept[method] >= self.per_method or sum(self.kept.values()) >= self.total:
-            return False
-        self.kept[method] += 1
-        return True
-
-
-class UndecodableMonitor:
-    """The share of undecodable messages among the last ``window``; says when to warn."""
-
-    def __init__(self, window: int, share: float, every_s: float = UNDECODABLE_WARN_EVERY) -> None:
-        self.share = share
-        self.every_s = every_s
-        self._window: collections.deque[bool] = collections.deque(maxlen=window)
-        self._bad = 0
-        self._warned_at: float | None = None
-
-    def add(self, undecodable: bool) -> None:
-        window = self._window
-        if len(window) == window.maxlen and window[0]:
-            self._bad -= 1
-        window.append(undecodable)
-        self._bad += undecodable
-
-    @property
-    def current_share(self) -> float:
-        return self._bad / len(self._window) if self._window else 0.0
-
-    def should_warn(self, now: float) -> bool:
-        """True (at most once per ``every_s``) when the share is above the threshold."""
-        if len(self._window) < min(100, self._window.maxlen or 100):
-            return False
-        if self.current_share <= self.share:
-            return False
-        if self._warned_at is not None and now - self._warned_at < self.every_s:
-            return False
-        self._warned_at = now
-        return True
-
-
-class EventRate:
-    """Events per minute over the last 60 s, in one-second buckets."""
-
-    def __init__(self) -> None:
-        self._buckets: collections.deque[list[int]] = collections.deque()
-
-    def add(self, now: float, count: int) -> None:
-        second = int(now)
-        if self._buckets and self._buckets[-1][0] == second:
-            self._buckets[-1][1] += count
-        else:
-            self._buckets.append([second, count])
-        self._trim(now)
-
-    def per_minute(self, now: float) -> int:
-        self._trim(now)
-        return sum(count for _, count in self._buckets)
-
-    def _trim(self, now: float) -> None:
-        while self._buckets and self._buckets[0][0] <= now - 60:
-            self._buckets.popleft()
-
-
-class ReconnectPolicy:
-    """When to retry and when to give up; pure (the caller sleeps).
-
-    ``attempt`` counts retries since the last healthy connection (the backoff index);
-    ``failed_without_events`` counts consecutive attempts that brought no event.
-    """
-
-    def __init__(self, settings: CaptureSettings, rng: random.Random) -> None:
-        self.settings = settings
-        self.rng = rng
-        self.attempt = 0
-        self.failed_without_events = 0
-
-    def connection_ended(self, lasted_s: float, got_frames: bool) -> None:
-        if lasted_s >= self.settings.healthy_after_s:
-            self.attempt = 0
-        if not got_frames:
-            self.failed_without_events += 1
-        self.attempt += 1
-
-    def refused(self) -> None:
-        self.attempt += 1
-        self.failed_without_events += 1
-
-    def failed(self) -> None:
-        self.attempt += 1
-
-    def events_arrived(self) -> None:
-        self.failed_without_events = 0
-
-    @property
-    def give_up(self) -> bool:
-        return self.failed_without_events >= self.settings.max_failed_attempts
-
-    def delay(self, at_least: float = 0.0) -> float:
-        if self.attempt == 0:
-            return 0.0
-        nominal = reconnect_delay(self.attempt, self.rng) * self.settings.reconnect_scale
-        return max(nominal, at_least)
 
 
 # ----------------------------------------------------------------------------- the component
@@ -291,7 +129,7 @@ class EventCapture:
             raise ValueError("no ws_hosts configured")
         self.settings = settings
         self._sink = sink
-        self._exclude = frozenset(exclude_events)
+        self.exclude_events = frozenset(exclude_events)
         self._cookie_header = cookie_header
         self._rng = rng or random.Random()
         self.policy = ReconnectPolicy(settings, self._rng)
@@ -323,6 +161,7 @@ class EventCapture:
         self._work = anyio.Event()
         self._drained = anyio.Event()
         self._gap_from_ms: int | None = None
+        self._session: WebcastSession | None = None
         self._gap_cause = ""
 
     # ------------------------------------------------------------------ the seam
@@ -347,6 +186,7 @@ class EventCapture:
         now = anyio.current_time()
         age = None if self.last_event_at is None else round(now - self.last_event_at, 3)
         host = self.settings.ws_hosts[self.host_index % len(self.settings.ws_hosts)]
+        wire = self.wire_statistics()
         return ComponentHealth(
             self.state,
             self.detail,
@@ -363,12 +203,19 @@ class EventCapture:
                 "excluded": self.excluded,
                 "unknown_seen": self.unknown.seen,
                 "undecodable_share": round(self.undecodable.current_share, 4),
-                "duplicates_skipped": self.wire_totals["duplicates_skipped"],
-                "heartbeats_sent": self.wire_totals["heartbeats_sent"],
-                "acks_sent": self.wire_totals["acks_sent"],
+                "duplicates_skipped": wire["duplicates_skipped"],
+                "heartbeats_sent": wire["heartbeats_sent"],
+                "acks_sent": wire["acks_sent"],
                 "bad_frames": self.bad_frames,
             },
         )
+
+    def wire_statistics(self) -> collections.Counter[str]:
+        """The wire.session counters summed over every connection, the current one included."""
+        totals = collections.Counter(self.wire_totals)
+        if self._session is not None:
+            totals.update(_stats(self._session))
+        return totals
 
     # ------------------------------------------------------------------ connection loop
 
@@ -395,7 +242,7 @@ class EventCapture:
             except (TransportError, UpstreamError) as exc:
                 self.policy.failed()
                 self._attempt_failed(failed_at, "connect_failed", exc)
-            if self.policy.give_up:
+            if self.policy.should_give_up():
                 self.state = "gave_up"
                 self.detail = (
                     f"{ExitReason.DISCONNECT_UNRECOVERABLE.value}: "
@@ -459,15 +306,13 @@ class EventCapture:
             if not self.connection_opened:
                 self.connection_opened = True
                 self._queue_op(UpdateSession(ctx.session_id, connection_opened=True))
-            session = WebcastSession(dedup=self.dedup)
+            session = self._session = WebcastSession(dedup=self.dedup)
             try:
-                async with anyio.create_task_group() as tg:
-                    tg.start_soon(self._heartbeats, conn, session)
-                    cause = await self._read(ctx, conn, session)
-                    tg.cancel_scope.cancel()
+                cause = await self._serve_connection(ctx, conn, session)
             finally:
                 self.connected = False
                 self.wire_totals.update(_stats(session))
+                self._session = None
         if cause == STREAM_ENDED:
             raise StreamEnded
         lasted = anyio.current_time() - opened
@@ -478,16 +323,33 @@ class EventCapture:
         self._queue_op(UpdateSession(ctx.session_id, reconnect_count=self.reconnect_count))
         logger.info("push connection of %s ended (%s) after %.1f s", ctx.key, cause, lasted)
 
+    async def _serve_connection(
+        self, ctx: SessionContext, conn: PushConnection, session: WebcastSession
+    ) -> str:
+        try:
+            await self._heartbeat_now(conn, session)  # the browser's first frame
+        except PushClosed as exc:
+            return _closed_cause(exc)
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(self._heartbeats, conn, session)
+            cause = await self._read(ctx, conn, session)
+            tg.cancel_scope.cancel()
+        return cause
+
+    async def _heartbeat_now(self, conn: PushConnection, session: WebcastSession) -> None:
+        now = anyio.current_time()
+        if session.heartbeat_due(now):
+            session.heartbeat(now)
+            for frame in session.data_to_send():
+                await conn.send(frame)
+
     async def _heartbeats(self, conn: PushConnection, session: WebcastSession) -> None:
         try:
             while True:
-                now = anyio.current_time()
-                if session.heartbeat_due(now):
-                    session.heartbeat(now)
-                    for frame in session.data_to_send():
-                        await conn.send(frame)
                 due = session.next_heartbeat_at
-                await anyio.sleep(max(0.05, (due or now) - anyio.current_time()))
+                now = anyio.current_time()
+                await anyio.sleep(max(0.05, (due or now) - now))
+                await self._heartbeat_now(conn, session)
         except PushClosed:
             return  # the reader sees the close too
 
@@ -501,7 +363,7 @@ class EventCapture:
                 try:
                     data = await conn.receive()
                 except PushClosed as exc:
-                    return f"closed_{exc.code}" if exc.clean else "connection_lost"
+                    return _closed_cause(exc)
             if scope.cancelled_caught:
                 return "idle_timeout"
             received_ms = wall_ms()
@@ -516,8 +378,8 @@ class EventCapture:
                 for frame in session.data_to_send():
                     await conn.send(frame)
             except PushClosed as exc:
-                self._take_events(ctx, session.events_received(), data, received_ms)
-                return f"closed_{exc.code}" if exc.clean else "connection_lost"
+                ended = self._take_events(ctx, session.events_received(), data, received_ms)
+                return STREAM_ENDED if ended else _closed_cause(exc)
             if self._take_events(ctx, session.events_received(), data, received_ms):
                 return STREAM_ENDED
             if len(self._pending_rows) >= self.settings.max_pending_rows:
@@ -556,7 +418,7 @@ class EventCapture:
             self.undecodable.add(False)
             if isinstance(event, ControlEvent) and event.stream_ended:
                 ended = True
-            if event.row_type in self._exclude:
+            if event.row_type in self.exclude_events:
                 self.excluded += 1
                 continue
             row = build_row(
@@ -635,6 +497,10 @@ class EventCapture:
         return ops
 
 
+def _closed_cause(exc: PushClosed) -> str:
+    return f"closed_{exc.code}" if exc.clean else "connection_lost"
+
+
 def _stats(session: WebcastSession) -> dict[str, int]:
     stats = session.statistics()
     return {name: getattr(stats, name) for name in stats.__slots__}
@@ -666,6 +532,7 @@ def capture_factory(
 
 __all__ = [
     "PUSH_PATH",
+    "USER_UNIQUE_ID_RANGE",
     "CaptureSettings",
     "EventCapture",
     "EventRate",

@@ -1,0 +1,153 @@
+"""The pure parts of capture: URL pieces, the user_unique_id policy, reconnect policy, counters."""
+
+from __future__ import annotations
+
+import random
+
+import pytest
+
+from dylived.capture import (
+    USER_UNIQUE_ID_RANGE,
+    CaptureSettings,
+    EventCapture,
+    EventRate,
+    ReconnectPolicy,
+    UndecodableMonitor,
+    UnknownSampler,
+    capture_factory,
+    choose_user_unique_id,
+    push_endpoint,
+    stream_offset_s,
+)
+from dylived.config import loads_config
+from dylived.model import ExitReason, LiveStatus
+from dylived.session import SessionContext
+
+
+SETTINGS = CaptureSettings(ws_hosts=("wss://h",), user_agent="UA")
+
+
+@pytest.mark.parametrize(
+    ("host", "endpoint"),
+    [
+        (
+            "wss://webcast100-ws-web-lq.douyin.com",
+            "wss://webcast100-ws-web-lq.douyin.com/webcast/im/push/v2/",
+        ),
+        ("ws://127.0.0.1:8080/", "ws://127.0.0.1:8080/webcast/im/push/v2/"),
+        ("wss://proxy.example/custom/push/", "wss://proxy.example/custom/push/"),
+    ],
+)
+def test_push_endpoint(host: str, endpoint: str) -> None:
+    assert push_endpoint(host) == endpoint
+
+
+def test_user_unique_id_is_the_configured_one_or_a_fresh_19_digit_id_in_range() -> None:
+    rng = random.Random(3)
+    assert choose_user_unique_id("7319483754668557238", rng) == "7319483754668557238"
+    drawn = {choose_user_unique_id("", rng) for _ in range(200)}
+    assert len(drawn) == 200
+    low, high = USER_UNIQUE_ID_RANGE
+    assert all(len(d) == 19 and low <= int(d) < high for d in drawn)
+
+
+def test_stream_offset() -> None:
+    assert stream_offset_s(None, 5_000) is None
+    assert stream_offset_s(1_000, 3_500) == 2.5
+
+
+def test_reconnect_delays_grow_2_4_8_16_30_and_reset_only_after_a_healthy_connection() -> None:
+    policy = ReconnectPolicy(SETTINGS, random.Random(1))
+    assert policy.delay() == 0.0  # the first connection goes at once
+    nominal = []
+    for _ in range(6):
+        policy.connection_ended(lasted_s=5.0, got_frames=True)
+        nominal.append(policy.delay())
+    for got, want in zip(nominal, (2, 4, 8, 16, 30, 30), strict=True):
+        assert want * 0.9 <= got <= want * 1.1
+    policy.connection_ended(lasted_s=60.0, got_frames=True)
+    assert 1.8 <= policy.delay() <= 2.2
+    assert policy.delay(at_least=12.0) == 12.0
+    assert not policy.should_give_up()
+
+
+def test_give_up_after_attempts_without_events_and_events_reset_the_count() -> None:
+    policy = ReconnectPolicy(SETTINGS, random.Random(1))
+    for _ in range(SETTINGS.max_failed_attempts - 1):
+        policy.refused()
+    policy.events_arrived()
+    for _ in range(SETTINGS.max_failed_attempts - 1):
+        policy.refused()
+    assert not policy.should_give_up()
+    policy.connection_ended(lasted_s=0.1, got_frames=False)
+    assert policy.should_give_up()
+    network = ReconnectPolicy(SETTINGS, random.Random(1))
+    for _ in range(50):
+        network.failed()  # network failures are retried for the whole session
+    assert not network.should_give_up()
+    assert 27 <= network.delay() <= 33
+
+
+def test_unknown_sampler_caps_per_method_and_in_total() -> None:
+    sampler = UnknownSampler(per_method=2, total=3)
+    taken = [sampler.take(m) for m in ("A", "A", "A", "B", "B", "C")]
+    assert taken == [True, True, False, True, False, False]
+    assert sampler.seen == 6
+
+
+def test_undecodable_monitor_warns_above_the_share_at_most_once_a_minute() -> None:
+    monitor = UndecodableMonitor(window=1000, share=0.05)
+    for _ in range(950):
+        monitor.add(False)
+    for _ in range(50):
+        monitor.add(True)
+    assert monitor.current_share == 0.05
+    assert not monitor.should_warn(0.0)
+    for _ in range(20):
+        monitor.add(True)  # the oldest good ones leave the window
+    assert monitor.current_share == pytest.approx(0.07)
+    assert monitor.should_warn(1.0)
+    assert not monitor.should_warn(30.0)
+    assert monitor.should_warn(62.0)
+
+
+def test_event_rate_counts_the_last_minute() -> None:
+    rate = EventRate()
+    rate.add(100.2, 5)
+    rate.add(100.7, 5)
+    rate.add(130.0, 3)
+    assert rate.per_minute(131.0) == 13
+    assert rate.per_minute(161.0) == 3
+    assert rate.per_minute(200.0) == 0
+
+
+class _Owner:
+    def hint_stream_may_have_ended(self) -> None: ...
+
+    def request_session_end(self, reason: ExitReason) -> None: ...
+
+
+def test_factory_skips_recording_only_broadcasters_and_passes_exclude_events() -> None:
+    config = loads_config(
+        """
+[[broadcaster]]
+target = "200000000001"
+name = "a"
+exclude_events = ["like"]
+
+[[broadcaster]]
+target = "200000000002"
+name = "b"
+capture_events = false
+"""
+    )
+    factory = capture_factory(SETTINGS.from_douyin(config.douyin), sink=None)  # type: ignore[arg-type]
+    status = LiveStatus(live=True, room_id="1")
+    a, b = config.broadcasters
+    made = factory(SessionContext("a", a, status, None, 0, _Owner()))  # type: ignore[arg-type]
+    assert isinstance(made, EventCapture)
+    assert made.name == "capture"
+    assert made.exclude_events == {"like"}
+    assert made.settings.ws_hosts == config.douyin.ws_hosts
+    assert made.settings.origin == "https://live.douyin.com"
+    assert factory(SessionContext("b", b, status, None, 0, _Owner())) is None  # type: ignore[arg-type]

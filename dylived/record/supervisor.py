@@ -402,8 +402,14 @@ class Recorder:
             await self._segment(record)
 
     async def _segment(self, record: SegmentRecord) -> None:
-        if self._hole_from_ms is not None and record.started_at_ms > self._hole_from_ms:
-            gap = GapRecord(self._hole_from_ms, record.started_at_ms, self._hole_cause)
+        if self._hole_from_ms is not None:
+            # A restart whose first frames overlap the last ones (a CDN's GOP burst) still
+            # marks a discontinuity: a gap of zero seconds.
+            gap = GapRecord(
+                self._hole_from_ms,
+                max(self._hole_from_ms, record.started_at_ms),
+                self._hole_cause,
+            )
             self.gaps.append(gap)
             await self._sink(gap)
         self._hole_from_ms = None

@@ -145,3 +145,54 @@ def test_missing_ffmpeg_is_a_clear_error_when_video_is_recorded(tmp_path: Path) 
     assert "dylived cannot run" in result.stderr
     assert "/nonexistent/ffmpeg" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+@pytest.mark.slow
+@pytest.mark.e2e
+def test_add_pause_resume_remove_are_persisted(tmp_path: Path) -> None:
+    state = tmp_path / "state"
+    config = write_config(tmp_path / "dylived.toml", state)
+    notify = FakeNotifySocket(tmp_path / "notify.sock")
+    try:
+        with running_daemon(config, {"NOTIFY_SOCKET": str(notify.path)}) as proc:
+            notify.wait_for("READY=1", timeout=20)
+            with control(state) as api:
+                added = api.post(
+                    "/v1/broadcasters", json={"target": "200000000009", "name": "carol"}
+                )
+                assert added.status_code in (200, 201), added.text
+                assert (
+                    api.post("/v1/broadcasters", json={"target": "200000000009"}).status_code == 409
+                )
+                paused = api.patch("/v1/broadcasters/carol", json={"paused": True})
+                assert paused.json()["state"] == "paused", paused.text
+                assert api.get("/v1/broadcasters/nobody").status_code == 404
+                assert (
+                    api.post("/v1/broadcasters/alice/record", json={"action": "start"}).status_code
+                    == 409
+                )
+            overlay = (state / "watchlist-overrides.json").read_text()
+            assert '"carol"' in overlay
+            assert '"paused"' in overlay
+            proc.send_signal(signal.SIGTERM)
+            assert proc.wait(timeout=10) == 0
+        # Restart: the runtime changes survive.
+        with running_daemon(config, {"NOTIFY_SOCKET": str(notify.path)}) as proc:
+            since = len(notify.messages)
+            notify.wait_for("READY=1", timeout=20, since=since)
+            with control(state) as api:
+                carol = api.get("/v1/broadcasters/carol").json()
+                assert carol["state"] == "paused"
+                assert carol["paused"] is True
+                resumed = api.patch("/v1/broadcasters/carol", json={"paused": False}).json()
+                assert resumed["state"] == "offline"
+                assert api.delete("/v1/broadcasters/alice").json() == {
+                    "id": "alice",
+                    "removed": True,
+                }
+                ids = [b["id"] for b in api.get("/v1/broadcasters").json()["broadcasters"]]
+                assert ids == ["carol"]
+            proc.send_signal(signal.SIGTERM)
+            assert proc.wait(timeout=10) == 0
+    finally:
+        notify.close()

@@ -76,6 +76,9 @@ class RoomView:
     finish_time: int = 0
 
 
+OFFLINE_ROOM_ID_BASE = 7_100_000_000_000_000_000  # placeholder room id of a never-live room
+
+
 def _avatar(uid: int) -> dict[str, Any]:
     return {"url_list": [f"https://p3.douyinpic.com/aweme/100x100/avatar_{uid}.jpeg"]}
 
@@ -180,7 +183,7 @@ def _room_object(view: RoomView) -> dict[str, Any]:
     live = view.live
     viewers = view.viewers if live else 0
     room: dict[str, Any] = {
-        "id_str": view.room_id,
+        "id_str": view.room_id or str(OFFLINE_ROOM_ID_BASE + view.uid % 10**15),
         "status": 2 if live else 4,
         "status_str": "2" if live else "4",
         "title": view.title,
@@ -222,8 +225,10 @@ def web_enter_body(view: RoomView | None) -> dict[str, Any]:
             "extra": {"now": now},
             "status_code": 0,
         }
+    # A known broadcaster always has a room object, as on the real service: the current room
+    # while live, else its last one (status 4); one that was never live here gets a placeholder.
     data: dict[str, Any] = {
-        "data": [_room_object(view)] if view.room_id else [],
+        "data": [_room_object(view)],
         "enter_room_id": view.room_id,
         "room_status": 0 if view.live else 2,
         "web_stream_url": {"flv_pull_url": {}, "hls_pull_url_map": {}, "pull_datas": {}},

@@ -12,16 +12,27 @@ these once, at the edge that calls the foreign library (``net/``, ``store/``, ``
     │   └── LocalProtocolError       we tried something the protocol state forbids
     ├── PlatformError                the platform answered, but not with what we need
     │   ├── RoomNotFound             the target does not exist (or cannot be resolved)
+    │   │   └── RoomListEmpty        web/enter listed no room (wire/status.py)
     │   ├── RiskControl              blocked: empty 200 body, 403/412, handshake refused;
-    │   │                            carries retry_after when the platform said so (429)
+    │   │   │                        carries retry_after when the platform said so (429)
+    │   │   ├── BlockedResponse      an HTTP answer that means "blocked" (net/http.py)
+    │   │   └── HandshakeRejected    the push upgrade was refused (net/ws.py)
     │   └── UpstreamError            5xx, malformed JSON, unexpected shape; retryable
     ├── TransportError               the network failed (connect, timeout, reset); retryable
+    │   └── PushClosed               an open push connection ended (net/ws.py)
     ├── RecorderError                ffmpeg could not be found, started or kept running
     │   └── FfmpegUnusable           no usable ffmpeg (missing, too old, lacks a muxer)
     ├── StoreError                   the database could not be opened, migrated or written
-    │   └── DiskFull                 writes failed because the disk is full
-    └── ControlError                 the control socket could not be served
-        └── SocketInUse              another daemon already answers on the control socket
+    │   ├── DiskFull                 writes failed because the disk is full
+    │   └── SessionNotFound          no such session (store/db.py; also a LookupError)
+    ├── ControlError                 the control socket could not be served or reached
+    │   ├── SocketInUse              another daemon already answers on the control socket
+    │   ├── DaemonUnreachable        dylivectl found no daemon on the socket (control/client.py)
+    │   └── DaemonReplyError         the daemon answered with an error (control/client.py)
+    └── CheckSkipped                 a status check was not made (breaker open; watch.py)
+
+Subclasses that belong to one edge live in that edge's module, named above; everything else
+catches the classes defined here.
 """
 
 from __future__ import annotations

@@ -3,7 +3,7 @@
 Owns the notify protocol only (``man sd_notify``); *when* to send is the daemon's business.
 Imports nothing of dylived but the standard library.
 
-Why not the ``sdnotify`` package (still listed in pyproject.toml, unused here): 0.3.2 encodes
+Why not the ``sdnotify`` package (dropped from the dependencies for this reason): 0.3.2 encodes
 with latin-1, so a Chinese ``STATUS=`` (broadcaster names) is silently dropped; it swallows every
 error with a bare ``except:``; its socket is created once, blocking and without ``SOCK_CLOEXEC``
 (so ffmpeg children inherit it); and it has no ``MONOTONIC_USEC``/``WATCHDOG_USEC`` helpers

@@ -129,6 +129,13 @@ def _loads(text: str | None) -> Any:
     return json.loads(text) if text else None
 
 
+# Session rows with the highest stored event seq (events_by_session makes the MAX cheap).
+_SESSION_COLUMNS = (
+    "sessions.*, (SELECT COALESCE(MAX(seq), 0) FROM events"
+    " WHERE events.session_id = sessions.id) AS last_seq"
+)
+
+
 @dataclass(frozen=True, slots=True)
 class SessionRecord:
     """One row of ``sessions``; ``to_json()`` is the control API's representation."""
@@ -153,6 +160,7 @@ class SessionRecord:
     recording_stop_reason: str | None
     room_info: Mapping[str, Any] | None
     summary: Mapping[str, Any] | None
+    last_seq: int = 0  # the highest event seq stored for the session (seq is global)
 
     @classmethod
     def from_row(cls, row: sqlite3.Row) -> SessionRecord:
@@ -177,6 +185,7 @@ class SessionRecord:
             recording_stop_reason=row["recording_stop_reason"],
             room_info=_loads(row["room_info"]),
             summary=_loads(row["summary"]),
+            last_seq=row["last_seq"] if "last_seq" in row.keys() else 0,  # noqa: SIM118
         )
 
     @property
@@ -353,18 +362,19 @@ class Database:
             clauses.append("id < ?")
             params.append(before_id)
         where = f"WHERE {' AND '.join(clauses)}" if clauses else ""
-        sql = f"SELECT * FROM sessions {where} ORDER BY id DESC LIMIT ?"
+        sql = f"SELECT {_SESSION_COLUMNS} FROM sessions {where} ORDER BY id DESC LIMIT ?"
         async with self._conn.execute(sql, (*params, limit)) as cursor:
             return [SessionRecord.from_row(r) for r in await cursor.fetchall()]
 
     async def get_session(self, session_id: int) -> SessionRecord | None:
-        async with self._conn.execute("SELECT * FROM sessions WHERE id = ?", (session_id,)) as c:
+        sql = f"SELECT {_SESSION_COLUMNS} FROM sessions WHERE id = ?"
+        async with self._conn.execute(sql, (session_id,)) as c:
             row = await c.fetchone()
         return SessionRecord.from_row(row) if row is not None else None
 
     async def open_sessions(self) -> list[SessionRecord]:
         async with self._conn.execute(
-            "SELECT * FROM sessions WHERE ended_at_ms IS NULL ORDER BY id"
+            f"SELECT {_SESSION_COLUMNS} FROM sessions WHERE ended_at_ms IS NULL ORDER BY id"
         ) as cursor:
             return [SessionRecord.from_row(r) for r in await cursor.fetchall()]
 

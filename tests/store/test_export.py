@@ -98,6 +98,9 @@ async def test_queries(db_path: Path) -> None:
         assert len(page) == 10
         rest = await db.events_after(sid, page[-1].seq, limit=100)
         assert len(rest) == 16
+        # last_seq is the session's highest stored seq (seq is global, not per session)
+        assert mine[0].last_seq == rest[-1].seq
+        assert everyone[0].last_seq == 3  # bob's three events came first: seqs 1-3
         assert rest[-1].row["gift_name"] == "玫瑰"
         counts = await db.counts()
         assert counts["events"] == 29

@@ -127,6 +127,9 @@ class Daemon:
         config = self.config
         if needs_ffmpeg(config):
             self.ffmpeg = probe_ffmpeg(config.daemon.ffmpeg)
+            from dylived.record.segments import recover_leftover_parts
+
+            recover_leftover_parts(config.daemon.recordings_dir)  # segments a crash left open
         async with HttpClient(
             user_agent=config.douyin.user_agent, timeout=config.poll.request_timeout
         ) as http:
@@ -144,6 +147,8 @@ class Daemon:
                         writer,
                         platform.cookie_header,
                     )(ctx),
+                    # Video recording (dylived/record/component.py); idle unless wanted.
+                    lambda ctx: self._recorder_component(writer, platform),
                 ],
                 paused=frozenset(b.key for b in config.broadcasters if b.paused),
             )
@@ -176,6 +181,28 @@ class Daemon:
                     watch_scope.cancel()
                     await anyio.lowlevel.checkpoint()
                 services.cancel_scope.cancel()
+
+    def _recorder_component(self, writer: Writer, platform: DouyinPlatform) -> Any:
+        """A RecorderComponent for one session; None when this daemon has no ffmpeg."""
+        from dylived.record.component import RecorderComponent, RecordingEnvironment
+
+        if self.ffmpeg is None:
+            return None
+        douyin = self.config.douyin
+
+        def headers() -> tuple[tuple[str, str], ...]:
+            cookie = platform.cookie_header()
+            base = (("User-Agent", douyin.user_agent), ("Referer", douyin.web_base + "/"))
+            return (*base, ("Cookie", cookie)) if cookie else base
+
+        env = RecordingEnvironment(
+            ffmpeg=self.ffmpeg,
+            recordings_dir=self.config.daemon.recordings_dir,
+            timezone=self.config.daemon.tzinfo,
+            submit=writer.submit,
+            headers=headers,
+        )
+        return RecorderComponent(env)
 
     async def _start_control(self, tg: anyio.abc.TaskGroup) -> anyio.CancelScope | None:
         """The control socket, when the control server is installed; its cancel scope."""

@@ -47,7 +47,7 @@ class RecordingEnvironment:
     recordings_dir: Path
     timezone: ZoneInfo
     submit: Callable[[ops.WriteOp], Awaitable[None]]  # the store writer's submit
-    headers: tuple[tuple[str, str], ...] = ()
+    headers: Callable[[], tuple[tuple[str, str], ...]] = tuple  # User-Agent, Referer, Cookie
     disk_interval: float = 30.0
 
 
@@ -181,7 +181,7 @@ class RecorderComponent:
             container=rec.container,
             stall_timeout=rec.stall_timeout,
             rw_timeout=rec.rw_timeout,
-            headers=env.headers,
+            headers=env.headers(),
         )
         session_id = ctx.session_id
 

@@ -196,6 +196,9 @@ def recover_leftover_parts(root: Path) -> list[Path]:
     paths of the recovered files.
     """
     recovered = []
+    if root.is_dir():
+        for stale_list in root.rglob(".*.csv"):  # segment lists of runs that never ended
+            stale_list.unlink(missing_ok=True)
     for part in leftover_parts(root):
         if part.stat().st_size == 0:
             part.unlink()

@@ -1,0 +1,214 @@
+"""The real daemon (a subprocess) recording the simulator's rooms: SIGTERM and SIGKILL.
+
+Segments are 0.1 minute (6 s) and the quality ``md`` (426x240) to keep it quick.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import sqlite3
+import sys
+import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+import anyio
+import anyio.abc
+import pytest
+
+from dylived.sim import RoomSpec, Scenario, Simulator
+from tests.conftest import REPO_ROOT
+from tests.record.livesource import measure
+
+
+pytestmark = [pytest.mark.anyio, pytest.mark.e2e, pytest.mark.slow]
+
+
+def rids(n: int) -> list[str]:
+    return [f"2000000000{i:02d}" for i in range(1, n + 1)]
+
+
+def write_config(path: Path, sim: Simulator, state: Path, web_rids: list[str]) -> None:
+    broadcasters = "".join(
+        f'[[broadcaster]]\ntarget = "{rid}"\nname = "b{i}"\n' for i, rid in enumerate(web_rids)
+    )
+    path.write_text(
+        f"""
+[daemon]
+state_dir = "{state}"
+log_level = "info"
+
+[control]
+socket = "{state}/control.sock"
+
+[poll]
+interval = 1
+jitter = 0.1
+live_interval = 1
+grace = 30
+
+[recording]
+record_video = true
+video_quality = "md"
+segment_minutes = 0.1
+
+[capture]
+capture_events = false
+
+[douyin]
+web_base = "{sim.web_base}"
+app_base = "{sim.web_base}"
+share_base = "{sim.web_base}"
+ws_hosts = ["{sim.ws_base}"]
+
+{broadcasters}
+""",
+        encoding="utf-8",
+    )
+
+
+def count(db: Path, sql: str) -> int:
+    rows = query(db, sql)
+    return int(rows[0][0]) if rows else 0
+
+
+def query(db: Path, sql: str, *args: Any) -> list[tuple[Any, ...]]:
+    if not db.exists():
+        return []
+    with sqlite3.connect(db, timeout=5) as conn:
+        try:
+            return conn.execute(sql, args).fetchall()
+        except sqlite3.OperationalError:
+            return []
+
+
+async def wait_for(predicate: Any, seconds: float, what: str) -> None:
+    deadline = time.monotonic() + seconds
+    while not predicate():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        await anyio.sleep(0.1)
+
+
+def ffmpeg_pids() -> set[int]:
+    """ffmpeg processes recording into a ``.part`` pattern (ours, by their argv)."""
+    found = set()
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                cmd = (entry / "cmdline").read_bytes().split(b"\0")
+            except OSError:
+                continue
+            if cmd and b"ffmpeg" in cmd[0] and any(a.endswith(b".part") for a in cmd):
+                found.add(int(entry.name))
+    return found
+
+
+@asynccontextmanager
+async def daemon(config: Path, log: Path) -> AsyncIterator[anyio.abc.Process]:
+    out = log.open("ab")
+    process = await anyio.open_process(
+        [sys.executable, "-m", "dylived", "run", "--config", str(config)],
+        cwd=REPO_ROOT,
+        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+        stdout=out,
+        stderr=out,
+    )
+    try:
+        yield process
+    finally:
+        if process.returncode is None:
+            process.kill()
+            with anyio.move_on_after(5, shield=True):
+                await process.wait()
+        out.close()
+
+
+def assert_playable(sizes: dict[Path, int]) -> None:
+    for path, size in sizes.items():
+        assert path.stat().st_size == size
+        seconds, errors = measure(path)
+        assert errors == ""
+        assert seconds > 0
+
+
+def recorded_files(state: Path) -> list[Path]:
+    return sorted(p for p in (state / "recordings").rglob("*") if p.is_file())
+
+
+async def test_sigterm_with_5_recordings_closes_every_segment_within_20_s(tmp_path: Path) -> None:
+    web_rids = rids(5)
+    scenario = Scenario(rooms=tuple(RoomSpec(r, nickname=f"主播{r[-1]}") for r in web_rids))
+    state, config = tmp_path / "state", tmp_path / "dylived.toml"
+    db = state / "dylived.db"
+    before = ffmpeg_pids()
+    async with Simulator.running(scenario) as sim:
+        write_config(config, sim, state, web_rids)
+        for rid in web_rids:
+            sim.room(rid).go_live()
+        async with daemon(config, tmp_path / "daemon.log") as process:
+            sql = "SELECT COUNT(DISTINCT session_id) FROM segments"
+            await wait_for(lambda: count(db, sql) == 5, 40, "a segment from each room")
+            ours = ffmpeg_pids() - before
+            assert len(ours) == 5
+            started = time.monotonic()
+            process.send_signal(signal.SIGTERM)
+            with anyio.fail_after(20):
+                returncode = await process.wait()
+            elapsed = time.monotonic() - started
+    assert returncode == 0
+    assert elapsed < 20
+    assert not (ffmpeg_pids() & ours)  # every ffmpeg reaped
+    files = recorded_files(state)
+    assert not [f for f in files if f.name.endswith(".part")]
+    rows = query(db, "SELECT path, state, bytes FROM segments")
+    assert {Path(p) for p, _, _ in rows} == {f for f in files if f.suffix == ".ts"}
+    assert {s for _, s, _ in rows} == {"closed"}
+    assert_playable({Path(p): size for p, _, size in rows})
+    reasons = {r for (r,) in query(db, "SELECT reason_for_exit FROM sessions")}
+    assert reasons == {"daemon_stopped"}
+
+
+async def test_daemon_sigkilled_mid_recording_then_restarted(tmp_path: Path) -> None:
+    [rid] = rids(1)
+    scenario = Scenario(rooms=(RoomSpec(rid, nickname="主播"),))
+    state, config = tmp_path / "state", tmp_path / "dylived.toml"
+    db = state / "dylived.db"
+    before = ffmpeg_pids()
+    async with Simulator.running(scenario) as sim:
+        write_config(config, sim, state, [rid])
+        sim.room(rid).go_live()
+        async with daemon(config, tmp_path / "daemon.log") as first:
+            await wait_for(lambda: query(db, "SELECT 1 FROM segments"), 30, "a closed segment")
+            await anyio.sleep(2)  # mid-way into the next segment
+            orphans = ffmpeg_pids() - before
+            first.kill()
+            await first.wait()
+        # ffmpeg learns of its parent's death (PR_SET_PDEATHSIG) and finishes its segment
+        await wait_for(lambda: not (ffmpeg_pids() & orphans), 15, "ffmpeg gone with the daemon")
+        killed_at = time.time()
+        finished_first = [r[0] for r in query(db, "SELECT path FROM segments")]
+        async with daemon(config, tmp_path / "daemon.log") as second:
+            sql = "SELECT COUNT(*) FROM sessions"
+            await wait_for(lambda: count(db, sql) == 2, 20, "a new session")
+            sql = "SELECT path FROM segments WHERE session_id = (SELECT MAX(id) FROM sessions)"
+            await wait_for(lambda: query(db, sql), 30, "a segment of the new session")
+            second.send_signal(signal.SIGTERM)
+            with anyio.fail_after(20):
+                assert await second.wait() == 0
+    sessions = query(db, "SELECT id, reason_for_exit, started_at_ms FROM sessions ORDER BY id")
+    assert [r for _, r, _ in sessions] == ["daemon_stopped", "daemon_stopped"]
+    assert sessions[1][2] / 1000 > killed_at - 1
+    for path in finished_first:
+        assert measure(Path(path))[1] == ""
+    files = recorded_files(state)
+    assert not [f for f in files if f.name.endswith(".part")]  # the partial one was finalised
+    assert not [f for f in files if f.suffix == ".csv"]  # and the killed run's segment list
+    rows = {Path(p) for (p,) in query(db, "SELECT path FROM segments")}
+    partial = [f for f in files if f.suffix == ".ts" and f not in rows]
+    assert len(partial) == 1  # the segment open at the kill: on disk, playable
+    seconds, _ = measure(partial[0])
+    assert seconds > 1

@@ -14,15 +14,11 @@ watch/session seam adapter is ``record.component``.
 from __future__ import annotations
 
 import collections
-import contextlib
 import logging
 import math
-import os
-import signal
 import subprocess
-import sys
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -44,6 +40,13 @@ from dylived.record.policy import (
     choose_source,
     classify_exit,
     next_state,
+)
+from dylived.record.process import (
+    StopLadder,
+    lines_of,
+    stop_process,
+    with_flush_per_packet,
+    with_parent_death_signal,
 )
 from dylived.record.segments import (
     GapRecord,
@@ -87,6 +90,10 @@ class RecorderSettings:
     stderr_lines: int = 200
     die_with_parent: bool = True  # SIGINT to ffmpeg if the daemon dies (see the launcher)
 
+    @property
+    def ladder(self) -> StopLadder:
+        return StopLadder(self.stop_q_wait, self.stop_int_wait, self.stop_kill_wait)
+
 
 @dataclass(frozen=True, slots=True)
 class RecorderStatistics:
@@ -116,42 +123,6 @@ class _Run:
         self.refused = False
         self.stop_reason: ExitKind | None = None
         self.stop_requested = anyio.Event()
-
-
-# ffmpeg must not outlive a daemon killed with SIGKILL (it would keep writing, unseen, until
-# the stream ends; ffmpeg ignores EOF on stdin). A two-line launcher asks the kernel to send
-# it SIGINT (a clean finish of the open segment) when its parent dies, then becomes ffmpeg
-# (same pid). The parent pid is checked after prctl, in case the parent died in between.
-_DIE_WITH_PARENT = (
-    "import ctypes,os,signal,sys\n"
-    "ctypes.CDLL(None).prctl(1, signal.SIGINT)  # PR_SET_PDEATHSIG\n"
-    "os.getppid() == int(sys.argv[1]) or sys.exit(70)\n"
-    "os.execv(sys.argv[2], sys.argv[2:])\n"
-)
-
-
-def with_flush_per_packet(argv: list[str]) -> list[str]:
-    """``argv`` with the segment's inner muxer writing every packet through to the file.
-
-    Without it the muxer keeps a buffer of a few hundred kB, and a low-bitrate stream's open
-    segment stays 0 bytes on disk for seconds: a SIGKILL (OOM killer, power loss) would lose
-    it all. (Verified with ffmpeg 9.0.2 against the simulator's 290 kbit/s stream.)
-    """
-    out = list(argv)
-    if "-segment_format_options" in out:
-        i = out.index("-segment_format_options") + 1
-        out[i] = f"{out[i]}:flush_packets=1"
-    elif "-segment_list" in out:
-        i = out.index("-segment_list")
-        out[i:i] = ["-segment_format_options", "flush_packets=1"]
-    return out
-
-
-def with_parent_death_signal(argv: list[str]) -> list[str]:
-    """``argv`` started through the launcher that ties the child's life to ours (Linux)."""
-    if not sys.platform.startswith("linux"):
-        return argv
-    return [sys.executable, "-I", "-S", "-c", _DIE_WITH_PARENT, str(os.getpid()), *argv]
 
 
 def wall_ms() -> int:
@@ -404,7 +375,7 @@ class Recorder:
                     if run.stop_reason is None:  # cancelled: the session is over
                         run.stop_reason = ExitKind.STOPPED
                     self._to(RecorderEvent.STOP)
-                    await stop_process(process, self.settings)
+                    await stop_process(process, self.settings.ladder)
                 with anyio.move_on_after(self.settings.stop_kill_wait):
                     await process.aclose()
                 code = process.returncode if process.returncode is not None else -9
@@ -418,6 +389,9 @@ class Recorder:
     async def _finish_run(self, run: _Run, tail: SegmentListTail, returncode: int) -> None:
         """Close the books of a reaped run: last CSV lines, the open segment, the gap after."""
         now = wall_ms()
+        quiet_for = time.monotonic() - run.last_advance
+        if run.stop_reason is None and quiet_for >= 0.9 * self.settings.rw_timeout:
+            run.stop_reason = ExitKind.STALL  # ffmpeg's own rw_timeout ended a stalled input
         with anyio.move_on_after(self.settings.stop_kill_wait):
             for entry in tail.read_new():
                 await self._closed(run, entry)
@@ -464,7 +438,7 @@ class Recorder:
 
     async def _drain_stderr(self, process: anyio.abc.Process, run: _Run) -> None:
         assert process.stderr is not None
-        async for line in _lines(process.stderr):
+        async for line in lines_of(process.stderr):
             self.stderr_tail.append(line)
             run.segments.on_stderr_line(line)
             if is_refused_line(line):
@@ -474,7 +448,7 @@ class Recorder:
 
     async def _read_progress(self, process: anyio.abc.Process, run: _Run) -> None:
         assert process.stdout is not None
-        async for line in _lines(process.stdout):
+        async for line in lines_of(process.stdout):
             key, _, value = line.partition("=")
             if key != "out_time_us" or not value.isdigit():
                 continue
@@ -511,54 +485,9 @@ class Recorder:
                     run.stop_reason = ExitKind.DISK
             if run.stop_reason is not None:
                 self._to(RecorderEvent.STOP)
-                await stop_process(process, self.settings)
+                # A stalled ffmpeg is blocked in a read and ignores 'q' and SIGINT until its
+                # rw_timeout (ecosystem.md §7.3): give 'q' a second, then SIGKILL (mpegts
+                # written packet by packet stays playable up to the kill).
+                stalled = run.stop_reason is ExitKind.STALL
+                await stop_process(process, self.settings.ladder, quick=stalled)
                 return
-
-
-async def _lines(stream: anyio.abc.ByteReceiveStream) -> AsyncIterator[str]:
-    """Lines of a byte stream split on \\n or \\r, until EOF."""
-    pending = b""
-    try:
-        async for chunk in stream:
-            pending += chunk
-            *lines, pending = pending.replace(b"\r", b"\n").split(b"\n")
-            for raw in lines:
-                if raw:
-                    yield raw.decode("utf-8", "replace")
-            if len(pending) > 65536:  # a pathological line without end: keep the pipe moving
-                yield pending.decode("utf-8", "replace")
-                pending = b""
-    except (anyio.ClosedResourceError, anyio.BrokenResourceError):
-        pass
-    if pending:
-        yield pending.decode("utf-8", "replace")
-
-
-async def stop_process(process: anyio.abc.Process, settings: RecorderSettings) -> int:
-    """The stop ladder: ``q`` on stdin → wait → SIGINT → wait → SIGKILL; always reaped.
-
-    Shielded from cancellation and bounded by the three waits of ``settings``. Returns the
-    exit code (negative: the signal that ended it).
-    """
-    with anyio.CancelScope(shield=True):
-        if process.returncode is None and process.stdin is not None:
-            try:
-                await process.stdin.send(b"q")
-                await process.stdin.aclose()
-            except (anyio.BrokenResourceError, anyio.ClosedResourceError, OSError):
-                pass
-        steps: Sequence[tuple[float, signal.Signals | None]] = (
-            (settings.stop_q_wait, signal.SIGINT),
-            (settings.stop_int_wait, signal.SIGKILL),
-            (settings.stop_kill_wait, None),
-        )
-        for wait_s, next_signal in steps:
-            with anyio.move_on_after(wait_s):
-                return await process.wait()
-            if next_signal is None:
-                break
-            logger.warning("ffmpeg (pid %s) still running; sending %s", process.pid, next_signal)
-            with contextlib.suppress(ProcessLookupError):
-                process.send_signal(next_signal)
-        logger.error("ffmpeg (pid %s) did not exit after SIGKILL", process.pid)
-    return process.returncode if process.returncode is not None else -9

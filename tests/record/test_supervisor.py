@@ -19,8 +19,9 @@ import pytest
 
 from dylived.record.disk import DiskGuard
 from dylived.record.policy import RecorderState, RestartPolicy
+from dylived.record.process import stop_process
 from dylived.record.segments import GapRecord, SegmentRecord
-from dylived.record.supervisor import Recorder, RecorderSettings, stop_process
+from dylived.record.supervisor import Recorder, RecorderSettings
 from tests.record.livesource import FFMPEG, LiveSource, live_source, measure
 
 
@@ -234,7 +235,7 @@ async def test_stop_ladder_escalates_to_sigkill_and_reaps(tmp_path: Path) -> Non
     assert (await process.stdout.receive()).startswith(b"up")
     s = settings(tmp_path, stop_q_wait=0.3, stop_int_wait=0.3, stop_kill_wait=2.0)
     started = time.monotonic()
-    code = await stop_process(process, s)
+    code = await stop_process(process, s.ladder)
     assert code == -signal.SIGKILL
     assert time.monotonic() - started < 3
     await process.aclose()
@@ -243,7 +244,7 @@ async def test_stop_ladder_escalates_to_sigkill_and_reaps(tmp_path: Path) -> Non
 async def test_stop_ladder_q_is_enough_for_a_polite_child(tmp_path: Path) -> None:
     polite = "import sys\nsys.exit(0 if sys.stdin.read(1) == 'q' else 3)\n"
     process = await anyio.open_process([sys.executable, "-c", polite], stdin=subprocess.PIPE)
-    code = await stop_process(process, settings(tmp_path))
+    code = await stop_process(process, settings(tmp_path).ladder)
     assert code == 0
     await process.aclose()
 
@@ -254,6 +255,18 @@ async def test_stop_ladder_survives_cancellation(tmp_path: Path) -> None:
     )
     s = settings(tmp_path, stop_q_wait=0.2, stop_int_wait=2.0)
     with anyio.move_on_after(0.05):
-        await stop_process(process, s)  # the caller's deadline cannot cut the ladder short
+        await stop_process(process, s.ladder)  # the caller's deadline cannot cut the ladder short
     assert process.returncode == -signal.SIGINT
+    await process.aclose()
+
+
+async def test_quick_ladder_for_a_stalled_child_kills_after_one_second(tmp_path: Path) -> None:
+    process = await anyio.open_process(
+        [sys.executable, "-c", "import signal, time; signal.signal(2, 1); time.sleep(60)"],
+        stdin=subprocess.PIPE,
+    )
+    started = time.monotonic()
+    code = await stop_process(process, settings(tmp_path).ladder, quick=True)
+    assert code == -signal.SIGKILL
+    assert time.monotonic() - started < 2.5
     await process.aclose()

@@ -148,7 +148,11 @@ class RecorderComponent:
         recorder.stop()
 
     async def _follow_status(self, ctx: SessionContext, recorder: Recorder) -> None:
-        """A status with another frame size or codec for our quality: a new ffmpeg run."""
+        """A status with another codec for our quality: a new ffmpeg run.
+
+        A frame size change needs no restart: the segment is split where the SPS changes
+        (record/mpegts.py), without a gap.
+        """
         version = ctx.status_version
         while True:
             status = await ctx.wait_status_after(version)
@@ -160,9 +164,8 @@ class RecorderComponent:
                 variant = select_stream(status, source.quality).variant
             except Exception:  # a status without streams says nothing about the size
                 continue
-            now = (variant.width, variant.height, variant.codec)
-            before = (source.width, source.height, source.codec)
-            if None not in now and None not in before and now != before:
+            now, before = variant.codec, source.codec
+            if now is not None and before is not None and now != before:
                 logger.info("stream of %s changed %s → %s: new segment", ctx.key, before, now)
                 recorder.restart(ExitKind.STREAM_CHANGE)
 

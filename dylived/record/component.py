@@ -85,6 +85,7 @@ class RecorderComponent:
         self._env = env
         self.recorder: Recorder | None = None
         self._detail = ""
+        self._idle = True
 
     # -- the seam
 
@@ -95,8 +96,10 @@ class RecorderComponent:
         while True:
             if not self._wanted(ctx):
                 self._detail = "not recording (record_video off or record stop)"
+                self._idle = True
                 await self._wait_wanted(ctx, True)
                 continue
+            self._idle = False
             recorder = self._make_recorder(ctx)
             self.recorder = recorder
             self._detail = ""
@@ -120,7 +123,7 @@ class RecorderComponent:
 
     def health(self) -> ComponentHealth:
         recorder = self.recorder
-        if recorder is None:
+        if recorder is None or self._idle:
             return ComponentHealth("idle", self._detail)
         stats = recorder.statistics()
         details: dict[str, object] = {
@@ -171,6 +174,7 @@ class RecorderComponent:
 
     def _make_recorder(self, ctx: SessionContext) -> Recorder:
         env = self._env
+        previous = self.recorder  # record stop/start or a flap: continue its numbering
         rec: Any = ctx.options.recording
         directory, stem = session_files(
             env, rec.filename_template, ctx.key, ctx.latest_status, ctx.started_at_ms
@@ -206,6 +210,8 @@ class RecorderComponent:
             disk=disk,
             build_argv=argv_for_job,
             initial_status=ctx.latest_status,
+            first_seq=previous.next_seq if previous else 1,
+            first_file=previous.next_file if previous else 1,
         )
 
 

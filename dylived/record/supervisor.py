@@ -142,6 +142,8 @@ class Recorder:
         sink: receives each finished segment and each gap, in order.
         disk: the disk guard (None: no check).
         build_argv: the argv builder (``record.argv`` in the daemon).
+        first_seq, first_file: where numbering starts (a later recorder of the same session
+            continues its predecessor's numbers, so rows and files never collide).
     """
 
     def __init__(
@@ -153,6 +155,8 @@ class Recorder:
         disk: DiskGuard | None = None,
         build_argv: ArgvBuilder = argv_for_job,
         initial_status: LiveStatus | None = None,
+        first_seq: int = 1,
+        first_file: int = 1,
     ) -> None:
         self.settings = settings
         self._fetch_status = fetch_status
@@ -164,8 +168,8 @@ class Recorder:
         self.stderr_tail: collections.deque[str] = collections.deque(maxlen=settings.stderr_lines)
         self.records: list[SegmentRecord] = []
         self.gaps: list[GapRecord] = []
-        self.next_seq = 1  # seq of the next segment record
-        self.next_file = 1  # ffmpeg's number of the next segment file
+        self.next_seq = first_seq  # seq of the next segment record
+        self.next_file = first_file  # ffmpeg's number of the next segment file
         self.runs = 0
         self.disk_low = False
         self.source: Source | None = None

@@ -53,8 +53,10 @@ class RequestBudget:
             raise ValueError("min_spacing must not be negative")
         self.max_in_flight = max_in_flight
         self.min_spacing = min_spacing
-        self._slots = anyio.Semaphore(max_in_flight)
-        self._start_lock = anyio.Lock()
+        # fast_acquire: an uncontended acquire does not yield to the loop (one pass less per
+        # request); the request that follows yields soon enough.
+        self._slots = anyio.Semaphore(max_in_flight, fast_acquire=True)
+        self._start_lock = anyio.Lock(fast_acquire=True)
         self._next_start = -math.inf
         self._in_flight = 0
         self._max_seen = 0

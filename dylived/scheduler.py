@@ -5,8 +5,11 @@ interval job per broadcaster, ``id="poll:<key>"``, ``IntervalTrigger(jitter=…)
 staggered over one interval, ``max_instances=1``, ``coalesce=True``, an explicit
 ``misfire_grace_time``, ``replace_existing=True``. A job does nothing but ``watch.request_poll()``
 (a flag and an event on the same loop); the check itself, the session and everything long-lived
-run in anyio task groups under ``Watchlist.run``, never inside a job (APScheduler runs coroutine
-jobs as bare asyncio tasks outside any task group).
+run in anyio task groups under ``Watchlist.run``, never inside a job. Because a job is that
+small it runs inline on the loop (APScheduler's ``DebugExecutor``: no asyncio task per run), and
+the scheduler's timer (``BatchingScheduler``) wakes on a grid of ``tick`` seconds, processing
+every job due by then, instead of once per jittered job time through a self-pipe: a thousand
+broadcasters cost a few wake-ups a second, and a poll starts at most ``tick`` late.
 
 While a broadcaster is LIVE its job is rescheduled to ``live_interval``; while PAUSED the job is
 paused. Every status request of a platform goes through its ``PlatformGate``: the circuit
@@ -23,12 +26,14 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import math
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
 import anyio
 import anyio.abc
+from apscheduler.executors.debug import DebugExecutor
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.interval import IntervalTrigger
 
@@ -47,6 +52,38 @@ from dylived.watch import (
 
 
 logger = logging.getLogger(__name__)
+
+SCHEDULER_TICK = 0.5  # seconds: the grid on which the poll scheduler wakes
+
+
+class BatchingScheduler(AsyncIOScheduler):  # type: ignore[misc]  # untyped library class
+    """``AsyncIOScheduler`` whose timer runs on the loop and wakes on a grid of ``tick`` s.
+
+    APScheduler's own timer calls ``wakeup``, which re-enters through ``call_soon_threadsafe``
+    (a self-pipe write and one more loop pass) and is set for the next job's exact time. This
+    one processes due jobs directly in the timer callback and rounds the next wake-up up to the
+    grid, so jobs due close together are run in one pass. Overrides ``_start_timer``, the one
+    hook APScheduler 3.x gives its schedulers for this (pinned ``apscheduler<4``).
+    """
+
+    def __init__(self, *, tick: float = SCHEDULER_TICK, **options: Any) -> None:
+        super().__init__(**options)
+        self.tick = tick
+        self.timer_passes = 0  # how many times the timer processed jobs (statistics, tests)
+
+    def _start_timer(self, wait_seconds: float | None) -> None:
+        self._stop_timer()
+        if wait_seconds is not None:
+            loop = self._eventloop
+            now = loop.time()
+            due = now + max(0.0, wait_seconds)
+            at = math.ceil(due / self.tick) * self.tick if self.tick > 0 else due
+            self._timeout = loop.call_at(at, self._timer_fired)
+
+    def _timer_fired(self) -> None:
+        self._timeout = None
+        self.timer_passes += 1
+        self._start_timer(self._process_jobs())
 
 
 class PollOptions(Protocol):
@@ -190,6 +227,7 @@ class Watchlist:
         store: the session writes.
         factories: session components made for each live session.
         paused: keys that start paused (the overrides state file).
+        tick: the poll scheduler's wake-up grid in seconds (a poll starts at most this late).
     """
 
     def __init__(
@@ -200,6 +238,8 @@ class Watchlist:
         store: SessionStore,
         factories: Sequence[ComponentFactory],
         paused: frozenset[str] = frozenset(),
+        *,
+        tick: float = SCHEDULER_TICK,
     ) -> None:
         self.poll = poll
         self._initial = list(broadcasters)
@@ -211,7 +251,8 @@ class Watchlist:
         self.watches: dict[str, Watch] = {}
         self._scopes: dict[str, anyio.CancelScope] = {}
         self._done: dict[str, anyio.Event] = {}
-        self._scheduler: AsyncIOScheduler | None = None
+        self._scheduler: BatchingScheduler | None = None
+        self._tick = tick
         self._tg: anyio.abc.TaskGroup | None = None
 
     # -- lifecycle
@@ -224,9 +265,11 @@ class Watchlist:
         Cancel safety: the scheduler is shut down first (no new polls), then every watch is
         cancelled and closes its session as ``daemon_stopped`` (shielded, bounded).
         """
-        scheduler = AsyncIOScheduler(
+        scheduler = BatchingScheduler(
+            tick=self._tick,
             timezone=dt.UTC,
             job_defaults={"coalesce": True, "max_instances": 1},
+            executors={"default": DebugExecutor()},  # jobs only set a flag: run them inline
         )
         self._scheduler = scheduler
         try:
@@ -291,8 +334,8 @@ class Watchlist:
         finally:
             self._done[watch.key].set()
 
-    async def _poll_job(self, key: str) -> None:
-        # Runs as a bare asyncio task made by APScheduler: only hand over, never await work.
+    def _poll_job(self, key: str) -> None:
+        # Run inline by APScheduler's timer on the loop: only hand over, never do work.
         watch = self.watches.get(key)
         if watch is not None:
             watch.request_poll()

@@ -124,11 +124,15 @@ async def test_daemon_captures_every_type_and_control_3_closes_the_session_withi
             capture = status["broadcasters"][0]["capture"]
             offline_at = time.monotonic()
             room.go_offline()
-            await wait_for(
-                lambda: query(db, "SELECT 1 FROM sessions WHERE ended_at_ms IS NOT NULL"),
-                10,
-                "session closed",
-            )
+            try:
+                await wait_for(
+                    lambda: query(db, "SELECT 1 FROM sessions WHERE ended_at_ms IS NOT NULL"),
+                    10,
+                    "session closed",
+                )
+            except AssertionError as exc:  # say why: the daemon's own account of it
+                tail = (tmp_path / "daemon.log").read_text(errors="replace")[-4000:]
+                raise AssertionError(f"{exc}; daemon log ends:\n{tail}") from None
             closed_after = time.monotonic() - offline_at
             [(reason, summary_text)] = query(db, "SELECT reason_for_exit, summary FROM sessions")
             stored = dict(query(db, sql, *ids))

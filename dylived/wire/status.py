@@ -15,7 +15,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterator, Mapping
-from typing import NamedTuple
+from typing import NamedTuple, cast
 
 from dylived.errors import RiskControl, RoomNotFound, UpstreamError
 from dylived.model import LEGACY_QUALITIES, QUALITIES, LiveStatus, StreamVariant
@@ -136,11 +136,12 @@ def decode_body(body: bytes | str | Mapping[str, object]) -> Mapping[str, object
     if isinstance(body, Mapping):
         document: object = body
     else:
-        text = body.decode("utf-8", "replace") if isinstance(body, bytes) else body
-        if not text.strip():
+        if not body.strip():
             raise RiskControl("empty response body (risk control, or the ttwid is missing)")
         try:
-            document = json.loads(text)
+            document = json.loads(body)  # bytes as they are: no decoded copy
+        except UnicodeDecodeError:  # invalid UTF-8 inside: read it with replacements
+            document = _loads_text(cast(bytes, body).decode("utf-8", "replace"))
         except ValueError as exc:
             raise UpstreamError(f"status body is not JSON: {exc}") from None
     if not isinstance(document, Mapping):
@@ -152,6 +153,13 @@ def decode_body(body: bytes | str | Mapping[str, object]) -> Mapping[str, object
     if not isinstance(data, Mapping):
         raise UpstreamError("status body has no 'data' object")
     return document
+
+
+def _loads_text(text: str) -> object:
+    try:
+        return json.loads(text)
+    except ValueError as exc:
+        raise UpstreamError(f"status body is not JSON: {exc}") from None
 
 
 def _raise_status_code(document: Mapping[str, object], code: int | None) -> None:

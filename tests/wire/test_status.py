@@ -175,6 +175,7 @@ def test_empty_body_is_risk_control(body: bytes | str) -> None:
     ("body", "needle"),
     [
         (b"<html>captcha</html>", "not JSON"),
+        (b"<html>\xff\xfe captcha</html>", "not JSON"),  # invalid UTF-8 and not JSON
         ("[1, 2]", "JSON list"),
         ('{"status_code": 0}', "no 'data'"),
         ('{"status_code": 0, "data": []}', "no 'data'"),
@@ -183,6 +184,12 @@ def test_empty_body_is_risk_control(body: bytes | str) -> None:
 def test_malformed_bodies_are_upstream_errors(body: str | bytes, needle: str) -> None:
     with pytest.raises(UpstreamError, match=needle):
         decode_body(body)
+
+
+def test_invalid_utf8_inside_a_string_is_replaced_not_fatal() -> None:
+    body = b'{"status_code": 0, "data": {"prompts": "\xff\xfe"}}'
+    document = decode_body(body)
+    assert document["data"] == {"prompts": "\ufffd\ufffd"}
 
 
 def test_valid_envelope_is_returned_whole() -> None:

@@ -1,0 +1,339 @@
+"""net/h11pool.py under HttpClient: keep-alive, stale connections, bodies, TLS, limits.
+
+Every test talks to a real threaded HTTP server on 127.0.0.1 (plain, or TLS with a throw-away
+self-signed certificate made by the ``openssl`` command).
+"""
+
+from __future__ import annotations
+
+import gzip
+import shutil
+import ssl
+import subprocess
+import threading
+import time
+import zlib
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from urllib.parse import parse_qs, urlsplit
+
+import anyio
+import pytest
+
+from dylived.errors import TransportError, UpstreamError
+from dylived.net.h11pool import split_url
+from dylived.net.http import HttpClient
+
+
+PAYLOAD = b'{"status_code": 0, "data": {"x": "' + b"y" * 2000 + b'"}}'
+
+
+class _Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    server: _Server
+
+    def log_message(self, format: str, *args: object) -> None:
+        pass
+
+    def _send(self, code: int, body: bytes = b"", headers: dict[str, str] | None = None) -> None:
+        self.send_response(code)
+        for name, value in (headers or {}).items():
+            self.send_header(name, value)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def do_GET(self) -> None:
+        parts = urlsplit(self.path)
+        query = parse_qs(parts.query)
+        with self.server.lock:
+            self.server.in_flight += 1
+            self.server.most_in_flight = max(self.server.most_in_flight, self.server.in_flight)
+            self.server.targets.append(self.path)
+            self.server.hosts.append(self.headers.get("Host") or "")
+        try:
+            self._answer(parts.path, query)
+        finally:
+            with self.server.lock:
+                self.server.in_flight -= 1
+
+    def _answer(self, path: str, query: dict[str, list[str]]) -> None:
+        if path == "/json":
+            self._send(200, PAYLOAD)
+        elif path == "/close-after":  # keep-alive implied, but the server hangs up after it
+            self._send(200, PAYLOAD)
+            self.close_connection = True
+        elif path == "/gzip":
+            self._send(200, gzip.compress(PAYLOAD), {"Content-Encoding": "gzip"})
+        elif path == "/deflate":
+            self._send(200, zlib.compress(PAYLOAD), {"Content-Encoding": "deflate"})
+        elif path == "/raw-deflate":
+            packer = zlib.compressobj(wbits=-zlib.MAX_WBITS)
+            body = packer.compress(PAYLOAD) + packer.flush()
+            self._send(200, body, {"Content-Encoding": "deflate"})
+        elif path == "/bomb":
+            self._send(200, gzip.compress(b"0" * 10_000_000), {"Content-Encoding": "gzip"})
+        elif path == "/brotli":
+            self._send(200, b"\x0b\x02\x80", {"Content-Encoding": "br"})
+        elif path == "/set":
+            value = query["v"][0]
+            self._send(200, b"ok", {"Set-Cookie": f"ttwid={value}; Path=/"})
+        elif path == "/echo-cookie":
+            self._send(200, (self.headers.get("Cookie") or "-").encode())
+        elif path == "/see-other":
+            self._send(303, b"", {"Location": "/json"})
+        elif path == "/loop":
+            self._send(302, b"", {"Location": "/loop"})
+        elif path == "/trickle":  # a byte every 0.1 s: never idle long enough for a read timeout
+            self.send_response(200)
+            self.send_header("Content-Length", "8")
+            self.end_headers()
+            for _ in range(8):
+                self.wfile.write(b"x")
+                self.wfile.flush()
+                time.sleep(0.1)
+        elif path == "/slow":
+            time.sleep(float(query.get("s", ["0.3"])[0]))
+            self._send(200, PAYLOAD)
+        else:
+            self._send(404, b"not here")
+
+
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+
+    def __init__(self) -> None:
+        super().__init__(("127.0.0.1", 0), _Handler)
+        self.lock = threading.Lock()
+        self.in_flight = 0
+        self.most_in_flight = 0
+        self.targets: list[str] = []
+        self.hosts: list[str] = []
+
+    def handle_error(self, request: object, client_address: object) -> None:
+        pass  # a client that gave up is not an error here
+
+
+def _serve(server: _Server) -> Iterator[_Server]:
+    thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
+    thread.start()
+    try:
+        yield server
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(5)
+
+
+@pytest.fixture
+def anyio_backend() -> str:
+    return "asyncio"
+
+
+@pytest.fixture
+def server() -> Iterator[_Server]:
+    yield from _serve(_Server())
+
+
+def _base(server: _Server, scheme: str = "http") -> str:
+    return f"{scheme}://127.0.0.1:{server.server_address[1]}"
+
+
+# ---------------------------------------------------------------- URL splitting (pure)
+
+
+@pytest.mark.parametrize(
+    ("url", "origin", "authority", "target"),
+    [
+        (
+            "http://127.0.0.1:8080/a/b?x=1&y=2",
+            ("http", "127.0.0.1", 8080),
+            "127.0.0.1:8080",
+            "/a/b?x=1&y=2",
+        ),
+        ("https://Live.Douyin.com/?q", ("https", "live.douyin.com", 443), "Live.Douyin.com", "/?q"),
+        ("http://h?x=/y", ("http", "h", 80), "h", "/?x=/y"),
+        ("http://h", ("http", "h", 80), "h", "/"),
+        ("http://h/p#frag", ("http", "h", 80), "h", "/p"),
+        ("http://u:pw@h:81/p", ("http", "h", 81), "h:81", "/p"),
+        ("http://[::1]:9/p", ("http", "::1", 9), "[::1]:9", "/p"),
+        ("http://h/a b/名", ("http", "h", 80), "h", "/a%20b/%E5%90%8D"),
+    ],
+)
+def test_split_url(url: str, origin: tuple[str, str, int], authority: str, target: str) -> None:
+    split = split_url("GET", url)
+    assert (split.origin, split.authority, split.target) == (origin, authority, target)
+
+
+@pytest.mark.parametrize(
+    ("url", "needle"),
+    [
+        ("ftp://h/x", "UnsupportedProtocol"),
+        ("/relative/only", "UnsupportedProtocol"),
+        ("http:///nohost", "no host"),
+        ("http://h:port/x", "InvalidURL"),
+    ],
+)
+def test_split_url_refuses(url: str, needle: str) -> None:
+    with pytest.raises(TransportError, match=needle) as info:
+        split_url("GET", url + "?secret=1")
+    assert "secret" not in str(info.value)
+
+
+# ---------------------------------------------------------------- keep-alive and the pool
+
+
+@pytest.mark.anyio
+async def test_keep_alive_reuses_one_connection(server: _Server) -> None:
+    async with HttpClient(user_agent="UA/1", timeout=5) as http:
+        for _ in range(20):
+            response = await http.fetch(f"{_base(server)}/json")
+            assert response.body == PAYLOAD
+        assert http.connections_opened == 1
+    assert server.hosts[0] == f"127.0.0.1:{server.server_address[1]}"
+
+
+@pytest.mark.anyio
+async def test_a_connection_the_server_closed_is_replaced_transparently(server: _Server) -> None:
+    async with HttpClient(user_agent="UA/1", timeout=5) as http:
+        for _ in range(5):
+            response = await http.fetch(f"{_base(server)}/close-after")
+            assert response.body == PAYLOAD
+            await anyio.sleep(0.05)  # let the close arrive while the connection is idle
+        assert http.connections_opened == 5
+    assert len(server.targets) == 5  # no request was sent twice to the server
+
+
+@pytest.mark.anyio
+async def test_at_most_max_connections_requests_are_on_the_wire(server: _Server) -> None:
+    async with HttpClient(user_agent="UA/1", timeout=5, max_connections=2) as http:
+        async with anyio.create_task_group() as tg:
+            for _ in range(6):
+                tg.start_soon(http.fetch, f"{_base(server)}/slow?s=0.2")
+        assert http.connections_opened == 2
+    assert server.most_in_flight == 2
+
+
+@pytest.mark.anyio
+async def test_waiting_for_a_free_connection_times_out(server: _Server) -> None:
+    async with (
+        HttpClient(user_agent="UA/1", timeout=0.3, max_connections=1) as http,
+        anyio.create_task_group() as tg,
+    ):
+        tg.start_soon(http.fetch, f"{_base(server)}/trickle")  # holds the one slot ~0.8 s
+        await anyio.sleep(0.05)
+        with pytest.raises(TransportError, match=r"PoolTimeout"):
+            await http.fetch(f"{_base(server)}/json")
+    assert server.targets == ["/trickle"]
+
+
+@pytest.mark.anyio
+async def test_a_cancelled_request_leaves_the_pool_usable(server: _Server) -> None:
+    async with HttpClient(user_agent="UA/1", timeout=5) as http:
+        with anyio.move_on_after(0.1):
+            await http.fetch(f"{_base(server)}/slow?s=0.5")
+        response = await http.fetch(f"{_base(server)}/json")
+        assert response.body == PAYLOAD
+        assert http.connections_opened == 2  # the abandoned connection was not reused
+
+
+# ---------------------------------------------------------------- bodies
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize("path", ["/gzip", "/deflate", "/raw-deflate"])
+async def test_compressed_bodies_are_decoded(server: _Server, path: str) -> None:
+    async with HttpClient(user_agent="UA/1", timeout=5) as http:
+        response = await http.fetch(f"{_base(server)}{path}")
+    assert response.body == PAYLOAD
+
+
+@pytest.mark.anyio
+async def test_a_compressed_body_is_capped_after_decoding(server: _Server) -> None:
+    async with HttpClient(user_agent="UA/1", timeout=5, max_body=100_000) as http:
+        with pytest.raises(UpstreamError, match="larger than 100000"):
+            await http.fetch(f"{_base(server)}/bomb")
+        assert (await http.fetch(f"{_base(server)}/json")).body == PAYLOAD
+
+
+@pytest.mark.anyio
+async def test_an_unsupported_encoding_is_an_upstream_error(server: _Server) -> None:
+    async with HttpClient(user_agent="UA/1", timeout=5) as http:
+        with pytest.raises(UpstreamError, match="content-encoding 'br'"):
+            await http.fetch(f"{_base(server)}/brotli")
+
+
+# ---------------------------------------------------------------- cookies and redirects
+
+
+@pytest.mark.anyio
+async def test_cookie_header_follows_every_change_of_the_jar(server: _Server) -> None:
+    base = _base(server)
+    async with HttpClient(user_agent="UA/1", timeout=5) as http:
+        assert (await http.fetch(f"{base}/echo-cookie")).body == b"-"
+        await http.fetch(f"{base}/set?v=first")
+        assert (await http.fetch(f"{base}/echo-cookie")).body == b"ttwid=first"
+        await http.fetch(f"{base}/set?v=second")
+        assert http.cookie("ttwid") == "second"
+        assert (await http.fetch(f"{base}/echo-cookie")).body == b"ttwid=second"
+        http.drop_cookie("ttwid")
+        assert (await http.fetch(f"{base}/echo-cookie")).body == b"-"
+
+
+@pytest.mark.anyio
+async def test_see_other_is_followed_and_loops_are_refused(server: _Server) -> None:
+    async with HttpClient(user_agent="UA/1", timeout=5) as http:
+        followed = await http.fetch(f"{_base(server)}/see-other", follow_redirects=True)
+        assert (followed.status_code, followed.body) == (200, PAYLOAD)
+        with pytest.raises(UpstreamError, match="too many redirects"):
+            await http.fetch(f"{_base(server)}/loop", follow_redirects=True)
+
+
+# ---------------------------------------------------------------- TLS
+
+
+@pytest.fixture(scope="module")
+def certificate(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    openssl = shutil.which("openssl")
+    if openssl is None:
+        pytest.skip("the openssl command is needed to make a test certificate")
+    folder = tmp_path_factory.mktemp("tls")
+    cert, key = folder / "cert.pem", folder / "key.pem"
+    subprocess.run(
+        [
+            *(openssl, "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1"),
+            *("-keyout", str(key), "-out", str(cert), "-subj", "/CN=127.0.0.1"),
+            *("-addext", "subjectAltName=IP:127.0.0.1"),
+        ],
+        check=True,
+        capture_output=True,
+    )
+    return cert, key
+
+
+@pytest.fixture
+def tls_server(certificate: tuple[Path, Path]) -> Iterator[_Server]:
+    server = _Server()
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(*certificate)
+    server.socket = context.wrap_socket(server.socket, server_side=True)
+    yield from _serve(server)
+
+
+@pytest.mark.anyio
+async def test_https_with_keep_alive(tls_server: _Server, certificate: tuple[Path, Path]) -> None:
+    trusting = ssl.create_default_context(cafile=str(certificate[0]))
+    async with HttpClient(user_agent="UA/1", timeout=5, ssl_context=trusting) as http:
+        for _ in range(3):
+            assert (await http.fetch(f"{_base(tls_server, 'https')}/gzip")).body == PAYLOAD
+        assert http.connections_opened == 1
+
+
+@pytest.mark.anyio
+async def test_https_with_an_untrusted_certificate_is_a_transport_error(
+    tls_server: _Server,
+) -> None:
+    async with HttpClient(user_agent="UA/1", timeout=5) as http:
+        with pytest.raises(TransportError, match="ConnectError"):
+            await http.fetch(f"{_base(tls_server, 'https')}/json")

@@ -7,7 +7,9 @@ the same options to every playlist and segment request), ``-map 0:v? -map 0:a?``
 audio, never data or subtitle streams a segment container could refuse), ``-c copy``, and the
 segment muxer: ``-segment_time`` from ``segment_minutes``, ``-reset_timestamps 1``, mpegts by
 default (matroska, or fragmented MP4 with ``movflags=+frag_keyframe+empty_moov+
-default_base_moof`` so a killed ffmpeg still leaves a playable file), ``-segment_start_number``
+default_base_moof`` so a killed ffmpeg still leaves a playable file), ``flush_packets=1`` for
+the inner muxer (every packet written through, so a killed ffmpeg loses nothing it had),
+``-segment_start_number``
 and ``-segment_list`` as CSV so the supervisor learns the moment each segment closes, and
 ``-progress pipe:1 -nostats`` for liveness. Output names end in ``.part`` until the
 supervisor renames them. ``-nostdin`` is never used: the stop ladder writes ``q`` to stdin.
@@ -33,6 +35,11 @@ SEGMENT_FORMATS: Mapping[Container, str] = {"ts": "mpegts", "mkv": "matroska", "
 # Fragmented MP4: each keyframe starts a fragment, so a SIGKILL loses at most one fragment
 # (a plain MP4 without its moov atom does not play at all: ecosystem.md §7.3).
 FRAGMENTED_MP4 = "movflags=+frag_keyframe+empty_moov+default_base_moof"
+# The segment's inner muxer writes every packet through to the file. Without it the muxer keeps
+# a buffer of a few hundred kB, and a low-bitrate stream's open segment stays 0 bytes on disk for
+# seconds: a SIGKILL (OOM killer, power loss) would lose it all. (Verified with ffmpeg 9.0.2
+# against the simulator's 290 kbit/s stream.)
+FLUSH_PER_PACKET = "flush_packets=1"
 
 
 @dataclass(frozen=True, slots=True)
@@ -113,8 +120,8 @@ def build_record_argv(ffmpeg: str, command: RecordCommand) -> list[str]:
     argv += ["-f", "segment", "-segment_time", f"{command.segment_seconds:g}"]
     argv += ["-reset_timestamps", "1"]
     argv += ["-segment_format", SEGMENT_FORMATS[command.container]]
-    if command.container == "mp4":
-        argv += ["-segment_format_options", FRAGMENTED_MP4]
+    inner_options = [FRAGMENTED_MP4] if command.container == "mp4" else []
+    argv += ["-segment_format_options", ":".join([*inner_options, FLUSH_PER_PACKET])]
     argv += ["-segment_start_number", str(command.start_number)]
     argv += ["-segment_list", str(command.segment_list), "-segment_list_type", "csv"]
     argv.append(str(output_pattern(command.output_dir, command.stem, command.container)))

@@ -1,8 +1,7 @@
 """The ffmpeg child process: how it is launched, read and stopped.
 
-Owns: the launcher that ties ffmpeg's life to the daemon's (PR_SET_PDEATHSIG), the argv
-addition that makes the segment muxer write every packet through, splitting a pipe into
-lines, and the stop ladder (``q`` on stdin → wait → SIGINT → wait → SIGKILL), shielded
+Owns: the launcher that ties ffmpeg's life to the daemon's (PR_SET_PDEATHSIG), splitting a
+pipe into lines, and the stop ladder (``q`` on stdin → wait → SIGINT → wait → SIGKILL), shielded
 from cancellation, bounded, always reaped. Knows nothing of segments or sessions.
 """
 
@@ -42,23 +41,6 @@ _DIE_WITH_PARENT = (
     "os.getppid() == int(sys.argv[1]) or sys.exit(70)\n"
     "os.execv(sys.argv[2], sys.argv[2:])\n"
 )
-
-
-def with_flush_per_packet(argv: list[str]) -> list[str]:
-    """``argv`` with the segment's inner muxer writing every packet through to the file.
-
-    Without it the muxer keeps a buffer of a few hundred kB, and a low-bitrate stream's open
-    segment stays 0 bytes on disk for seconds: a SIGKILL (OOM killer, power loss) would lose
-    it all. (Verified with ffmpeg 9.0.2 against the simulator's 290 kbit/s stream.)
-    """
-    out = list(argv)
-    if "-segment_format_options" in out:
-        i = out.index("-segment_format_options") + 1
-        out[i] = f"{out[i]}:flush_packets=1"
-    elif "-segment_list" in out:
-        i = out.index("-segment_list")
-        out[i:i] = ["-segment_format_options", "flush_packets=1"]
-    return out
 
 
 def with_parent_death_signal(argv: list[str]) -> list[str]:

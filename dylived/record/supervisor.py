@@ -45,7 +45,6 @@ from dylived.record.process import (
     StopLadder,
     lines_of,
     stop_process,
-    with_flush_per_packet,
     with_parent_death_signal,
 )
 from dylived.record.segments import (
@@ -349,7 +348,7 @@ class Recorder:
     async def _run_ffmpeg(self, source: Source) -> tuple[ExitKind, float]:
         """One ffmpeg run, start to reaped; (how it ended, seconds of media progress)."""
         job = self._job(source)
-        argv = with_flush_per_packet(self._build_argv(self.settings.ffmpeg, job))
+        argv = self._build_argv(self.settings.ffmpeg, job)
         if self.settings.die_with_parent:
             argv = with_parent_death_signal(argv)
         tail = SegmentListTail(job.segment_list)

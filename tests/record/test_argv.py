@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from dylived.record.argv import (
+    FLUSH_PER_PACKET,
     FRAGMENTED_MP4,
     Container,
     RecordCommand,
@@ -71,7 +72,9 @@ def test_output_options_for_mpegts_segments(tmp_path: Path) -> None:
     assert option(argv, "-segment_time") == "1800"
     assert option(argv, "-reset_timestamps") == "1"
     assert option(argv, "-segment_format") == "mpegts"
-    assert "-segment_format_options" not in argv
+    # every packet written through: a killed ffmpeg's open segment holds all it received
+    assert option(argv, "-segment_format_options") == "flush_packets=1"
+    assert argv.index("-segment_format_options") < argv.index("-segment_list")
     assert option(argv, "-segment_start_number") == "3"
     assert option(argv, "-segment_list") == str(tmp_path / "segments.csv")
     assert option(argv, "-segment_list_type") == "csv"
@@ -83,16 +86,14 @@ def test_output_options_for_mpegts_segments(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize(
     ("container", "fmt", "options"),
-    [("mkv", "matroska", None), ("mp4", "mp4", FRAGMENTED_MP4)],
+    [("mkv", "matroska", FLUSH_PER_PACKET), ("mp4", "mp4", f"{FRAGMENTED_MP4}:{FLUSH_PER_PACKET}")],
 )
-def test_other_containers(tmp_path: Path, container: str, fmt: str, options: str | None) -> None:
+def test_other_containers(tmp_path: Path, container: str, fmt: str, options: str) -> None:
     argv = build_record_argv("ffmpeg", command(tmp_path, container=container, segment_seconds=6))
     assert option(argv, "-segment_format") == fmt
     assert option(argv, "-segment_time") == "6"
-    if options is None:
-        assert "-segment_format_options" not in argv
-    else:
-        assert option(argv, "-segment_format_options") == options
+    assert option(argv, "-segment_format_options") == options
+    assert argv.count("-segment_format_options") == 1
     assert argv[-1].endswith(f"_%04d.{container}.part")
 
 

@@ -11,25 +11,22 @@ SIGHUP or ``POST /v1/reload``: ``RELOADING=1``, parse and validate the whole fil
 every problem logged, the running config kept; valid → applied as a diff; then ``READY=1``.
 A config error at start exits 78. Nothing imports this module but ``cli``.
 
-``Daemon`` implements ``control.api.DaemonFacade`` (the control server's view of it); the
-JSON shapes are documented there.
+What the control server sees and asks (status, commands, sessions, export, reload) is
+``dylived/facade.py``; this module starts the services and hands them to it.
 """
 
 from __future__ import annotations
 
 import argparse
 import contextlib
-import json
 import logging
 import os
-import shutil
 import signal
 import sys
 import time
-from collections.abc import AsyncIterator, Mapping
-from dataclasses import replace
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 import anyio
 import anyio.abc
@@ -37,67 +34,39 @@ import anyio.lowlevel
 
 from dylived import __version__
 from dylived.capture import CaptureSettings, capture_factory
-from dylived.config import (
-    EX_CONFIG,
-    Config,
-    apply_overrides,
-    load_config_with_overrides,
-    load_overrides,
-    parse_config,
-    save_overrides,
-)
-from dylived.control.api import (
-    ConfigRejected,
-    Conflict,
-    ExportFormat,
-    Invalid,
-    JsonObject,
-    MetricsSnapshot,
-    NotFound,
-    Unavailable,
-)
+from dylived.config import EX_CONFIG, Config, load_config_with_overrides, parse_config
+from dylived.control.api import ConfigRejected
 from dylived.errors import ConfigError, DylivedError
+from dylived.facade import WRITER_STALL, Facade, needs_ffmpeg
 from dylived.logs import setup_logging
-from dylived.model import WatchState
 from dylived.net.http import HttpClient
 from dylived.notify import Notifier, watchdog_interval
 from dylived.platforms.douyin import DouyinPlatform
 from dylived.scheduler import StatusSource, Watchlist
-from dylived.session import StatusSampler, WriterSessionStore, wall_ms
-from dylived.store.db import Database
-from dylived.store.export import export_session, session_manifest
+from dylived.session import StatusSampler, WriterSessionStore
 from dylived.store.writer import Writer
-from dylived.watch import WatchStatistics
 
 
 logger = logging.getLogger(__name__)
 
 STOP_BUDGET = 10.0  # seconds from SIGTERM to exit
 STATUS_REFRESH = 2.0  # seconds between STATUS= recomputations
-WRITER_STALL = 15.0  # the writer loop must have turned within this many seconds
-
-
-def needs_ffmpeg(config: Config) -> bool:
-    return any(b.record_video for b in config.broadcasters if b.enabled)
 
 
 class Daemon:
-    """The running daemon: lifecycle (``run``) and the control API façade."""
+    """The running daemon's lifecycle (``run``); ``facade`` is what the control server uses."""
 
     def __init__(self, config: Config, config_path: str, environ: Mapping[str, str]) -> None:
-        self.config = config
-        self.config_path = config_path
-        self.notifier = Notifier.from_env(environ)
+        self.facade = Facade(config, config_path, Notifier.from_env(environ))
+        self.notifier = self.facade.notifier
         self._watchdog_every = watchdog_interval(environ)
-        self.started_at_ms = wall_ms()
-        self._started = time.monotonic()
-        self.ffmpeg: str | None = None
-        self.writer: Writer | None = None
-        self.watchlist: Watchlist | None = None
         self._stop = anyio.Event()
-        self._reload_lock = anyio.Lock()
-        self._last_status_line = ""
         self._control_socket: str | None = None
+
+    @property
+    def config(self) -> Config:
+        """The running config (a reload replaces it)."""
+        return self.facade.config
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -108,7 +77,7 @@ class Daemon:
         async with anyio.create_task_group() as root:
             root.start_soon(self._signals)
             async with Writer.open(config.daemon.database) as writer:
-                self.writer = writer
+                self.facade.writer = writer
                 if writer.recovered_sessions:
                     logger.warning(
                         "closed %d session(s) left open by a crash as daemon_stopped",
@@ -126,7 +95,7 @@ class Daemon:
     async def _run_services(self, writer: Writer) -> None:
         config = self.config
         if needs_ffmpeg(config):
-            self.ffmpeg = probe_ffmpeg(config.daemon.ffmpeg)
+            self.facade.ffmpeg = probe_ffmpeg(config.daemon.ffmpeg)
             from dylived.record.segments import recover_leftover_parts
 
             recover_leftover_parts(config.daemon.recordings_dir)  # segments a crash left open
@@ -152,7 +121,7 @@ class Daemon:
                 ],
                 paused=frozenset(b.key for b in config.broadcasters if b.paused),
             )
-            self.watchlist = watchlist
+            self.facade.watchlist = watchlist
             async with anyio.create_task_group() as services:
                 control_scope = await self._start_control(services)
                 watch_scope = anyio.CancelScope()
@@ -163,7 +132,7 @@ class Daemon:
 
                 await services.start(run_watchlist)
                 self.notifier.ready()
-                self._publish_status(force=True)
+                self.facade.publish_status(force=True)
                 logger.info(
                     "dylived %s ready: watching %d broadcaster(s)",
                     __version__,
@@ -186,7 +155,7 @@ class Daemon:
         """A RecorderComponent for one session; None when this daemon has no ffmpeg."""
         from dylived.record.component import RecorderComponent, RecordingEnvironment
 
-        if self.ffmpeg is None:
+        if self.facade.ffmpeg is None:
             return None
         douyin = self.config.douyin
 
@@ -196,7 +165,7 @@ class Daemon:
             return (*base, ("Cookie", cookie)) if cookie else base
 
         env = RecordingEnvironment(
-            ffmpeg=self.ffmpeg,
+            ffmpeg=self.facade.ffmpeg,
             recordings_dir=self.config.daemon.recordings_dir,
             timezone=self.config.daemon.tzinfo,
             submit=writer.submit,
@@ -223,7 +192,7 @@ class Daemon:
             metrics_port=metrics_port,
             metrics_host=metrics_host,
         )
-        server = ControlServer(self, settings)
+        server = ControlServer(self.facade, settings)
         scope = anyio.CancelScope()
 
         async def serve(*, task_status: anyio.abc.TaskStatus[BoundControl]) -> None:
@@ -239,7 +208,7 @@ class Daemon:
             async for signum in signals:
                 if signum == signal.SIGHUP:
                     with contextlib.suppress(ConfigRejected):  # logged; old config kept
-                        await self.reload()
+                        await self.facade.reload()
                 else:
                     logger.info("received %s", signal.Signals(signum).name)
                     self._stop.set()
@@ -250,20 +219,7 @@ class Daemon:
     async def _status_loop(self) -> None:
         while True:
             await anyio.sleep(STATUS_REFRESH)
-            self._publish_status()
-
-    def _publish_status(self, force: bool = False) -> None:
-        counts = self._counts()
-        line = (
-            f"watching {counts['broadcasters'] - counts['paused']}, live {counts['live']}, "
-            f"recording {counts['recording']}"
-        )
-        breaker = self.watchlist.gate.statistics() if self.watchlist else None
-        if breaker is not None and breaker.state.value != "closed":
-            line += f", douyin paused (risk control, {breaker.state.value})"
-        if force or line != self._last_status_line:
-            self._last_status_line = line
-            self.notifier.status(line)
+            self.facade.publish_status()
 
     async def _watchdog_loop(self, writer: Writer, every: float) -> None:
         while True:
@@ -273,405 +229,6 @@ class Daemon:
                 self.notifier.watchdog()
             else:
                 logger.error("store writer made no progress; withholding the watchdog ping")
-
-    # ------------------------------------------------------------------ reload
-
-    async def reload(self) -> JsonObject:
-        """Re-read the config file; apply it as a diff or reject it whole (every problem)."""
-        async with self._reload_lock:
-            self.notifier.reloading()
-            try:
-                try:
-                    new = await anyio.to_thread.run_sync(
-                        load_config_with_overrides, self.config_path
-                    )
-                except ConfigError as exc:
-                    logger.error(
-                        "reload rejected, keeping the running config: %d problem(s)",
-                        len(exc.problems),
-                    )
-                    for problem in exc.problems:
-                        logger.error("  %s", problem)
-                    raise ConfigRejected(exc.problems) from exc
-                result = await self._apply(new)
-                logger.info(
-                    "reloaded: added %s, removed %s, changed %s",
-                    list(result["added"]) or "none",
-                    list(result["removed"]) or "none",
-                    list(result["changed"]) or "none",
-                )
-                return result
-            finally:
-                self.notifier.ready()
-                self._publish_status()
-
-    async def _apply(self, new: Config) -> JsonObject:
-        if self.watchlist is None:
-            raise Unavailable("the daemon is still starting")
-        with anyio.CancelScope(shield=True):
-            result = await self.watchlist.apply(new.poll, new.broadcasters)  # type: ignore[arg-type]
-            for b in new.broadcasters:
-                watch = self.watchlist.watches.get(b.key)
-                if watch is None:
-                    continue
-                if b.paused and watch.machine.state is not WatchState.PAUSED:
-                    await watch.pause()
-                elif not b.paused and watch.machine.state is WatchState.PAUSED:
-                    await watch.resume()
-        if new.daemon != self.config.daemon or new.control != self.config.control:
-            logger.warning("changes to [daemon] and [control] take effect after a restart")
-        self.config = new
-        return {
-            "applied": True,
-            "added": list(result.added),
-            "removed": list(result.removed),
-            "changed": list(result.changed),
-        }
-
-    # ------------------------------------------------------------------ overlay commands
-
-    def _overlay(self) -> dict[str, Any]:
-        data = load_overrides(self.config.daemon.state_file)
-        return {k: list(data.get(k, [])) for k in ("added", "removed", "paused")}
-
-    async def _save_and_apply(self, overlay: dict[str, Any]) -> Config:
-        """Validate the overlay against the file's config, persist it, apply the result."""
-        base = await anyio.to_thread.run_sync(_load_file_only, self.config_path)
-        try:
-            new = apply_overrides(base, overlay, str(self.config.daemon.state_file))
-        except ConfigError as exc:
-            raise Invalid(str(exc), details={"problems": list(exc.problems)}) from exc
-        await anyio.to_thread.run_sync(save_overrides, self.config.daemon.state_file, overlay)
-        await self._apply(new)
-        return new
-
-    def _watch_or_404(self, key: str) -> None:
-        if self.config.broadcaster(key) is None:
-            raise NotFound(f"no broadcaster {key!r}")
-
-    async def add_broadcaster(
-        self, target: str, name: str | None, overrides: Mapping[str, Any]
-    ) -> JsonObject:
-        entry: dict[str, Any] = {"target": target, **dict(overrides)}
-        if name:
-            entry["name"] = name
-        try:
-            probe = apply_overrides(replace(self.config, broadcasters=()), {"added": [entry]})
-        except ConfigError as exc:
-            raise Invalid(str(exc), details={"problems": list(exc.problems)}) from exc
-        if not probe.broadcasters:
-            raise Invalid("the broadcaster could not be parsed")
-        key = probe.broadcasters[0].key
-        if self.config.broadcaster(key) is not None:
-            raise Conflict(f"broadcaster {key!r} is already watched")
-        if any(b.target_text == target for b in self.config.broadcasters):
-            raise Conflict(f"target {target!r} is already watched")
-        overlay = self._overlay()
-        overlay["added"] = [a for a in overlay["added"] if a.get("name") != key] + [
-            {**entry, "name": key}
-        ]
-        overlay["removed"] = [k for k in overlay["removed"] if k != key]
-        await self._save_and_apply(overlay)
-        return self._broadcaster_json(key)
-
-    async def remove_broadcaster(self, broadcaster: str) -> JsonObject:
-        self._watch_or_404(broadcaster)
-        overlay = self._overlay()
-        overlay["added"] = [a for a in overlay["added"] if a.get("name") != broadcaster]
-        if broadcaster not in overlay["removed"]:
-            overlay["removed"].append(broadcaster)
-        overlay["paused"] = [k for k in overlay["paused"] if k != broadcaster]
-        await self._save_and_apply(overlay)
-        return {"id": broadcaster, "removed": True}
-
-    async def _set_paused(self, broadcaster: str, paused: bool) -> JsonObject:
-        self._watch_or_404(broadcaster)
-        overlay = self._overlay()
-        keys = [k for k in overlay["paused"] if k != broadcaster]
-        overlay["paused"] = [*keys, broadcaster] if paused else keys
-        await self._save_and_apply(overlay)
-        return self._broadcaster_json(broadcaster)
-
-    async def pause_broadcaster(self, broadcaster: str) -> JsonObject:
-        return await self._set_paused(broadcaster, True)
-
-    async def resume_broadcaster(self, broadcaster: str) -> JsonObject:
-        return await self._set_paused(broadcaster, False)
-
-    async def record(self, broadcaster: str, action: Literal["start", "stop"]) -> JsonObject:
-        self._watch_or_404(broadcaster)
-        watch = self.watchlist.watches.get(broadcaster) if self.watchlist else None
-        if watch is None or not watch.set_record_override(action == "start"):
-            raise Conflict(f"{broadcaster!r} is not live")
-        return self._broadcaster_json(broadcaster)
-
-    # ------------------------------------------------------------------ reading
-
-    def _counts(self) -> dict[str, int]:
-        stats = self.watchlist.statistics() if self.watchlist else {}
-        return {
-            "broadcasters": len(stats),
-            "live": sum(s.state in (WatchState.LIVE, WatchState.GRACE) for s in stats.values()),
-            "recording": sum(_is_recording(s) for s in stats.values()),
-            "paused": sum(s.state is WatchState.PAUSED for s in stats.values()),
-        }
-
-    def _broadcaster_json(self, key: str) -> JsonObject:
-        b = self.config.broadcaster(key)
-        if b is None:
-            raise NotFound(f"no broadcaster {key!r}")
-        watch = self.watchlist.watches.get(key) if self.watchlist else None
-        s = watch.statistics() if watch is not None else None
-        breaker = self.watchlist.gate.statistics().state.value if self.watchlist else "closed"
-        live = s.last_live if s is not None and s.session_id is not None else None
-        return {
-            "id": key,
-            "target": b.target_text,
-            "platform": "douyin",
-            "paused": b.paused,
-            "enabled": b.enabled,
-            "state": (s.state.value if s else ("paused" if b.paused else "offline")),
-            "state_since_ms": s.state_since_ms if s else self.started_at_ms,
-            "last_check_ms": s.last_check_ms if s else None,
-            "last_check_result": s.last_check_result if s else None,
-            "last_error": (
-                {"message": s.last_error[0], "at_ms": s.last_error[1]}
-                if s and s.last_error
-                else None
-            ),
-            "breaker": breaker,
-            "session_id": s.session_id if s else None,
-            "title": live.title if live else "",
-            "viewers": live.viewers if live else None,
-            "capture": _component_block(s, "capture"),
-            "recording": _component_block(s, "recorder"),
-            "next_check_ms": self.watchlist.next_poll_ms(key) if self.watchlist else None,
-            "options": _jsonable(b.flat()),
-        }
-
-    async def status(self) -> JsonObject:
-        counts = self._counts()
-        db_counts: dict[str, int] = {}
-        db_bytes = 0
-        try:
-            async with Database.open(self.config.daemon.database) as db:
-                db_counts = await db.counts()
-                db_bytes = await db.database_size()
-        except DylivedError as exc:
-            logger.warning("status: database not readable: %s", exc)
-        breaker = self.watchlist.gate.statistics() if self.watchlist else None
-        return {
-            "daemon": {
-                "version": __version__,
-                "pid": os.getpid(),
-                "started_at_ms": self.started_at_ms,
-                "uptime_s": round(time.monotonic() - self._started, 3),
-                "config_path": self.config_path,
-                "free_disk_bytes": _free_disk(self.config.daemon.recordings_dir),
-                "database_bytes": db_bytes,
-                "status_line": self._last_status_line,
-                "breaker": {
-                    "douyin": {
-                        "state": breaker.state.value if breaker else "closed",
-                        "times_opened": breaker.times_opened if breaker else 0,
-                        "last_reason": breaker.last_reason if breaker else "",
-                    }
-                },
-                "budget": (
-                    _jsonable(vars_of(self.watchlist.gate.budget.statistics()))
-                    if self.watchlist
-                    else {}
-                ),
-                "counts": {
-                    **counts,
-                    "sessions": db_counts.get("sessions", 0),
-                    "events": db_counts.get("events", 0),
-                    "segments": db_counts.get("segments", 0),
-                },
-            },
-            "broadcasters": [self._broadcaster_json(b.key) for b in self.config.broadcasters],
-        }
-
-    async def list_broadcasters(self) -> list[JsonObject]:
-        return [self._broadcaster_json(b.key) for b in self.config.broadcasters]
-
-    async def get_broadcaster(self, broadcaster: str) -> JsonObject:
-        return self._broadcaster_json(broadcaster)
-
-    async def list_sessions(
-        self, broadcaster: str | None, *, active_only: bool, limit: int
-    ) -> list[JsonObject]:
-        if broadcaster is not None:
-            self._watch_or_404(broadcaster)
-        async with Database.open(self.config.daemon.database) as db:
-            sessions = await db.list_sessions(broadcaster, limit=limit)
-            out = []
-            for s in sessions:
-                if active_only and not s.is_open:
-                    continue
-                segments = await db.segments(s.id)
-                row = s.to_json()
-                row["segments"] = len(segments)
-                row["recording_total_bytes"] = sum(seg.bytes or 0 for seg in segments)
-                row["last_seq"] = s.total_events  # seq counts a session's stored events
-                out.append(row)
-        return out
-
-    async def list_segments(self, session_id: int) -> list[JsonObject]:
-        async with Database.open(self.config.daemon.database) as db:
-            if await db.get_session(session_id) is None:
-                raise NotFound(f"no session {session_id}")
-            return [seg.to_json() for seg in await db.segments(session_id)]
-
-    async def _require_session(self, session_id: int) -> None:
-        async with Database.open(self.config.daemon.database) as db:
-            if await db.get_session(session_id) is None:
-                raise NotFound(f"no session {session_id}")
-
-    async def events(
-        self, session_id: int, *, after_seq: int, follow: bool
-    ) -> AsyncIterator[JsonObject]:
-        await self._require_session(session_id)
-        return self._event_stream(session_id, after_seq, follow)
-
-    async def _event_stream(
-        self, session_id: int, after_seq: int, follow: bool
-    ) -> AsyncIterator[JsonObject]:
-        async with Database.open(self.config.daemon.database) as db:
-            seq = after_seq
-            while True:
-                batch = await db.events_after(session_id, seq)
-                for event in batch:
-                    seq = event.seq
-                    yield {**event.row, "seq": event.seq, "session_id": session_id}
-                if batch:
-                    continue
-                session = await db.get_session(session_id)
-                if not follow or session is None or not session.is_open:
-                    return
-                await anyio.sleep(0.5)
-
-    async def export(self, session_id: int, fmt: ExportFormat) -> AsyncIterator[bytes]:
-        await self._require_session(session_id)
-        return self._export_stream(session_id, fmt)
-
-    async def _export_stream(self, session_id: int, fmt: ExportFormat) -> AsyncIterator[bytes]:
-        async with Database.open(self.config.daemon.database) as db:
-            if fmt == "manifest":
-                manifest = await session_manifest(db, session_id)
-                yield json.dumps(manifest, ensure_ascii=False).encode() + b"\n"
-                return
-            async for chunk in export_session(db, session_id, fmt):
-                yield chunk
-
-    async def health(self) -> JsonObject:
-        checks = []
-        writer = self.writer
-        if writer is not None:
-            w = writer.statistics()
-            age = time.monotonic() - w.last_loop_monotonic
-            ok = age < WRITER_STALL and not w.disk_full
-            checks.append({"name": "store_writer", "ok": ok, "detail": f"loop {age:.1f} s ago"})
-        else:
-            checks.append({"name": "store_writer", "ok": False, "detail": "not open"})
-        checks.append(
-            {
-                "name": "scheduler",
-                "ok": self.watchlist is not None,
-                "detail": f"{len(self.watchlist.watches) if self.watchlist else 0} watches",
-            }
-        )
-        free = _free_disk(self.config.daemon.recordings_dir)
-        checks.append(
-            {
-                "name": "free_disk",
-                "ok": free >= self.config.recording.min_free,
-                "detail": f"{free} bytes free",
-            }
-        )
-        checks.append(
-            {
-                "name": "ffmpeg",
-                "ok": self.ffmpeg is not None or not needs_ffmpeg(self.config),
-                "detail": self.ffmpeg or "not needed",
-            }
-        )
-        return {"ok": all(c["ok"] for c in checks), "checks": checks}
-
-    async def metrics(self) -> MetricsSnapshot:
-        from dylived.control.api import BroadcasterMetrics
-
-        stats = self.watchlist.statistics() if self.watchlist else {}
-        breaker = self.watchlist.gate.statistics().state.value if self.watchlist else "closed"
-        db_bytes = 0
-        try:
-            async with Database.open(self.config.daemon.database) as db:
-                db_bytes = await db.database_size()
-        except DylivedError:
-            pass
-        return MetricsSnapshot(
-            version=__version__,
-            uptime_s=time.monotonic() - self._started,
-            free_disk_bytes=_free_disk(self.config.daemon.recordings_dir),
-            database_bytes=db_bytes,
-            broadcasters=[
-                BroadcasterMetrics(
-                    broadcaster=key,
-                    live=s.state in (WatchState.LIVE, WatchState.GRACE),
-                    recording=_is_recording(s),
-                    poll_errors=s.errors,
-                    breaker=breaker,  # type: ignore[arg-type]
-                )
-                for key, s in stats.items()
-            ],
-        )
-
-
-# ---------------------------------------------------------------------- helpers
-
-
-def vars_of(obj: object) -> dict[str, Any]:
-    return {name: getattr(obj, name) for name in getattr(obj, "__slots__", ())}
-
-
-def _jsonable(value: Any) -> Any:
-    if isinstance(value, dict):
-        return {str(k): _jsonable(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_jsonable(v) for v in value]
-    if value is None or isinstance(value, bool | int | float | str):
-        return value
-    return str(value)
-
-
-def _is_recording(s: WatchStatistics) -> bool:
-    recorder = s.components.get("recorder")
-    return recorder is not None and recorder.state == "running"
-
-
-def _component_block(s: WatchStatistics | None, name: str) -> JsonObject | None:
-    if s is None or s.session_id is None:
-        return None
-    health = s.components.get(name)
-    if health is None:
-        return None
-    return {"state": health.state, "detail": health.detail, **_jsonable(dict(health.details))}
-
-
-def _free_disk(path: Path) -> int:
-    probe = Path(path)
-    while not probe.exists() and probe != probe.parent:
-        probe = probe.parent
-    try:
-        return shutil.disk_usage(probe).free
-    except OSError:
-        return 0
-
-
-def _load_file_only(path: str) -> Config:
-    from dylived.config import load_config
-
-    return load_config(path)
 
 
 def probe_ffmpeg(configured: str) -> str:

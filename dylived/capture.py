@@ -328,8 +328,8 @@ class EventCapture:
     ) -> str:
         try:
             await self._heartbeat_now(conn, session)  # the browser's first frame
-        except PushClosed as exc:
-            return _closed_cause(exc)
+        except PushClosed as exc:  # closing already: still read what the server sent first
+            return await self._read(ctx, conn, session, closing=exc)
         async with anyio.create_task_group() as tg:
             tg.start_soon(self._heartbeats, conn, session)
             cause = await self._read(ctx, conn, session)
@@ -354,16 +354,26 @@ class EventCapture:
             return  # the reader sees the close too
 
     async def _read(
-        self, ctx: SessionContext, conn: PushConnection, session: WebcastSession
+        self,
+        ctx: SessionContext,
+        conn: PushConnection,
+        session: WebcastSession,
+        *,
+        closing: PushClosed | None = None,
     ) -> str:
-        """Read until the connection ends; the cause (STREAM_ENDED after a control status 3)."""
-        idle = self.settings.idle_timeout_s
+        """Read until the connection ends; the cause (STREAM_ENDED after a control status 3).
+
+        When sending fails because the connection is closing, the messages already received
+        are still read to the end: the server's last frame before its close is typically the
+        control message that ends the stream.
+        """
+        idle = self.settings.idle_timeout_s  # ``closing``: sending failed; read, send nothing
         while True:
             with anyio.move_on_after(idle) as scope:
                 try:
                     data = await conn.receive()
                 except PushClosed as exc:
-                    return _closed_cause(exc)
+                    return _closed_cause(closing or exc)
             if scope.cancelled_caught:
                 return "idle_timeout"
             received_ms = wall_ms()
@@ -374,12 +384,13 @@ class EventCapture:
                 if self.bad_frames <= 10 or self.bad_frames % 1000 == 0:
                     logger.warning("bad push frame #%d skipped: %s", self.bad_frames, exc)
                 continue
-            try:
-                for frame in session.data_to_send():
-                    await conn.send(frame)
-            except PushClosed as exc:
-                ended = self._take_events(ctx, session.events_received(), data, received_ms)
-                return STREAM_ENDED if ended else _closed_cause(exc)
+            outgoing = session.data_to_send()
+            if closing is None:
+                try:
+                    for frame in outgoing:
+                        await conn.send(frame)
+                except PushClosed as exc:
+                    closing = exc
             if self._take_events(ctx, session.events_received(), data, received_ms):
                 return STREAM_ENDED
             if len(self._pending_rows) >= self.settings.max_pending_rows:

@@ -17,6 +17,7 @@ import anyio.abc
 import pytest
 from websockets.asyncio.server import ServerConnection, serve
 from websockets.datastructures import Headers
+from websockets.frames import Close, Frame, Opcode
 from websockets.http11 import Request, Response
 
 from dylived.capture import CaptureSettings, EventCapture
@@ -43,6 +44,19 @@ def chat(msg_id: int, content: str = "你好") -> tuple[str, int, bytes]:
     return ("WebcastChatMessage", msg_id, message.SerializeToString())
 
 
+class Burst(bytes):
+    """Raw WebSocket bytes the scripted server writes in one go (frames built by hand)."""
+
+
+def burst(*messages: bytes, close: bool = True) -> Burst:
+    """Binary messages and (optionally) a close frame, written as one TCP write so that the
+    client reads them all at once, as it does from a busy server."""
+    frames = [Frame(Opcode.BINARY, m) for m in messages]
+    if close:
+        frames.append(Frame(Opcode.CLOSE, Close(1000, "").serialize()))
+    return Burst(b"".join(f.serialize(mask=False) for f in frames))
+
+
 class ScriptedServer:
     """Each connection gets the next script: frames to send, then hold the connection open."""
 
@@ -65,6 +79,11 @@ class ScriptedServer:
         self.connections += 1
         script = self.scripts[min(index, len(self.scripts) - 1)]
         for frame in script:
+            if isinstance(frame, Burst):
+                ws.transport.write(frame)
+                await anyio.sleep(0.5)  # let the client answer, then drop the connection
+                ws.transport.abort()
+                return
             await ws.send(frame)
         async for message in ws:
             assert isinstance(message, bytes)
@@ -186,6 +205,30 @@ async def test_a_close_payload_frame_reconnects_and_records_the_gap(tmp_path: Pa
     assert gaps == [("events", "server_close_frame", 1)]
     assert summary["reconnect_count"] == 1
     assert not owner.ended
+
+
+async def test_a_control_frame_read_together_with_the_close_still_ends_the_stream(
+    tmp_path: Path,
+) -> None:
+    # Found under load against the simulator: events, the control frame (status 3) and the
+    # close frame arrive in one read; the ack for the first frame fails (the connection is
+    # closing), and the control frame already received must still be read and obeyed.
+    control = pb.ControlMessage(
+        common=pb.Common(method="WebcastControlMessage", msg_id=9, room_id=int(ROOM_ID)),
+        action=3,
+    )
+    ended = build_frame([("WebcastControlMessage", 9, control.SerializeToString())], log_id=2)
+    server = ScriptedServer([[burst(build_frame([chat(1)], log_id=1), ended)]])
+    async with (
+        scripted(server),
+        capturing(server, tmp_path / "db.sqlite", reconnect_scale=0.01) as rig,
+    ):
+        capture, owner, *_ = rig
+        await wait(lambda: owner.ended)
+
+    assert [reason for _, reason in owner.ended] == [ExitReason.STREAM_ENDED]
+    assert server.connections == 1
+    assert capture.event_counts["control"] == 1
 
 
 async def test_a_404_upgrade_counts_as_a_refusal_and_capture_gives_up(tmp_path: Path) -> None:

@@ -115,10 +115,17 @@ def _member(e: MemberEvent) -> Row:
     }
 
 
+SOCIAL_SHARE_ACTION = 3  # the only non-follow action seen on the wire (TikTok capture: a share)
+
+
 def _social(e: SocialEvent) -> Row:
+    # dataset.md names the action (follow / share); the wire code is kept as action_code
+    # because Douyin's values are undocumented (protocol.md §2.7): 3 or a share_type is a share.
+    shared = e.action == SOCIAL_SHARE_ACTION or e.share_type != 0
     return {
         "user": user_object(e.user),
-        "action": e.action,
+        "action": "share" if shared else "follow",
+        "action_code": e.action,
         "share_type": e.share_type,
         "follow_count": e.follow_count,
     }

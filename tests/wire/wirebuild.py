@@ -181,7 +181,8 @@ def _social(draw: st.DrawFn, m: pb.SocialMessage) -> dict[str, Any]:
     m.action, m.share_type, m.follow_count = draw(SMALL), draw(SMALL), draw(U64)
     return {
         "user": user,
-        "action": m.action,
+        "action": "share" if m.action == 3 or m.share_type else "follow",
+        "action_code": m.action,
         "share_type": m.share_type,
         "follow_count": m.follow_count,
     }

@@ -1,12 +1,13 @@
 """The composition root: ``dylived run``. Starts in order, signals READY last, stops in reverse.
 
 Start: config (+ the runtime state overlay) → store writer (migrate, close crashed sessions) →
-ffmpeg probe (only when some broadcaster records video) → control socket → watchlist
-(scheduler) → ``READY=1``. Then a ``STATUS=`` line whenever the counts change, and
-``WATCHDOG=1`` every ``WATCHDOG_USEC/2`` while the loop and the writer make progress.
+ffmpeg probe (only when some broadcaster records video) → recovery of the segments a crash left
+open (record/recovery.py) → control socket → watchlist (scheduler) → ``READY=1``. Then a
+``STATUS=`` line whenever the counts change, and ``WATCHDOG=1`` every ``WATCHDOG_USEC/2``
+while the loop and the writer make progress.
 
-SIGTERM/SIGINT: ``STOPPING=1``, then in reverse: control socket, watchlist (every session
-closes as ``daemon_stopped``), writer (drained), HTTP client; exit 0, all within 10 s.
+SIGTERM/SIGINT: ``STOPPING=1``, then in reverse: control socket, watchlist (every session closes as
+``daemon_stopped``), writer (drained), HTTP client; exit 0, all within 10 s.
 SIGHUP or ``POST /v1/reload``: ``RELOADING=1``, parse and validate the whole file; invalid →
 every problem logged, the running config kept; valid → applied as a diff; then ``READY=1``.
 A config error at start exits 78. Nothing imports this module but ``cli``.
@@ -42,6 +43,7 @@ from dylived.logs import setup_logging
 from dylived.net.http import HttpClient
 from dylived.notify import Notifier, watchdog_interval
 from dylived.platforms.douyin import DouyinPlatform
+from dylived.record.recovery import recover_recordings
 from dylived.scheduler import StatusSource, Watchlist
 from dylived.session import StatusSampler, WriterSessionStore
 from dylived.store.writer import Writer
@@ -96,9 +98,10 @@ class Daemon:
         config = self.config
         if needs_ffmpeg(config):
             self.facade.ffmpeg = probe_ffmpeg(config.daemon.ffmpeg)
-            from dylived.record.segments import recover_leftover_parts
-
-            recover_leftover_parts(config.daemon.recordings_dir)  # segments a crash left open
+        # segments a crash left open: files finalised, their 'writing' rows closed
+        await recover_recordings(
+            config.daemon.recordings_dir, config.daemon.database, writer.submit
+        )
         async with HttpClient(
             user_agent=config.douyin.user_agent, timeout=config.poll.request_timeout
         ) as http:

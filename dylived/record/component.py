@@ -3,9 +3,10 @@
 Owns the glue between one live session and its ``Recorder``: the settings from the
 broadcaster's effective config (quality, segment length, container, stall and rw timeouts,
 naming template and time zone), fresh statuses through the session context, the store writes
-(``UpsertSegment`` per finished segment, ``AddGap`` per hole), ``record start|stop`` overrides,
-a new ffmpeg run when the status reports another frame size or codec, and ``health()``.
-Imports nothing of the daemon.
+(a ``writing`` ``UpsertSegment`` when ffmpeg opens a segment, replaced by the ``closed`` one
+when it is finished, ``DeleteSegment`` when it left no file, ``AddGap`` per hole),
+``record start|stop`` overrides, a new ffmpeg run when the status reports another frame size
+or codec, and ``health()``. Imports nothing of the daemon.
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ from dylived.record.argv import argv_for_job
 from dylived.record.disk import DiskGuard
 from dylived.record.naming import NamingFields, contain, render_relative
 from dylived.record.policy import ExitKind, RecorderState
-from dylived.record.segments import GapRecord, SegmentRecord
+from dylived.record.segments import GapRecord, SegmentAbandoned, SegmentOpened, SegmentRecord
 from dylived.record.supervisor import Recorder, RecorderSettings
 from dylived.session import ComponentHealth, SessionContext
 from dylived.store import ops
@@ -199,7 +200,7 @@ class RecorderComponent:
                 return await ctx.wait_status_after(version)
             return None
 
-        async def sink(item: SegmentRecord | GapRecord) -> None:
+        async def sink(item: SegmentRecord | GapRecord | SegmentOpened | SegmentAbandoned) -> None:
             await env.submit(to_op(session_id, item))
 
         disk = DiskGuard(env.recordings_dir, rec.min_free, env.disk_interval)
@@ -212,13 +213,27 @@ class RecorderComponent:
             initial_status=ctx.latest_status,
             first_seq=previous.next_seq if previous else 1,
             first_file=previous.next_file if previous else 1,
+            announce=sink,
         )
 
 
-def to_op(session_id: int, item: SegmentRecord | GapRecord) -> ops.WriteOp:
-    """The store write for a finished segment or a gap."""
+def to_op(
+    session_id: int, item: SegmentRecord | GapRecord | SegmentOpened | SegmentAbandoned
+) -> ops.WriteOp:
+    """The store write for a gap, an opened, abandoned or finished segment."""
     if isinstance(item, GapRecord):
         return ops.AddGap(session_id, "media", item.from_ms, item.to_ms, item.cause)
+    if isinstance(item, SegmentOpened):
+        return ops.UpsertSegment(
+            session_id=session_id,
+            seq=item.seq,
+            path=str(item.path),
+            state="writing",
+            started_at_ms=item.started_at_ms,
+            quality=item.quality,
+        )
+    if isinstance(item, SegmentAbandoned):
+        return ops.DeleteSegment(session_id, item.seq)
     return ops.UpsertSegment(
         session_id=session_id,
         seq=item.seq,

@@ -62,6 +62,28 @@ class SegmentRecord:
 
 
 @dataclass(frozen=True, slots=True)
+class SegmentOpened:
+    """ffmpeg opened a segment file: the store keeps a ``writing`` row for it until it closes.
+
+    ``seq`` is the seq its (first) SegmentRecord will have, so that record replaces the row; a
+    daemon killed before then leaves the row for the start-up recovery (record/recovery.py).
+    """
+
+    seq: int
+    path: Path  # the .part file
+    started_at_ms: int
+    quality: str
+
+
+@dataclass(frozen=True, slots=True)
+class SegmentAbandoned:
+    """An announced segment that left no file (ffmpeg died before writing a packet)."""
+
+    seq: int
+    path: Path
+
+
+@dataclass(frozen=True, slots=True)
 class GapRecord:
     """A hole in the recording, between two wall times (ms), and why it happened."""
 
@@ -195,7 +217,12 @@ def recover_leftover_parts(root: Path) -> list[Path]:
     Empty files (ffmpeg died before writing a packet) are removed instead. Returns the final
     paths of the recovered files.
     """
-    recovered = []
+    return list(recover_parts(root).values())
+
+
+def recover_parts(root: Path) -> dict[Path, Path]:
+    """``recover_leftover_parts``, as a map from each ``.part`` path to its final path."""
+    recovered: dict[Path, Path] = {}
     if root.is_dir():
         for stale_list in root.rglob(".*.csv"):  # segment lists of runs that never ended
             stale_list.unlink(missing_ok=True)
@@ -205,7 +232,7 @@ def recover_leftover_parts(root: Path) -> list[Path]:
             continue
         target = finalize_part(part)
         logger.warning("recovered the partial segment %s of a crashed session", target)
-        recovered.append(target)
+        recovered[part] = target
     return recovered
 
 

@@ -52,15 +52,19 @@ from dylived.record.segments import (
     ListEntry,
     RunContext,
     RunSegments,
+    SegmentAbandoned,
     SegmentListTail,
+    SegmentOpened,
     SegmentRecord,
     is_refused_line,
+    parse_opening_line,
 )
 
 
 logger = logging.getLogger(__name__)
 
 RecordSink = Callable[[SegmentRecord | GapRecord], Awaitable[None]]
+AnnounceSink = Callable[[SegmentOpened | SegmentAbandoned], Awaitable[None]]
 StatusSource = Callable[[], Awaitable[LiveStatus | None]]
 
 
@@ -122,6 +126,10 @@ class _Run:
         self.refused = False
         self.stop_reason: ExitKind | None = None
         self.stop_requested = anyio.Event()
+        # Held while segment-list entries become records and while a newly opened segment
+        # is announced, so the announced seq is the one its record will get.
+        self.books = anyio.Lock()
+        self.announced: SegmentOpened | None = None
 
 
 def wall_ms() -> int:
@@ -139,6 +147,8 @@ class Recorder:
         fetch_status: a fresh status of the broadcaster (None: could not tell); asked before
             every (re)start and after every exit that was not ours.
         sink: receives each finished segment and each gap, in order.
+        announce: receives each segment ffmpeg opens (before its SegmentRecord reaches
+            ``sink``) and each announced one that left no file (None: not told).
         disk: the disk guard (None: no check).
         build_argv: the argv builder (``record.argv`` in the daemon).
         first_seq, first_file: where numbering starts (a later recorder of the same session
@@ -156,10 +166,12 @@ class Recorder:
         initial_status: LiveStatus | None = None,
         first_seq: int = 1,
         first_file: int = 1,
+        announce: AnnounceSink | None = None,
     ) -> None:
         self.settings = settings
         self._fetch_status = fetch_status
         self._sink = sink
+        self._announce = announce
         self._disk = disk
         self._build_argv = build_argv
         self._status = initial_status
@@ -367,7 +379,7 @@ class Recorder:
         self._process = process
         try:
             async with anyio.create_task_group() as tg:
-                tg.start_soon(self._drain_stderr, process, run)
+                tg.start_soon(self._drain_stderr, process, run, tail)
                 tg.start_soon(self._read_progress, process, run)
                 tg.start_soon(self._watch, process, run, tail)
                 await process.wait()
@@ -396,11 +408,19 @@ class Recorder:
         if run.stop_reason is None and quiet_for >= 0.9 * self.settings.rw_timeout:
             run.stop_reason = ExitKind.STALL  # ffmpeg's own rw_timeout ended a stalled input
         with anyio.move_on_after(self.settings.stop_kill_wait):
-            for entry in tail.read_new():
-                await self._closed(run, entry)
-            media_s = run.out_time_us / 1e6
-            for record in await anyio.to_thread.run_sync(run.segments.on_exit, now, media_s):
-                await self._segment(record)
+            async with run.books:
+                for entry in tail.read_new():
+                    await self._closed(run, entry)
+                media_s = run.out_time_us / 1e6
+                records = await anyio.to_thread.run_sync(run.segments.on_exit, now, media_s)
+                for record in records:
+                    await self._segment(record)
+                self._settle_announced(run, records)
+        abandoned = run.announced
+        if abandoned is not None and self._announce is not None:
+            run.announced = None
+            with anyio.move_on_after(self.settings.stop_kill_wait):
+                await self._announce(SegmentAbandoned(abandoned.seq, abandoned.path))
         self.next_file = max(self.next_file, run.segments.last_file_number + 1)
         tail.path.unlink(missing_ok=True)
         kind = classify_exit(returncode, run.stop_reason, run.refused)
@@ -417,9 +437,37 @@ class Recorder:
             self._hole_from_ms, self._hole_cause = self.records[-1].ended_at_ms, kind.value
 
     async def _closed(self, run: _Run, entry: ListEntry) -> None:
+        """Records of a segment the list says is closed (call with ``run.books`` held)."""
         records = await anyio.to_thread.run_sync(run.segments.on_closed, entry, wall_ms())
         for record in records:
             await self._segment(record)
+        self._settle_announced(run, records)
+
+    @staticmethod
+    def _settle_announced(run: _Run, records: list[SegmentRecord]) -> None:
+        announced = run.announced
+        if announced is not None and any(r.seq >= announced.seq for r in records):
+            run.announced = None  # its record replaced the writing row
+
+    async def _opened(self, run: _Run, tail: SegmentListTail, name: str) -> None:
+        """ffmpeg opened a segment: the previous one's records first, then the announcement.
+
+        ffmpeg appends the closed segment to the list before it opens the next one
+        (segment.c: segment_end, then segment_start), so the list is read first.
+        """
+        if self._announce is None:
+            return
+        async with run.books:
+            for entry in tail.read_new():
+                await self._closed(run, entry)
+            opened = SegmentOpened(
+                seq=run.segments.next_seq,
+                path=self.settings.directory / Path(name).name,
+                started_at_ms=wall_ms(),
+                quality=run.segments.context.quality,
+            )
+            run.announced = opened
+            await self._announce(opened)
 
     async def _segment(self, record: SegmentRecord) -> None:
         if self._hole_from_ms is not None:
@@ -439,11 +487,16 @@ class Recorder:
 
     # -- the tasks of one run
 
-    async def _drain_stderr(self, process: anyio.abc.Process, run: _Run) -> None:
+    async def _drain_stderr(
+        self, process: anyio.abc.Process, run: _Run, tail: SegmentListTail
+    ) -> None:
         assert process.stderr is not None
         async for line in lines_of(process.stderr):
             self.stderr_tail.append(line)
             run.segments.on_stderr_line(line)
+            opened = parse_opening_line(line)
+            if opened is not None and opened.endswith(".part"):
+                await self._opened(run, tail, opened)
             if is_refused_line(line):
                 run.refused = True
             if logger.isEnabledFor(logging.DEBUG):
@@ -473,8 +526,9 @@ class Recorder:
         while True:
             with anyio.move_on_after(0.25):
                 await run.stop_requested.wait()
-            for entry in tail.read_new():
-                await self._closed(run, entry)
+            async with run.books:
+                for entry in tail.read_new():
+                    await self._closed(run, entry)
             now = time.monotonic()
             if run.stop_reason is None and now - run.last_advance > self.settings.stall_timeout:
                 logger.warning(

@@ -209,6 +209,21 @@ class UpsertSegment:
 
 
 @dataclass(frozen=True, slots=True)
+class DeleteSegment:
+    """Remove the row of segment ``seq`` while it is ``writing`` or ``orphaned`` (no file)."""
+
+    session_id: int
+    seq: int
+
+
+@dataclass(frozen=True, slots=True)
+class RefreshSummary:
+    """Recompute the stored summary of a closed session (its segments changed after close)."""
+
+    session_id: int
+
+
+@dataclass(frozen=True, slots=True)
 class AddGap:
     """A hole in the media or in the event stream, with both wall times and its cause."""
 
@@ -257,6 +272,8 @@ WriteOp = (
     | InsertEvents
     | InsertUnknown
     | UpsertSegment
+    | DeleteSegment
+    | RefreshSummary
     | AddGap
     | RecordStatusCheck
     | SetDatabaseLimit

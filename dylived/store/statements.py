@@ -17,10 +17,12 @@ from dylived.store import db
 from dylived.store.ops import (
     AddGap,
     CloseSession,
+    DeleteSegment,
     InsertEvents,
     InsertUnknown,
     OpenSession,
     RecordStatusCheck,
+    RefreshSummary,
     UpdateSession,
     UpsertBroadcaster,
     UpsertSegment,
@@ -131,6 +133,14 @@ async def apply(conn: aiosqlite.Connection, op: WriteOp) -> Any:
                 op.codec,
             ),
         )
+    elif isinstance(op, DeleteSegment):
+        await conn.execute(
+            "DELETE FROM segments WHERE session_id = ? AND seq = ? "
+            "AND state IN ('writing', 'orphaned')",
+            (op.session_id, op.seq),
+        )
+    elif isinstance(op, RefreshSummary):
+        await refresh_summary(conn, op.session_id)
     elif isinstance(op, AddGap):
         await conn.execute(
             "INSERT INTO gaps (session_id, kind, from_ms, to_ms, cause) VALUES (?,?,?,?,?)",
@@ -188,8 +198,14 @@ async def close_session(
         "recording_stop_reason = coalesce(?, recording_stop_reason) WHERE id = ?",
         (ended_at_ms, reason, stop_reason, session_id),
     )
+    return await refresh_summary(conn, session_id)
+
+
+async def refresh_summary(conn: aiosqlite.Connection, session_id: int) -> dict[str, Any]:
+    """Compute a session's summary from its rows and store it (and its count columns)."""
     summary = await db.compute_summary(conn, session_id)
-    assert summary is not None
+    if summary is None:
+        raise StoreError(f"no session {session_id}")
     await conn.execute(
         "UPDATE sessions SET summary = ?, event_counts = ?, recording_segments = ?, "
         "recording_total_bytes = ?, recording_total_duration_s = ? WHERE id = ?",

@@ -59,7 +59,10 @@ name = "alice"
 
 def rows(db: Path) -> list[tuple[int, str, str]]:
     with sqlite3.connect(db) as conn:
-        return conn.execute("SELECT seq, path, state FROM segments ORDER BY seq").fetchall()
+        # the segment being written has a 'writing' row (its .part path) until it closes
+        return conn.execute(
+            "SELECT seq, path, state FROM segments WHERE state != 'writing' ORDER BY seq"
+        ).fetchall()
 
 
 async def wait_until(predicate: Callable[[], object], within: float) -> None:

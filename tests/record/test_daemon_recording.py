@@ -20,6 +20,8 @@ import anyio.abc
 import pytest
 
 from dylived.sim import RoomSpec, Scenario, Simulator
+from dylived.store.db import Database
+from dylived.store.export import session_manifest
 from tests.conftest import REPO_ROOT
 from tests.record.livesource import measure
 
@@ -68,6 +70,11 @@ ws_hosts = ["{sim.ws_base}"]
 """,
         encoding="utf-8",
     )
+
+
+async def manifest_of(db: Path, session_id: int) -> dict[str, Any]:
+    async with Database.open(db) as database:
+        return await session_manifest(database, session_id)
 
 
 def count(db: Path, sql: str) -> int:
@@ -182,7 +189,8 @@ async def test_daemon_sigkilled_mid_recording_then_restarted(tmp_path: Path) -> 
         write_config(config, sim, state, [rid])
         sim.room(rid).go_live()
         async with daemon(config, tmp_path / "daemon.log") as first:
-            await wait_for(lambda: query(db, "SELECT 1 FROM segments"), 30, "a closed segment")
+            closed = "SELECT 1 FROM segments WHERE state = 'closed'"
+            await wait_for(lambda: query(db, closed), 30, "a closed segment")
             await anyio.sleep(2)  # mid-way into the next segment
             orphans = ffmpeg_pids() - before
             first.kill()
@@ -190,15 +198,25 @@ async def test_daemon_sigkilled_mid_recording_then_restarted(tmp_path: Path) -> 
         # ffmpeg learns of its parent's death (PR_SET_PDEATHSIG) and finishes its segment
         await wait_for(lambda: not (ffmpeg_pids() & orphans), 15, "ffmpeg gone with the daemon")
         killed_at = time.time()
-        finished_first = [r[0] for r in query(db, "SELECT path FROM segments")]
+        finished_first = [r[0] for r in query(db, "SELECT path FROM segments WHERE state='closed'")]
+        # the segment open at the kill has its 'writing' row (the .part, its start time)
+        [(open_seq, open_part, open_started)] = query(
+            db, "SELECT seq, path, started_at_ms FROM segments WHERE state = 'writing'"
+        )
+        assert open_part.endswith(".ts.part")
         async with daemon(config, tmp_path / "daemon.log") as second:
             sql = "SELECT COUNT(*) FROM sessions"
             await wait_for(lambda: count(db, sql) == 2, 20, "a new session")
-            sql = "SELECT path FROM segments WHERE session_id = (SELECT MAX(id) FROM sessions)"
+            sql = (
+                "SELECT path FROM segments WHERE state = 'closed' "
+                "AND session_id = (SELECT MAX(id) FROM sessions)"
+            )
             await wait_for(lambda: query(db, sql), 30, "a segment of the new session")
             second.send_signal(signal.SIGTERM)
             with anyio.fail_after(20):
                 assert await second.wait() == 0
+            # the recordings manifest of the old session, as dylivectl gets it
+            [(first_id,)] = query(db, "SELECT MIN(id) FROM sessions")
     sessions = query(db, "SELECT id, reason_for_exit, started_at_ms FROM sessions ORDER BY id")
     assert [r for _, r, _ in sessions] == ["daemon_stopped", "daemon_stopped"]
     assert sessions[1][2] / 1000 > killed_at - 1
@@ -207,8 +225,34 @@ async def test_daemon_sigkilled_mid_recording_then_restarted(tmp_path: Path) -> 
     files = recorded_files(state)
     assert not [f for f in files if f.name.endswith(".part")]  # the partial one was finalised
     assert not [f for f in files if f.suffix == ".csv"]  # and the killed run's segment list
+    assert {s for (s,) in query(db, "SELECT state FROM segments")} == {"closed"}
     rows = {Path(p) for (p,) in query(db, "SELECT path FROM segments")}
-    partial = [f for f in files if f.suffix == ".ts" and f not in rows]
-    assert len(partial) == 1  # the segment open at the kill: on disk, playable
-    seconds, _ = measure(partial[0])
+    assert rows == {f for f in files if f.suffix == ".ts"}  # every file has its row
+    # the partial segment: closed at start-up with the real duration and size of its file
+    [(path, started, ended, duration, size, width, height)] = query(
+        db,
+        "SELECT path, started_at_ms, ended_at_ms, media_duration_s, bytes, width, height "
+        "FROM segments WHERE session_id = ? AND seq = ?",
+        first_id,
+        open_seq,
+    )
+    partial = Path(path)
+    assert partial == Path(open_part.removesuffix(".part"))
+    seconds, errors = measure(partial)
+    assert errors == ""
     assert seconds > 1
+    assert abs(duration - seconds) < 0.3
+    assert size == (await anyio.Path(partial).stat()).st_size
+    assert started == open_started
+    assert ended == started + round(duration * 1000)
+    assert (width, height) == (426, 240)
+    # ... counted in the old session's summary and listed in its manifest
+    [(summary_segments, total_bytes)] = query(
+        db,
+        "SELECT recording_segments, recording_total_bytes FROM sessions WHERE id = ?",
+        first_id,
+    )
+    old_rows = query(db, "SELECT COUNT(*), SUM(bytes) FROM segments WHERE session_id = ?", first_id)
+    assert (summary_segments, total_bytes) == old_rows[0]
+    manifest = await manifest_of(db, first_id)
+    assert partial.name in [entry["key"] for entry in manifest["recordings"]]

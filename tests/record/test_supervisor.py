@@ -20,7 +20,7 @@ import pytest
 from dylived.record.disk import DiskGuard
 from dylived.record.policy import RecorderState, RestartPolicy
 from dylived.record.process import stop_process
-from dylived.record.segments import GapRecord, SegmentRecord
+from dylived.record.segments import GapRecord, SegmentAbandoned, SegmentOpened, SegmentRecord
 from dylived.record.supervisor import Recorder, RecorderSettings
 from tests.record.livesource import FFMPEG, LiveSource, live_source, measure
 
@@ -69,8 +69,15 @@ async def wait_until(predicate: Callable[[], object], within: float) -> None:
 
 async def test_segments_cover_the_broadcast_and_decode(tmp_path: Path) -> None:
     sink = Collected()
+    announced: list[SegmentOpened | SegmentAbandoned] = []
+    records_at_announce: list[int] = []
+
+    async def announce(item: SegmentOpened | SegmentAbandoned) -> None:
+        announced.append(item)
+        records_at_announce.append(len(sink.segments))
+
     async with live_source() as source:
-        recorder = Recorder(settings(tmp_path), source.fetch_status, sink)
+        recorder = Recorder(settings(tmp_path), source.fetch_status, sink, announce=announce)
         async with anyio.create_task_group() as tg:
             tg.start_soon(recorder.run)
             await wait_until(lambda: recorder.state is RecorderState.RUNNING, 10)
@@ -95,6 +102,15 @@ async def test_segments_cover_the_broadcast_and_decode(tmp_path: Path) -> None:
     assert decoded >= 0.995 * live_time, (decoded, live_time)
     assert not list((tmp_path / "rec").glob("*.part"))
     assert not list((tmp_path / "rec").glob(".*.csv"))
+    # each segment was announced (its 'writing' row) with the seq and .part path it closed
+    # under, after the segment before it was recorded
+    assert all(isinstance(item, SegmentOpened) for item in announced)
+    assert [a.seq for a in announced] == [r.seq for r in sink.segments]
+    for item, record in zip(announced, sink.segments, strict=True):
+        assert isinstance(item, SegmentOpened)
+        assert item.path == record.path.with_name(record.path.name + ".part")
+        assert abs(item.started_at_ms - record.started_at_ms) < 3000
+    assert records_at_announce == list(range(len(sink.segments)))
 
 
 async def test_sigkilled_ffmpeg_leaves_a_playable_segment_a_gap_and_resumes(

@@ -82,6 +82,14 @@ def proc_cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / TICK  # utime + stime
 
 
+def proc_wakeups(pid: int) -> int:
+    """Voluntary context switches of the main thread: how often the event loop slept."""
+    for line in Path(f"/proc/{pid}/task/{pid}/status").read_text().splitlines():
+        if line.startswith("voluntary_ctxt_switches:"):
+            return int(line.split()[1])
+    return 0
+
+
 def proc_rss_bytes(pid: int) -> int:
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
         if line.startswith("VmRSS:"):
@@ -152,6 +160,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         went_live: dict[str, float] = {}
         cpu_start: float | None = None
         cpu_start_at = 0.0
+        wakeups_start = 0
         rss_peak = 0
         sim_http = httpx.Client(base_url=web_base, timeout=10)
         while (elapsed := time.monotonic() - started) < args.seconds:
@@ -162,9 +171,11 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                 sim_http.post(f"/_sim/rooms/{web_rid}/live", json={}).raise_for_status()
             if cpu_start is None and elapsed >= 5:  # leave start-up out of the CPU figure
                 cpu_start, cpu_start_at = proc_cpu_seconds(daemon.pid), time.monotonic()
+                wakeups_start = proc_wakeups(daemon.pid)
             rss_peak = max(rss_peak, proc_rss_bytes(daemon.pid))
             time.sleep(0.5)
         cpu_end, cpu_end_at = proc_cpu_seconds(daemon.pid), time.monotonic()
+        wakeups = proc_wakeups(daemon.pid) - wakeups_start
         with httpx.Client(
             transport=httpx.HTTPTransport(uds=str(sock)), base_url="http://d", timeout=30
         ) as api:
@@ -189,6 +200,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             "min_spacing": args.min_spacing,
             "cpu_percent": 100 * (cpu_end - cpu_start) / (cpu_end_at - cpu_start_at),
             "rss_peak_mb": rss_peak / 2**20,
+            "wakeups_per_s": wakeups / (cpu_end_at - cpu_start_at),
             "max_in_flight": budget["max_in_flight_seen"],
             "requests": budget["requests_started"],
             "went_live": len(went_live),
@@ -213,6 +225,8 @@ def report(r: dict[str, Any]) -> str:
             f"{r['min_spacing']} s, {r['seconds']:.0f} s run",
             f"- daemon CPU: {r['cpu_percent']:.1f}% of one core (target < 5%)",
             f"- daemon RSS peak: {r['rss_peak_mb']:.1f} MB (target < 150 MB)",
+            f"- event-loop wake-ups (main thread sleeps): {r['wakeups_per_s']:.0f}/s",
+            f"- status requests per second: {r['requests'] / r['seconds']:.1f}",
             f"- status requests: {r['requests']}; most in flight: {r['max_in_flight']} "
             f"(configured {r['max_concurrent']})",
             f"- detection latency over {r['detected']}/{r['went_live']} go-lives: p50 "

@@ -2,11 +2,13 @@
 
 Start: config (+ the runtime state overlay) → store writer (migrate, close crashed sessions) →
 ffmpeg probe (only when some broadcaster records video) → recovery of the segments a crash left
-open (record/recovery.py) → control socket → watchlist (scheduler) → ``READY=1``. Then a
+open (record/recovery.py) → housekeeping (retention, MP4 remux of finished sessions:
+record/housekeeping.py) → control socket → watchlist (scheduler) → ``READY=1``. Then a
 ``STATUS=`` line whenever the counts change, and ``WATCHDOG=1`` every ``WATCHDOG_USEC/2``
 while the loop and the writer make progress.
 
-SIGTERM/SIGINT: ``STOPPING=1``, then in reverse: control socket, watchlist (every session closes as
+SIGTERM/SIGINT: ``STOPPING=1``, then in reverse: control socket, housekeeping (a remux in
+progress is killed, its ``.part`` removed), watchlist (every session closes as
 ``daemon_stopped``), writer (drained), HTTP client; exit 0, all within 10 s.
 SIGHUP or ``POST /v1/reload``: ``RELOADING=1``, parse and validate the whole file; invalid →
 every problem logged, the running config kept; valid → applied as a diff; then ``READY=1``.
@@ -43,6 +45,7 @@ from dylived.logs import setup_logging
 from dylived.net.http import HttpClient
 from dylived.notify import Notifier, watchdog_interval
 from dylived.platforms.douyin import DouyinPlatform
+from dylived.record.housekeeping import Housekeeper
 from dylived.record.recovery import recover_recordings
 from dylived.scheduler import StatusSource, Watchlist
 from dylived.session import StatusSampler, WriterSessionStore
@@ -102,6 +105,9 @@ class Daemon:
         await recover_recordings(
             config.daemon.recordings_dir, config.daemon.database, writer.submit
         )
+        housekeeper = Housekeeper(
+            lambda: self.config, config.daemon.database, writer.submit, self.facade.ffmpeg
+        )
         async with HttpClient(
             user_agent=config.douyin.user_agent, timeout=config.poll.request_timeout
         ) as http:
@@ -110,7 +116,7 @@ class Daemon:
                 config.poll,
                 config.broadcasters,  # type: ignore[arg-type]
                 StatusSource(platform).fetch,
-                WriterSessionStore(writer),
+                WriterSessionStore(writer, on_closed=housekeeper.session_closed),
                 [
                     lambda ctx: StatusSampler(),
                     # Event capture (dylived/capture.py); [douyin] read per session (reloads).
@@ -126,6 +132,13 @@ class Daemon:
             )
             self.facade.watchlist = watchlist
             async with anyio.create_task_group() as services:
+                housekeeping_scope = anyio.CancelScope()
+
+                async def run_housekeeping(*, task_status: anyio.abc.TaskStatus[None]) -> None:
+                    with housekeeping_scope:
+                        await housekeeper.run(task_status=task_status)
+
+                await services.start(run_housekeeping)
                 control_scope = await self._start_control(services)
                 watch_scope = anyio.CancelScope()
 
@@ -150,6 +163,7 @@ class Daemon:
                 with anyio.move_on_after(STOP_BUDGET - 2, shield=True):
                     if control_scope is not None:
                         control_scope.cancel()
+                    housekeeping_scope.cancel()  # a remux in progress leaves no half file
                     watch_scope.cancel()
                     await anyio.lowlevel.checkpoint()
                 services.cancel_scope.cancel()

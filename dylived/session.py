@@ -224,10 +224,16 @@ class LiveSession:
 
 
 class WriterSessionStore:
-    """Adapts the store writer to the three writes a watch makes (watch.SessionStore)."""
+    """Adapts the store writer to the three writes a watch makes (watch.SessionStore).
 
-    def __init__(self, writer: Writer) -> None:
+    ``on_closed(session_id, broadcaster_key)``, if given, is called (sync, must not block)
+    once a session's close is committed: the daemon's housekeeping queues its remux there.
+    """
+
+    def __init__(self, writer: Writer, on_closed: Callable[[int, str], None] | None = None) -> None:
         self._writer = writer
+        self._on_closed = on_closed
+        self._keys: dict[int, str] = {}
 
     async def open_session(
         self, key: str, options: Any, status: LiveStatus, started_at_ms: int
@@ -248,10 +254,15 @@ class WriterSessionStore:
             ),
             target=b.target_text,
         )
-        return await self._writer.request(op)
+        session_id = await self._writer.request(op)
+        self._keys[session_id] = key
+        return session_id
 
     async def close_session(self, session_id: int, reason: ExitReason, ended_at_ms: int) -> None:
         await self._writer.close_session(ops.CloseSession(session_id, ended_at_ms, reason.value))
+        key = self._keys.pop(session_id, None)
+        if self._on_closed is not None and key is not None:
+            self._on_closed(session_id, key)
 
     async def record_status(
         self, key: str, session_id: int | None, status: LiveStatus | None, result: str, at_ms: int

@@ -235,6 +235,34 @@ class SegmentRecord:
 
 
 @dataclass(frozen=True, slots=True)
+class RemuxRecord:
+    """One row of ``remuxes``: an MP4 made from a finished session's segments."""
+
+    session_id: int
+    part: int
+    path: str
+    state: str
+    segments: int
+    duration_s: float | None
+    bytes: int | None
+    finished_at_ms: int
+    error: str | None
+
+    def to_json(self) -> dict[str, Any]:
+        return {name: getattr(self, name) for name in self.__slots__}
+
+
+@dataclass(frozen=True, slots=True)
+class RecordedFile:
+    """A recording file on disk as retention sees it (``ended_at_ms`` None: session open)."""
+
+    session_id: int
+    ended_at_ms: int | None
+    path: str
+    bytes: int
+
+
+@dataclass(frozen=True, slots=True)
 class GapRecord:
     """One row of ``gaps``: missing media or missing events between two wall times."""
 
@@ -265,8 +293,9 @@ async def compute_summary(
 ) -> dict[str, Any] | None:
     """The dataset.md ``summary`` row of one session, computed from the stored rows.
 
-    Counts equal the stored rows (events, closed segments, gaps). For a session still open,
-    ``duration_seconds`` runs to ``now_ms`` (default: the current wall time).
+    Counts equal the stored rows (events, closed segments, gaps); a segment whose file
+    retention deleted later (state ``deleted``) still counts: the summary is what was recorded.
+    For a session still open, ``duration_seconds`` runs to ``now_ms`` (default: now).
     """
     async with conn.execute("SELECT * FROM sessions WHERE id = ?", (session_id,)) as cursor:
         row = await cursor.fetchone()
@@ -279,7 +308,7 @@ async def compute_summary(
         event_counts = {r[0]: r[1] for r in await cursor.fetchall()}
     async with conn.execute(
         "SELECT count(*), coalesce(sum(bytes), 0), coalesce(sum(media_duration_s), 0) "
-        "FROM segments WHERE session_id = ? AND state = 'closed'",
+        "FROM segments WHERE session_id = ? AND state IN ('closed', 'deleted')",
         (session_id,),
     ) as cursor:
         seg = await cursor.fetchone()
@@ -391,6 +420,27 @@ class Database:
             "SELECT * FROM segments WHERE state = 'orphaned' ORDER BY session_id, seq"
         ) as cursor:
             return [SegmentRecord.from_row(r) for r in await cursor.fetchall()]
+
+    async def remuxes(self, session_id: int) -> list[RemuxRecord]:
+        """The MP4s made from a session (every state), in part order."""
+        async with self._conn.execute(
+            "SELECT session_id, part, path, state, segments, duration_s, bytes, "
+            "finished_at_ms, error FROM remuxes WHERE session_id = ? ORDER BY part",
+            (session_id,),
+        ) as cursor:
+            return [RemuxRecord(*r) for r in await cursor.fetchall()]
+
+    async def recorded_files(self) -> list[RecordedFile]:
+        """Every recording file that should be on disk: segments not deleted, MP4s done."""
+        async with self._conn.execute(
+            "SELECT g.session_id, s.ended_at_ms, g.path, coalesce(g.bytes, 0) FROM segments g "
+            "JOIN sessions s ON s.id = g.session_id "
+            "WHERE g.state IN ('writing', 'closed', 'orphaned') "
+            "UNION ALL "
+            "SELECT r.session_id, s.ended_at_ms, r.path, coalesce(r.bytes, 0) FROM remuxes r "
+            "JOIN sessions s ON s.id = r.session_id WHERE r.state = 'done'"
+        ) as cursor:
+            return [RecordedFile(*r) for r in await cursor.fetchall()]
 
     async def gaps(self, session_id: int) -> list[GapRecord]:
         async with self._conn.execute(

@@ -7,7 +7,9 @@ field plus dylived's ``gaps``; counts equal the stored rows). :func:`encode_json
 common fields flattened for spreadsheets, ``user_id`` and ``nickname`` taken from the row's
 ``user`` object (``nickname`` from ``broadcaster`` for ``room_info``), ``content`` where the
 type has one, and a last ``data`` column holding the full row as JSON, so nothing is lost.
-:func:`recordings_manifest` builds ``{"results": ..., "recordings": [...]}``. Reads only.
+:func:`recordings_manifest` builds ``{"results": ..., "recordings": [...], "remuxed": [...]}``
+(``remuxed``, dylived's addition: the MP4s made from the session, see ``RemuxRecord``). Reads
+only.
 """
 
 from __future__ import annotations
@@ -19,7 +21,13 @@ from collections.abc import AsyncIterable, AsyncIterator, Mapping, Sequence
 from pathlib import PurePath
 from typing import Any, Literal
 
-from dylived.store.db import Database, SegmentRecord, SessionNotFound, SessionRecord
+from dylived.store.db import (
+    Database,
+    RemuxRecord,
+    SegmentRecord,
+    SessionNotFound,
+    SessionRecord,
+)
 
 
 ExportFormat = Literal["jsonl", "csv"]
@@ -141,10 +149,14 @@ async def export_session(
         yield chunk
 
 
-def recordings_manifest(results: str, segments: Sequence[SegmentRecord]) -> dict[str, Any]:
-    """``{"results": <export file or session ref>, "recordings": [...]}`` (dataset.md).
+def recordings_manifest(
+    results: str, segments: Sequence[SegmentRecord], remuxes: Sequence[RemuxRecord] = ()
+) -> dict[str, Any]:
+    """``{"results": <export file or session ref>, "recordings": [...], "remuxed": [...]}``.
 
-    Only finished (``closed``) segments are listed, in ``seq`` order.
+    ``recordings`` (dataset.md) lists the finished (``closed``) segments, in ``seq`` order;
+    ``remuxed`` the complete MP4s (``key``, ``path``, ``part``, ``segments``, ``duration_s``,
+    ``bytes``), empty unless ``recording.remux_mp4`` made some.
     """
     recordings = [
         {
@@ -163,7 +175,19 @@ def recordings_manifest(results: str, segments: Sequence[SegmentRecord]) -> dict
         for seg in sorted(segments, key=lambda s: s.seq)
         if seg.state == "closed"
     ]
-    return {"results": results, "recordings": recordings}
+    remuxed = [
+        {
+            "key": PurePath(r.path).name,
+            "path": r.path,
+            "part": r.part,
+            "segments": r.segments,
+            "duration_s": r.duration_s,
+            "bytes": r.bytes,
+        }
+        for r in sorted(remuxes, key=lambda r: r.part)
+        if r.state == "done"
+    ]
+    return {"results": results, "recordings": recordings, "remuxed": remuxed}
 
 
 async def session_manifest(
@@ -173,4 +197,5 @@ async def session_manifest(
     if await database.get_session(session_id) is None:
         raise SessionNotFound(session_id)
     segments = await database.segments(session_id)
-    return recordings_manifest(results or f"session:{session_id}", segments)
+    remuxes = await database.remuxes(session_id)
+    return recordings_manifest(results or f"session:{session_id}", segments, remuxes)

@@ -20,7 +20,8 @@ from dylived.errors import StoreError
 
 T = TypeVar("T")
 
-SegmentState = Literal["writing", "closed", "failed", "orphaned"]
+SegmentState = Literal["writing", "closed", "failed", "orphaned", "deleted"]
+RemuxState = Literal["done", "failed", "deleted"]
 GapKind = Literal["media", "events"]
 
 
@@ -224,6 +225,31 @@ class RefreshSummary:
 
 
 @dataclass(frozen=True, slots=True)
+class MarkDeleted:
+    """Files of a session removed (retention, or originals after a remux): the ``closed``
+    segment rows and ``done`` remux rows with these paths become ``deleted`` (kept as history).
+    """
+
+    session_id: int
+    paths: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class RecordRemux:
+    """An MP4 written (``done``) or not (``failed``) from a finished session's segments."""
+
+    session_id: int
+    part: int  # 1, 2, ...: one MP4 per run of segments with the same frame size and codec
+    path: str
+    state: RemuxState
+    segments: int
+    finished_at_ms: int
+    duration_s: float | None = None
+    bytes: int | None = None
+    error: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class AddGap:
     """A hole in the media or in the event stream, with both wall times and its cause."""
 
@@ -274,6 +300,8 @@ WriteOp = (
     | UpsertSegment
     | DeleteSegment
     | RefreshSummary
+    | MarkDeleted
+    | RecordRemux
     | AddGap
     | RecordStatusCheck
     | SetDatabaseLimit

@@ -20,7 +20,9 @@ from dylived.store.ops import (
     DeleteSegment,
     InsertEvents,
     InsertUnknown,
+    MarkDeleted,
     OpenSession,
+    RecordRemux,
     RecordStatusCheck,
     RefreshSummary,
     UpdateSession,
@@ -141,6 +143,34 @@ async def apply(conn: aiosqlite.Connection, op: WriteOp) -> Any:
         )
     elif isinstance(op, RefreshSummary):
         await refresh_summary(conn, op.session_id)
+    elif isinstance(op, MarkDeleted):
+        for path in op.paths:
+            await conn.execute(
+                "UPDATE segments SET state = 'deleted' "
+                "WHERE session_id = ? AND path = ? AND state = 'closed'",
+                (op.session_id, path),
+            )
+            await conn.execute(
+                "UPDATE remuxes SET state = 'deleted' "
+                "WHERE session_id = ? AND path = ? AND state = 'done'",
+                (op.session_id, path),
+            )
+    elif isinstance(op, RecordRemux):
+        await conn.execute(
+            "INSERT OR REPLACE INTO remuxes (session_id, part, path, state, segments, "
+            "duration_s, bytes, finished_at_ms, error) VALUES (?,?,?,?,?,?,?,?,?)",
+            (
+                op.session_id,
+                op.part,
+                op.path,
+                op.state,
+                op.segments,
+                op.duration_s,
+                op.bytes,
+                op.finished_at_ms,
+                op.error,
+            ),
+        )
     elif isinstance(op, AddGap):
         await conn.execute(
             "INSERT INTO gaps (session_id, kind, from_ms, to_ms, cause) VALUES (?,?,?,?,?)",

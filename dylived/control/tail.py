@@ -72,5 +72,13 @@ def run_tail(socket_path: str, broadcaster: str | None, *, as_json: bool, from_s
                 client, broadcaster, sys.stdout, as_json=as_json, from_start=from_start
             )
 
-    anyio.run(main)
+    try:
+        anyio.run(main)
+    except BaseExceptionGroup as group:
+        # One failing follower (a closed pipe, the daemon gone) ends the whole tail: re-raise
+        # that error itself so dylivectl's exit-code mapping sees it.
+        first = group
+        while isinstance(first, BaseExceptionGroup):
+            first = first.exceptions[0]
+        raise first from None
     return 0

@@ -8,6 +8,7 @@ and the simulator lives in ``test_ctl_e2e.py``.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import sys
 from collections.abc import AsyncIterator, Callable
@@ -239,3 +240,27 @@ async def test_tail_follows_live_events_one_line_each(sock_path: Path) -> None:
         "bob joined",
         "viewers: 1.2k (total 57k)",
     ]
+
+
+async def test_tail_into_a_closed_pipe_exits_quietly(sock_path: Path) -> None:
+    # `dylivectl tail | head -1`: the reader goes away; tail ends with 0 and no traceback.
+    daemon = FakeDaemon()
+    ctl_argv = f"{sys.executable} -m dylived.ctl --socket {sock_path} tail alice --from-start"
+    script = f"{ctl_argv} 2>&1 | head -1; exit ${{PIPESTATUS[0]}}"
+    async with running(sock_path, daemon):
+        process = await anyio.open_process(["bash", "-c", script])
+        async with process:
+            assert process.stdout is not None
+            with anyio.fail_after(10):
+                first = await process.stdout.receive()  # head printed the stored event
+            for n in range(3):  # the next lines go to a pipe nobody reads any more
+                daemon.add_event(1, {"type": "member", "user": {"nickname": f"u{n}"}})
+            with anyio.fail_after(10):
+                code = await process.wait()
+            rest = b""
+            with contextlib.suppress(anyio.EndOfStream):
+                while True:
+                    rest += await process.stdout.receive()
+    assert "小明: 你好" in first.decode()
+    assert code == 0
+    assert rest == b""  # head saw one line: no traceback reached the pipe either

@@ -39,7 +39,7 @@ from dylived import __version__
 from dylived.capture import CaptureSettings, capture_factory
 from dylived.config import EX_CONFIG, Config, load_config_with_overrides, parse_config
 from dylived.control.api import ConfigRejected
-from dylived.errors import ConfigError, DylivedError
+from dylived.errors import ConfigError, DylivedError, FfmpegUnusable
 from dylived.facade import WRITER_STALL, Facade, needs_ffmpeg
 from dylived.logs import setup_logging
 from dylived.net.http import HttpClient
@@ -101,6 +101,11 @@ class Daemon:
         config = self.config
         if needs_ffmpeg(config):
             self.facade.ffmpeg = probe_ffmpeg(config.daemon.ffmpeg)
+        else:  # nobody records by config, but `dylivectl record start B` may ask for video
+            try:
+                self.facade.ffmpeg = probe_ffmpeg(config.daemon.ffmpeg)
+            except FfmpegUnusable as exc:
+                logger.info("no ffmpeg, `record start` will be refused: %s", exc)
         # segments a crash left open: files finalised, their 'writing' rows closed
         await recover_recordings(
             config.daemon.recordings_dir, config.daemon.database, writer.submit

@@ -223,6 +223,8 @@ class Facade:
 
     async def record(self, broadcaster: str, action: Literal["start", "stop"]) -> JsonObject:
         self._watch_or_404(broadcaster)
+        if action == "start" and self.ffmpeg is None:
+            raise Unavailable("this daemon has no usable ffmpeg: it cannot record video")
         watch = self.watchlist.watches.get(broadcaster) if self.watchlist else None
         if watch is None or not watch.set_record_override(action == "start"):
             raise Conflict(f"{broadcaster!r} is not live")

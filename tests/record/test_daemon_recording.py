@@ -5,6 +5,7 @@ Segments are 0.1 minute (6 s) and the quality ``md`` (426x240) to keep it quick.
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import sqlite3
@@ -33,7 +34,9 @@ def rids(n: int) -> list[str]:
     return [f"2000000000{i:02d}" for i in range(1, n + 1)]
 
 
-def write_config(path: Path, sim: Simulator, state: Path, web_rids: list[str]) -> None:
+def write_config(
+    path: Path, sim: Simulator, state: Path, web_rids: list[str], *, record_video: bool = True
+) -> None:
     broadcasters = "".join(
         f'[[broadcaster]]\ntarget = "{rid}"\nname = "b{i}"\n' for i, rid in enumerate(web_rids)
     )
@@ -53,7 +56,7 @@ live_interval = 1
 grace = 30
 
 [recording]
-record_video = true
+record_video = {"true" if record_video else "false"}
 video_quality = "md"
 segment_minutes = 0.1
 
@@ -256,3 +259,64 @@ async def test_daemon_sigkilled_mid_recording_then_restarted(tmp_path: Path) -> 
     assert (summary_segments, total_bytes) == old_rows[0]
     manifest = await manifest_of(db, first_id)
     assert partial.name in [entry["key"] for entry in manifest["recordings"]]
+
+
+async def dylivectl(state: Path, *argv: str) -> tuple[int, str]:
+    """The real ``dylivectl`` (a subprocess) against the daemon's control socket."""
+    done = await anyio.run_process(
+        [sys.executable, "-m", "dylived.ctl", "--socket", str(state / "control.sock"), *argv],
+        check=False,
+        cwd=REPO_ROOT,
+    )
+    return done.returncode, done.stdout.decode() + done.stderr.decode()
+
+
+async def test_dylivectl_record_start_and_stop_a_live_broadcaster(tmp_path: Path) -> None:
+    """``record_video = false``: nothing is recorded until ``dylivectl record start``; ``record
+    stop`` ends ffmpeg and its segment cleanly; ``record start`` again continues the numbering."""
+    [rid] = rids(1)
+    scenario = Scenario(rooms=(RoomSpec(rid, nickname="主播"),))
+    state, config = tmp_path / "state", tmp_path / "dylived.toml"
+    db = state / "dylived.db"
+    closed = "SELECT COUNT(*) FROM segments WHERE state = 'closed'"
+    before = ffmpeg_pids()
+    async with Simulator.running(scenario) as sim:
+        write_config(config, sim, state, [rid], record_video=False)
+        sim.room(rid).go_live()
+        async with daemon(config, tmp_path / "daemon.log") as process:
+            sql = "SELECT COUNT(*) FROM sessions"
+            await wait_for(lambda: count(db, sql) == 1, 20, "a session")
+            await anyio.sleep(2)
+            assert ffmpeg_pids() - before == set()  # live, but not recording
+            assert count(db, "SELECT COUNT(*) FROM segments") == 0
+            code, out = await dylivectl(state, "record", "start", "b0")
+            assert code == 0, out
+            await wait_for(lambda: count(db, closed) >= 1, 30, "a segment after record start")
+            ours = ffmpeg_pids() - before
+            assert len(ours) == 1
+            code, _ = await dylivectl(state, "record", "stop", "b0")
+            assert code == 0
+            await wait_for(lambda: not (ffmpeg_pids() & ours), 15, "ffmpeg stopped")
+            writing = "SELECT COUNT(*) FROM segments WHERE state = 'writing'"
+            await wait_for(lambda: count(db, writing) == 0, 10, "the last segment closed")
+            stopped_at = count(db, closed)
+            code, out = await dylivectl(state, "--json", "show", "b0")
+            assert code == 0
+            shown = json.loads(out)
+            assert shown["state"] == "live"
+            assert shown["recording"]["state"] == "idle"
+            await anyio.sleep(3)
+            assert count(db, "SELECT COUNT(*) FROM segments") == stopped_at  # nothing new
+            assert ffmpeg_pids() - before == set()
+            code, _ = await dylivectl(state, "record", "start", "b0")
+            assert code == 0
+            await wait_for(lambda: count(db, closed) > stopped_at, 30, "recording again")
+            process.send_signal(signal.SIGTERM)
+            with anyio.fail_after(20):
+                assert await process.wait() == 0
+    assert count(db, "SELECT COUNT(*) FROM sessions") == 1
+    rows = query(db, "SELECT seq, path, state FROM segments ORDER BY seq")
+    assert [seq for seq, _, _ in rows] == list(range(1, len(rows) + 1))
+    assert {st for _, _, st in rows} == {"closed"}
+    for _, path, _ in rows:
+        assert measure(Path(path))[1] == ""

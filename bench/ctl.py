@@ -1,12 +1,15 @@
 """How long `dylivectl status` takes, end to end, with 1,000 broadcasters.
 
-Starts a control server with N broadcasters in a separate process (the real control server
-over a real Unix socket; behind it the in-memory daemon double of tests/control/fake_daemon.py,
-since the status snapshot is assembled by the daemon and this measures the control path), then
-runs the real command (`.venv/bin/dylivectl`, or `python -m dylived.ctl`) as a new process each
-time and prints wall-clock figures: process start, imports, connect, request, JSON, rendering.
+Two set-ups, each with the real command (`.venv/bin/dylivectl`, or `python -m dylived.ctl`) run
+as a new process each time (wall clock: process start, imports, connect, request, JSON,
+rendering):
 
-    .venv/bin/python -m bench.ctl [--broadcasters 1000] [--runs 20]
+- default: the real control server over a real Unix socket, with the in-memory daemon double of
+  tests/control/fake_daemon.py behind it — the control path alone;
+- ``--real-daemon``: the real `dylived run` watching N broadcasters on the simulator
+  (`dylived-sim`, all offline, polled every 30 s), so the daemon's own status snapshot counts.
+
+    .venv/bin/python -m bench.ctl [--broadcasters 1000] [--runs 20] [--real-daemon]
 
 Target (issue 7): `dylivectl status` with 1,000 broadcasters answers in under 200 ms.
 """
@@ -14,6 +17,7 @@ Target (issue 7): `dylivectl status` with 1,000 broadcasters answers in under 20
 from __future__ import annotations
 
 import argparse
+import json
 import shutil
 import socket
 import statistics
@@ -22,6 +26,8 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+
+from bench import poll_scale
 
 
 def _wait_for_socket(path: Path, deadline_s: float = 15.0) -> None:
@@ -57,26 +63,54 @@ def _report(name: str, times: list[float], size: int) -> None:
     )
 
 
+def _start_real_daemon(
+    directory: Path, broadcasters: int, processes: list[subprocess.Popen[bytes]]
+) -> Path:
+    """The simulator with N offline rooms and `dylived run` watching them; the socket path."""
+    scenario = directory / "scenario.toml"
+    scenario.write_text(poll_scale.scenario_text(broadcasters))
+    sim = subprocess.Popen(
+        [sys.executable, "-m", "dylived.sim.cli", "--scenario", str(scenario)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+    )
+    processes.append(sim)
+    assert sim.stdout is not None
+    info = json.loads(sim.stdout.readline())
+    state = directory / "state"
+    config = directory / "dylived.toml"
+    tuning = argparse.Namespace(interval=30, jitter=5, max_concurrent=4, min_spacing=0.02)
+    text = poll_scale.config_text(state, info["web_base"], info["ws_base"], broadcasters, tuning)
+    config.write_text(text)
+    log = (directory / "dylived.log").open("wb")
+    daemon = subprocess.Popen(
+        [sys.executable, "-m", "dylived", "run", "--config", str(config)],
+        stdout=subprocess.DEVNULL,
+        stderr=log,
+    )
+    processes.append(daemon)
+    return state / "control.sock"
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--broadcasters", type=int, default=1000)
     parser.add_argument("--runs", type=int, default=20)
+    parser.add_argument(
+        "--real-daemon", action="store_true", help="the real daemon on the simulator behind it"
+    )
     args = parser.parse_args()
 
     directory = Path(tempfile.mkdtemp(prefix="dylbench-"))
-    sock = directory / "control.sock"
-    server = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "tests.control.fake_daemon",
-            str(sock),
-            "--broadcasters",
-            str(args.broadcasters),
-        ]
-    )
+    processes: list[subprocess.Popen[bytes]] = []
+    if args.real_daemon:
+        sock = _start_real_daemon(directory, args.broadcasters, processes)
+    else:
+        sock = directory / "control.sock"
+        argv = ["tests.control.fake_daemon", str(sock), "--broadcasters", str(args.broadcasters)]
+        processes.append(subprocess.Popen([sys.executable, "-m", *argv]))
     try:
-        _wait_for_socket(sock)
+        _wait_for_socket(sock, 60.0)
         entry = shutil.which("dylivectl", path=str(Path(sys.executable).parent))
         ctl = [entry] if entry else [sys.executable, "-m", "dylived.ctl"]
         print(f"{args.broadcasters} broadcasters, {args.runs} runs each, command: {ctl[0]}")
@@ -89,8 +123,9 @@ def main() -> None:
             times, size = _time_runs([*ctl, "--socket", str(sock), *extra], args.runs)
             _report(name, times, size)
     finally:
-        server.terminate()
-        server.wait(timeout=10)
+        for process in reversed(processes):
+            process.terminate()
+            process.wait(timeout=20)
         shutil.rmtree(directory, ignore_errors=True)
 
 

@@ -125,6 +125,9 @@ class WatchMachine:
         self.session_started: float | None = None
         self.grace_until: float | None = None
         self.next_recheck: float | None = None
+        # Whether a check has said offline since GRACE began: the window's end closes the
+        # session only then (a breaker pause or failing checks prove nothing).
+        self.offline_confirmed = False
         self.last_live: LiveStatus | None = None
         self._no_reopen_room: str | None = None  # a broadcast we were told not to reopen
         self._paused_from: WatchState | None = None
@@ -167,23 +170,25 @@ class WatchMachine:
 
     def _seen_offline(self, now: float) -> list[Action]:
         if self.state is WatchState.LIVE and self.session_open:
-            self._enter_grace(now)
+            self._enter_grace(now, offline_seen=True)
             return []
         if self.state is WatchState.GRACE:
+            self.offline_confirmed = True
             return self.tick(now)
         self.state = WatchState.OFFLINE
         self._no_reopen_room = None
         return []
 
-    def _enter_grace(self, now: float) -> None:
+    def _enter_grace(self, now: float, *, offline_seen: bool) -> None:
         self.state = WatchState.GRACE
         self.grace_until = now + self.grace
         self.next_recheck = now + self.grace_recheck
+        self.offline_confirmed = offline_seen
 
     def stream_may_have_ended(self, now: float) -> bool:
         """A session component saw the stream stop; True when a re-check is wanted now."""
         if self.state is WatchState.LIVE and self.session_open:
-            self._enter_grace(now)
+            self._enter_grace(now, offline_seen=False)
             return True
         return self.state is WatchState.GRACE
 
@@ -195,12 +200,18 @@ class WatchMachine:
     # -- deadlines
 
     def tick(self, now: float) -> list[Action]:
-        """Deadlines that passed: the end of GRACE, the session's runtime cap."""
-        grace_over = self.grace_until is not None and now >= self.grace_until
-        if self.state is WatchState.GRACE and grace_over:
-            self.state = WatchState.OFFLINE
-            self.grace_until = self.next_recheck = None
-            return self._close(ExitReason.STREAM_ENDED)
+        """Deadlines that passed: the end of GRACE, the session's runtime cap.
+
+        GRACE ends the session only once the window is over *and* a check has said offline;
+        until a check succeeds (breaker open, errors) the session stays open in GRACE, with
+        ``grace_until`` cleared so the re-checks alone set the pace.
+        """
+        if self.state is WatchState.GRACE and (self.grace_until is None or now >= self.grace_until):
+            self.grace_until = None
+            if self.offline_confirmed:
+                self.state = WatchState.OFFLINE
+                self.next_recheck = None
+                return self._close(ExitReason.STREAM_ENDED)
         if (
             self.session_open
             and self.max_session is not None

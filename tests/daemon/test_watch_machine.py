@@ -58,6 +58,30 @@ def test_offline_past_grace_closes_with_stream_ended() -> None:
     assert m2.observe(200, OFF) == [CloseSession(ExitReason.STREAM_ENDED)]
 
 
+def test_grace_without_a_successful_check_keeps_the_session_until_one_says_offline() -> None:
+    # A component hinted that the stream stopped; then the breaker paused every check (or they
+    # failed) for longer than grace: nothing said offline, so the session must not be closed.
+    m = machine()
+    m.observe(0, LIVE)
+    assert m.stream_may_have_ended(100) is True
+    assert m.tick(190) == []
+    assert m.tick(500) == []
+    assert state_of(m) is WatchState.GRACE
+    assert m.session_open
+    assert m.next_deadline() == 115  # the re-checks go on (recheck_done moves it along)
+    m.recheck_done(500)
+    assert m.next_deadline() == 515
+    assert m.observe(520, OFF) == [CloseSession(ExitReason.STREAM_ENDED)]
+    assert state_of(m) is WatchState.OFFLINE
+    # ... or the first successful check says live again: the same session goes on
+    m2 = machine()
+    m2.observe(0, LIVE)
+    m2.stream_may_have_ended(100)
+    assert m2.tick(400) == []
+    assert m2.observe(410, LIVE) == [SampleSession(LIVE)]
+    assert state_of(m2) is WatchState.LIVE
+
+
 def test_new_room_while_live_closes_old_and_opens_new() -> None:
     m = machine()
     m.observe(0, LIVE)

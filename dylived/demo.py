@@ -27,11 +27,12 @@ from typing import IO, Any
 import httpx
 
 
-REPO_ETC = Path(__file__).resolve().parent.parent / "etc" / "sim"
+# Package data (in the checkout a symlink to etc/sim/demo.toml), so an installed dylived has it.
+PACKAGED_DEMO = Path(__file__).parent / "sim" / "demo.toml"
 
 
 def demo_scenario(override: str | None = None) -> Path:
-    return Path(override) if override else REPO_ETC / "demo.toml"
+    return Path(override) if override else PACKAGED_DEMO
 
 
 def write_demo_config(

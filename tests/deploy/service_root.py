@@ -165,10 +165,11 @@ def scratch_root() -> Path:
 
 
 def copy_checkout(destination: Path) -> Path:
-    """The files ``pip install <repo>`` needs, copied so the build leaves the checkout clean."""
+    """What ``pip install <repo>`` reads, copied (symlinks as in a clone) so the build
+    (``build/``, ``*.egg-info``) leaves the checkout alone."""
     ignore = shutil.ignore_patterns("__pycache__", "*.pyc")
     for name in ("dylived", "etc", "systemd"):
-        shutil.copytree(REPO_ROOT / name, destination / name, ignore=ignore)
+        shutil.copytree(REPO_ROOT / name, destination / name, ignore=ignore, symlinks=True)
     for name in ("pyproject.toml", "README.md"):
         shutil.copy2(REPO_ROOT / name, destination / name)
     return destination

@@ -106,13 +106,19 @@ def test_the_installed_package_ships_its_migrations_and_commands(installed: Inst
             str(venv_bin / "python"),
             "-c",
             "import json, dylived; from dylived.store.db import load_migrations; "
-            "print(json.dumps([dylived.__file__, [m.name for m in load_migrations()]]))",
+            "from dylived.demo import demo_rooms, demo_scenario; "
+            "print(json.dumps([dylived.__file__, [m.name for m in load_migrations()], "
+            "str(demo_scenario()), len(demo_rooms(demo_scenario()))]))",
         ],
         user.environment(),
     )
     assert probe.returncode == 0, probe.stderr
-    module_file, migrations = json.loads(probe.stdout)
-    assert module_file.startswith(str(installed.root / "opt" / "dylived" / "venv" / "lib"))
+    module_file, migrations, demo, demo_rooms = json.loads(probe.stdout)
+    site = str(installed.root / "opt" / "dylived" / "venv" / "lib")
+    assert module_file.startswith(site)
+    assert demo.startswith(site)  # `dylived demo` works from an installed package
+    assert not Path(demo).is_symlink()
+    assert demo_rooms > 0
     shipped = sorted(p.name for p in (REPO_ROOT / "dylived" / "store" / "migrations").glob("*.sql"))
     assert migrations == shipped
     for command in ("dylived", "dylivectl", "dylived-sim"):

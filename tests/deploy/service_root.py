@@ -36,9 +36,6 @@ USER_NAME = "dylived-test"
 # What systemd puts in a system service's environment (PATH, and for User= the account's
 # HOME, USER, LOGNAME, SHELL); the unit adds DYLIVED_CONFIG. No NOTIFY_SOCKET here.
 SERVICE_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
-UNIT_UMASK = 0o027
-STATE_MODE = 0o750  # StateDirectoryMode
-RUNTIME_MODE = 0o750  # RuntimeDirectoryMode
 # Interpreters an operator would build the venv from; the first the service user can run wins.
 PYTHON_CANDIDATES = ("/usr/bin/python3", "/usr/local/bin/python3")
 
@@ -120,9 +117,14 @@ def service_user(name: str = USER_NAME) -> Iterator[ServiceUser]:
 
 
 def run_as(
-    user: ServiceUser, argv: Sequence[str], env: Mapping[str, str], *, timeout: float = 60
+    user: ServiceUser,
+    argv: Sequence[str],
+    env: Mapping[str, str],
+    *,
+    umask: int = 0o022,
+    timeout: float = 60,
 ) -> subprocess.CompletedProcess[str]:
-    """One Exec line (ExecStartPre, ExecReload) as the unit runs it; the result."""
+    """One Exec line (ExecStartPre, ExecReload) as the unit runs it (pass its UMask=)."""
     return subprocess.run(
         [*user.setpriv(), *argv],
         env=dict(env),
@@ -130,7 +132,7 @@ def run_as(
         stdin=subprocess.DEVNULL,
         capture_output=True,
         text=True,
-        umask=UNIT_UMASK,
+        umask=umask,
         start_new_session=True,
         check=False,
         timeout=timeout,

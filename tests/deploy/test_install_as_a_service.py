@@ -8,12 +8,16 @@ real /etc, /var/lib, /run or /opt):
   package data really ships), checked as the service user;
 - ``systemd-sysusers --root`` / ``systemd-tmpfiles --root --create`` with the snippets, and
   ``systemd-analyze verify --root`` of the units whose ExecStart paths now exist;
-- a system user (``dylived-test``), the StateDirectory/RuntimeDirectory with the unit's owners
-  and modes, ``etc/dylived`` as tmpfiles makes it, the example config edited to point at the
-  simulator (on 127.0.0.1 in this process), then ExecStartPre (``dylived check-config``),
-  ExecStart (``dylived run``) as that user with UMask=0027 and the unit's environment,
-  ExecReload (``dylivectl reload``, also as that user), an operator's ``dylivectl status``,
-  and SIGTERM as KillMode=mixed sends it.
+- for ``dylived.service`` and the instance ``dylived@alpha.service``, read from the unit files
+  (``unitfile.py``): a system user (``dylived-test``) standing in for User=/Group=, the
+  StateDirectory/RuntimeDirectory with the unit's owners and modes, ``/etc/dylived`` as
+  tmpfiles makes it, the example config edited to point at the simulator (on 127.0.0.1 in this
+  process), then ExecStartPre and ExecStart as that user with the unit's UMask= and
+  environment, ExecReload (also as that user), an operator's ``dylivectl status``, and SIGTERM
+  as KillMode=mixed sends it; and a broken config ending the unit with 78.
+
+The repo's own venv cannot serve: its python is a symlink into /root (mode 0700 here), so the
+venv is built from the system python3, which is what an operator does anyway.
 
 Skips when not root or without useradd/setpriv (and the systemd tool checks without those tools).
 """
@@ -42,9 +46,6 @@ from dylived.record.probe import find_ffmpeg
 from dylived.sim import RoomSpec, Scenario, Simulator
 from tests.conftest import REPO_ROOT
 from tests.deploy.service_root import (
-    RUNTIME_MODE,
-    STATE_MODE,
-    UNIT_UMASK,
     ServiceUser,
     copy_checkout,
     edited_example_config,
@@ -57,6 +58,7 @@ from tests.deploy.service_root import (
     service_user,
     usable_python,
 )
+from tests.deploy.unitfile import UnitPlan, read_unit
 from tests.record.livesource import measure
 
 
@@ -64,7 +66,6 @@ pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
 WEB_RID = "200000000001"
 NAME = "主播-service"
-TIMEOUT_STOP_SEC = 90  # the unit's TimeoutStopSec
 HOST_UNIT_DIRS = (Path("/usr/lib/systemd/system"), Path("/lib/systemd/system"))
 
 
@@ -227,27 +228,43 @@ def _ffmpeg_for(user: ServiceUser) -> str:
     return ffmpeg
 
 
+def _unit_directory(root: Path, leaf: Path, mode: int, user: ServiceUser) -> Path:
+    """What systemd does for StateDirectory=/RuntimeDirectory=: parents 0755 root, leaf User=."""
+    for parent in reversed(leaf.relative_to(root).parents[:-1]):
+        make_dir(root / parent, 0o755, 0, 0)
+    return make_dir(leaf, mode, user.uid, user.gid)
+
+
 @pytest.mark.anyio
-async def test_the_daemon_runs_as_the_unit_runs_it(installed: Installed) -> None:
-    root, user, venv_bin = installed.root, installed.user, installed.bin
+@pytest.mark.parametrize(
+    ("unit", "instance"), [("dylived.service", ""), ("dylived@.service", "alpha")]
+)
+async def test_the_daemon_runs_as_the_unit_runs_it(
+    installed: Installed, unit: str, instance: str
+) -> None:
+    user = installed.user
+    # A machine of its own per unit (its /opt the shared install), so the runs cannot mix.
+    root = make_dir(installed.root / f"machine-{unit}", 0o755, 0, 0)
+    (root / "opt").symlink_to(installed.root / "opt")
+    plan = read_unit(REPO_ROOT / "systemd" / unit, root, instance)
+    assert (plan.user, plan.group) == ("dylived", "dylived")  # played here by user.name
+    assert plan.socket.parent == plan.runtime_directory
     ffmpeg = _ffmpeg_for(user)
     # tmpfiles.d: /etc/dylived 0750 root:dylived; the config 0640 root:dylived (it may hold
-    # cookies). The unit: StateDirectory= and RuntimeDirectory= owned by User=/Group=, 0750.
-    etc = make_dir(root / "etc" / "dylived", 0o750, 0, user.gid)
-    state = make_dir(root / "var" / "lib" / "dylived", STATE_MODE, user.uid, user.gid)
-    runtime = make_dir(root / "run" / "dylived", RUNTIME_MODE, user.uid, user.gid)
-    for parent in (root / "etc", root / "var", root / "var" / "lib", root / "run"):
-        parent.chmod(0o755)
-    socket, db = runtime / "control.sock", state / "dylived.db"
-    config = etc / "dylived.toml"
-    env = user.environment(DYLIVED_CONFIG=str(config))
-    log = root / "journal.log"
+    # cookies). The unit: StateDirectory= and RuntimeDirectory= owned by User=/Group=.
+    _unit_directory(root, plan.config.parent, 0o750, user)
+    os.chown(plan.config.parent, 0, user.gid)
+    state = _unit_directory(root, plan.state_directory, plan.state_mode, user)
+    _unit_directory(root, plan.runtime_directory, plan.runtime_mode, user)
+    db, config = state / "dylived.db", plan.config
+    env = user.environment(**plan.environment)
+    log = root / f"journal-{unit}.log"
     scenario = Scenario(rooms=(RoomSpec(WEB_RID, nickname="主播"),))
     async with Simulator.running(scenario) as sim:
         config.write_text(
             edited_example_config(
                 state_dir=state,
-                socket=socket,
+                socket=plan.socket,
                 ffmpeg=ffmpeg,
                 web_base=sim.web_base,
                 ws_base=sim.ws_base,
@@ -258,29 +275,29 @@ async def test_the_daemon_runs_as_the_unit_runs_it(installed: Installed) -> None
         os.chown(config, 0, user.gid)
         config.chmod(0o640)
 
-        pre = await anyio.to_thread.run_sync(  # ExecStartPre
-            run_as, user, [str(venv_bin / "dylived"), "check-config"], env
+        pre = await anyio.to_thread.run_sync(
+            functools.partial(run_as, user, plan.exec_start_pre, env, umask=plan.umask)
         )
         assert (pre.returncode, pre.stdout.startswith("ok: 1 broadcaster")) == (0, True), pre
 
         with log.open("wb") as journal:
-            daemon = await anyio.open_process(  # ExecStart
-                [*user.setpriv(), str(venv_bin / "dylived"), "run"],
+            daemon = await anyio.open_process(
+                [*user.setpriv(), *plan.exec_start],
                 env=env,
                 cwd="/",
                 stdin=subprocess.DEVNULL,
                 stdout=journal,
                 stderr=journal,
-                umask=UNIT_UMASK,
+                umask=plan.umask,
                 start_new_session=True,
             )
         try:
-            await _check_the_running_daemon(installed, daemon.pid, sim, socket, db, log, env)
+            await _check_the_running_daemon(installed, plan, daemon.pid, sim, db, log, env)
             ffmpegs = processes_of(user.uid, "ffmpeg")
             assert ffmpegs, "ffmpeg should be recording, as the service user"
             started = time.monotonic()
             daemon.send_signal(signal.SIGTERM)  # KillMode=mixed: the main process only
-            with anyio.fail_after(TIMEOUT_STOP_SEC):
+            with anyio.fail_after(plan.timeout_stop_sec):
                 returncode = await daemon.wait()
             stopped_in = time.monotonic() - started
         finally:
@@ -289,21 +306,22 @@ async def test_the_daemon_runs_as_the_unit_runs_it(installed: Installed) -> None
                 with anyio.move_on_after(5, shield=True):
                     await daemon.wait()
     assert returncode == 0, log.read_text()
-    assert stopped_in < TIMEOUT_STOP_SEC
+    assert stopped_in < plan.timeout_stop_sec
     assert not processes_of(user.uid, "ffmpeg") & ffmpegs, "every ffmpeg reaped"
-    _check_what_was_left(user, state, db, log)
+    _check_what_was_left(user, plan.umask, state, db, log)
 
 
 async def _check_the_running_daemon(
     installed: Installed,
+    plan: UnitPlan,
     pid: int,
     sim: Simulator,
-    socket: Path,
     db: Path,
     log: Path,
     env: dict[str, str],
 ) -> None:
-    user, dylivectl = installed.user, str(installed.bin / "dylivectl")
+    user, socket = installed.user, plan.socket
+    dylivectl = plan.exec_reload[0]
     await _wait_for(socket.exists, 30, "the control socket", log)
     sock = await anyio.Path(socket).stat()
     assert stat.S_ISSOCK(sock.st_mode)
@@ -332,10 +350,40 @@ async def _check_the_running_daemon(
 
     # ExecReload runs as User= too, and waits for the daemon's answer.
     reloaded = await anyio.to_thread.run_sync(
-        run_as, user, [dylivectl, "--socket", str(socket), "reload"], env
+        functools.partial(run_as, user, plan.exec_reload, env, umask=plan.umask)
     )
     assert reloaded.returncode == 0, reloaded.stderr
     assert "reload applied" in reloaded.stdout
+
+
+def test_a_broken_config_ends_the_unit_with_78_before_anything_starts(
+    installed: Installed,
+) -> None:
+    """ExecStartPre reports every problem; with its "-" prefix the unit then relies on ExecStart
+    exiting 78 itself (RestartPreventExitStatus=78), before any socket or database exists."""
+    user = installed.user
+    root = make_dir(installed.root / "machine-broken", 0o755, 0, 0)
+    (root / "opt").symlink_to(installed.root / "opt")
+    plan = read_unit(REPO_ROOT / "systemd" / "dylived.service", root)
+    _unit_directory(root, plan.config.parent, 0o750, user)
+    state = _unit_directory(root, plan.state_directory, plan.state_mode, user)
+    _unit_directory(root, plan.runtime_directory, plan.runtime_mode, user)
+    plan.config.write_text(
+        f'[daemon]\nstate_dir = "{state}"\n[control]\nsocket = "{plan.socket}"\n'
+        '[poll]\ninterval = -1\n[[broadcaster]]\ntarget = "uid:123"\n',
+        encoding="utf-8",
+    )
+    env = user.environment(**plan.environment)
+    pre = run_as(user, plan.exec_start_pre, env, umask=plan.umask)
+    assert pre.returncode == 78, pre
+    assert "poll.interval" in pre.stdout + pre.stderr
+    assert "broadcaster[1]" in pre.stdout + pre.stderr
+    if "ExecStartPre" not in plan.failure_ignored:
+        return  # systemd stops here
+    run = run_as(user, plan.exec_start, env, umask=plan.umask, timeout=30)
+    assert run.returncode == 78, run
+    assert not plan.socket.exists()
+    assert list(state.iterdir()) == []
 
 
 def _check_group_access(installed: Installed, socket: Path) -> None:
@@ -359,13 +407,13 @@ def _check_group_access(installed: Installed, socket: Path) -> None:
         assert (result.returncode == 0) is allowed, (groups, result.stdout, result.stderr)
 
 
-def _check_what_was_left(user: ServiceUser, state: Path, db: Path, log: Path) -> None:
+def _check_what_was_left(user: ServiceUser, umask: int, state: Path, db: Path, log: Path) -> None:
     files = [p for p in state.rglob("*") if p.is_file()]
     assert not [f for f in files if f.name.endswith(".part")], files
     for path in [state, *state.rglob("*")]:  # nothing the daemon made belongs to root
         info = path.stat()
         assert (info.st_uid, info.st_gid) == (user.uid, user.gid), path
-        assert stat.S_IMODE(info.st_mode) & UNIT_UMASK == 0, (path, oct(info.st_mode))
+        assert stat.S_IMODE(info.st_mode) & umask == 0, (path, oct(info.st_mode))
     rows = _query(db, "SELECT path, state, bytes FROM segments")
     assert rows, log.read_text()
     assert {s for _, s, _ in rows} == {"closed"}

@@ -526,7 +526,8 @@ def check_config_command(args: argparse.Namespace) -> int:
         config = load_config(args.config)
     except ConfigError as exc:
         return _report(exc)
-    sys.stdout.write(f"ok: {len(config.broadcasters)} broadcasters\n")
+    count = len(config.broadcasters)
+    sys.stdout.write(f"ok: {count} broadcaster{'' if count == 1 else 's'}\n")
     return 0
 
 

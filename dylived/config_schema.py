@@ -20,15 +20,12 @@ from urllib.parse import parse_qs, urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from dylived.model import EVENT_TYPES
+from dylived.record.naming import TEMPLATE_FIELDS
 
 
 VIDEO_QUALITIES = ("origin", "uhd", "hd", "sd", "ld", "md", "FULL_HD1", "HD1", "SD1", "SD2")
 CONTAINERS = ("ts", "mkv", "mp4")
 LOG_LEVELS = ("debug", "info", "warning", "error")
-# Fields a filename_template may use: broadcaster = its key (sanitised by the recorder),
-# date = YYYY-MM-DD of the segment start in daemon.timezone, start = that datetime (aware),
-# seq = segment number (int, from 1), room_id, quality (the chosen video_quality), ext.
-TEMPLATE_FIELDS = ("broadcaster", "date", "start", "seq", "room_id", "quality", "ext")
 
 Converter = Callable[[Any], Any]
 TargetKind = Literal["web_rid", "share_url", "sec_uid", "user_id"]
@@ -307,6 +304,8 @@ def template(value: Any) -> str:
             )
         sample = str(value).format(
             broadcaster="b",
+            nickname="n",
+            title="t",
             date="2026-01-02",
             seq=1,
             room_id="1",

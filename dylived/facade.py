@@ -271,7 +271,7 @@ class Facade:
             "capture": _component_block(s, "capture"),
             "recording": _component_block(s, "recorder"),
             "next_check_ms": self.watchlist.next_poll_ms(key) if self.watchlist else None,
-            "options": _jsonable(b.flat()),
+            "options": _jsonable({k: v for k, v in b.flat().items() if k not in _IDENTITY_FIELDS}),
         }
 
     async def status(self) -> JsonObject:
@@ -455,6 +455,11 @@ class Facade:
 
 def vars_of(obj: object) -> dict[str, Any]:
     return {name: getattr(obj, name) for name in getattr(obj, "__slots__", ())}
+
+
+# BroadcasterConfig fields that are the broadcaster's identity or state (shown as top-level
+# fields of its JSON), not the effective options a user can override.
+_IDENTITY_FIELDS = frozenset({"key", "target", "target_text", "enabled", "paused", "origin"})
 
 
 def _jsonable(value: Any) -> Any:

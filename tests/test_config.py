@@ -181,7 +181,7 @@ def test_a_syntax_error_names_line_and_column() -> None:
 @pytest.mark.parametrize(
     ("template", "message"),
     [
-        ("{broadcaster}/{seq}_{title}.ts", "unknown field {title}"),
+        ("{broadcaster}/{seq}_{bogus}.ts", "unknown field {bogus}"),
         ("{broadcaster}/{date}.ts", "must contain {seq}"),
         ("/abs/{seq}.ts", "relative path"),
         ("../{seq}.ts", "relative path"),

@@ -53,7 +53,12 @@ class RecordingEnvironment:
 
 
 def session_files(
-    env: RecordingEnvironment, template: str, key: str, status: LiveStatus, started_at_ms: int
+    env: RecordingEnvironment,
+    template: str,
+    key: str,
+    status: LiveStatus,
+    started_at_ms: int,
+    container: str = "ts",
 ) -> tuple[Path, str]:
     """(directory, file stem) of a session's segments from the naming template.
 
@@ -63,11 +68,13 @@ def session_files(
     """
     start = datetime.fromtimestamp(started_at_ms / 1000, tz=UTC)
     fields = NamingFields(
-        broadcaster=status.nickname or key,
+        broadcaster=key,
         start=start,
         seq=0,
         room_id=status.room_id or "",
         title=status.title,
+        nickname=status.nickname,
+        ext=container,
     )
     relative = render_relative(template, fields, env.timezone)
     name = relative.name
@@ -178,7 +185,12 @@ class RecorderComponent:
         previous = self.recorder  # record stop/start or a flap: continue its numbering
         rec: Any = ctx.options.recording
         directory, stem = session_files(
-            env, rec.filename_template, ctx.key, ctx.latest_status, ctx.started_at_ms
+            env,
+            rec.filename_template,
+            ctx.key,
+            ctx.latest_status,
+            ctx.started_at_ms,
+            rec.container,
         )
         settings = RecorderSettings(
             ffmpeg=env.ffmpeg,

@@ -3,8 +3,9 @@
 Owns the sanitiser every path component goes through (nothing a platform sends, such as a
 nickname of ``../../etc``, slashes, control characters or 300 bytes of emoji, can escape
 ``recordings_dir`` or break a file system) and the rendering of the template fields
-``{broadcaster}``, ``{date}`` (YYYY-MM-DD in the configured time zone), ``{start:%fmt}`` (an
-aware datetime in that zone), ``{seq:04d}``, ``{room_id}``, ``{title}`` and ``{quality}``.
+``{broadcaster}`` (its key), ``{nickname}`` and ``{title}`` (as the platform sends them),
+``{date}`` (YYYY-MM-DD in the configured time zone), ``{start:%fmt}`` (an aware datetime in that
+zone), ``{seq:04d}``, ``{room_id}``, ``{quality}`` and ``{ext}`` (the container).
 Pure except :func:`contain`, which resolves symlinks to prove the final path stays inside
 ``recordings_dir``. Imports nothing that does I/O beyond ``os.path``.
 """
@@ -25,7 +26,18 @@ from dylived.errors import RecorderError
 
 MAX_COMPONENT_BYTES = 200  # NAME_MAX is 255 on ext4/xfs/btrfs; leaves room for ".part"
 MAX_EXTENSION_BYTES = 16
-TEMPLATE_FIELDS = frozenset({"broadcaster", "date", "start", "seq", "room_id", "title", "quality"})
+# The fields a filename_template may use (config validation checks templates against these).
+TEMPLATE_FIELDS: tuple[str, ...] = (
+    "broadcaster",
+    "nickname",
+    "title",
+    "date",
+    "start",
+    "seq",
+    "room_id",
+    "quality",
+    "ext",
+)
 DEFAULT_TEMPLATE = "{broadcaster}/{date}/{broadcaster}_{start:%Y%m%d-%H%M%S}_{seq:04d}.ts"
 
 # Characters replaced by "_": path separators, NUL, and what Windows/SMB shares refuse
@@ -103,7 +115,7 @@ def template_problems(template: str) -> list[str]:
     except ValueError as exc:
         return [f"cannot parse the template: {exc}"]
     names = {name for _, name, _, _ in parsed if name is not None}
-    for name in sorted(names - TEMPLATE_FIELDS):
+    for name in sorted(names - set(TEMPLATE_FIELDS)):
         problems.append(
             f"unknown field {{{name}}}; known: {', '.join(sorted(TEMPLATE_FIELDS))}"
             if name
@@ -129,12 +141,14 @@ def template_problems(template: str) -> list[str]:
 class NamingFields:
     """The values a template can use; ``start`` must be timezone-aware."""
 
-    broadcaster: str
+    broadcaster: str  # the broadcaster's key (its configured name, or its target's id)
     start: datetime
     seq: int
     room_id: str = ""
     title: str = ""
     quality: str = ""
+    nickname: str = ""
+    ext: str = "ts"
 
 
 def render_relative(template: str, fields: NamingFields, timezone: ZoneInfo) -> PurePosixPath:
@@ -148,6 +162,8 @@ def render_relative(template: str, fields: NamingFields, timezone: ZoneInfo) -> 
     start = fields.start.astimezone(timezone)
     values = {
         "broadcaster": sanitize_component(fields.broadcaster, 100),
+        "nickname": sanitize_component(fields.nickname or fields.broadcaster, 100),
+        "ext": sanitize_component(fields.ext, MAX_EXTENSION_BYTES),
         "title": sanitize_component(fields.title, 100) if fields.title else "",
         "room_id": sanitize_component(fields.room_id, 64) if fields.room_id else "",
         "quality": sanitize_component(fields.quality, 32) if fields.quality else "",

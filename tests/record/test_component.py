@@ -36,10 +36,20 @@ def test_default_template_gives_a_dated_directory_and_stem(tmp_path: Path) -> No
     assert ".." not in directory.relative_to(tmp_path.resolve()).parts
 
 
-def test_nickname_falls_back_to_the_key(tmp_path: Path) -> None:
-    directory, stem = session_files(env(tmp_path), DEFAULT, "alice", LiveStatus(live=True), 0)
-    assert directory.parent.name == "alice"
+def test_broadcaster_is_the_key_and_nickname_falls_back_to_it(tmp_path: Path) -> None:
+    status = LiveStatus(live=True, nickname="主播A")
+    directory, stem = session_files(env(tmp_path), DEFAULT, "alice", status, 0)
+    assert directory.parent.name == "alice"  # stable when the streamer renames themselves
     assert stem.startswith("alice_")
+    by_nick = "{nickname}/{title}_{seq:04d}.{ext}"
+    status = LiveStatus(live=True, nickname="主播/../x", title="a/b")
+    directory, stem = session_files(env(tmp_path), by_nick, "alice", status, 0, "mkv")
+    assert directory.parent == tmp_path.resolve()
+    assert "/" not in directory.name
+    assert ".." not in directory.relative_to(tmp_path.resolve()).parts
+    assert stem == "a_b"  # the .mkv extension came from {ext}
+    directory, _ = session_files(env(tmp_path), by_nick, "alice", LiveStatus(live=True), 0)
+    assert directory.name == "alice"
 
 
 def test_a_symlink_out_of_the_recordings_dir_is_refused(tmp_path: Path) -> None:

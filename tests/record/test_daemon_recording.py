@@ -103,8 +103,9 @@ async def wait_for(predicate: Any, seconds: float, what: str) -> None:
         await anyio.sleep(0.1)
 
 
-def ffmpeg_pids() -> set[int]:
-    """ffmpeg processes recording into a ``.part`` pattern (ours, by their argv)."""
+def ffmpeg_pids(under: Path) -> set[int]:
+    """ffmpeg processes recording into a ``.part`` pattern below ``under`` (this test's own,
+    by their argv: other tests or engineers may be running ffmpeg at the same time)."""
     found = set()
     for entry in Path("/proc").iterdir():
         if entry.name.isdigit():
@@ -112,7 +113,8 @@ def ffmpeg_pids() -> set[int]:
                 cmd = (entry / "cmdline").read_bytes().split(b"\0")
             except OSError:
                 continue
-            if cmd and b"ffmpeg" in cmd[0] and any(a.endswith(b".part") for a in cmd):
+            mine = any(a.endswith(b".part") and str(under).encode() in a for a in cmd)
+            if cmd and b"ffmpeg" in cmd[0] and mine:
                 found.add(int(entry.name))
     return found
 
@@ -154,7 +156,7 @@ async def test_sigterm_with_5_recordings_closes_every_segment_within_20_s(tmp_pa
     scenario = Scenario(rooms=tuple(RoomSpec(r, nickname=f"主播{r[-1]}") for r in web_rids))
     state, config = tmp_path / "state", tmp_path / "dylived.toml"
     db = state / "dylived.db"
-    before = ffmpeg_pids()
+    before = ffmpeg_pids(tmp_path)
     async with Simulator.running(scenario) as sim:
         write_config(config, sim, state, web_rids)
         for rid in web_rids:
@@ -162,7 +164,7 @@ async def test_sigterm_with_5_recordings_closes_every_segment_within_20_s(tmp_pa
         async with daemon(config, tmp_path / "daemon.log") as process:
             sql = "SELECT COUNT(DISTINCT session_id) FROM segments"
             await wait_for(lambda: count(db, sql) == 5, 40, "a segment from each room")
-            ours = ffmpeg_pids() - before
+            ours = ffmpeg_pids(tmp_path) - before
             assert len(ours) == 5
             started = time.monotonic()
             process.send_signal(signal.SIGTERM)
@@ -171,7 +173,7 @@ async def test_sigterm_with_5_recordings_closes_every_segment_within_20_s(tmp_pa
             elapsed = time.monotonic() - started
     assert returncode == 0
     assert elapsed < 20
-    assert not (ffmpeg_pids() & ours)  # every ffmpeg reaped
+    assert not (ffmpeg_pids(tmp_path) & ours)  # every ffmpeg reaped
     files = recorded_files(state)
     assert not [f for f in files if f.name.endswith(".part")]
     rows = query(db, "SELECT path, state, bytes FROM segments")
@@ -187,7 +189,7 @@ async def test_daemon_sigkilled_mid_recording_then_restarted(tmp_path: Path) -> 
     scenario = Scenario(rooms=(RoomSpec(rid, nickname="主播"),))
     state, config = tmp_path / "state", tmp_path / "dylived.toml"
     db = state / "dylived.db"
-    before = ffmpeg_pids()
+    before = ffmpeg_pids(tmp_path)
     async with Simulator.running(scenario) as sim:
         write_config(config, sim, state, [rid])
         sim.room(rid).go_live()
@@ -195,11 +197,13 @@ async def test_daemon_sigkilled_mid_recording_then_restarted(tmp_path: Path) -> 
             closed = "SELECT 1 FROM segments WHERE state = 'closed'"
             await wait_for(lambda: query(db, closed), 30, "a closed segment")
             await anyio.sleep(2)  # mid-way into the next segment
-            orphans = ffmpeg_pids() - before
+            orphans = ffmpeg_pids(tmp_path) - before
             first.kill()
             await first.wait()
         # ffmpeg learns of its parent's death (PR_SET_PDEATHSIG) and finishes its segment
-        await wait_for(lambda: not (ffmpeg_pids() & orphans), 15, "ffmpeg gone with the daemon")
+        await wait_for(
+            lambda: not (ffmpeg_pids(tmp_path) & orphans), 15, "ffmpeg gone with the daemon"
+        )
         killed_at = time.time()
         finished_first = [r[0] for r in query(db, "SELECT path FROM segments WHERE state='closed'")]
         # the segment open at the kill has its 'writing' row (the .part, its start time)
@@ -279,7 +283,7 @@ async def test_dylivectl_record_start_and_stop_a_live_broadcaster(tmp_path: Path
     state, config = tmp_path / "state", tmp_path / "dylived.toml"
     db = state / "dylived.db"
     closed = "SELECT COUNT(*) FROM segments WHERE state = 'closed'"
-    before = ffmpeg_pids()
+    before = ffmpeg_pids(tmp_path)
     async with Simulator.running(scenario) as sim:
         write_config(config, sim, state, [rid], record_video=False)
         sim.room(rid).go_live()
@@ -287,16 +291,16 @@ async def test_dylivectl_record_start_and_stop_a_live_broadcaster(tmp_path: Path
             sql = "SELECT COUNT(*) FROM sessions"
             await wait_for(lambda: count(db, sql) == 1, 20, "a session")
             await anyio.sleep(2)
-            assert ffmpeg_pids() - before == set()  # live, but not recording
+            assert ffmpeg_pids(tmp_path) - before == set()  # live, but not recording
             assert count(db, "SELECT COUNT(*) FROM segments") == 0
             code, out = await dylivectl(state, "record", "start", "b0")
             assert code == 0, out
             await wait_for(lambda: count(db, closed) >= 1, 30, "a segment after record start")
-            ours = ffmpeg_pids() - before
+            ours = ffmpeg_pids(tmp_path) - before
             assert len(ours) == 1
             code, _ = await dylivectl(state, "record", "stop", "b0")
             assert code == 0
-            await wait_for(lambda: not (ffmpeg_pids() & ours), 15, "ffmpeg stopped")
+            await wait_for(lambda: not (ffmpeg_pids(tmp_path) & ours), 15, "ffmpeg stopped")
             writing = "SELECT COUNT(*) FROM segments WHERE state = 'writing'"
             await wait_for(lambda: count(db, writing) == 0, 10, "the last segment closed")
             stopped_at = count(db, closed)
@@ -307,7 +311,7 @@ async def test_dylivectl_record_start_and_stop_a_live_broadcaster(tmp_path: Path
             assert shown["recording"]["state"] == "idle"
             await anyio.sleep(3)
             assert count(db, "SELECT COUNT(*) FROM segments") == stopped_at  # nothing new
-            assert ffmpeg_pids() - before == set()
+            assert ffmpeg_pids(tmp_path) - before == set()
             code, _ = await dylivectl(state, "record", "start", "b0")
             assert code == 0
             await wait_for(lambda: count(db, closed) > stopped_at, 30, "recording again")

@@ -18,9 +18,10 @@ for every connection (BU's range; SR regenerates per retry because an id "may be
 ``heartbeat_duration``), acks sent as soon as a frame asks, server pings answered by websockets.
 Each event becomes its dataset.md row with the server time, the receive wall-clock ms and
 ``stream_offset_s`` = seconds since ``ctx.recording_started_at_ms`` (null while nothing is
-recorded). Rows go to a pending list that a flusher task hands to the writer
-(``InsertEvents``, at most ``batch_rows`` per op), so a slow writer never stalls the socket
-reader unless ``max_pending_rows`` are waiting (then the reader waits: backpressure).
+recorded). Rows go to the store hand-over (``capture_handover.StoreHandOver``), whose flusher
+task hands them to the writer (``InsertEvents``, at most ``batch_rows`` per op), so a slow
+writer never stalls the socket reader unless ``max_pending_rows`` are waiting (then the reader
+waits: backpressure).
 ``exclude_events`` types are dropped; unknown/undecodable messages are kept raw (the whole
 frame, so ``dylived decode`` can read it), the first ``unknown_per_method`` per method and
 ``unknown_total`` per session; more than ``undecodable_warn_share`` undecodable among the last
@@ -51,11 +52,11 @@ import logging
 import random
 import urllib.parse
 from collections.abc import Callable, Sequence
-from typing import Protocol
 
 import anyio
 import anyio.abc
 
+from dylived.capture_handover import EventSink, StoreHandOver
 from dylived.capture_policy import (
     PUSH_PATH,
     USER_UNIQUE_ID_RANGE,
@@ -66,6 +67,7 @@ from dylived.capture_policy import (
     UnknownSampler,
     choose_user_unique_id,
     push_endpoint,
+    push_headers,
     stream_offset_s,
 )
 from dylived.errors import DylivedError, RemoteProtocolError, TransportError, UpstreamError
@@ -81,10 +83,8 @@ from dylived.session import ComponentFactory, ComponentHealth, SessionContext, w
 from dylived.store.ops import (
     AddGap,
     EventRecord,
-    InsertEvents,
     InsertUnknown,
     UpdateSession,
-    WriteOp,
 )
 from dylived.wire.messages import ControlEvent, UndecodableMessage, UnknownMessage, WireEvent
 from dylived.wire.rows import build_row
@@ -96,12 +96,6 @@ logger = logging.getLogger(__name__)
 
 FINAL_FLUSH_TIMEOUT = 3.0  # seconds the last rows/gaps may take to reach the writer
 STREAM_ENDED = "stream_ended"
-
-
-class EventSink(Protocol):
-    """Where store operations go: the store writer (``Writer.submit``)."""
-
-    async def submit(self, op: WriteOp) -> None: ...
 
 
 # ----------------------------------------------------------------------------- the component
@@ -128,7 +122,9 @@ class EventCapture:
         if not settings.ws_hosts:
             raise ValueError("no ws_hosts configured")
         self.settings = settings
-        self._sink = sink
+        self.handover = StoreHandOver(
+            sink, batch_rows=settings.batch_rows, max_pending_rows=settings.max_pending_rows
+        )
         self.exclude_events = frozenset(exclude_events)
         self._cookie_header = cookie_header
         self._rng = rng or random.Random()
@@ -144,7 +140,6 @@ class EventCapture:
         self.total_events = 0
         self.excluded = 0
         self.bad_frames = 0
-        self.backpressure_waits = 0
         self.gaps = 0
         self.event_counts: collections.Counter[str] = collections.Counter()
         self.last_event_at: float | None = None
@@ -155,11 +150,6 @@ class EventCapture:
         )
         self.wire_totals: collections.Counter[str] = collections.Counter()
         self._ctx: SessionContext | None = None
-        self._pending_rows: list[EventRecord] = []
-        self._pending_ops: list[WriteOp] = []
-        self._in_flight: list[WriteOp] = []
-        self._work = anyio.Event()
-        self._drained = anyio.Event()
         self._gap_from_ms: int | None = None
         self._session: WebcastSession | None = None
         self._gap_cause = ""
@@ -172,7 +162,7 @@ class EventCapture:
         self._ctx = ctx
         try:
             async with anyio.create_task_group() as tg:
-                tg.start_soon(self._flusher)
+                tg.start_soon(self.handover.run_flusher, ctx.session_id)
                 task_status.started()
                 await self._connect_loop(ctx)
                 await anyio.sleep_forever()  # gave up or the stream ended: the session decides
@@ -180,7 +170,7 @@ class EventCapture:
             self.connected = False
             with anyio.move_on_after(FINAL_FLUSH_TIMEOUT, shield=True):
                 self._close_gap(wall_ms(), final=True)
-                await self._flush_all()
+                await self.handover.flush_all(ctx.session_id)
 
     def health(self) -> ComponentHealth:
         now = anyio.current_time()
@@ -278,21 +268,11 @@ class EventCapture:
             randomness=SignatureRandomness.draw(self._rng, counter=self.connections),
             user_agent=self.settings.user_agent,
         )
-        origin = self.settings.origin
-        headers = [
-            ("Referer", origin + "/"),
-            ("Accept-Language", "zh-CN,zh;q=0.9"),
-            ("Cache-Control", "no-cache"),
-            ("Pragma", "no-cache"),
-        ]
-        cookie = self._cookie_header()
-        if cookie:
-            headers.insert(0, ("Cookie", cookie))
         return PushConnectOptions(
             url=url,
             user_agent=self.settings.user_agent,
-            headers=headers,
-            origin=origin,
+            headers=push_headers(self.settings.origin, self._cookie_header()),
+            origin=self.settings.origin,
             open_timeout=self.settings.open_timeout_s,
         )
 
@@ -305,7 +285,7 @@ class EventCapture:
             self._close_gap(wall_ms())
             if not self.connection_opened:
                 self.connection_opened = True
-                self._queue_op(UpdateSession(ctx.session_id, connection_opened=True))
+                self.handover.queue_op(UpdateSession(ctx.session_id, connection_opened=True))
             session = self._session = WebcastSession(dedup=self.dedup)
             try:
                 cause = await self._serve_connection(ctx, conn, session)
@@ -320,7 +300,7 @@ class EventCapture:
         self.reconnect_count += 1
         self._gap_from_ms, self._gap_cause = wall_ms(), cause
         self.detail = f"disconnected: {cause}"
-        self._queue_op(UpdateSession(ctx.session_id, reconnect_count=self.reconnect_count))
+        self.handover.queue_op(UpdateSession(ctx.session_id, reconnect_count=self.reconnect_count))
         logger.info("push connection of %s ended (%s) after %.1f s", ctx.key, cause, lasted)
 
     async def _serve_connection(
@@ -393,8 +373,8 @@ class EventCapture:
                     closing = exc
             if self._take_events(ctx, session.events_received(), data, received_ms):
                 return STREAM_ENDED
-            if len(self._pending_rows) >= self.settings.max_pending_rows:
-                await self._wait_drained()  # backpressure: the writer is far behind
+            if self.handover.full:
+                await self.handover.wait_drained()  # backpressure: the writer is far behind
             if session.close_requested:
                 return "server_close_frame"
 
@@ -416,7 +396,7 @@ class EventCapture:
                 self.undecodable.add(isinstance(event, UndecodableMessage))
                 if event.method not in kept_methods and self.unknown.take(event.method):
                     kept_methods.add(event.method)
-                    self._queue_op(
+                    self.handover.queue_op(
                         InsertUnknown(
                             ctx.session_id,
                             event.method,
@@ -447,8 +427,7 @@ class EventCapture:
             self.total_events += len(rows)
             self.last_event_at = now
             self.rate.add(now, len(rows))
-            self._pending_rows.extend(rows)
-            self._work.set()
+            self.handover.queue_rows(rows)
         if self.undecodable.should_warn(now):
             logger.warning(
                 "%.1f%% of the last %d push messages could not be decoded: the protocol may "
@@ -458,54 +437,16 @@ class EventCapture:
             )
         return ended
 
-    # ------------------------------------------------------------------ to the writer
-
-    def _queue_op(self, op: WriteOp) -> None:
-        self._pending_ops.append(op)
-        self._work.set()
+    # ------------------------------------------------------------------ gaps
 
     def _close_gap(self, to_ms: int, *, final: bool = False) -> None:
         ctx = self._ctx
         if self._gap_from_ms is None or ctx is None or not ctx.session_id:
             return
         cause = self._gap_cause if not final else self._gap_cause or "session_ended"
-        self._queue_op(AddGap(ctx.session_id, "events", self._gap_from_ms, to_ms, cause))
+        self.handover.queue_op(AddGap(ctx.session_id, "events", self._gap_from_ms, to_ms, cause))
         self.gaps += 1
         self._gap_from_ms = None
-
-    async def _flusher(self) -> None:
-        while True:
-            await self._work.wait()
-            self._work = anyio.Event()
-            await self._flush_all()
-            self._drained.set()
-
-    async def _wait_drained(self) -> None:
-        self.backpressure_waits += 1
-        self._drained = anyio.Event()
-        self._work.set()
-        await self._drained.wait()
-
-    async def _flush_all(self) -> None:
-        """Hand every pending op and row to the writer (an interrupted hand-over is retried)."""
-        ctx = self._ctx
-        assert ctx is not None
-        while self._in_flight or self._pending_ops or self._pending_rows:
-            if not self._in_flight:
-                self._in_flight = self._next_ops(ctx.session_id)
-            while self._in_flight:
-                await self._sink.submit(self._in_flight[0])
-                del self._in_flight[0]
-
-    def _next_ops(self, session_id: int) -> list[WriteOp]:
-        ops, self._pending_ops = self._pending_ops, []
-        rows, self._pending_rows = self._pending_rows, []
-        size = self.settings.batch_rows
-        ops.extend(
-            InsertEvents(session_id, rows[start : start + size])
-            for start in range(0, len(rows), size)
-        )
-        return ops
 
 
 def _closed_cause(exc: PushClosed) -> str:

@@ -63,6 +63,19 @@ def push_endpoint(host: str) -> str:
     return host
 
 
+def push_headers(origin: str, cookie: str) -> list[tuple[str, str]]:
+    """The extra handshake headers, as the browser sends them (the cookie first, when any)."""
+    headers = [
+        ("Referer", origin + "/"),
+        ("Accept-Language", "zh-CN,zh;q=0.9"),
+        ("Cache-Control", "no-cache"),
+        ("Pragma", "no-cache"),
+    ]
+    if cookie:
+        headers.insert(0, ("Cookie", cookie))
+    return headers
+
+
 def choose_user_unique_id(configured: str, rng: random.Random) -> str:
     """The configured id, else a random 19-digit id in [7.3e18, 8.0e18)."""
     return configured or str(rng.randrange(*USER_UNIQUE_ID_RANGE))

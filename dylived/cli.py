@@ -1,8 +1,9 @@
 """The `dylived` command: argument parsing and dispatch to the module that owns each subcommand.
 
     dylived run [--config PATH]              the daemon (dylived.daemon)
-    dylived check-config [--config PATH]     validate the config; exit 0 or 78 (dylived.config)
-    dylived print-config [--config PATH]     the effective config, secrets masked (dylived.config)
+    dylived check-config [--config PATH]     validate the config; exit 0 or 78
+    dylived print-config [--config PATH]     the effective config, secrets masked
+                                             (both: dylived.config_commands)
     dylived demo [--seconds N] [--dir DIR]   simulator + daemon on loopback (dylived.demo)
     dylived decode [FILE|-] [--acks]         decode captured webcast frames (dylived.decode)
 
@@ -27,8 +28,8 @@ DEFAULT_CONFIG = "/etc/dylived/dylived.toml"
 # subcommand -> (module, function); each function takes the parsed namespace, returns an exit code
 _HANDLERS: dict[str, tuple[str, str]] = {
     "run": ("dylived.daemon", "run_command"),
-    "check-config": ("dylived.config", "check_config_command"),
-    "print-config": ("dylived.config", "print_config_command"),
+    "check-config": ("dylived.config_commands", "check_config_command"),
+    "print-config": ("dylived.config_commands", "print_config_command"),
     "demo": ("dylived.demo", "demo_command"),
     "decode": ("dylived.decode", "decode_command"),
 }

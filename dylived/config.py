@@ -1,9 +1,11 @@
-"""The configuration: TOML → validated, frozen ``Config``; targets; reload diffs; the state overlay.
+"""The configuration: TOML → validated, frozen ``Config``; targets; reload diffs.
 
-Owns the frozen config values, building them from TOML, reload diffs, the runtime state overlay
-and the ``check-config``/``print-config`` commands; the key-by-key checks and target parsing live
-in ``config_schema`` (documented for users in ``etc/dylived.toml``). Pure apart from reading
-and writing its files; imports only ``config_schema``, ``errors`` and ``model`` of dylived.
+Owns the frozen config values, building them from TOML, reload diffs and rendering the
+effective config back to TOML; the key-by-key checks and target parsing live in
+``config_schema`` (documented for users in ``etc/dylived.toml``), the runtime state overlay
+(``watchlist-overrides.json``) in ``config_overlay``, the ``check-config``/``print-config``
+commands in ``config_commands``. Pure apart from reading its file; imports only
+``config_schema`` and ``errors`` of dylived.
 
 Validation collects every problem as ``dotted.path: what is wrong`` (``broadcaster[N]`` counts
 from 1, the first ``[[broadcaster]]`` of the file) and raises one ``ConfigError``.
@@ -11,11 +13,8 @@ from 1, the first ``[[broadcaster]]`` of the file) and raises one ``ConfigError`
 
 from __future__ import annotations
 
-import argparse
 import dataclasses
-import json
 import os
-import sys
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -293,7 +292,7 @@ def _parse_sections(data: Mapping[str, Any], problems: list[str], base_dir: Path
     return sections
 
 
-def _parse_broadcaster(
+def parse_broadcaster(
     entry: Any,
     path: str,
     problems: list[str],
@@ -379,7 +378,7 @@ def parse_config(data: Mapping[str, Any], source: str = "", base_dir: Path | Non
         first_path: dict[str, str] = {}
         for i, entry in enumerate(raw, start=1):
             path = f"broadcaster[{i}]"
-            key, parsed = _parse_broadcaster(entry, path, problems, recording, capture, poll)
+            key, parsed = parse_broadcaster(entry, path, problems, recording, capture, poll)
             if key is not None and key in first_path:
                 where = "name" if isinstance(entry, dict) and "name" in entry else "target"
                 problems.append(
@@ -420,127 +419,6 @@ def load_config(path: str | os.PathLike[str]) -> Config:
     return loads_config(text, str(file), file.resolve().parent)
 
 
-# ----------------------------------------------------------------------------- state overlay
-
-OVERLAY_KEYS = ("added", "removed", "paused")
-
-
-def load_overrides(path: str | os.PathLike[str]) -> dict[str, Any]:
-    """The JSON state file of runtime changes; an absent file means no changes."""
-    try:
-        text = Path(path).read_text(encoding="utf-8")
-    except FileNotFoundError:
-        return {"added": [], "removed": [], "paused": []}
-    except OSError as exc:
-        raise ConfigError([f"cannot read the state file: {exc.strerror}"], str(path)) from exc
-    try:
-        data = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise ConfigError([f"not valid JSON: {exc}"], str(path)) from exc
-    if not isinstance(data, dict):
-        raise ConfigError(["expected a JSON object"], str(path))
-    return data
-
-
-def save_overrides(path: str | os.PathLike[str], overrides: Mapping[str, Any]) -> None:
-    """Write the state file atomically (temporary file, fsync, rename)."""
-    file = Path(path)
-    tmp = file.with_name(f".{file.name}.tmp")
-    with tmp.open("w", encoding="utf-8") as out:
-        json.dump(dict(overrides), out, ensure_ascii=False, indent=2)
-        out.write("\n")
-        out.flush()
-        os.fsync(out.fileno())
-    tmp.replace(file)
-
-
-def apply_overrides(config: Config, overrides: Mapping[str, Any], source: str = "") -> Config:
-    """Lay the runtime state overlay over the file's watchlist.
-
-    Precedence: the file's broadcasters, minus the ``removed`` keys; then each ``added`` entry
-    (validated like a ``[[broadcaster]]``) unless the file already has its key (the file wins);
-    then ``paused`` marks entries as paused. Keys that match nothing are ignored.
-
-    Raises:
-        ConfigError: the overlay is malformed (paths like ``added[2].target``).
-    """
-    problems: list[str] = []
-    for name in overrides:
-        if name not in OVERLAY_KEYS:
-            problems.append(f"{name}: unknown key; expected {', '.join(OVERLAY_KEYS)}")
-
-    def key_list(name: str) -> set[str]:
-        value = overrides.get(name, [])
-        if not isinstance(value, list) or not all(isinstance(k, str) for k in value):
-            problems.append(f"{name}: expected a list of broadcaster keys")
-            return set()
-        return set(value)
-
-    removed, paused = key_list("removed"), key_list("paused")
-    kept = [b for b in config.broadcasters if b.key not in removed]
-    present = {b.key for b in kept}
-    added_raw = overrides.get("added", [])
-    if not isinstance(added_raw, list):
-        problems.append("added: expected a list of broadcaster tables")
-        added_raw = []
-    seen: dict[str, str] = {}
-    for i, entry in enumerate(added_raw, start=1):
-        path = f"added[{i}]"
-        key, parsed = _parse_broadcaster(
-            entry, path, problems, config.recording, config.capture, config.poll
-        )
-        if key is not None and key in seen:
-            problems.append(f"{path}: duplicate broadcaster key {key!r} (also {seen[key]})")
-            continue
-        if key is not None:
-            seen[key] = path
-        if parsed is not None and parsed.key not in present:
-            kept.append(dataclasses.replace(parsed, origin="runtime"))
-    if problems:
-        raise ConfigError(problems, source)
-    result = tuple(dataclasses.replace(b, paused=b.key in paused) for b in kept)
-    return dataclasses.replace(config, broadcasters=result)
-
-
-def load_config_with_overrides(path: str | os.PathLike[str]) -> Config:
-    """load_config, then apply the overlay in ``daemon.state_file`` (when present)."""
-    config = load_config(path)
-    state = config.daemon.state_file
-    return apply_overrides(config, load_overrides(state), str(state))
-
-
-# ----------------------------------------------------------------------------- commands
-
-
-def _report(exc: ConfigError) -> int:
-    where = exc.source or "config"
-    sys.stderr.write(f"{where}: {len(exc.problems)} problem(s):\n")
-    for problem in exc.problems:
-        sys.stderr.write(f"  {problem}\n")
-    return EX_CONFIG
-
-
-def check_config_command(args: argparse.Namespace) -> int:
-    """``dylived check-config``: "ok: N broadcasters" and 0, or every problem and 78."""
-    try:
-        config = load_config(args.config)
-    except ConfigError as exc:
-        return _report(exc)
-    count = len(config.broadcasters)
-    sys.stdout.write(f"ok: {count} broadcaster{'' if count == 1 else 's'}\n")
-    return 0
-
-
-def print_config_command(args: argparse.Namespace) -> int:
-    """``dylived print-config``: the effective config as TOML, defaults filled, secrets masked."""
-    try:
-        config = load_config(args.config)
-    except ConfigError as exc:
-        return _report(exc)
-    sys.stdout.write(render_config(config))
-    return 0
-
-
 __all__ = [
     "EX_CONFIG",
     "BroadcasterConfig",
@@ -554,15 +432,10 @@ __all__ = [
     "RecordingConfig",
     "Secret",
     "Target",
-    "apply_overrides",
-    "check_config_command",
     "load_config",
-    "load_config_with_overrides",
-    "load_overrides",
     "loads_config",
+    "parse_broadcaster",
     "parse_config",
     "parse_target",
-    "print_config_command",
     "render_config",
-    "save_overrides",
 ]

@@ -37,7 +37,8 @@ import anyio.lowlevel
 
 from dylived import __version__
 from dylived.capture import CaptureSettings, capture_factory
-from dylived.config import EX_CONFIG, Config, load_config_with_overrides, parse_config
+from dylived.config import EX_CONFIG, Config, parse_config
+from dylived.config_overlay import load_config_with_overrides
 from dylived.control.api import ConfigRejected
 from dylived.errors import ConfigError, DylivedError, FfmpegUnusable
 from dylived.facade import WRITER_STALL, Facade, needs_ffmpeg

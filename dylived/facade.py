@@ -24,8 +24,8 @@ from typing import Any, Literal
 import anyio
 
 from dylived import __version__
-from dylived.config import (
-    Config,
+from dylived.config import Config
+from dylived.config_overlay import (
     apply_overrides,
     load_config_with_overrides,
     load_overrides,

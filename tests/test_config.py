@@ -16,13 +16,15 @@ from dylived.config import (
     ConfigDiff,
     Secret,
     Target,
-    apply_overrides,
     load_config,
-    load_config_with_overrides,
-    load_overrides,
     loads_config,
     parse_target,
     render_config,
+)
+from dylived.config_overlay import (
+    apply_overrides,
+    load_config_with_overrides,
+    load_overrides,
     save_overrides,
 )
 from dylived.config_schema import SPECS

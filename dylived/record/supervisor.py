@@ -8,7 +8,8 @@ stderr into a bounded ring buffer; reading ``-progress`` for the stall watchdog;
 status source before deciding what an exit means; the disk guard during a recording.
 
 Segment files and rows are ``record.segments``' business; the argv is ``record.argv``'s; the
-watch/session seam adapter is ``record.component``.
+settings, statistics and per-run state are ``record.run_state``'s; the watch/session seam
+adapter is ``record.component``.
 """
 
 from __future__ import annotations
@@ -19,7 +20,6 @@ import math
 import subprocess
 import time
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import anyio
@@ -27,7 +27,7 @@ import anyio.abc
 
 from dylived.model import LiveStatus
 from dylived.notify import child_environment
-from dylived.record.argv import Container, argv_for_job, output_pattern
+from dylived.record.argv import argv_for_job, output_pattern
 from dylived.record.disk import DiskGuard
 from dylived.record.policy import (
     ArgvBuilder,
@@ -35,17 +35,21 @@ from dylived.record.policy import (
     FfmpegJob,
     RecorderEvent,
     RecorderState,
-    RestartPolicy,
     Source,
     choose_source,
     classify_exit,
     next_state,
 )
 from dylived.record.process import (
-    StopLadder,
     lines_of,
     stop_process,
     with_parent_death_signal,
+)
+from dylived.record.run_state import (
+    RecorderSettings,
+    RecorderStatistics,
+    RunState,
+    parse_out_time_us,
 )
 from dylived.record.segments import (
     GapRecord,
@@ -66,70 +70,6 @@ logger = logging.getLogger(__name__)
 RecordSink = Callable[[SegmentRecord | GapRecord], Awaitable[None]]
 AnnounceSink = Callable[[SegmentOpened | SegmentAbandoned], Awaitable[None]]
 StatusSource = Callable[[], Awaitable[LiveStatus | None]]
-
-
-# ---------------------------------------------------------------- configuration and stats
-
-
-@dataclass(frozen=True, slots=True)
-class RecorderSettings:
-    """How one recording runs (from the broadcaster's effective config)."""
-
-    ffmpeg: str
-    directory: Path  # where this session's segments go
-    file_stem: str  # segment file names: {file_stem}_{seq:04d}.{container}
-    container: Container = "ts"
-    quality: str = "origin"
-    segment_seconds: float = 60.0
-    stall_timeout: float = 15.0
-    rw_timeout: float = 10.0
-    status_timeout: float = 15.0
-    stop_q_wait: float = 5.0  # a healthy ffmpeg finishes on 'q' in ~0.2 s
-    stop_int_wait: float = 3.0
-    stop_kill_wait: float = 2.0
-    hls_after_flv_failures: int = 3
-    headers: tuple[tuple[str, str], ...] = ()
-    restart: RestartPolicy = field(default_factory=RestartPolicy)
-    stderr_lines: int = 200
-    die_with_parent: bool = True  # SIGINT to ffmpeg if the daemon dies (see the launcher)
-
-    @property
-    def ladder(self) -> StopLadder:
-        return StopLadder(self.stop_q_wait, self.stop_int_wait, self.stop_kill_wait)
-
-
-@dataclass(frozen=True, slots=True)
-class RecorderStatistics:
-    state: RecorderState
-    runs: int
-    segments: int
-    bytes: int
-    duration_s: float
-    gaps: int
-    gap_seconds: float
-    disk_low: bool
-    quality: str | None
-    source_kind: str | None
-    last_exit: str | None
-    stop_reason: str | None
-
-
-class _Run:
-    """Mutable facts about the current ffmpeg run."""
-
-    def __init__(self, segments: RunSegments, started: float) -> None:
-        self.segments = segments
-        self.spawned = started
-        self.first_progress: float | None = None
-        self.last_advance = started
-        self.out_time_us = 0
-        self.refused = False
-        self.stop_reason: ExitKind | None = None
-        self.stop_requested = anyio.Event()
-        # Held while segment-list entries become records and while a newly opened segment
-        # is announced, so the announced seq is the one its record will get.
-        self.books = anyio.Lock()
-        self.announced: SegmentOpened | None = None
 
 
 def wall_ms() -> int:
@@ -186,7 +126,7 @@ class Recorder:
         self.source: Source | None = None
         self.last_exit: ExitKind | None = None
         self.stop_reason: str | None = None  # recording_stop_reason once finished
-        self._run: _Run | None = None
+        self._run: RunState | None = None
         self._process: anyio.abc.Process | None = None
         self._stopping = False
         self._stop_event = anyio.Event()
@@ -365,7 +305,7 @@ class Recorder:
             argv = with_parent_death_signal(argv)
         tail = SegmentListTail(job.segment_list)
         segments = RunSegments(RunContext(self.settings.directory, source.quality), self.next_seq)
-        run = _Run(segments, time.monotonic())
+        run = RunState(segments, time.monotonic())
         self._run = run
         self.runs += 1
         process = await anyio.open_process(
@@ -397,11 +337,11 @@ class Recorder:
                 await self._finish_run(run, tail, code)
             self._run = None
             self._process = None
-        progressed = 0.0 if run.first_progress is None else run.last_advance - run.first_progress
+        progressed = run.progressed_s
         final_code = process.returncode if process.returncode is not None else -9
         return classify_exit(final_code, run.stop_reason, run.refused), progressed
 
-    async def _finish_run(self, run: _Run, tail: SegmentListTail, returncode: int) -> None:
+    async def _finish_run(self, run: RunState, tail: SegmentListTail, returncode: int) -> None:
         """Close the books of a reaped run: last CSV lines, the open segment, the gap after."""
         now = wall_ms()
         quiet_for = time.monotonic() - run.last_advance
@@ -436,7 +376,7 @@ class Recorder:
         if self._hole_from_ms is None and self.records:  # before the first segment: no hole
             self._hole_from_ms, self._hole_cause = self.records[-1].ended_at_ms, kind.value
 
-    async def _closed(self, run: _Run, entry: ListEntry) -> None:
+    async def _closed(self, run: RunState, entry: ListEntry) -> None:
         """Records of a segment the list says is closed (call with ``run.books`` held)."""
         records = await anyio.to_thread.run_sync(run.segments.on_closed, entry, wall_ms())
         for record in records:
@@ -444,12 +384,12 @@ class Recorder:
         self._settle_announced(run, records)
 
     @staticmethod
-    def _settle_announced(run: _Run, records: list[SegmentRecord]) -> None:
+    def _settle_announced(run: RunState, records: list[SegmentRecord]) -> None:
         announced = run.announced
         if announced is not None and any(r.seq >= announced.seq for r in records):
             run.announced = None  # its record replaced the writing row
 
-    async def _opened(self, run: _Run, tail: SegmentListTail, name: str) -> None:
+    async def _opened(self, run: RunState, tail: SegmentListTail, name: str) -> None:
         """ffmpeg opened a segment: the previous one's records first, then the announcement.
 
         ffmpeg appends the closed segment to the list before it opens the next one
@@ -488,7 +428,7 @@ class Recorder:
     # -- the tasks of one run
 
     async def _drain_stderr(
-        self, process: anyio.abc.Process, run: _Run, tail: SegmentListTail
+        self, process: anyio.abc.Process, run: RunState, tail: SegmentListTail
     ) -> None:
         assert process.stderr is not None
         async for line in lines_of(process.stderr):
@@ -502,24 +442,19 @@ class Recorder:
             if logger.isEnabledFor(logging.DEBUG):
                 logger.debug("ffmpeg: %s", line)
 
-    async def _read_progress(self, process: anyio.abc.Process, run: _Run) -> None:
+    async def _read_progress(self, process: anyio.abc.Process, run: RunState) -> None:
         assert process.stdout is not None
         async for line in lines_of(process.stdout):
-            key, _, value = line.partition("=")
-            if key != "out_time_us" or not value.isdigit():
+            out_time = parse_out_time_us(line)
+            if out_time is None or out_time <= run.out_time_us:
                 continue
-            out_time = int(value)
-            if out_time > run.out_time_us:
-                now = time.monotonic()
-                run.out_time_us = out_time
-                run.last_advance = now
-                run.segments.on_progress(wall_ms(), out_time)
-                if run.first_progress is None:
-                    run.first_progress = now
-                    if self.state is RecorderState.STARTING:
-                        self._to(RecorderEvent.PROGRESS)
+            first = run.advance(out_time, time.monotonic(), wall_ms())
+            if first and self.state is RecorderState.STARTING:
+                self._to(RecorderEvent.PROGRESS)
 
-    async def _watch(self, process: anyio.abc.Process, run: _Run, tail: SegmentListTail) -> None:
+    async def _watch(
+        self, process: anyio.abc.Process, run: RunState, tail: SegmentListTail
+    ) -> None:
         """Every 0.25 s: closed segments; stall, disk and stop checks (stop ladder when due)."""
         disk = self._disk
         next_disk_check = time.monotonic() + (disk.interval if disk else math.inf)
@@ -548,3 +483,6 @@ class Recorder:
                 stalled = run.stop_reason is ExitKind.STALL
                 await stop_process(process, self.settings.ladder, quick=stalled)
                 return
+
+
+__all__ = ["Recorder", "RecorderSettings", "RecorderStatistics", "wall_ms"]

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dylived.model import ExitReason, LiveStatus, WatchState
-from dylived.watch import CloseSession, OpenSession, SampleSession, WatchMachine
+from dylived.watch_machine import CloseSession, OpenSession, SampleSession, WatchMachine
 
 
 LIVE = LiveStatus(live=True, room_id="7001", title="hello")

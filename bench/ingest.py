@@ -28,6 +28,7 @@ from pathlib import Path
 import anyio
 
 from dylived.sim import RoomSpec, Scenario, Simulator
+from tests.daemon_rig import broadcaster_table, simulator_config
 
 
 WEB_RID = "200000000001"
@@ -42,36 +43,14 @@ def rates_for(total: float) -> dict[str, float]:
 
 
 def write_config(path: Path, sim: Simulator, state: Path) -> None:
-    path.write_text(
-        f"""
-[daemon]
-state_dir = "{state}"
-log_level = "warning"
-
-[control]
-socket = "{state}/control.sock"
-
-[poll]
-interval = 1
-jitter = 0.1
-live_interval = 5
-grace = 60
-
-[recording]
-record_video = false
-
-[douyin]
-web_base = "{sim.web_base}"
-app_base = "{sim.web_base}"
-share_base = "{sim.web_base}"
-ws_hosts = ["{sim.ws_base}"]
-
-[[broadcaster]]
-target = "{WEB_RID}"
-name = "bench"
-""",
-        encoding="utf-8",
+    text = simulator_config(
+        sim,
+        state,
+        broadcasters=broadcaster_table(WEB_RID, "bench"),
+        poll="interval = 1\njitter = 0.1\nlive_interval = 5\ngrace = 60\n",
+        log_level="warning",
     )
+    path.write_text(text, encoding="utf-8")
 
 
 def cpu_seconds(pid: int) -> float:

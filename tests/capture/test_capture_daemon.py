@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import os
 import signal
-import sqlite3
 import sys
 import time
 from pathlib import Path
@@ -18,6 +17,7 @@ import pytest
 from dylived.model import EVENT_TYPES
 from dylived.sim import RoomSpec, Scenario, Simulator
 from tests.conftest import REPO_ROOT
+from tests.daemon_rig import broadcaster_table, query, simulator_config, wait_for
 
 
 pytestmark = [pytest.mark.anyio, pytest.mark.e2e, pytest.mark.slow]
@@ -26,55 +26,9 @@ WEB_RID = "200000000001"
 
 
 def write_config(path: Path, sim: Simulator, state: Path, capture: str = "") -> None:
-    path.write_text(
-        f"""
-[daemon]
-state_dir = "{state}"
-log_level = "info"
-
-[control]
-socket = "{state}/control.sock"
-
-[poll]
-interval = 1
-jitter = 0.1
-live_interval = 1
-grace = 30
-
-[recording]
-record_video = false
-
-[douyin]
-web_base = "{sim.web_base}"
-app_base = "{sim.web_base}"
-share_base = "{sim.web_base}"
-ws_hosts = ["{sim.ws_base}"]
-
-[[broadcaster]]
-target = "{WEB_RID}"
-name = "alice"
-{capture}
-""",
-        encoding="utf-8",
-    )
-
-
-def query(db: Path, sql: str, *args: Any) -> list[tuple[Any, ...]]:
-    if not db.exists():
-        return []
-    with sqlite3.connect(db, timeout=5) as conn:
-        try:
-            return conn.execute(sql, args).fetchall()
-        except sqlite3.OperationalError:  # not migrated yet
-            return []
-
-
-async def wait_for(predicate: Any, seconds: float, what: str) -> None:
-    deadline = time.monotonic() + seconds
-    while not predicate():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        await anyio.sleep(0.05)
+    """One broadcaster, no video; ``capture``: more keys of its [[broadcaster]] table."""
+    text = simulator_config(sim, state, broadcasters=broadcaster_table(WEB_RID, "alice", capture))
+    path.write_text(text, encoding="utf-8")
 
 
 async def status_json(state: Path) -> dict[str, Any]:

@@ -17,6 +17,7 @@ from dylived.session import StatusSampler, WriterSessionStore
 from dylived.sim import Simulator
 from dylived.store.db import Database, SessionRecord
 from dylived.store.writer import Writer
+from tests.daemon_rig import simulator_config
 
 
 @dataclass
@@ -32,24 +33,14 @@ class Harness:
 
 
 def config_text(sim: Simulator, poll: str, broadcasters: str, tmp_path: Path) -> str:
-    return f"""
-[daemon]
-state_dir = "{tmp_path}"
-
-[poll]
-{poll}
-
-[recording]
-record_video = false
-
-[douyin]
-web_base = "{sim.web_base}"
-app_base = "{sim.web_base}"
-share_base = "{sim.web_base}"
-ws_hosts = ["{sim.ws_base}"]
-
-{broadcasters}
-"""
+    return simulator_config(
+        sim,
+        tmp_path,
+        poll=poll,
+        broadcasters=broadcasters,
+        log_level=None,
+        control_socket=False,
+    )
 
 
 @asynccontextmanager

@@ -15,6 +15,7 @@ from pathlib import Path
 import httpx
 
 from tests.conftest import REPO_ROOT
+from tests.daemon_rig import broadcaster_table, daemon_config
 
 
 def write_config(
@@ -22,37 +23,20 @@ def write_config(
     state: Path,
     *,
     web_base: str = "http://127.0.0.1:9",
-    broadcasters: str = '[[broadcaster]]\ntarget = "200000000001"\nname = "alice"\n',
+    broadcasters: str = broadcaster_table("200000000001", "alice"),
     poll: str = "interval = 2\njitter = 0.2\ngrace = 3\nlive_interval = 1\n",
     extra: str = "",
 ) -> Path:
-    path.write_text(
-        f"""
-[daemon]
-state_dir = "{state}"
-log_level = "info"
-
-[control]
-socket = "{state}/control.sock"
-
-[poll]
-{poll}
-
-[recording]
-record_video = false
-
-[douyin]
-web_base = "{web_base}"
-app_base = "{web_base}"
-share_base = "{web_base}"
-ws_hosts = ["{web_base.replace("http", "ws")}"]
-
-{extra}
-
-{broadcasters}
-""",
-        encoding="utf-8",
+    """A daemon config (``tests.daemon_rig.daemon_config``); the default web_base refuses."""
+    text = daemon_config(
+        state,
+        web_base,
+        web_base.replace("http", "ws"),
+        broadcasters=broadcasters,
+        poll=poll,
+        extra=extra,
     )
+    path.write_text(text, encoding="utf-8")
     return path
 
 

@@ -21,6 +21,7 @@ from dylived.scheduler import StatusSource, Watchlist
 from dylived.session import StatusSampler, WriterSessionStore
 from dylived.sim import RoomSpec, Scenario, Simulator
 from dylived.store.writer import Writer
+from tests.daemon_rig import broadcaster_table, simulator_config
 from tests.record.livesource import FFMPEG, measure
 
 
@@ -30,31 +31,14 @@ WEB_RID = "200000000001"
 
 
 def config_text(sim: Simulator, tmp_path: Path) -> str:
-    return f"""
-[daemon]
-state_dir = "{tmp_path}"
-
-[poll]
-interval = 1
-jitter = 0.1
-live_interval = 1
-grace = 30
-
-[recording]
-record_video = true
-video_quality = "md"
-segment_minutes = 0.05
-
-[douyin]
-web_base = "{sim.web_base}"
-app_base = "{sim.web_base}"
-share_base = "{sim.web_base}"
-ws_hosts = ["{sim.ws_base}"]
-
-[[broadcaster]]
-target = "{WEB_RID}"
-name = "alice"
-"""
+    return simulator_config(
+        sim,
+        tmp_path,
+        broadcasters=broadcaster_table(WEB_RID, "alice"),
+        recording='record_video = true\nvideo_quality = "md"\nsegment_minutes = 0.05\n',
+        log_level=None,
+        control_socket=False,
+    )
 
 
 def rows(db: Path) -> list[tuple[int, str, str]]:

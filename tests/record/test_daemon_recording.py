@@ -8,7 +8,6 @@ from __future__ import annotations
 import json
 import os
 import signal
-import sqlite3
 import sys
 import time
 from collections.abc import AsyncIterator
@@ -24,6 +23,7 @@ from dylived.sim import RoomSpec, Scenario, Simulator
 from dylived.store.db import Database
 from dylived.store.export import session_manifest
 from tests.conftest import REPO_ROOT
+from tests.daemon_rig import broadcaster_table, query, simulator_config, wait_for
 from tests.record.livesource import measure
 
 
@@ -37,42 +37,20 @@ def rids(n: int) -> list[str]:
 def write_config(
     path: Path, sim: Simulator, state: Path, web_rids: list[str], *, record_video: bool = True
 ) -> None:
-    broadcasters = "".join(
-        f'[[broadcaster]]\ntarget = "{rid}"\nname = "b{i}"\n' for i, rid in enumerate(web_rids)
+    """Short ``md`` segments, no event capture; one broadcaster ``b<i>`` per room."""
+    broadcasters = "".join(broadcaster_table(rid, f"b{i}") for i, rid in enumerate(web_rids))
+    recording = (
+        f"record_video = {'true' if record_video else 'false'}\n"
+        'video_quality = "md"\nsegment_minutes = 0.1\n'
     )
-    path.write_text(
-        f"""
-[daemon]
-state_dir = "{state}"
-log_level = "info"
-
-[control]
-socket = "{state}/control.sock"
-
-[poll]
-interval = 1
-jitter = 0.1
-live_interval = 1
-grace = 30
-
-[recording]
-record_video = {"true" if record_video else "false"}
-video_quality = "md"
-segment_minutes = 0.1
-
-[capture]
-capture_events = false
-
-[douyin]
-web_base = "{sim.web_base}"
-app_base = "{sim.web_base}"
-share_base = "{sim.web_base}"
-ws_hosts = ["{sim.ws_base}"]
-
-{broadcasters}
-""",
-        encoding="utf-8",
+    text = simulator_config(
+        sim,
+        state,
+        broadcasters=broadcasters,
+        recording=recording,
+        extra="[capture]\ncapture_events = false\n",
     )
+    path.write_text(text, encoding="utf-8")
 
 
 async def manifest_of(db: Path, session_id: int) -> dict[str, Any]:
@@ -83,24 +61,6 @@ async def manifest_of(db: Path, session_id: int) -> dict[str, Any]:
 def count(db: Path, sql: str) -> int:
     rows = query(db, sql)
     return int(rows[0][0]) if rows else 0
-
-
-def query(db: Path, sql: str, *args: Any) -> list[tuple[Any, ...]]:
-    if not db.exists():
-        return []
-    with sqlite3.connect(db, timeout=5) as conn:
-        try:
-            return conn.execute(sql, args).fetchall()
-        except sqlite3.OperationalError:
-            return []
-
-
-async def wait_for(predicate: Any, seconds: float, what: str) -> None:
-    deadline = time.monotonic() + seconds
-    while not predicate():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        await anyio.sleep(0.1)
 
 
 def ffmpeg_pids(under: Path) -> set[int]:

@@ -32,6 +32,7 @@ from dylived.store import ops
 from dylived.store.db import Database, RecordedFile
 from dylived.store.export import session_manifest
 from dylived.store.writer import Writer
+from tests.daemon_rig import broadcaster_table, simulator_config
 from tests.record.livesource import FFMPEG, measure
 from tests.record.test_segments import encode_ts
 
@@ -181,34 +182,19 @@ async def test_a_cancelled_remux_leaves_no_half_file(tmp_path: Path) -> None:
 
 
 def config_text(sim: Simulator, tmp_path: Path, retention: str) -> str:
-    return f"""
-[daemon]
-state_dir = "{tmp_path}"
-
-[poll]
-interval = 1
-jitter = 0.1
-live_interval = 1
-grace = 1
-
-[recording]
-record_video = true
-video_quality = "md"
-segment_minutes = 0.05
-remux_mp4 = true
-keep_originals = false
-{retention}
-
-[douyin]
-web_base = "{sim.web_base}"
-app_base = "{sim.web_base}"
-share_base = "{sim.web_base}"
-ws_hosts = ["{sim.ws_base}"]
-
-[[broadcaster]]
-target = "200000000001"
-name = "alice"
-"""
+    recording = (
+        'record_video = true\nvideo_quality = "md"\nsegment_minutes = 0.05\n'
+        f"remux_mp4 = true\nkeep_originals = false\n{retention}\n"
+    )
+    return simulator_config(
+        sim,
+        tmp_path,
+        broadcasters=broadcaster_table("200000000001", "alice"),
+        poll="interval = 1\njitter = 0.1\nlive_interval = 1\ngrace = 1\n",
+        recording=recording,
+        log_level=None,
+        control_socket=False,
+    )
 
 
 async def wait_until(predicate: Callable[[], object], within: float) -> None:

@@ -4,12 +4,14 @@
 helper starts a fresh listener on the same port each time (a restarted live stream: media time
 starts at 0 again). ``stall()`` freezes the serving process (SIGSTOP) to model a CDN that keeps
 the connection open but sends nothing, then ends it so the next connection gets fresh media.
-Also: ``measure()`` decodes a file completely with ffmpeg and returns (media seconds, errors).
+Also: ``measure()`` decodes a file completely with ffmpeg and returns (media seconds, errors);
+``frame_sizes()`` lists the frame sizes of its video.
 """
 
 from __future__ import annotations
 
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -155,3 +157,27 @@ def measure(path: Path) -> tuple[float, str]:
     out_us = [int(v) for k, _, v in (ln.partition("=") for ln in video.stdout.splitlines())
               if k == "out_time_us" and v.isdigit()]  # fmt: skip
     return (max(out_us) / 1e6 if out_us else 0.0), errors
+
+
+def frame_sizes(path: Path) -> set[str]:
+    """Every frame size (WxH) in a file's video, decoded frame by frame."""
+    done = subprocess.run(
+        [
+            FFMPEG,
+            "-hide_banner",
+            "-i",
+            str(path),
+            "-map",
+            "0:v",
+            "-vf",
+            "showinfo",
+            "-f",
+            "null",
+            "-",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    return set(re.findall(r" s:(\d+x\d+)", done.stderr))

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 import subprocess
 from pathlib import Path
 
@@ -23,7 +22,7 @@ from dylived.record.segments import (
     parse_video_line,
     recover_leftover_parts,
 )
-from tests.record.livesource import FFMPEG, measure
+from tests.record.livesource import FFMPEG, frame_sizes, measure
 
 
 def test_video_line() -> None:
@@ -170,29 +169,6 @@ def test_run_segments_turns_lines_into_records(four_second_ts: Path, tmp_path: P
     assert 0 < partial.duration_s < 4
     assert run.on_exit(now_ms=16_000) == []
     assert run.last_file_number == 6
-
-
-def frame_sizes(path: Path) -> set[str]:
-    done = subprocess.run(
-        [
-            FFMPEG,
-            "-hide_banner",
-            "-i",
-            str(path),
-            "-map",
-            "0:v",
-            "-vf",
-            "showinfo",
-            "-f",
-            "null",
-            "-",
-        ],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=True,
-    )
-    return set(re.findall(r" s:(\d+x\d+)", done.stderr))
 
 
 def test_sps_sizes_of_real_encodes(tmp_path: Path) -> None:

@@ -7,8 +7,6 @@ simulator over HTTP on 127.0.0.1; media is the simulator's HTTP-FLV. Quality ``m
 
 from __future__ import annotations
 
-import re
-import subprocess
 import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
@@ -26,7 +24,7 @@ from dylived.record.policy import RecorderState, RestartPolicy
 from dylived.record.segments import GapRecord, SegmentRecord
 from dylived.record.supervisor import Recorder, RecorderSettings
 from dylived.sim import RoomSpec, Scenario, SimRoom, Simulator
-from tests.record.livesource import FFMPEG, measure
+from tests.record.livesource import FFMPEG, frame_sizes, measure
 
 
 pytestmark = [pytest.mark.anyio, pytest.mark.slow]
@@ -89,29 +87,6 @@ async def wait_until(predicate: Callable[[], object], within: float) -> None:
     with anyio.fail_after(within):
         while not predicate():  # noqa: ASYNC110 (polling another component's state)
             await anyio.sleep(0.1)
-
-
-def frame_sizes(path: Path) -> set[str]:
-    done = subprocess.run(
-        [
-            FFMPEG,
-            "-hide_banner",
-            "-i",
-            str(path),
-            "-map",
-            "0:v",
-            "-vf",
-            "showinfo",
-            "-f",
-            "null",
-            "-",
-        ],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=True,
-    )
-    return set(re.findall(r" s:(\d+x\d+)", done.stderr))
 
 
 def covered_seconds(segments: list[SegmentRecord]) -> float:

@@ -47,6 +47,7 @@ from dylived.net.http import HttpClient
 from dylived.notify import Notifier, watchdog_interval
 from dylived.platforms.douyin import DouyinPlatform
 from dylived.record.housekeeping import Housekeeper
+from dylived.record.probe import find_usable_ffmpeg
 from dylived.record.recovery import recover_recordings
 from dylived.scheduler import StatusSource, Watchlist
 from dylived.session import StatusSampler, WriterSessionStore
@@ -101,10 +102,10 @@ class Daemon:
     async def _run_services(self, writer: Writer) -> None:
         config = self.config
         if needs_ffmpeg(config):
-            self.facade.ffmpeg = probe_ffmpeg(config.daemon.ffmpeg)
+            self.facade.ffmpeg = await probe_ffmpeg(config.daemon.ffmpeg)
         else:  # nobody records by config, but `dylivectl record start B` may ask for video
             try:
-                self.facade.ffmpeg = probe_ffmpeg(config.daemon.ffmpeg)
+                self.facade.ffmpeg = await probe_ffmpeg(config.daemon.ffmpeg)
             except FfmpegUnusable as exc:
                 logger.info("no ffmpeg, `record start` will be refused: %s", exc)
         # segments a crash left open: files finalised, their 'writing' rows closed
@@ -254,11 +255,12 @@ class Daemon:
                 logger.error("store writer made no progress; withholding the watchdog ping")
 
 
-def probe_ffmpeg(configured: str) -> str:
-    """The ffmpeg to use; FfmpegUnusable (a clear message, exit 1) when there is none."""
-    from dylived.record.probe import find_ffmpeg
-
-    return find_ffmpeg(configured or None)
+async def probe_ffmpeg(configured: str) -> str:
+    """The ffmpeg to use, found and checked once (version 5.1 or newer, and the muxers,
+    demuxers and protocols recording needs); FfmpegUnusable (a clear message, exit 1) else."""
+    info = await find_usable_ffmpeg(configured or None)
+    logger.info("ffmpeg %s at %s", info.version_text, info.path)
+    return info.path
 
 
 def run_command(args: argparse.Namespace) -> int:

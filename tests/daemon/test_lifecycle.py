@@ -147,6 +147,29 @@ def test_missing_ffmpeg_is_a_clear_error_when_video_is_recorded(tmp_path: Path) 
     assert "Traceback" not in result.stderr
 
 
+def test_an_ffmpeg_older_than_5_1_is_refused_at_start(tmp_path: Path) -> None:
+    # An executable that answers like Debian 11's ffmpeg 4.3: found, but checked and refused.
+    old = tmp_path / "ffmpeg"
+    old.write_text("#!/bin/sh\necho 'ffmpeg version 4.3.6-0+deb11u1 Copyright (c) 2000-2023'\n")
+    old.chmod(0o755)
+    state = tmp_path / "state"
+    config = write_config(tmp_path / "dylived.toml", state)
+    text = config.read_text().replace("record_video = false", "record_video = true")
+    config.write_text(text.replace("[daemon]\n", f'[daemon]\nffmpeg = "{old}"\n'))
+    result = subprocess.run(
+        [sys.executable, "-m", "dylived", "run", "--config", str(config)],
+        cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=False,
+    )
+    assert result.returncode == 1, result.stderr
+    assert "4.3.6" in result.stderr
+    assert "5.1" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
 @pytest.mark.slow
 @pytest.mark.e2e
 def test_add_pause_resume_remove_are_persisted(tmp_path: Path) -> None:

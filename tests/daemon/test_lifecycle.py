@@ -128,12 +128,12 @@ def test_notify_reload_and_sigterm(tmp_path: Path) -> None:
         notify.close()
 
 
-def test_missing_ffmpeg_is_a_clear_error_when_video_is_recorded(tmp_path: Path) -> None:
-    state = tmp_path / "state"
-    config = write_config(tmp_path / "dylived.toml", state)
+def run_recording_daemon_with(tmp_path: Path, ffmpeg: str) -> subprocess.CompletedProcess[str]:
+    """`dylived run` with video recording on and ``daemon.ffmpeg`` set; it should not start."""
+    config = write_config(tmp_path / "dylived.toml", tmp_path / "state")
     text = config.read_text().replace("record_video = false", "record_video = true")
-    config.write_text(text.replace("[daemon]\n", '[daemon]\nffmpeg = "/nonexistent/ffmpeg"\n'))
-    result = subprocess.run(
+    config.write_text(text.replace("[daemon]\n", f'[daemon]\nffmpeg = "{ffmpeg}"\n'))
+    return subprocess.run(
         [sys.executable, "-m", "dylived", "run", "--config", str(config)],
         cwd=REPO_ROOT,
         capture_output=True,
@@ -141,6 +141,10 @@ def test_missing_ffmpeg_is_a_clear_error_when_video_is_recorded(tmp_path: Path) 
         timeout=30,
         check=False,
     )
+
+
+def test_missing_ffmpeg_is_a_clear_error_when_video_is_recorded(tmp_path: Path) -> None:
+    result = run_recording_daemon_with(tmp_path, "/nonexistent/ffmpeg")
     assert result.returncode == 1, result.stderr
     assert "dylived cannot run" in result.stderr
     assert "/nonexistent/ffmpeg" in result.stderr
@@ -152,18 +156,7 @@ def test_an_ffmpeg_older_than_5_1_is_refused_at_start(tmp_path: Path) -> None:
     old = tmp_path / "ffmpeg"
     old.write_text("#!/bin/sh\necho 'ffmpeg version 4.3.6-0+deb11u1 Copyright (c) 2000-2023'\n")
     old.chmod(0o755)
-    state = tmp_path / "state"
-    config = write_config(tmp_path / "dylived.toml", state)
-    text = config.read_text().replace("record_video = false", "record_video = true")
-    config.write_text(text.replace("[daemon]\n", f'[daemon]\nffmpeg = "{old}"\n'))
-    result = subprocess.run(
-        [sys.executable, "-m", "dylived", "run", "--config", str(config)],
-        cwd=REPO_ROOT,
-        capture_output=True,
-        text=True,
-        timeout=30,
-        check=False,
-    )
+    result = run_recording_daemon_with(tmp_path, str(old))
     assert result.returncode == 1, result.stderr
     assert "4.3.6" in result.stderr
     assert "5.1" in result.stderr

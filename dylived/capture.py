@@ -32,7 +32,9 @@ connection stayed open ``healthy_after_s`` (60 s). The msg_id window is shared b
 connection of the session. Every disconnect of an open connection counts in
 ``reconnect_count`` and becomes an ``events`` gap (from the disconnect to the next open, or to
 the session end) with its cause: ``connection_lost`` (no close frame), ``closed_<code>``,
-``server_close_frame`` (a ``close`` payload frame), ``idle_timeout``.
+``server_close_frame`` (a ``close`` payload frame), ``idle_timeout``; a session continued after
+a daemon restart (``ctx.resumed``) starts with a ``daemon_restart`` gap from its last stored
+event, and that restart counts as one reconnect.
 
 **Ends**: a ControlMessage with status 3 ends the session with ``stream_ended``
 (``ctx.end_session``) at once. After ``max_failed_attempts`` consecutive attempts without an
@@ -160,6 +162,15 @@ class EventCapture:
         """Capture until cancelled (the session ended). Cancel safety: rows received, the open
         gap and the counters reach the writer in a shielded, bounded final flush."""
         self._ctx = ctx
+        resumed = ctx.resumed
+        if resumed is not None:  # a daemon restart: the downtime is a gap, counters go on
+            self._gap_from_ms = resumed.last_event_ms or resumed.ended_at_ms
+            self._gap_cause = "daemon_restart"
+            self.connection_opened = resumed.connection_opened
+            self.reconnect_count = resumed.reconnect_count + int(resumed.connection_opened)
+            self.handover.queue_op(
+                UpdateSession(ctx.session_id, reconnect_count=self.reconnect_count)
+            )
         try:
             async with anyio.create_task_group() as tg:
                 tg.start_soon(self.handover.run_flusher, ctx.session_id)

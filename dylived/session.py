@@ -65,11 +65,22 @@ ComponentFactory = Callable[["SessionContext"], "SessionComponent | None"]
 
 
 class SessionStore(Protocol):
-    """The three writes a watch needs from the store (the daemon adapts the writer)."""
+    """The writes a watch needs from the store (the daemon adapts the writer)."""
 
     async def open_session(
         self, key: str, options: Any, status: LiveStatus, started_at_ms: int
     ) -> int: ...
+
+    def take_stopped_session(self, key: str) -> ops.StoppedSession | None:
+        """The broadcaster's newest session if the last daemon stop or crash ended it (once:
+        only the first watch of ``key`` after start gets it)."""
+        ...
+
+    async def resume_session(
+        self, key: str, room_id: str, not_before_ms: int
+    ) -> ops.ResumedSession | None:
+        """Reopen that session if it is of ``room_id`` and ended at or after ``not_before_ms``."""
+        ...
 
     async def close_session(self, session_id: int, reason: ExitReason, ended_at_ms: int) -> None:
         """Must be safe to call from a shielded scope; bounded by the caller."""
@@ -91,15 +102,20 @@ class SessionContext:
         store: SessionStore,
         started_at_ms: int,
         owner: SessionOwner,
+        resumed: ops.ResumedSession | None = None,
     ) -> None:
         self.key = key
+        # Set when this session continues one a daemon restart interrupted: components pick
+        # up its numbering and record the downtime as gaps (cause ``daemon_restart``).
+        self.resumed = resumed
         self.options = options  # the broadcaster's effective config (config.BroadcasterConfig)
         self.store = store
         self.started_at_ms = started_at_ms
         # Wall ms when the recording of this session started (set by the recorder; None while
         # nothing is recorded): event capture computes stream_offset_s from it.
         self.recording_started_at_ms: int | None = None
-        self.session_id = 0  # set once the store session is open, before components start
+        # set once the store session is open, before components start
+        self.session_id = resumed.session_id if resumed is not None else 0
         self.latest_status = status
         self.status_version = 0
         self.record_override: bool | None = None  # set by `dylivectl record start|stop`
@@ -167,16 +183,18 @@ class LiveSession:
         self._end.set()
 
     async def run(self, *, task_status: anyio.abc.TaskStatus[int]) -> None:
-        """Open the store session, start every component, wait for the end, close.
+        """Open the store session (a resumed one is open already), start every component,
+        wait for the end, close.
 
         Cancel safety: cancelled (watch removed, daemon stopping), it closes the store session
         with ``daemon_stopped`` in a shielded, bounded scope.
         """
         ctx = self.ctx
         try:
-            ctx.session_id = await ctx.store.open_session(
-                ctx.key, ctx.options, ctx.latest_status, ctx.started_at_ms
-            )
+            if ctx.resumed is None:
+                ctx.session_id = await ctx.store.open_session(
+                    ctx.key, ctx.options, ctx.latest_status, ctx.started_at_ms
+                )
             async with anyio.create_task_group() as tg:
                 for factory in self._factories:
                     component = factory(ctx)
@@ -224,7 +242,7 @@ class LiveSession:
 
 
 class WriterSessionStore:
-    """Adapts the store writer to the three writes a watch makes (watch.SessionStore).
+    """Adapts the store writer to the writes a watch makes (watch.SessionStore).
 
     ``on_closed(session_id, broadcaster_key)``, if given, is called (sync, must not block)
     once a session's close is committed: the daemon's housekeeping queues its remux there.
@@ -257,6 +275,17 @@ class WriterSessionStore:
         session_id = await self._writer.request(op)
         self._keys[session_id] = key
         return session_id
+
+    def take_stopped_session(self, key: str) -> ops.StoppedSession | None:
+        return self._writer.stopped_sessions.pop(key, None)
+
+    async def resume_session(
+        self, key: str, room_id: str, not_before_ms: int
+    ) -> ops.ResumedSession | None:
+        resumed = await self._writer.resume(ops.ResumeSession(key, room_id, not_before_ms))
+        if resumed is not None:
+            self._keys[resumed.session_id] = key
+        return resumed
 
     async def close_session(self, session_id: int, reason: ExitReason, ended_at_ms: int) -> None:
         await self._writer.close_session(ops.CloseSession(session_id, ended_at_ms, reason.value))

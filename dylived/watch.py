@@ -32,6 +32,16 @@ only component is ``StatusSampler``, which stores each status sample of the sess
 APScheduler job, via ``request_poll``), a deadline of the machine, or a hint, then checks the
 status through the injected ``check`` (which applies the platform budget and breaker), feeds the
 machine, and carries out its actions. Errors put the broadcaster in an exponential cooldown.
+
+**Across daemon restarts** one broadcast stays one session. At start the store hands the watch
+its broadcaster's newest session when the last daemon stop (SIGTERM) or crash ended it
+(``daemon_stopped``); the watch then checks at once instead of waiting for its staggered poll.
+If that first successful check finds the same room (``room_id``) live, and the session ended
+less than ``grace`` ago, the session is reopened and continued, as after a flap: the recorder
+continues its seq and file numbers and the capture its counters, and the downtime becomes a
+``media`` and an ``events`` gap (cause ``daemon_restart``) from where each left off to where it
+resumes. Otherwise (offline, another room, longer ago) it stays closed as ``daemon_stopped`` at
+its last activity and a live room opens a new session.
 """
 
 from __future__ import annotations
@@ -61,6 +71,7 @@ from dylived.session import (
     StatusSampler,
     wall_ms,
 )
+from dylived.store.ops import ResumedSession, StoppedSession
 from dylived.watch_machine import Action, OpenSession, SampleSession, WatchMachine
 
 
@@ -164,6 +175,8 @@ class Watch:
         self._last_error: tuple[str, int] | None = None
         self._checks = 0
         self._errors = 0
+        # the session a daemon stop or crash interrupted, until the first successful check
+        self._stopped: StoppedSession | None = None
         self.log = broadcaster_logger(key, logger=logger)
 
     # -- requests from outside (sync, safe from an APScheduler job on the same loop)
@@ -220,6 +233,9 @@ class Watch:
         """Watch until cancelled. Cancel safety: an open session is closed as daemon_stopped."""
         async with anyio.create_task_group() as tg:
             self._tg = tg
+            self._stopped = self._store.take_stopped_session(self.key)
+            if self._stopped is not None:
+                self.request_poll()  # decide about it now, not after the staggered first poll
             task_status.started()
             while True:
                 await self._wait_for_work()
@@ -270,7 +286,10 @@ class Watch:
         self.machine.recheck_done(now)
         if before is not self.machine.state and not self.session:
             await self._store.record_status(self.key, None, status, self._last_result, wall_ms())
-        await self._apply(actions)
+        try:
+            await self._apply(actions)
+        finally:
+            self._stopped = None  # the first successful check after start has decided
 
     async def _check_failed(self, exc: DylivedError) -> None:
         now = anyio.current_time()
@@ -299,12 +318,30 @@ class Watch:
 
     async def _open_session(self, status: LiveStatus) -> None:
         assert self._tg is not None
-        ctx = SessionContext(self.key, self.options, status, self._store, wall_ms(), self)
+        resumed = await self._resume(status)
+        started_ms = resumed.started_at_ms if resumed is not None else wall_ms()
+        ctx = SessionContext(self.key, self.options, status, self._store, started_ms, self, resumed)
         session = LiveSession(ctx, self._factories)
         self.session = session
         self.log.room = status.room_id
         session_id = await self._tg.start(session.run)
-        self.log.info("went live: session %d opened (title %r)", session_id, status.title)
+        if resumed is None:
+            self.log.info("went live: session %d opened (title %r)", session_id, status.title)
+            return
+        self.machine.continue_session(anyio.current_time(), (wall_ms() - started_ms) / 1000)
+        self.log.info(
+            "still live after a daemon restart: session %d continues (%.1f s since it stopped)",
+            session_id,
+            (wall_ms() - resumed.ended_at_ms) / 1000,
+        )
+
+    async def _resume(self, status: LiveStatus) -> ResumedSession | None:
+        """Reopen the session a daemon restart interrupted, when this is still its broadcast."""
+        stopped, self._stopped = self._stopped, None
+        if stopped is None or not status.room_id or status.room_id != stopped.room_id:
+            return None
+        not_before = wall_ms() - round(self.settings.grace * 1000)
+        return await self._store.resume_session(self.key, status.room_id, not_before)
 
     async def _close_session(self, reason: ExitReason) -> None:
         session, self.session = self.session, None

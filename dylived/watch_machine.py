@@ -10,6 +10,8 @@ live again means the same session continues (a flap), otherwise the session clos
 ``stream_ended``. A session older than ``max_session`` closes with ``runtime_cap`` and that
 broadcast (room id) is not reopened. A live room id different from the session's while LIVE
 (the broadcaster restarted between two checks) closes the old session and opens a new one.
+``continue_session`` dates an opened session back (the watch continued the session a daemon
+restart interrupted), so the runtime cap counts from its real start.
 
 The I/O loop that feeds it and carries out its actions is ``Watch`` in ``dylived/watch.py``.
 """
@@ -103,6 +105,12 @@ class WatchMachine:
         self.session_started = now
         self._no_reopen_room = None
         return [OpenSession(status)]
+
+    def continue_session(self, now: float, age_s: float) -> None:
+        """The session just opened continues one started ``age_s`` ago (a daemon restart):
+        the runtime cap counts from its real start."""
+        if self.session_open:
+            self.session_started = now - max(0.0, age_s)
 
     def _seen_offline(self, now: float) -> list[Action]:
         if self.state is WatchState.LIVE and self.session_open:

@@ -6,7 +6,9 @@ naming template and time zone), fresh statuses through the session context, the 
 (a ``writing`` ``UpsertSegment`` when ffmpeg opens a segment, replaced by the ``closed`` one
 when it is finished, ``DeleteSegment`` when it left no file, ``AddGap`` per hole),
 ``record start|stop`` overrides, a new ffmpeg run when the status reports another frame size
-or codec, and ``health()``. Imports nothing of the daemon.
+or codec, and ``health()``. A session continued after a daemon restart (``ctx.resumed``)
+continues its seq and file numbers, with a ``daemon_restart`` media gap from its last
+segment. Imports nothing of the daemon.
 """
 
 from __future__ import annotations
@@ -216,6 +218,9 @@ class RecorderComponent:
             await env.submit(to_op(session_id, item))
 
         disk = DiskGuard(env.recordings_dir, rec.min_free, env.disk_interval)
+        resumed = ctx.resumed if previous is None else None  # a daemon restart: numbers go on
+        first_seq = previous.next_seq if previous else resumed.next_seq if resumed else 1
+        first_file = previous.next_file if previous else resumed.next_file if resumed else 1
         return Recorder(
             settings,
             fresh_status,
@@ -223,9 +228,10 @@ class RecorderComponent:
             disk=disk,
             build_argv=argv_for_job,
             initial_status=ctx.latest_status,
-            first_seq=previous.next_seq if previous else 1,
-            first_file=previous.next_file if previous else 1,
+            first_seq=first_seq,
+            first_file=first_file,
             announce=sink,
+            hole_from_ms=resumed.media_end_ms if resumed else None,
         )
 
 

@@ -93,6 +93,8 @@ class Recorder:
         build_argv: the argv builder (``record.argv`` in the daemon).
         first_seq, first_file: where numbering starts (a later recorder of the same session
             continues its predecessor's numbers, so rows and files never collide).
+        hole_from_ms: the media already recorded ended then (a session continued after a
+            daemon restart): the first segment is preceded by a ``daemon_restart`` gap.
     """
 
     def __init__(
@@ -107,6 +109,7 @@ class Recorder:
         first_seq: int = 1,
         first_file: int = 1,
         announce: AnnounceSink | None = None,
+        hole_from_ms: int | None = None,
     ) -> None:
         self.settings = settings
         self._fetch_status = fetch_status
@@ -130,8 +133,8 @@ class Recorder:
         self._process: anyio.abc.Process | None = None
         self._stopping = False
         self._stop_event = anyio.Event()
-        self._hole_from_ms: int | None = None
-        self._hole_cause = "restart"
+        self._hole_from_ms = hole_from_ms
+        self._hole_cause = "restart" if hole_from_ms is None else "daemon_restart"
         self._flv_failures = 0
         self._list_counter = 0
 

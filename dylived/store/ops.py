@@ -3,8 +3,8 @@
 Producers (watch, capture, recorder, scheduler) build these frozen values and hand them to
 ``Writer.submit``; only ``store/writer.py`` turns them into SQL. Pure: no I/O, no SQL here.
 Times are Unix epoch milliseconds. Operations that answer (``OpenSession`` → the new session
-id, ``CloseSession`` → the summary row) carry a :class:`Reply`: ``await op.reply.wait()``, or
-use ``Writer.request(op)``.
+id, ``CloseSession`` → the summary row, ``ResumeSession`` → the reopened session) carry a
+:class:`Reply`: ``await op.reply.wait()``, or use ``Writer.request(op)``.
 """
 
 from __future__ import annotations
@@ -141,6 +141,47 @@ class OpenSession:
     room_info: Mapping[str, Any] | None = None  # the dataset.md room_info row
     target: str | None = None  # for the broadcasters row when the key is new
     reply: Reply[int] = field(default_factory=_reply_int, compare=False)
+
+
+@dataclass(frozen=True, slots=True)
+class StoppedSession:
+    """The newest session of a broadcaster, when the daemon's stop (or crash) ended it."""
+
+    session_id: int
+    broadcaster_key: str
+    room_id: str | None
+    ended_at_ms: int
+
+
+@dataclass(frozen=True, slots=True)
+class ResumedSession:
+    """A session continued after a daemon restart: where its media and events left off."""
+
+    session_id: int
+    started_at_ms: int
+    ended_at_ms: int  # when the stop (or the crash) ended it: its last activity
+    last_event_ms: int | None  # received_at_ms of its last stored event
+    media_end_ms: int | None  # ended_at_ms of its last stored segment
+    next_seq: int  # the next segment seq
+    next_file: int  # the next ffmpeg file number (names never collide with the old ones)
+    connection_opened: bool
+    reconnect_count: int
+
+
+def _reply_resumed() -> Reply[ResumedSession | None]:
+    return Reply()
+
+
+@dataclass(frozen=True, slots=True)
+class ResumeSession:
+    """Reopen the newest session of ``broadcaster_key`` if a daemon stop ended it
+    (``daemon_stopped``) at or after ``not_before_ms`` and it is of ``room_id``; replies with
+    where it left off, or None (nothing reopened)."""
+
+    broadcaster_key: str
+    room_id: str
+    not_before_ms: int
+    reply: Reply[ResumedSession | None] = field(default_factory=_reply_resumed, compare=False)
 
 
 @dataclass(frozen=True, slots=True)
@@ -293,6 +334,7 @@ class Drain:
 WriteOp = (
     UpsertBroadcaster
     | OpenSession
+    | ResumeSession
     | UpdateSession
     | CloseSession
     | InsertEvents

@@ -7,7 +7,9 @@ commit or roll back; none commits. Only the writer imports this module.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Sequence
+from pathlib import PurePath
 from typing import Any
 
 import aiosqlite
@@ -25,6 +27,8 @@ from dylived.store.ops import (
     RecordRemux,
     RecordStatusCheck,
     RefreshSummary,
+    ResumedSession,
+    ResumeSession,
     UpdateSession,
     UpsertBroadcaster,
     UpsertSegment,
@@ -103,6 +107,8 @@ async def apply(conn: aiosqlite.Connection, op: WriteOp) -> Any:
             ),
         )
         return cursor.lastrowid
+    elif isinstance(op, ResumeSession):
+        return await resume_session(conn, op)
     elif isinstance(op, UpdateSession):
         await update_session(conn, op)
     elif isinstance(op, CloseSession):
@@ -185,6 +191,61 @@ async def apply(conn: aiosqlite.Connection, op: WriteOp) -> Any:
     # SetDatabaseLimit is applied on receipt (run); Drain needs no SQL: it is answered
     # when the batch it ends is committed.
     return None
+
+
+# ffmpeg's file number in a segment name: <stem>_0007.ts, or a split-off piece <stem>_0007-1.ts
+_FILE_NUMBER = re.compile(r"_(\d+)(?:-\d+)?\.[^.]+$")
+
+
+async def resume_session(conn: aiosqlite.Connection, op: ResumeSession) -> ResumedSession | None:
+    """Reopen the broadcaster's newest session if it qualifies (see ``ResumeSession``)."""
+    async with conn.execute(
+        "SELECT id, started_at_ms, ended_at_ms, reason_for_exit, room_id, connection_opened, "
+        "reconnect_count FROM sessions WHERE broadcaster_key = ? ORDER BY id DESC LIMIT 1",
+        (op.broadcaster_key,),
+    ) as cursor:
+        row = await cursor.fetchone()
+    if (
+        row is None
+        or row[2] is None
+        or row[3] != "daemon_stopped"
+        or row[4] != op.room_id
+        or row[2] < op.not_before_ms
+    ):
+        return None
+    session_id = int(row[0])
+    async with conn.execute(
+        "SELECT max(received_at_ms) FROM events WHERE session_id = ?", (session_id,)
+    ) as cursor:
+        last_event = (await cursor.fetchone() or (None,))[0]
+    async with conn.execute(
+        "SELECT max(coalesce(ended_at_ms, started_at_ms)), coalesce(max(seq), 0) "
+        "FROM segments WHERE session_id = ?",
+        (session_id,),
+    ) as cursor:
+        media_end, last_seq = await cursor.fetchone() or (None, 0)
+    last_file = 0
+    async with conn.execute("SELECT path FROM segments WHERE session_id = ?", (session_id,)) as c:
+        for (path,) in await c.fetchall():
+            match = _FILE_NUMBER.search(PurePath(str(path).removesuffix(".part")).name)
+            if match is not None:
+                last_file = max(last_file, int(match.group(1)))
+    await conn.execute(
+        "UPDATE sessions SET ended_at_ms = NULL, reason_for_exit = NULL, summary = NULL, "
+        "recording_stop_reason = NULL WHERE id = ?",
+        (session_id,),
+    )
+    return ResumedSession(
+        session_id=session_id,
+        started_at_ms=int(row[1]),
+        ended_at_ms=int(row[2]),
+        last_event_ms=None if last_event is None else int(last_event),
+        media_end_ms=None if media_end is None else int(media_end),
+        next_seq=int(last_seq) + 1,
+        next_file=last_file + 1,
+        connection_opened=bool(row[5]),
+        reconnect_count=int(row[6]),
+    )
 
 
 async def update_session(conn: aiosqlite.Connection, op: UpdateSession) -> None:

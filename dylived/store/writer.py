@@ -12,8 +12,11 @@ accepted (event rows beyond ``max_pending_rows`` are dropped and counted, never 
 operations). An operation that SQLite rejects on its own (a constraint) is isolated, logged
 and answered with a StoreError; the rest of its batch is committed.
 
-On open, sessions left open by a crash are closed as ``daemon_stopped`` and their ``writing``
-segments become ``orphaned`` for the recorder to fix up.
+On open, sessions left open by a crash are closed as ``daemon_stopped`` at their last activity
+(last event, last segment) and their ``writing`` segments become ``orphaned`` for the start-up
+recovery to fix up; ``stopped_sessions`` lists, per broadcaster, the newest session when a
+daemon stop or crash ended it: the watch may continue it (``ResumeSession``) when the same room
+is still live at its first check (``dylived/watch.py``).
 """
 
 from __future__ import annotations
@@ -43,7 +46,10 @@ from dylived.store.ops import (
     InsertEvents,
     InsertUnknown,
     OpenSession,
+    ResumedSession,
+    ResumeSession,
     SetDatabaseLimit,
+    StoppedSession,
     WriteOp,
 )
 
@@ -105,7 +111,7 @@ def _dumps(value: Any) -> str:
 
 
 def _needs_immediate_flush(op: WriteOp) -> bool:
-    return isinstance(op, OpenSession | CloseSession | Drain)
+    return isinstance(op, OpenSession | ResumeSession | CloseSession | Drain)
 
 
 class Writer:
@@ -145,6 +151,7 @@ class Writer:
         self._last_error: str | None = None
         self._results: dict[int, Any] = {}  # id(op) -> answer, until the commit answers it
         self.recovered_sessions: tuple[int, ...] = ()
+        self.stopped_sessions: dict[str, StoppedSession] = {}
 
     @classmethod
     @asynccontextmanager
@@ -214,6 +221,11 @@ class Writer:
 
     async def request(self, op: OpenSession) -> int:
         """Submit and wait for the new session id (cancel-safe; the op may still be applied)."""
+        await self.submit(op)
+        return await op.reply.wait()
+
+    async def resume(self, op: ResumeSession) -> ResumedSession | None:
+        """Submit a ResumeSession and wait for the reopened session (None: not reopened)."""
         await self.submit(op)
         return await op.reply.wait()
 
@@ -403,7 +415,7 @@ class Writer:
 
     def _committed(self, ops: Sequence[WriteOp], counts: tuple[int, int]) -> None:
         for op in ops:
-            if isinstance(op, OpenSession | CloseSession | Drain):
+            if isinstance(op, OpenSession | ResumeSession | CloseSession | Drain):
                 self._answer(op)
             if isinstance(op, CloseSession):
                 self._unknown_counts.pop(op.session_id, None)
@@ -479,6 +491,13 @@ class Writer:
                     self._conn, session_id, last_ms, ExitReason.DAEMON_STOPPED.value, None
                 )
             await self._conn.commit()
+            async with self._conn.execute(
+                "SELECT s.id, s.broadcaster_key, s.room_id, s.ended_at_ms FROM sessions s "
+                "WHERE s.reason_for_exit = 'daemon_stopped' AND s.id = "
+                "(SELECT max(id) FROM sessions t WHERE t.broadcaster_key = s.broadcaster_key)"
+            ) as cursor:
+                for r in await cursor.fetchall():
+                    self.stopped_sessions[r[1]] = StoppedSession(int(r[0]), r[1], r[2], int(r[3]))
         except sqlite3.Error as exc:
             await self._rollback()
             raise _translate(exc) from exc
@@ -488,10 +507,12 @@ class Writer:
             )
         self.recovered_sessions = tuple(s for s, _ in stale)
 
-    def _answer(self, op: OpenSession | CloseSession | Drain) -> None:
+    def _answer(self, op: OpenSession | ResumeSession | CloseSession | Drain) -> None:
         result = self._results.pop(id(op), None)
         if isinstance(op, Drain):
             op.reply.set(None)
+        elif isinstance(op, ResumeSession):
+            op.reply.set(result)
         elif isinstance(op, OpenSession):
             op.reply.set(int(result))
         else:
@@ -499,5 +520,5 @@ class Writer:
 
     @staticmethod
     def _fail_reply(op: WriteOp, error: StoreError) -> None:
-        if isinstance(op, OpenSession | CloseSession | Drain):
+        if isinstance(op, OpenSession | ResumeSession | CloseSession | Drain):
             op.reply.fail(error)

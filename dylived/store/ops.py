@@ -159,7 +159,7 @@ class ResumedSession:
 
     session_id: int
     started_at_ms: int
-    ended_at_ms: int  # when the stop (or the crash) ended it: its last activity
+    ended_at_ms: int  # its last activity: the stop, or its last event or segment end
     last_event_ms: int | None  # received_at_ms of its last stored event
     media_end_ms: int | None  # ended_at_ms of its last stored segment
     next_seq: int  # the next segment seq
@@ -175,8 +175,9 @@ def _reply_resumed() -> Reply[ResumedSession | None]:
 @dataclass(frozen=True, slots=True)
 class ResumeSession:
     """Reopen the newest session of ``broadcaster_key`` if a daemon stop ended it
-    (``daemon_stopped``) at or after ``not_before_ms`` and it is of ``room_id``; replies with
-    where it left off, or None (nothing reopened)."""
+    (``daemon_stopped``), it is of ``room_id`` and its last activity (end, last event, last
+    segment end) is at or after ``not_before_ms``; replies with where it left off, or None
+    (nothing reopened)."""
 
     broadcaster_key: str
     room_id: str
@@ -260,7 +261,10 @@ class DeleteSegment:
 
 @dataclass(frozen=True, slots=True)
 class RefreshSummary:
-    """Recompute the stored summary of a closed session (its segments changed after close)."""
+    """Recompute the stored summary of a closed session (its segments changed after close).
+
+    A ``daemon_stopped`` session's end moves to its last segment's end when that is later (a
+    segment the start-up recovery closed after a crash)."""
 
     session_id: int
 

@@ -148,6 +148,13 @@ async def apply(conn: aiosqlite.Connection, op: WriteOp) -> Any:
             (op.session_id, op.seq),
         )
     elif isinstance(op, RefreshSummary):
+        # A session a crash ended: its last activity may be a segment recovered since.
+        await conn.execute(
+            "UPDATE sessions SET ended_at_ms = max(ended_at_ms, coalesce((SELECT "
+            "max(ended_at_ms) FROM segments WHERE session_id = ?), 0)) "
+            "WHERE id = ? AND reason_for_exit = 'daemon_stopped'",
+            (op.session_id, op.session_id),
+        )
         await refresh_summary(conn, op.session_id)
     elif isinstance(op, MarkDeleted):
         for path in op.paths:
@@ -205,13 +212,7 @@ async def resume_session(conn: aiosqlite.Connection, op: ResumeSession) -> Resum
         (op.broadcaster_key,),
     ) as cursor:
         row = await cursor.fetchone()
-    if (
-        row is None
-        or row[2] is None
-        or row[3] != "daemon_stopped"
-        or row[4] != op.room_id
-        or row[2] < op.not_before_ms
-    ):
+    if row is None or row[2] is None or row[3] != "daemon_stopped" or row[4] != op.room_id:
         return None
     session_id = int(row[0])
     async with conn.execute(
@@ -224,6 +225,9 @@ async def resume_session(conn: aiosqlite.Connection, op: ResumeSession) -> Resum
         (session_id,),
     ) as cursor:
         media_end, last_seq = await cursor.fetchone() or (None, 0)
+    last_activity = max(int(row[2]), last_event or 0, media_end or 0)
+    if last_activity < op.not_before_ms:
+        return None
     last_file = 0
     async with conn.execute("SELECT path FROM segments WHERE session_id = ?", (session_id,)) as c:
         for (path,) in await c.fetchall():
@@ -238,7 +242,7 @@ async def resume_session(conn: aiosqlite.Connection, op: ResumeSession) -> Resum
     return ResumedSession(
         session_id=session_id,
         started_at_ms=int(row[1]),
-        ended_at_ms=int(row[2]),
+        ended_at_ms=last_activity,
         last_event_ms=None if last_event is None else int(last_event),
         media_end_ms=None if media_end is None else int(media_end),
         next_seq=int(last_seq) + 1,

@@ -158,3 +158,21 @@ def test_recheck_schedule_during_grace() -> None:
     assert m.recheck_due(25)
     m.recheck_done(25)
     assert m.next_recheck == 40
+
+
+def test_a_session_continued_after_a_restart_keeps_its_runtime_cap_from_its_real_start() -> None:
+    m = machine(max_session=600)
+    assert m.observe(1000, LIVE) == [OpenSession(LIVE)]
+    m.continue_session(1000, age_s=500)  # the session began 500 s before this daemon started
+    assert m.next_deadline() == 1100
+    assert m.tick(1099) == []
+    assert m.tick(1100) == [CloseSession(ExitReason.RUNTIME_CAP)]
+    assert m.observe(1110, LIVE) == []  # that broadcast is not reopened
+
+
+def test_continue_session_changes_nothing_without_an_open_session() -> None:
+    m = machine(max_session=600)
+    m.continue_session(0, age_s=500)
+    assert m.next_deadline() is None
+    assert m.observe(10, LIVE) == [OpenSession(LIVE)]
+    assert m.next_deadline() == 610

@@ -250,6 +250,74 @@ async def test_daemon_sigkilled_mid_broadcast_then_restarted_continues_the_sessi
     )
 
 
+async def test_sigterm_restart_within_grace_continues_and_a_restart_after_the_end_does_not(
+    tmp_path: Path,
+) -> None:
+    """``systemctl restart`` (SIGTERM, start) while the room is live continues the session;
+    a restart after the broadcast ended leaves it closed as daemon_stopped at the stop, and
+    the broadcaster's next broadcast (another room id) is a new session."""
+    [rid] = rids(1)
+    scenario = Scenario(rooms=(RoomSpec(rid, nickname="主播", rates={"chat": 10}),))
+    state, config = tmp_path / "state", tmp_path / "dylived.toml"
+    db, log = state / "dylived.db", tmp_path / "daemon.log"
+    sessions = "SELECT id, room_id, ended_at_ms, reason_for_exit FROM sessions ORDER BY id"
+
+    async def stop(process: anyio.abc.Process) -> None:
+        process.send_signal(signal.SIGTERM)
+        with anyio.fail_after(20):
+            assert await process.wait() == 0
+
+    async with Simulator.running(scenario) as sim:
+        write_config(config, sim, state, [rid], capture_events=True)
+        room = sim.room(rid)
+        first_room = room.go_live()
+        async with daemon(config, log) as first:
+            closed = "SELECT 1 FROM segments WHERE state = 'closed'"
+            await wait_for(lambda: query(db, closed), 30, "a closed segment")
+            await stop(first)
+        [(sid, _, stopped_at, reason)] = query(db, sessions)
+        assert reason == "daemon_stopped"  # closed at the stop, as a stop leaves it
+        restarted_at = time.time()
+        async with daemon(config, log) as second:
+            new_segment = "SELECT 1 FROM segments WHERE state = 'closed' AND started_at_ms > ?"
+            await wait_for(
+                lambda: query(db, new_segment, restarted_at * 1000), 40, "a segment after restart"
+            )
+            new_events = "SELECT 1 FROM events WHERE received_at_ms > ?"
+            await wait_for(lambda: query(db, new_events, restarted_at * 1000), 20, "new events")
+            assert query(db, sessions) == [(sid, first_room, None, None)]  # reopened
+            await stop(second)
+        [(_, _, second_stop, _)] = query(db, sessions)
+        room.go_offline(control=False)  # the broadcast ends while the daemon is down
+        checks = len(sim.observed.requests_to("web_enter"))
+        async with daemon(config, log) as third:
+            await sim.wait_until(
+                lambda: len(sim.observed.requests_to("web_enter")) >= checks + 3, 20
+            )
+            await stop(third)
+        after_offline = query(db, sessions)
+        second_room = room.go_live()  # the next broadcast: another room id
+        async with daemon(config, log) as fourth:
+            await wait_for(lambda: len(query(db, sessions)) == 2, 20, "a second session")
+            await stop(fourth)
+        final = query(db, sessions)
+    assert after_offline == [(sid, first_room, second_stop, "daemon_stopped")]
+    assert second_room != first_room
+    assert final[0] == (sid, first_room, second_stop, "daemon_stopped")
+    assert (final[1][1], final[1][3]) == (second_room, "daemon_stopped")
+    # the downtime of the restart: a gap of each kind, from the stop to where each resumed
+    for kind in ("media", "events"):
+        [(from_ms, to_ms, _)] = [g for g in gaps_of(db, sid, kind) if g[2] == "daemon_restart"]
+        assert stopped_at - 1000 <= from_ms <= stopped_at
+        assert to_ms >= restarted_at * 1000
+        print(f"\nSIGTERM resume: {kind} gap {(to_ms - from_ms) / 1000:.1f} s")
+    rows = query(db, "SELECT seq, path FROM segments WHERE session_id = ? ORDER BY seq", sid)
+    assert [seq for seq, _ in rows] == list(range(1, len(rows) + 1))
+    assert len({p for _, p in rows}) == len(rows)
+    for _, path in rows:
+        assert measure(Path(path))[1] == ""
+
+
 async def dylivectl(state: Path, *argv: str) -> tuple[int, str]:
     """The real ``dylivectl`` (a subprocess) against the daemon's control socket."""
     done = await anyio.run_process(

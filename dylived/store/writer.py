@@ -13,10 +13,11 @@ operations). An operation that SQLite rejects on its own (a constraint) is isola
 and answered with a StoreError; the rest of its batch is committed.
 
 On open, sessions left open by a crash are closed as ``daemon_stopped`` at their last activity
-(last event, last segment) and their ``writing`` segments become ``orphaned`` for the start-up
-recovery to fix up; ``stopped_sessions`` lists, per broadcaster, the newest session when a
-daemon stop or crash ended it: the watch may continue it (``ResumeSession``) when the same room
-is still live at its first check (``dylived/watch.py``).
+(last event, last segment, last check that found the room live) and their ``writing``
+segments become ``orphaned`` for the start-up recovery to fix up; ``stopped_sessions`` lists,
+per broadcaster, the newest session when a daemon stop or crash ended it: the watch may
+continue it (``ResumeSession``) when the same room is still live at its first check
+(``dylived/watch.py``).
 """
 
 from __future__ import annotations
@@ -472,12 +473,16 @@ class Writer:
         await self._conn.execute(f"PRAGMA max_page_count = {int(pages)}")
 
     async def _recover(self) -> None:
-        """Close sessions a crash left open as ``daemon_stopped``; orphan 'writing' segments."""
+        """Close sessions a crash left open as ``daemon_stopped`` at their last activity; orphan
+        'writing' segments; list the newest session per broadcaster a stop or crash ended."""
         async with self._conn.execute(
             "SELECT s.id, max(s.started_at_ms, "
             " coalesce((SELECT max(received_at_ms) FROM events e WHERE e.session_id = s.id), 0),"
             " coalesce((SELECT max(coalesce(ended_at_ms, started_at_ms)) FROM segments g"
-            "           WHERE g.session_id = s.id), 0)) "
+            "           WHERE g.session_id = s.id), 0),"
+            " coalesce((SELECT max(checked_at_ms) FROM status_checks c"
+            "           WHERE c.broadcaster_key = s.broadcaster_key AND c.live"
+            "           AND c.checked_at_ms >= s.started_at_ms), 0)) "
             "FROM sessions s WHERE s.ended_at_ms IS NULL ORDER BY s.id"
         ) as cursor:
             stale = [(int(r[0]), int(r[1])) for r in await cursor.fetchall()]

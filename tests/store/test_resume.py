@@ -12,6 +12,7 @@ from dylived.store.ops import (
     CloseSession,
     InsertEvents,
     OpenSession,
+    RecordStatusCheck,
     RefreshSummary,
     ResumeSession,
     UpsertSegment,
@@ -130,3 +131,17 @@ async def test_refresh_moves_only_a_stopped_sessions_end_to_its_last_segment(
         await writer.drain()
     rows = query(db_path, "SELECT reason_for_exit, ended_at_ms FROM sessions ORDER BY id")
     assert rows == [("daemon_stopped", T0 + 9000), ("stream_ended", T0 + 5000)]
+
+
+async def test_a_crashed_session_without_events_ends_at_its_last_live_check(
+    db_path: Path,
+) -> None:
+    async with running_writer(db_path) as writer:
+        sid = await writer.request(OpenSession("lee", T0, room_id=ROOM))
+        for at, live in ((T0 - 5000, True), (T0 + 60_000, True), (T0 + 90_000, False)):
+            await writer.submit(RecordStatusCheck("lee", at, live, ROOM))
+        await writer.submit(RecordStatusCheck("max", T0 + 99_000, True, "other"))
+        await writer.drain()
+    async with Writer.open(db_path) as writer:
+        assert writer.stopped_sessions["lee"].ended_at_ms == T0 + 60_000
+    assert query(db_path, "SELECT id, ended_at_ms FROM sessions") == [(sid, T0 + 60_000)]

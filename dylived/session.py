@@ -79,7 +79,8 @@ class SessionStore(Protocol):
     async def resume_session(
         self, key: str, room_id: str, not_before_ms: int
     ) -> ops.ResumedSession | None:
-        """Reopen that session if it is of ``room_id`` and ended at or after ``not_before_ms``."""
+        """Reopen that session if it is of ``room_id`` and its last activity is at or after
+        ``not_before_ms``; where it left off, or None."""
         ...
 
     async def close_session(self, session_id: int, reason: ExitReason, ended_at_ms: int) -> None:

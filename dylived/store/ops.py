@@ -164,6 +164,7 @@ class ResumedSession:
     media_end_ms: int | None  # ended_at_ms of its last stored segment
     next_seq: int  # the next segment seq
     next_file: int  # the next ffmpeg file number (names never collide with the old ones)
+    recorded_s: float  # media seconds of its closed segments (stream offsets continue there)
     connection_opened: bool
     reconnect_count: int
 

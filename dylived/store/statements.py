@@ -220,11 +220,12 @@ async def resume_session(conn: aiosqlite.Connection, op: ResumeSession) -> Resum
     ) as cursor:
         last_event = (await cursor.fetchone() or (None,))[0]
     async with conn.execute(
-        "SELECT max(coalesce(ended_at_ms, started_at_ms)), coalesce(max(seq), 0) "
+        "SELECT max(coalesce(ended_at_ms, started_at_ms)), coalesce(max(seq), 0), "
+        "coalesce(sum(CASE WHEN state IN ('closed', 'deleted') THEN media_duration_s END), 0) "
         "FROM segments WHERE session_id = ?",
         (session_id,),
     ) as cursor:
-        media_end, last_seq = await cursor.fetchone() or (None, 0)
+        media_end, last_seq, recorded = await cursor.fetchone() or (None, 0, 0.0)
     last_activity = max(int(row[2]), last_event or 0, media_end or 0)
     if last_activity < op.not_before_ms:
         return None
@@ -247,6 +248,7 @@ async def resume_session(conn: aiosqlite.Connection, op: ResumeSession) -> Resum
         media_end_ms=None if media_end is None else int(media_end),
         next_seq=int(last_seq) + 1,
         next_file=last_file + 1,
+        recorded_s=round(float(recorded), 3),
         connection_opened=bool(row[5]),
         reconnect_count=int(row[6]),
     )

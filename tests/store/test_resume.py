@@ -70,6 +70,7 @@ async def test_a_crashed_session_is_listed_and_reopened_where_it_left_off(db_pat
         assert resumed.media_end_ms == T0 + 14_500
         assert resumed.next_seq == 5
         assert resumed.next_file == 4  # after lee_0003 (lee_0002-1 is a piece of file 2)
+        assert resumed.recorded_s == 11.5  # 3 x 3 s and the 2.5 s the kill cut
         assert query(db_path, "SELECT ended_at_ms, reason_for_exit, summary FROM sessions") == [
             (None, None, None)
         ]
@@ -113,7 +114,7 @@ async def test_only_the_newest_session_ended_by_a_stop_is_listed(db_path: Path) 
     assert resumed is not None
     assert resumed.session_id == stopped
     assert (resumed.last_event_ms, resumed.media_end_ms, resumed.next_seq) == (None, None, 1)
-    assert resumed.next_file == 1
+    assert (resumed.next_file, resumed.recorded_s) == (1, 0.0)
     assert query(db_path, "SELECT id FROM sessions WHERE ended_at_ms IS NULL") == [(stopped,)]
 
 

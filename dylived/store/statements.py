@@ -29,6 +29,7 @@ from dylived.store.ops import (
     RefreshSummary,
     ResumedSession,
     ResumeSession,
+    StoppedSession,
     UpdateSession,
     UpsertBroadcaster,
     UpsertSegment,
@@ -198,6 +199,37 @@ async def apply(conn: aiosqlite.Connection, op: WriteOp) -> Any:
     # SetDatabaseLimit is applied on receipt (run); Drain needs no SQL: it is answered
     # when the batch it ends is committed.
     return None
+
+
+async def close_crashed_sessions(conn: aiosqlite.Connection) -> tuple[int, ...]:
+    """At start: close the sessions a crash left open as ``daemon_stopped`` at their last
+    activity (last event, segment, or check that found the room live) and orphan the
+    ``writing`` segments; the ids closed."""
+    async with conn.execute(
+        "SELECT s.id, max(s.started_at_ms, "
+        " coalesce((SELECT max(received_at_ms) FROM events e WHERE e.session_id = s.id), 0),"
+        " coalesce((SELECT max(coalesce(ended_at_ms, started_at_ms)) FROM segments g"
+        "           WHERE g.session_id = s.id), 0),"
+        " coalesce((SELECT max(checked_at_ms) FROM status_checks c"
+        "           WHERE c.broadcaster_key = s.broadcaster_key AND c.live"
+        "           AND c.checked_at_ms >= s.started_at_ms), 0)) "
+        "FROM sessions s WHERE s.ended_at_ms IS NULL ORDER BY s.id"
+    ) as cursor:
+        stale = [(int(r[0]), int(r[1])) for r in await cursor.fetchall()]
+    await conn.execute("UPDATE segments SET state = 'orphaned' WHERE state = 'writing'")
+    for session_id, last_ms in stale:
+        await close_session(conn, session_id, last_ms, "daemon_stopped", None)
+    return tuple(session_id for session_id, _ in stale)
+
+
+async def stopped_sessions(conn: aiosqlite.Connection) -> list[StoppedSession]:
+    """The newest session of each broadcaster, when a daemon stop or crash ended it."""
+    async with conn.execute(
+        "SELECT s.id, s.broadcaster_key, s.room_id, s.ended_at_ms FROM sessions s "
+        "WHERE s.reason_for_exit = 'daemon_stopped' AND s.id = "
+        "(SELECT max(id) FROM sessions t WHERE t.broadcaster_key = s.broadcaster_key)"
+    ) as cursor:
+        return [StoppedSession(int(r[0]), r[1], r[2], int(r[3])) for r in await cursor.fetchall()]
 
 
 # ffmpeg's file number in a segment name: <stem>_0007.ts, or a split-off piece <stem>_0007-1.ts

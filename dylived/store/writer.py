@@ -39,7 +39,6 @@ from anyio.abc import TaskStatus
 from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStream
 
 from dylived.errors import DiskFull, StoreError
-from dylived.model import ExitReason
 from dylived.store import db, statements
 from dylived.store.ops import (
     CloseSession,
@@ -475,34 +474,11 @@ class Writer:
     async def _recover(self) -> None:
         """Close sessions a crash left open as ``daemon_stopped`` at their last activity; orphan
         'writing' segments; list the newest session per broadcaster a stop or crash ended."""
-        async with self._conn.execute(
-            "SELECT s.id, max(s.started_at_ms, "
-            " coalesce((SELECT max(received_at_ms) FROM events e WHERE e.session_id = s.id), 0),"
-            " coalesce((SELECT max(coalesce(ended_at_ms, started_at_ms)) FROM segments g"
-            "           WHERE g.session_id = s.id), 0),"
-            " coalesce((SELECT max(checked_at_ms) FROM status_checks c"
-            "           WHERE c.broadcaster_key = s.broadcaster_key AND c.live"
-            "           AND c.checked_at_ms >= s.started_at_ms), 0)) "
-            "FROM sessions s WHERE s.ended_at_ms IS NULL ORDER BY s.id"
-        ) as cursor:
-            stale = [(int(r[0]), int(r[1])) for r in await cursor.fetchall()]
         await self._conn.execute("BEGIN IMMEDIATE")
         try:
-            await self._conn.execute(
-                "UPDATE segments SET state = 'orphaned' WHERE state = 'writing'"
-            )
-            for session_id, last_ms in stale:
-                await statements.close_session(
-                    self._conn, session_id, last_ms, ExitReason.DAEMON_STOPPED.value, None
-                )
+            stale = await statements.close_crashed_sessions(self._conn)
             await self._conn.commit()
-            async with self._conn.execute(
-                "SELECT s.id, s.broadcaster_key, s.room_id, s.ended_at_ms FROM sessions s "
-                "WHERE s.reason_for_exit = 'daemon_stopped' AND s.id = "
-                "(SELECT max(id) FROM sessions t WHERE t.broadcaster_key = s.broadcaster_key)"
-            ) as cursor:
-                for r in await cursor.fetchall():
-                    self.stopped_sessions[r[1]] = StoppedSession(int(r[0]), r[1], r[2], int(r[3]))
+            stopped = await statements.stopped_sessions(self._conn)
         except sqlite3.Error as exc:
             await self._rollback()
             raise _translate(exc) from exc
@@ -510,7 +486,8 @@ class Writer:
             logger.warning(
                 "store: closed %d session(s) left open by a crash as daemon_stopped", len(stale)
             )
-        self.recovered_sessions = tuple(s for s, _ in stale)
+        self.recovered_sessions = stale
+        self.stopped_sessions = {s.broadcaster_key: s for s in stopped}
 
     def _answer(self, op: OpenSession | ResumeSession | CloseSession | Drain) -> None:
         result = self._results.pop(id(op), None)

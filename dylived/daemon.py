@@ -181,19 +181,12 @@ class Daemon:
 
         if self.facade.ffmpeg is None:
             return None
-        douyin = self.config.douyin
-
-        def headers() -> tuple[tuple[str, str], ...]:
-            cookie = platform.cookie_header()
-            base = (("User-Agent", douyin.user_agent), ("Referer", douyin.web_base + "/"))
-            return (*base, ("Cookie", cookie)) if cookie else base
-
         env = RecordingEnvironment(
             ffmpeg=self.facade.ffmpeg,
             recordings_dir=self.config.daemon.recordings_dir,
             timezone=self.config.daemon.tzinfo,
             submit=writer.submit,
-            headers=headers,
+            headers=platform.media_headers,  # User-Agent and Referer; never the cookie
         )
         return RecorderComponent(env)
 

@@ -1,12 +1,12 @@
 """The Douyin platform adapter: target forms, ttwid, room status and stream URLs over HTTP.
 
 Owns :class:`DouyinPlatform` (``resolve``, ``fetch_status``, ``refresh_stream_urls``,
-``cookie_header``) and the pure reading of a share link's redirect
+``cookie_header``, ``media_headers``) and the pure reading of a share link's redirect
 :func:`parse_share_location`. Target strings are classified by ``dylived.config.parse_target``.
 Endpoints are configuration (``[douyin] web_base``, ``app_base``, ``share_base``): the tests and
 ``dylived demo`` point them at the simulator. HTTP goes through
 :class:`dylived.net.http.HttpClient`; bodies are parsed by :mod:`dylived.wire.status`. The
-cookie is a secret: it is never logged.
+cookie is a secret: it is never logged, and never given to ffmpeg (``media_headers``).
 
 Which endpoint each target form needs (protocol.md §1.2, §1.4, §1.6):
 
@@ -274,8 +274,17 @@ class DouyinPlatform:
 
     # ------------------------------------------------------------ cookies
 
+    def media_headers(self) -> tuple[tuple[str, str], ...]:
+        """The headers ffmpeg sends when it pulls a stream: the browser's User-Agent and Referer.
+
+        No cookie: the pull URLs are signed and the CDN asks for none, while ffmpeg's argv is
+        readable by every local user and ffmpeg sends its headers to whatever host a redirect
+        or an HLS playlist names.
+        """
+        return (("User-Agent", self._user_agent), ("Referer", self._web_base + "/"))
+
     def cookie_header(self) -> str:
-        """The ``Cookie`` header value for the WebSocket and stream requests ("" when none)."""
+        """The ``Cookie`` header value for the WebSocket handshake ("" when none)."""
         if self._cookies:
             return self._cookies
         ttwid = self._http.cookie("ttwid")

@@ -1,18 +1,26 @@
 """The ffmpeg command line of one recording run: pure, no I/O, never a shell.
 
-Owns which options dylived passes to ffmpeg and in which order: global options, the input
-options before ``-i`` (``-rw_timeout`` in µs so a stalled input ends instead of hanging,
-``-user_agent``, ``-referer``, and ``-headers`` carrying the cookie; the HLS demuxer hands
-the same options to every playlist and segment request), ``-map 0:v? -map 0:a?`` (video and
-audio, never data or subtitle streams a segment container could refuse), ``-c copy``, and the
-segment muxer: ``-segment_time`` from ``segment_minutes``, ``-reset_timestamps 1``, mpegts by
-default (matroska, or fragmented MP4 with ``movflags=+frag_keyframe+empty_moov+
-default_base_moof`` so a killed ffmpeg still leaves a playable file), ``flush_packets=1`` for
-the inner muxer (every packet written through, so a killed ffmpeg loses nothing it had),
-``-segment_start_number``
-and ``-segment_list`` as CSV so the supervisor learns the moment each segment closes, and
-``-progress pipe:1 -nostats`` for liveness. Output names end in ``.part`` until the
-supervisor renames them. ``-nostdin`` is never used: the stop ladder writes ``q`` to stdin.
+Owns which options dylived passes to ffmpeg and in which order: global options
+(``-loglevel level+…``: every line ffmpeg logs starts with its level tag, which the stderr
+parsers anchor on), the input options before ``-i`` (``-protocol_whitelist`` so neither the
+stream URL nor an HLS playlist, a redirect or a key URI can make ffmpeg open anything but
+http(s); ``-rw_timeout`` in µs so a stalled input ends instead of hanging; ``-user_agent`` and
+``-referer``, which the HLS demuxer hands to every playlist and segment request), ``-map 0:v?
+-map 0:a?`` (video and audio, never data or subtitle streams a segment container could refuse),
+``-c copy``, and the segment muxer: ``-segment_time`` from ``segment_minutes``,
+``-reset_timestamps 1``, mpegts by default (matroska, or fragmented MP4 with
+``movflags=+frag_keyframe+empty_moov+default_base_moof`` so a killed ffmpeg still leaves a
+playable file), ``flush_packets=1`` for the inner muxer (every packet written through, so a
+killed ffmpeg loses nothing it had), ``-segment_start_number`` and ``-segment_list`` as CSV so
+the supervisor learns the moment each segment closes, and ``-progress pipe:1 -nostats`` for
+liveness. Output names end in ``.part`` until the supervisor renames them, and every ``%`` of
+the output path is doubled (the muxer formats the whole path with the segment number).
+``-nostdin`` is never used: the stop ladder writes ``q`` to stdin.
+
+Nothing secret goes into the argv (every local user can read ``/proc/PID/cmdline``, and ffmpeg
+sends its headers to whatever host a redirect or a playlist names): no login cookie, no
+``Authorization``; the pull URLs are signed and need none. Only ``http://`` and ``https://``
+stream URLs are accepted (:func:`stream_url_problem`).
 
 Every option used exists in ffmpeg 5.1 (Debian bookworm) and 9.0 (ecosystem.md §7); the tests
 check them against the installed ffmpeg's ``-h`` output.
@@ -40,6 +48,14 @@ FRAGMENTED_MP4 = "movflags=+frag_keyframe+empty_moov+default_base_moof"
 # seconds: a SIGKILL (OOM killer, power loss) would lose it all. (Verified with ffmpeg 9.0.2
 # against the simulator's 290 kbit/s stream.)
 FLUSH_PER_PACKET = "flush_packets=1"
+# What HTTP-FLV and HLS over http(s) need, and nothing else: http and https (https is http over
+# tls over tcp), and crypto for AES-128 HLS segments (``crypto+https://…``). Checked with
+# ffmpeg 5.1 and 9.0: without tls an https input fails, without crypto an encrypted playlist
+# does; file, concat, subfile, data, udp, rtp… are refused ("Protocol 'file' not on whitelist").
+PROTOCOL_WHITELIST = "http,https,tcp,tls,crypto"
+STREAM_URL_PREFIXES = ("http://", "https://")
+# Headers that carry credentials: never given to ffmpeg (see the module docstring).
+SECRET_HEADERS = frozenset({"cookie", "authorization", "proxy-authorization"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,8 +72,7 @@ class RecordCommand:
     rw_timeout_s: float = 10.0
     user_agent: str | None = None
     referer: str | None = None
-    cookies: str | None = None  # a secret: only ever in argv, never logged by us
-    headers: Mapping[str, str] = field(default_factory=dict)
+    headers: Mapping[str, str] = field(default_factory=dict)  # never a secret (SECRET_HEADERS)
     loglevel: str = "warning"
 
 
@@ -68,15 +83,40 @@ def _check_header_text(text: str, what: str) -> str:
     return text
 
 
+def stream_url_problem(url: str) -> str | None:
+    """Why ffmpeg must not be given ``url`` as its input (None: an http(s) URL it may open).
+
+    Only ``http://`` and ``https://`` (lower case, as ffmpeg matches protocol names) with a
+    host; no whitespace or control character (ffmpeg would print it raw into its log).
+    """
+    if not url.startswith(STREAM_URL_PREFIXES):
+        return "only http:// and https:// URLs are recorded"
+    if any(ord(c) <= 0x20 or ord(c) == 0x7F for c in url):
+        return "it contains whitespace or a control character"
+    if not url.partition("//")[2].partition("/")[0].strip("@:"):
+        return "it names no host"
+    return None
+
+
+def shown_url(url: str, limit: int = 120) -> str:
+    """A URL for a log line: quoted, and cut after ``limit`` characters."""
+    return repr(url if len(url) <= limit else url[:limit] + "…")
+
+
+def _escape_percent(text: str) -> str:
+    return text.replace("%", "%%")
+
+
 def output_pattern(output_dir: Path, stem: str, container: Container = "ts") -> Path:
     """The segment muxer's output pattern, ``<dir>/<stem>_%04d.<ext>.part``.
 
-    A ``%`` in the stem is doubled: the muxer formats the pattern with the segment number.
+    Every ``%`` of the directory and the stem is doubled: the muxer formats the whole path with
+    the segment number, so a folder named ``100%`` would otherwise make it refuse the pattern.
     """
     if "/" in stem or not stem:
         raise ValueError(f"a file stem must be one non-empty component: {stem!r}")
-    safe_stem = stem.replace("%", "%%")
-    return output_dir / f"{safe_stem}_%04d.{container}{PART_SUFFIX}"
+    pattern = f"{_escape_percent(stem)}_%04d.{container}{PART_SUFFIX}"
+    return Path(_escape_percent(str(output_dir))) / pattern
 
 
 def part_name(stem: str, seq: int, container: Container = "ts") -> str:
@@ -91,6 +131,8 @@ def header_block(headers: Mapping[str, str]) -> str:
         _check_header_text(name, "a header name")
         if ":" in name or not name.strip():
             raise ValueError(f"invalid header name {name!r}")
+        if name.strip().lower() in SECRET_HEADERS:
+            raise ValueError(f"{name} is a credential: it is never passed to ffmpeg")
         lines.append(f"{name}: {_check_header_text(value, f'header {name}')}\r\n")
     return "".join(lines)
 
@@ -101,19 +143,20 @@ def build_record_argv(ffmpeg: str, command: RecordCommand) -> list[str]:
         raise ValueError("segment_seconds must be positive")
     if command.rw_timeout_s <= 0:
         raise ValueError("rw_timeout_s must be positive: without it a stall hangs forever")
-    argv = [ffmpeg, "-hide_banner", "-loglevel", command.loglevel, "-nostats", "-y"]
+    problem = stream_url_problem(command.url)
+    if problem is not None:
+        raise ValueError(f"refusing the stream URL {shown_url(command.url)}: {problem}")
+    argv = [ffmpeg, "-hide_banner", "-loglevel", f"level+{command.loglevel}", "-nostats", "-y"]
     argv += ["-progress", "pipe:1"]
-    # input options: before -i, they apply to the input
+    # input options: before -i, they apply to the input (and every URL it opens in turn)
+    argv += ["-protocol_whitelist", PROTOCOL_WHITELIST]
     argv += ["-rw_timeout", str(round(command.rw_timeout_s * 1_000_000))]
     if command.user_agent:
         argv += ["-user_agent", _check_header_text(command.user_agent, "user_agent")]
     if command.referer:
         argv += ["-referer", _check_header_text(command.referer, "referer")]
-    extra = dict(command.headers)
-    if command.cookies:
-        extra["Cookie"] = command.cookies
-    if extra:
-        argv += ["-headers", header_block(extra)]
+    if command.headers:
+        argv += ["-headers", header_block(command.headers)]
     argv += ["-i", command.url]
     # output: copy video and audio into the segment muxer
     argv += ["-map", "0:v?", "-map", "0:a?", "-c", "copy"]
@@ -140,8 +183,9 @@ def container_of(pattern: PurePath) -> Container:
 def command_from_job(job: FfmpegJob, *, loglevel: str = "warning") -> RecordCommand:
     """The supervisor's FfmpegJob (record/policy.py) as a RecordCommand.
 
-    The job's headers map onto ``-user_agent``, ``-referer`` and ``-headers`` (Cookie and the
-    rest); the container follows the output pattern's extension.
+    The job's headers map onto ``-user_agent``, ``-referer`` and ``-headers`` (the rest, less
+    any credential such as Cookie, which is dropped); the container follows the output pattern's
+    extension, whose ``%%`` are undone into the directory and stem.
     """
     pattern = job.output_pattern
     suffix = f"_%04d.{container_of(pattern)}{PART_SUFFIX}"
@@ -150,16 +194,16 @@ def command_from_job(job: FfmpegJob, *, loglevel: str = "warning") -> RecordComm
     user_agent = referer = None
     others: dict[str, str] = {}
     for name, value in job.headers:
-        lowered = name.lower()
+        lowered = name.strip().lower()
         if lowered == "user-agent":
             user_agent = value
         elif lowered == "referer":
             referer = value
-        else:
+        elif lowered not in SECRET_HEADERS:  # a credential is dropped, never handed on
             others[name] = value
     return RecordCommand(
         url=job.url,
-        output_dir=pattern.parent,
+        output_dir=Path(str(pattern.parent).replace("%%", "%")),
         stem=pattern.name.removesuffix(suffix).replace("%%", "%"),
         segment_list=job.segment_list,
         segment_seconds=job.segment_seconds,
@@ -176,7 +220,7 @@ def command_from_job(job: FfmpegJob, *, loglevel: str = "warning") -> RecordComm
 def argv_for_job(ffmpeg: str, job: FfmpegJob) -> list[str]:
     """An ``ArgvBuilder`` for the supervisor: ``build_record_argv`` of the job.
 
-    ``loglevel`` is ``info``: the supervisor reads the stream description (resolution,
-    codec) from ffmpeg's stderr, which ``warning`` would hide.
+    ``loglevel`` is ``level+info``: the supervisor reads the stream description (resolution,
+    codec) and the segments opened from ffmpeg's stderr, which ``warning`` would hide.
     """
     return build_record_argv(ffmpeg, command_from_job(job, loglevel="info"))

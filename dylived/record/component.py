@@ -50,7 +50,7 @@ class RecordingEnvironment:
     recordings_dir: Path
     timezone: ZoneInfo
     submit: Callable[[ops.WriteOp], Awaitable[None]]  # the store writer's submit
-    headers: Callable[[], tuple[tuple[str, str], ...]] = tuple  # User-Agent, Referer, Cookie
+    headers: Callable[[], tuple[tuple[str, str], ...]] = tuple  # User-Agent, Referer
     disk_interval: float = 30.0
 
 

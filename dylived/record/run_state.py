@@ -63,6 +63,7 @@ class RecorderStatistics:
     source_kind: str | None
     last_exit: str | None
     stop_reason: str | None
+    rejected_urls: int = 0  # stream URLs refused: not http(s), in the status or named by a stream
 
 
 class RunState:

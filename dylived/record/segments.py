@@ -3,8 +3,9 @@
 Owns: reading the ``-segment_list`` CSV that ffmpeg appends to when it closes a segment, the
 ``.part`` → final rename, the per-segment row (seq, path, wall times, media duration, bytes,
 quality, width × height, codec), the parsing of ffmpeg's stderr lines that matter here
-("Opening '…' for writing", the input's "Stream #0:0: Video: h264 …, 1280x720"), reading the
-media duration of an mpegts file from its PTS (there is no ffprobe), and finalising the
+("Opening '…' for writing", the input's "Stream #0:0: Video: h264 …, 1280x720", a refused URL
+or protocol) anchored to ffmpeg's own log prefixes so stream metadata cannot forge them,
+reading the media duration of an mpegts file from its PTS (there is no ffprobe), and finalising the
 leftover ``.part`` files of a crashed session.
 
 Pure parsing functions plus small synchronous file operations; no anyio, no subprocesses.
@@ -98,16 +99,32 @@ class GapRecord:
 
 # ---------------------------------------------------------------- stderr and CSV parsing
 
-_VIDEO_LINE = re.compile(r"Stream #\d+:\d+\S*: Video: (\w+).*?, (\d{2,5})x(\d{2,5})\b")
-_OPENING_LINE = re.compile(r"\[segment @ [^\]]*\] Opening '(.+)' for writing")
-_REFUSED_LINE = re.compile(
-    r"HTTP error 40[134]|Server returned 40[134]|403 Forbidden|404 Not Found|Connection refused"
+# ffmpeg's own log prefixes: "[segment @ 0x55…] " for a line of a component, then, with
+# ``-loglevel level+…`` (record/argv.py), the level tag "[info] " (alone on a line of the CLI).
+# Every pattern is anchored at the start of the line and after these prefixes: text a stream
+# carries (a title in the metadata dump, even one holding newlines) is printed after an indent
+# and "  <key>: ", so it can never pass for one of these lines.
+_LEVEL = r"(?:\[(?:panic|fatal|error|warning|info|verbose|debug|trace)\] )?"
+
+
+def _of(component: str) -> str:
+    return rf"^\[{component} @ 0x[0-9a-fA-F]+\] {_LEVEL}"
+
+
+_VIDEO_LINE = re.compile(
+    rf"^{_LEVEL}  Stream #\d+:\d+\S*: Video: (\w+).*?, (\d{{2,5}})x(\d{{2,5}})\b"
 )
+_OPENING_LINE = re.compile(_of("segment") + r"Opening '(.+)' for writing$")
+_REFUSED_LINE = re.compile(
+    _of("(?:https?|tcp|tls)")
+    + r"(?:HTTP error 40[134]\b|Connection to \S+ failed: Connection refused$)"
+)
+_BLOCKED_LINE = re.compile(_of(r"\w+") + r"Protocol '([^']*)' not on whitelist '[^']*'!$")
 
 
 def parse_video_line(line: str) -> VideoInfo | None:
     """The codec and size of a ``Stream #0:0: Video: h264 …, 1280x720`` line, else None."""
-    match = _VIDEO_LINE.search(line)
+    match = _VIDEO_LINE.match(line)
     if match is None:
         return None
     codec = {"hevc": "h265"}.get(match.group(1), match.group(1))
@@ -116,13 +133,23 @@ def parse_video_line(line: str) -> VideoInfo | None:
 
 def parse_opening_line(line: str) -> str | None:
     """The file a ``[segment @ …] Opening 'X' for writing`` line names, else None."""
-    match = _OPENING_LINE.search(line)
+    match = _OPENING_LINE.match(line)
     return match.group(1) if match else None
 
 
 def is_refused_line(line: str) -> bool:
     """True for stderr lines that mean the URL was refused (expired, forbidden, gone)."""
-    return _REFUSED_LINE.search(line) is not None
+    return _REFUSED_LINE.match(line) is not None
+
+
+def parse_blocked_protocol(line: str) -> str | None:
+    """The protocol of a ``[file @ …] Protocol 'file' not on whitelist '…'!`` line, else None.
+
+    ffmpeg's ``-protocol_whitelist`` refused a URL the input named (an HLS segment or key, a
+    redirect): the stream asked for something other than http(s).
+    """
+    match = _BLOCKED_LINE.match(line)
+    return match.group(1) if match else None
 
 
 def parse_list_line(line: str) -> ListEntry | None:
@@ -246,6 +273,11 @@ class RunContext:
     directory: Path  # where the segment pattern's files appear (names in the CSV are relative)
     quality: str
 
+    def is_ours(self, printed: str) -> bool:
+        """Whether a file ffmpeg says it opened is one of this run's segments (a ``.part`` in
+        ``directory``), not the segment list nor a name from anywhere else."""
+        return printed.endswith(PART_SUFFIX) and Path(printed).parent == self.directory
+
 
 class RunSegments:
     """Turns one ffmpeg run's stderr lines and segment-list entries into SegmentRecords.
@@ -275,7 +307,7 @@ class RunSegments:
         if self.video is None:
             self.video = parse_video_line(line)
         opened = parse_opening_line(line)
-        if opened is not None and opened.endswith(PART_SUFFIX):
+        if opened is not None and self.context.is_ours(opened):
             self.open_name = Path(opened).name  # the CSV lists base names
 
     def on_progress(self, now_ms: int, out_time_us: int) -> None:

@@ -27,7 +27,7 @@ import anyio.abc
 
 from dylived.model import LiveStatus
 from dylived.notify import child_environment
-from dylived.record.argv import argv_for_job, output_pattern
+from dylived.record.argv import argv_for_job, output_pattern, shown_url, stream_url_problem
 from dylived.record.disk import DiskGuard
 from dylived.record.policy import (
     ArgvBuilder,
@@ -61,6 +61,7 @@ from dylived.record.segments import (
     SegmentOpened,
     SegmentRecord,
     is_refused_line,
+    parse_blocked_protocol,
     parse_opening_line,
 )
 
@@ -137,6 +138,7 @@ class Recorder:
         self._hole_cause = "restart" if hole_from_ms is None else "daemon_restart"
         self._flv_failures = 0
         self._list_counter = 0
+        self.rejected_urls = 0  # stream URLs (or URLs a stream named) that were not http(s)
 
     # -- control
 
@@ -179,6 +181,7 @@ class Recorder:
             source_kind=self.source.kind if self.source else None,
             last_exit=self.last_exit.value if self.last_exit else None,
             stop_reason=self.stop_reason,
+            rejected_urls=self.rejected_urls,
         )
 
     # -- the loop
@@ -213,6 +216,8 @@ class Recorder:
                 )
             except ValueError:
                 logger.warning("no recordable stream in the status; asking again")
+                source = None
+            if source is not None and not self._acceptable(source):
                 source = None
             if source is not None:
                 self._log_source(source)
@@ -251,6 +256,23 @@ class Recorder:
             self._to(RecorderEvent.FINISH)
         self.stop_reason = self.stop_reason or "stopped"
         return self.stop_reason
+
+    def _acceptable(self, source: Source) -> bool:
+        """Whether ffmpeg may be given the source's URL (http or https only); logged, counted
+        and treated as a failed start when not (a refused FLV URL counts towards HLS)."""
+        problem = stream_url_problem(source.url)
+        if problem is None:
+            return True
+        self.rejected_urls += 1
+        if source.kind == "flv":
+            self._flv_failures += 1
+        logger.error(
+            "refusing the %s stream URL %s from the status: %s",
+            source.kind,
+            shown_url(source.url),
+            problem,
+        )
+        return False
 
     def _log_source(self, source: Source) -> None:
         if source.fell_back:
@@ -438,10 +460,16 @@ class Recorder:
             self.stderr_tail.append(line)
             run.segments.on_stderr_line(line)
             opened = parse_opening_line(line)
-            if opened is not None and opened.endswith(".part"):
+            if opened is not None and run.segments.context.is_ours(opened):
                 await self._opened(run, tail, opened)
             if is_refused_line(line):
                 run.refused = True
+            blocked = parse_blocked_protocol(line)
+            if blocked is not None:
+                self.rejected_urls += 1
+                logger.error(
+                    "the stream named a %r URL; ffmpeg may open only http(s): %s", blocked, line
+                )
             if logger.isEnabledFor(logging.DEBUG):
                 logger.debug("ffmpeg: %s", line)
 

@@ -65,7 +65,10 @@ ScriptedEvent`` (fields override the generated ones, e.g. ``content=``, ``user=S
 ``await flood(count, batch=100)`` (as fast as clients take them), ``inject(kind, duration=None,
 count=None, status=503, retry_after=5)``; state: ``live``, ``room_id``, ``stream_id``, ``web_rid``,
 ``sec_uid``, ``uid``, ``nickname``, ``sessions``. Calling go_live/go_offline takes the room off its
-schedule. ``sim.ws_url(room_id, **params)`` builds a push URL with the usual parameters.
+schedule. Media seams: ``stream_url_override`` (every stream URL the status gives, e.g.
+``file:///etc/passwd``), ``hls_segment_url`` (what the live playlist names, ``{seq}`` filled in),
+``media_metadata`` (onMetaData strings, e.g. a ``title``, sent to each FLV viewer first).
+``sim.ws_url(room_id, **params)`` builds a push URL with the usual parameters.
 
 Faults (``scenario.FAULT_KINDS``; windows in scenario seconds): ``ws_drop`` (abrupt TCP close),
 ``ws_reject`` (upgrade answered HTTP 200 + Handshake-Msg), ``http_5xx`` (status, default 503),

@@ -20,6 +20,7 @@ from __future__ import annotations
 import hashlib
 import os
 import tempfile
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -325,9 +326,33 @@ def _publish(work: Path, folder: Path) -> None:
         work.rmdir()
 
 
-def flv_script_prelude(clip: Clip, ts: int) -> bytes:
-    """FLV file header + the clip's prelude tags at ``ts``."""
-    return FLV_FILE_HEADER + b"".join(tag.retimed(ts) for tag in clip.flv_prelude)
+def flv_script_prelude(clip: Clip, ts: int, metadata: Mapping[str, str] | None = None) -> bytes:
+    """FLV file header + the clip's prelude tags at ``ts``; ``metadata``: an onMetaData tag of
+    these strings first (what a broadcaster's encoder sends, e.g. a ``title``)."""
+    extra = metadata_tag(metadata, ts) if metadata else b""
+    return FLV_FILE_HEADER + extra + b"".join(tag.retimed(ts) for tag in clip.flv_prelude)
+
+
+def _amf_string(text: str) -> bytes:
+    raw = text.encode("utf-8")[:0xFFFF]
+    return len(raw).to_bytes(2, "big") + raw
+
+
+def metadata_tag(metadata: Mapping[str, str], ts: int) -> bytes:
+    """An FLV script tag ``onMetaData`` (AMF0 ECMA array) holding ``metadata`` as strings."""
+    body = b"\x02" + _amf_string("onMetaData") + b"\x08" + len(metadata).to_bytes(4, "big")
+    for key, value in metadata.items():
+        body += _amf_string(key) + b"\x02" + _amf_string(value)
+    body += b"\x00\x00\x09"
+    ts &= 0xFFFFFFFF
+    header = (
+        bytes((18,))
+        + len(body).to_bytes(3, "big")
+        + (ts & 0xFFFFFF).to_bytes(3, "big")
+        + bytes((ts >> 24,))
+        + b"\x00\x00\x00"
+    )
+    return header + body + (11 + len(body)).to_bytes(4, "big")
 
 
 def sequence_headers(clip: Clip, ts: int) -> bytes:

@@ -78,6 +78,10 @@ class SimRoom:
         self.variant_changes: list[tuple[int, int]] = [(0, 0)]  # (from loop, variant)
         self.manual = False
         self.live_sessions = 0
+        # Media seams for tests (read on every status answer and media request):
+        self.stream_url_override: str | None = None  # every quality's flv and hls URL
+        self.hls_segment_url: str | None = None  # the URL the live playlist names ({seq})
+        self.media_metadata: dict[str, str] = {}  # onMetaData strings each FLV viewer gets
         self.anchor = SimUser(
             id=self.spec.uid,
             short_id=self.spec.uid % 10**9,

@@ -9,6 +9,7 @@ that has ended answers 404.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import hmac
 import re
@@ -96,6 +97,9 @@ class StreamService:
                 width=width,
                 height=height,
             )
+        if room.stream_url_override is not None:  # what a hostile or broken status could say
+            url = room.stream_url_override
+            out = {k: dataclasses.replace(v, flv=url, hls=url) for k, v in out.items()}
         return out
 
     def authorize(self, request: HttpRequest) -> tuple[SimRoom | None, str, int]:
@@ -164,7 +168,7 @@ class StreamService:
         body = hls_playlist(
             latest=latest,
             window=HLS_WINDOW,
-            segment_url=f"stream-{name}/{{seq}}.ts?{query}",
+            segment_url=room.hls_segment_url or f"stream-{name}/{{seq}}.ts?{query}",
             discontinuities=discontinuities,
         ).encode()
         record.bytes_sent = len(body)
@@ -216,7 +220,8 @@ class StreamService:
         clip = await self.media.clip(*size)
         record.frame_sizes.append(size)
         index = clip.keyframe_index_at(clip_ms)
-        await writer.write(flv_script_prelude(clip, loop * CLIP_MS + clip.flv_tags[index].ts))
+        start_ts = loop * CLIP_MS + clip.flv_tags[index].ts
+        await writer.write(flv_script_prelude(clip, start_ts, room.media_metadata))
         origin = room.media_origin()
         batch: list[bytes] = []
         while room.live and room.stream_id == stream_id:

@@ -23,6 +23,7 @@ from dylived.record.argv import (
     header_block,
     output_pattern,
     part_name,
+    stream_url_problem,
 )
 from dylived.record.policy import FfmpegJob
 from dylived.record.probe import find_ffmpeg
@@ -40,7 +41,6 @@ def command(tmp_path: Path, **overrides: object) -> RecordCommand:
         "segment_seconds": 1800.0,
         "user_agent": UA,
         "referer": "https://live.douyin.com/123456",
-        "cookies": "ttwid=secret",
     }
     values.update(overrides)
     return RecordCommand(**values)  # type: ignore[arg-type]
@@ -53,12 +53,13 @@ def option(argv: list[str], name: str) -> str:
 def test_input_options_come_before_the_input(tmp_path: Path) -> None:
     argv = build_record_argv("ffmpeg", command(tmp_path, rw_timeout_s=10))
     i = argv.index("-i")
-    for name in ("-rw_timeout", "-user_agent", "-referer", "-headers"):
+    for name in ("-protocol_whitelist", "-rw_timeout", "-user_agent", "-referer"):
         assert argv.index(name) < i
+    assert option(argv, "-protocol_whitelist") == "http,https,tcp,tls,crypto"
     assert option(argv, "-rw_timeout") == "10000000"  # microseconds
     assert option(argv, "-user_agent") == UA
     assert option(argv, "-referer") == "https://live.douyin.com/123456"
-    assert option(argv, "-headers") == "Cookie: ttwid=secret\r\n"
+    assert "-headers" not in argv  # nothing but User-Agent and Referer
     assert argv[i + 1].startswith("https://pull-flv.example/")
 
 
@@ -80,7 +81,7 @@ def test_output_options_for_mpegts_segments(tmp_path: Path) -> None:
     assert option(argv, "-segment_list_type") == "csv"
     assert option(argv, "-progress") == "pipe:1"
     assert "-nostats" in argv
-    assert option(argv, "-loglevel") == "warning"
+    assert option(argv, "-loglevel") == "level+warning"  # each line tagged with its level
     assert argv[-1] == str(tmp_path / "alice_20240302-073005_%04d.ts.part")
 
 
@@ -100,7 +101,7 @@ def test_other_containers(tmp_path: Path, container: str, fmt: str, options: str
 def test_fractional_segments_and_no_optional_inputs(tmp_path: Path) -> None:
     argv = build_record_argv(
         "ffmpeg",
-        command(tmp_path, segment_seconds=0.1 * 60, user_agent=None, referer=None, cookies=None),
+        command(tmp_path, segment_seconds=0.1 * 60, user_agent=None, referer=None),
     )
     assert option(argv, "-segment_time") == "6"
     assert not {"-user_agent", "-referer", "-headers"} & set(argv)
@@ -109,7 +110,7 @@ def test_fractional_segments_and_no_optional_inputs(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     "bad",
     [
-        {"cookies": "a=b\r\nX-Evil: 1"},
+        {"headers": {"Origin": "a\r\nX-Evil: 1"}},
         {"user_agent": "UA\n"},
         {"referer": "r\r"},
         {"headers": {"X-A": "1\r\nX-B: 2"}},
@@ -118,6 +119,9 @@ def test_fractional_segments_and_no_optional_inputs(tmp_path: Path) -> None:
         {"rw_timeout_s": 0},
         {"stem": "a/b"},
         {"stem": ""},
+        {"headers": {"Cookie": "sessionid=secret"}},
+        {"headers": {"authorization": "Bearer x"}},
+        {"url": "file:///etc/passwd"},
     ],
 )
 def test_unsafe_or_invalid_values_are_refused(tmp_path: Path, bad: dict[str, object]) -> None:
@@ -125,22 +129,56 @@ def test_unsafe_or_invalid_values_are_refused(tmp_path: Path, bad: dict[str, obj
         build_record_argv("ffmpeg", command(tmp_path, **bad))
 
 
-def test_percent_in_the_stem_is_escaped_for_the_muxer(tmp_path: Path) -> None:
+def test_percent_in_the_stem_and_the_directory_is_escaped_for_the_muxer(tmp_path: Path) -> None:
     assert output_pattern(tmp_path, "100%_fun").name == "100%%_fun_%04d.ts.part"
     assert part_name("100%_fun", 2) == "100%_fun_0002.ts.part"
+    folder = tmp_path / "100%" / "2026-%d"
+    pattern = output_pattern(folder, "x")
+    assert str(pattern) == f"{tmp_path}/100%%/2026-%%d/x_%04d.ts.part"
+    argv = build_record_argv("ffmpeg", command(tmp_path, output_dir=folder, stem="x"))
+    assert argv[-1] == str(pattern)
+    # the segment list is a plain file name, not a pattern: left as it is
+    listing = folder / ".x.1.csv"
+    argv = build_record_argv("ffmpeg", command(tmp_path, output_dir=folder, segment_list=listing))
+    assert option(argv, "-segment_list") == str(listing)
 
 
-def test_header_block() -> None:
-    assert header_block({"Cookie": "a=1", "Origin": "https://live.douyin.com"}) == (
-        "Cookie: a=1\r\nOrigin: https://live.douyin.com\r\n"
+@pytest.mark.parametrize(
+    ("url", "accepted"),
+    [
+        ("http://127.0.0.1:8080/thirdgame/stream-1_md.flv?sign=a", True),
+        ("https://pull-hls-f1.douyincdn.com/x/stream-1.m3u8?expire=6", True),
+        ("file:///etc/passwd", False),
+        ("/etc/passwd", False),
+        ("concat:/etc/passwd|/etc/hosts", False),
+        ("subfile,,start,0,end,100,,:/etc/passwd", False),
+        ("HTTP://127.0.0.1/x.flv", False),  # ffmpeg matches protocol names case-sensitively
+        ("http:///etc/passwd", False),
+        ("https://host/a b", False),
+        ("https://host/a\n[segment @ 0x1] Opening 'x' for writing", False),
+        ("data:video/x-flv;base64,RkxW", False),
+        ("crypto+http://host/x.ts", False),
+        ("", False),
+    ],
+)
+def test_only_http_and_https_stream_urls_are_accepted(url: str, accepted: bool) -> None:
+    assert (stream_url_problem(url) is None) is accepted
+
+
+def test_header_block_never_carries_a_credential() -> None:
+    assert header_block({"Origin": "https://live.douyin.com", "X-A": "1"}) == (
+        "Origin: https://live.douyin.com\r\nX-A: 1\r\n"
     )
+    for name in ("Cookie", "cookie", "Authorization", "Proxy-Authorization"):
+        with pytest.raises(ValueError, match="credential"):
+            header_block({name: "secret"})
 
 
 def test_the_supervisor_job_maps_onto_the_command(tmp_path: Path) -> None:
     job = FfmpegJob(
         url="http://127.0.0.1:1/live.flv",
         kind="flv",
-        output_pattern=tmp_path / "bob%%x_%04d.mkv.part",
+        output_pattern=tmp_path / "a%%b" / "bob%%x_%04d.mkv.part",
         segment_list=tmp_path / "list.csv",
         start_number=5,
         segment_seconds=60,
@@ -149,14 +187,13 @@ def test_the_supervisor_job_maps_onto_the_command(tmp_path: Path) -> None:
     )
     cmd = command_from_job(job)
     assert (cmd.stem, cmd.container, cmd.start_number) == ("bob%x", "mkv", 5)
-    assert (cmd.user_agent, cmd.referer, dict(cmd.headers)) == (
-        UA,
-        "https://live.douyin.com/",
-        {"Cookie": "t=1"},
-    )
+    assert cmd.output_dir == tmp_path / "a%b"
+    # a Cookie in the job is dropped: ffmpeg never gets a credential
+    assert (cmd.user_agent, cmd.referer, dict(cmd.headers)) == (UA, "https://live.douyin.com/", {})
     argv = argv_for_job("ffmpeg", job)
     assert argv[-1] == str(job.output_pattern)
-    assert option(argv, "-loglevel") == "info"  # the supervisor reads stream info lines
+    assert not [a for a in argv if "t=1" in a]
+    assert option(argv, "-loglevel") == "level+info"  # the supervisor reads stream info lines
     assert option(argv, "-rw_timeout") == "3000000"
     assert container_of(Path("x_%04d.ts.part")) == "ts"
     bad = FfmpegJob("u", "flv", tmp_path / "x.ts", tmp_path / "l.csv", 0, 60, 3)
@@ -256,7 +293,7 @@ def test_real_ffmpeg_records_decodable_segments(
     assert b"progress=end" in done.stdout  # -progress pipe:1 reports
     assert seen[0]["User-Agent"] == UA
     assert seen[0]["Referer"] == "https://live.douyin.com/123456"
-    assert seen[0]["Cookie"] == "ttwid=secret"
+    assert "Cookie" not in seen[0]
     with (tmp_path / "segments.csv").open(newline="") as listing:
         entries = list(csv.reader(listing))
     names = [name for name, _start, _end in entries]

@@ -17,6 +17,7 @@ from dylived.record.segments import (
     finalize_part,
     is_refused_line,
     mpegts_duration,
+    parse_blocked_protocol,
     parse_list_line,
     parse_opening_line,
     parse_video_line,
@@ -34,15 +35,62 @@ def test_video_line() -> None:
     hevc = "  Stream #0:0[0x100]: Video: hevc (Main) ([36][0][0][0] / 0x0024), yuv420p, 1080x1920"
     assert parse_video_line(hevc) == VideoInfo("h265", 1080, 1920)
     assert parse_video_line("  Stream #0:1: Audio: aac (LC), 44100 Hz, mono, fltp") is None
+    # as -loglevel level+info prints it (ffmpeg 5.1 and 9)
+    tagged = "[info]   Stream #0:0: Video: h264 (High), yuv420p(progressive), 426x240, 25 fps"
+    assert parse_video_line(tagged) == VideoInfo("h264", 426, 240)
 
 
 def test_opening_and_refused_lines() -> None:
     line = "[segment @ 0x55a955bf8600] Opening '/r/a b/x_0007.ts.part' for writing"
     assert parse_opening_line(line) == "/r/a b/x_0007.ts.part"
+    tagged = "[segment @ 0x55a955bf8600] [info] Opening '/r/100%/x_0007.ts.part' for writing"
+    assert parse_opening_line(tagged) == "/r/100%/x_0007.ts.part"
     assert parse_opening_line("[segment @ 0x1] Opening 'list.csv' for reading") is None
     assert is_refused_line("[http @ 0x5] HTTP error 403 Forbidden")
-    assert is_refused_line("http://x: Server returned 404 Not Found")
+    assert is_refused_line("[https @ 0x5] [warning] HTTP error 404 Not Found")
+    assert is_refused_line(
+        "[tcp @ 0x55795095ef40] [error] Connection to tcp://127.0.0.1:9 failed: Connection refused"
+    )
     assert not is_refused_line("[flv @ 0x1] Packet mismatch")
+    assert not is_refused_line("[http @ 0x5] [warning] HTTP error 500 Internal Server Error")
+    blocked = "[file @ 0x563d7df8f1c0] [error] Protocol 'file' not on whitelist 'http,tcp'!"
+    assert parse_blocked_protocol(blocked) == "file"
+    assert parse_blocked_protocol("[hls @ 0x1] [info] Opening 'file:///x' for reading") is None
+
+
+# What ffmpeg prints for a stream whose title holds newlines (ffmpeg 5.1 and 9 alike, seen with
+# `ffmpeg -loglevel level+info -i evil.flv`): a newline starts a line with the indent and
+# "  <key>: " before the rest of the text, a carriage return becomes a space.
+FORGED = [
+    "[info]     title           : hi",
+    "                    : [segment @ 0x55f56ee86000] Opening '/r/x_0099.ts.part' for writing",
+    "                    : [segment @ 0x5] [info] Opening '/r/x_0098.ts.part' for writing",
+    "                    : [http @ 0x1] HTTP error 403 Forbidden",
+    "                    : [tcp @ 0x1] Connection to tcp://h:1 failed: Connection refused",
+    "                    : [file @ 0x1] Protocol 'file' not on whitelist 'http'!",
+    "                    :   Stream #0:0: Video: h264 (High), yuv420p, 9999x9999, 25 fps",
+    "    title           : x [info]   Stream #0:0: Video: h264 (High), yuv420p, 9998x9998",
+    "http://x/a.flv: Server returned 404 Not Found",  # begins with a URL the status gave
+]
+
+
+@pytest.mark.parametrize("line", FORGED)
+def test_stream_text_cannot_pass_for_an_ffmpeg_line(line: str) -> None:
+    assert parse_opening_line(line) is None
+    assert parse_video_line(line) is None
+    assert not is_refused_line(line)
+    assert parse_blocked_protocol(line) is None
+
+
+def test_only_our_own_segment_files_count_as_opened(tmp_path: Path) -> None:
+    run = RunSegments(RunContext(tmp_path / "rec", "hd"), first_seq=1)
+    for name in (f"{tmp_path}/elsewhere/s_0001.ts.part", f"{tmp_path}/rec/.s.1.csv"):
+        run.on_stderr_line(f"[segment @ 0x1] [info] Opening '{name}' for writing")
+        assert run.open_name is None
+    run.on_stderr_line(
+        f"[segment @ 0x1] [info] Opening '{tmp_path}/rec/s_0001.ts.part' for writing"
+    )
+    assert run.open_name == "s_0001.ts.part"
 
 
 @pytest.mark.parametrize(

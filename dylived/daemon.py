@@ -194,6 +194,7 @@ class Daemon:
             timezone=self.config.daemon.tzinfo,
             submit=writer.submit,
             headers=headers,
+            database=self.config.daemon.database,
         )
         return RecorderComponent(env)
 

@@ -6,7 +6,11 @@ naming template and time zone), fresh statuses through the session context, the 
 (a ``writing`` ``UpsertSegment`` when ffmpeg opens a segment, replaced by the ``closed`` one
 when it is finished, ``DeleteSegment`` when it left no file, ``AddGap`` per hole),
 ``record start|stop`` overrides, a new ffmpeg run when the status reports another frame size
-or codec, and ``health()``. Imports nothing of the daemon.
+or codec, and ``health()``. It keeps the session's ``ctx.timeline`` (dylived/session.py) told
+where the recording is, for the events' ``stream_offset_s``, and stores each segment's
+``start_offset_s`` on that timeline: the first recorder of a session continues after the
+segments the store already has for it (a session resumed after a daemon restart), a later one
+(record stop/start) after its predecessor's. Imports nothing of the daemon.
 """
 
 from __future__ import annotations
@@ -31,6 +35,7 @@ from dylived.record.segments import GapRecord, SegmentAbandoned, SegmentOpened, 
 from dylived.record.supervisor import Recorder, RecorderSettings
 from dylived.session import ComponentHealth, SessionContext
 from dylived.store import ops
+from dylived.store.db import Database
 from dylived.wire.status import select_stream
 
 
@@ -50,6 +55,7 @@ class RecordingEnvironment:
     submit: Callable[[ops.WriteOp], Awaitable[None]]  # the store writer's submit
     headers: Callable[[], tuple[tuple[str, str], ...]] = tuple  # User-Agent, Referer, Cookie
     disk_interval: float = 30.0
+    database: Path | None = None  # read for the segments a resumed session recorded before
 
 
 def session_files(
@@ -94,6 +100,7 @@ class RecorderComponent:
         self.recorder: Recorder | None = None
         self._detail = ""
         self._idle = True
+        self._first_seq = 1
 
     # -- the seam
 
@@ -108,6 +115,8 @@ class RecorderComponent:
                 await self._wait_wanted(ctx, True)
                 continue
             self._idle = False
+            if self.recorder is None:
+                await self._resume(ctx)
             recorder = self._make_recorder(ctx)
             self.recorder = recorder
             self._detail = ""
@@ -142,6 +151,21 @@ class RecorderComponent:
         return ComponentHealth(stats.state.value, detail, details)
 
     # -- helpers
+
+    async def _resume(self, ctx: SessionContext) -> None:
+        """Continue the session's timeline and seq after the segments already stored for it."""
+        if self._env.database is None or not ctx.session_id:
+            return
+        try:
+            async with Database.open(self._env.database) as db:
+                seconds, last_seq = await db.recorded_so_far(ctx.session_id)
+        except Exception as exc:  # the timeline then starts at 0: logged, not fatal
+            logger.warning(
+                "could not read the earlier segments of session %d: %s", ctx.session_id, exc
+            )
+            return
+        ctx.timeline.resume(seconds)
+        self._first_seq = last_seq + 1
 
     @staticmethod
     def _wanted(ctx: SessionContext) -> bool:
@@ -212,8 +236,18 @@ class RecorderComponent:
                 return await ctx.wait_status_after(version)
             return None
 
+        timeline = ctx.timeline
+
         async def sink(item: SegmentRecord | GapRecord | SegmentOpened | SegmentAbandoned) -> None:
-            await env.submit(to_op(session_id, item))
+            # the timeline first (synchronously): events arriving meanwhile see the new segment
+            offset: float | None = None
+            if isinstance(item, SegmentOpened):
+                offset = timeline.segment_opened(item.seq, item.started_at_ms)
+            elif isinstance(item, SegmentRecord):
+                offset = timeline.segment_closed(item.duration_s, item.ended_at_ms)
+            elif isinstance(item, SegmentAbandoned):
+                timeline.recording_paused()
+            await env.submit(to_op(session_id, item, offset))
 
         disk = DiskGuard(env.recordings_dir, rec.min_free, env.disk_interval)
         return Recorder(
@@ -223,16 +257,20 @@ class RecorderComponent:
             disk=disk,
             build_argv=argv_for_job,
             initial_status=ctx.latest_status,
-            first_seq=previous.next_seq if previous else 1,
+            first_seq=previous.next_seq if previous else self._first_seq,
             first_file=previous.next_file if previous else 1,
             announce=sink,
+            observer=timeline,
         )
 
 
 def to_op(
-    session_id: int, item: SegmentRecord | GapRecord | SegmentOpened | SegmentAbandoned
+    session_id: int,
+    item: SegmentRecord | GapRecord | SegmentOpened | SegmentAbandoned,
+    start_offset_s: float | None = None,
 ) -> ops.WriteOp:
-    """The store write for a gap, an opened, abandoned or finished segment."""
+    """The store write for a gap, an opened, abandoned or finished segment (``start_offset_s``:
+    where the segment starts in the session's recording)."""
     if isinstance(item, GapRecord):
         return ops.AddGap(session_id, "media", item.from_ms, item.to_ms, item.cause)
     if isinstance(item, SegmentOpened):
@@ -243,6 +281,7 @@ def to_op(
             state="writing",
             started_at_ms=item.started_at_ms,
             quality=item.quality,
+            start_offset_s=start_offset_s,
         )
     if isinstance(item, SegmentAbandoned):
         return ops.DeleteSegment(session_id, item.seq)
@@ -259,6 +298,7 @@ def to_op(
         width=item.width,
         height=item.height,
         codec=item.codec,
+        start_offset_s=start_offset_s,
     )
 
 

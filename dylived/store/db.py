@@ -225,6 +225,7 @@ class SegmentRecord:
     width: int | None
     height: int | None
     codec: str | None
+    start_offset_s: float | None  # where it starts in the session's recording
 
     @classmethod
     def from_row(cls, row: sqlite3.Row) -> SegmentRecord:
@@ -413,6 +414,17 @@ class Database:
             "SELECT * FROM segments WHERE session_id = ? ORDER BY seq", (session_id,)
         ) as cursor:
             return [SegmentRecord.from_row(r) for r in await cursor.fetchall()]
+
+    async def recorded_so_far(self, session_id: int) -> tuple[float, int]:
+        """(media seconds of the session's finished segments, its highest seq or 0)."""
+        async with self._conn.execute(
+            "SELECT coalesce(sum(CASE WHEN state IN ('closed', 'deleted', 'orphaned') "
+            "THEN media_duration_s END), 0), coalesce(max(seq), 0) "
+            "FROM segments WHERE session_id = ?",
+            (session_id,),
+        ) as cursor:
+            row = await cursor.fetchone()
+        return (float(row[0]), int(row[1])) if row is not None else (0.0, 0)
 
     async def orphaned_segments(self) -> list[SegmentRecord]:
         """Segments that were being written when the daemon died, for the recorder to fix up."""

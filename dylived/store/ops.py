@@ -207,6 +207,7 @@ class UpsertSegment:
     width: int | None = None
     height: int | None = None
     codec: str | None = None
+    start_offset_s: float | None = None  # where it starts in the session's recording
 
 
 @dataclass(frozen=True, slots=True)

@@ -117,9 +117,17 @@ async def apply(conn: aiosqlite.Connection, op: WriteOp) -> Any:
         )
     elif isinstance(op, UpsertSegment):
         await conn.execute(
-            "INSERT OR REPLACE INTO segments (session_id, seq, path, state, started_at_ms, "
-            "ended_at_ms, media_duration_s, bytes, quality, width, height, codec) "
-            "VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
+            # every column replaced, but a start_offset_s the op does not know (the start-up
+            # recovery closing a row) keeps the one the 'writing' row had
+            "INSERT INTO segments (session_id, seq, path, state, started_at_ms, ended_at_ms, "
+            "media_duration_s, bytes, quality, width, height, codec, start_offset_s) "
+            "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?) ON CONFLICT (session_id, seq) DO UPDATE SET "
+            "path = excluded.path, state = excluded.state, "
+            "started_at_ms = excluded.started_at_ms, ended_at_ms = excluded.ended_at_ms, "
+            "media_duration_s = excluded.media_duration_s, bytes = excluded.bytes, "
+            "quality = excluded.quality, width = excluded.width, height = excluded.height, "
+            "codec = excluded.codec, "
+            "start_offset_s = coalesce(excluded.start_offset_s, segments.start_offset_s)",
             (
                 op.session_id,
                 op.seq,
@@ -133,6 +141,7 @@ async def apply(conn: aiosqlite.Connection, op: WriteOp) -> Any:
                 op.width,
                 op.height,
                 op.codec,
+                op.start_offset_s,
             ),
         )
     elif isinstance(op, DeleteSegment):

@@ -248,6 +248,9 @@ class RecorderComponent:
             elif isinstance(item, SegmentAbandoned):
                 timeline.recording_paused()
             await env.submit(to_op(session_id, item, offset))
+            fix = offsets_op(session_id, item, offset)
+            if fix is not None:
+                await env.submit(fix)
 
         disk = DiskGuard(env.recordings_dir, rec.min_free, env.disk_interval)
         return Recorder(
@@ -300,6 +303,26 @@ def to_op(
         codec=item.codec,
         start_offset_s=start_offset_s,
     )
+
+
+def offsets_op(
+    session_id: int,
+    item: SegmentRecord | GapRecord | SegmentOpened | SegmentAbandoned,
+    start_offset_s: float | None,
+) -> ops.SetEventOffsets | None:
+    """The events' offsets from a finished segment's or a gap's stored wall times.
+
+    Capture stamped them as they arrived, from what the timeline knew then (before ffmpeg's
+    progress anchored the segment's wall start, or during a stall not yet noticed); the rows
+    now say exactly which moments the segment covers, and a gap that none does.
+    """
+    if isinstance(item, SegmentRecord):
+        return ops.SetEventOffsets(
+            session_id, item.started_at_ms, item.ended_at_ms, item.started_at_ms, start_offset_s
+        )
+    if isinstance(item, GapRecord) and item.to_ms - item.from_ms > 1:
+        return ops.SetEventOffsets(session_id, item.from_ms + 1, item.to_ms - 1, item.from_ms, None)
+    return None
 
 
 def recorder_factory(env: RecordingEnvironment) -> Callable[[SessionContext], RecorderComponent]:

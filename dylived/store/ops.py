@@ -211,6 +211,19 @@ class UpsertSegment:
 
 
 @dataclass(frozen=True, slots=True)
+class SetEventOffsets:
+    """The ``stream_offset_s`` of a session's events received in [from_ms, to_ms]: the
+    recording's ``start_offset_s`` at wall ``started_at_ms`` plus the time since (column and
+    payload); ``start_offset_s`` None: null (a gap). Only differing rows are written."""
+
+    session_id: int
+    from_ms: int
+    to_ms: int
+    started_at_ms: int
+    start_offset_s: float | None
+
+
+@dataclass(frozen=True, slots=True)
 class DeleteSegment:
     """Remove the row of segment ``seq`` while it is ``writing`` or ``orphaned`` (no file)."""
 
@@ -299,6 +312,7 @@ WriteOp = (
     | InsertEvents
     | InsertUnknown
     | UpsertSegment
+    | SetEventOffsets
     | DeleteSegment
     | RefreshSummary
     | MarkDeleted

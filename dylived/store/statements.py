@@ -25,6 +25,7 @@ from dylived.store.ops import (
     RecordRemux,
     RecordStatusCheck,
     RefreshSummary,
+    SetEventOffsets,
     UpdateSession,
     UpsertBroadcaster,
     UpsertSegment,
@@ -144,6 +145,8 @@ async def apply(conn: aiosqlite.Connection, op: WriteOp) -> Any:
                 op.start_offset_s,
             ),
         )
+    elif isinstance(op, SetEventOffsets):
+        await set_event_offsets(conn, op)
     elif isinstance(op, DeleteSegment):
         await conn.execute(
             "DELETE FROM segments WHERE session_id = ? AND seq = ? "
@@ -258,3 +261,24 @@ async def refresh_summary(conn: aiosqlite.Connection, session_id: int) -> dict[s
         ),
     )
     return summary
+
+
+_OFFSET = "round(:offset + (received_at_ms - :start) / 1000.0, 3)"
+
+
+async def set_event_offsets(conn: aiosqlite.Connection, op: SetEventOffsets) -> None:
+    """Rewrite the offsets of the events in a wall range (see ``ops.SetEventOffsets``)."""
+    await conn.execute(
+        f"UPDATE events SET stream_offset_s = {_OFFSET}, "
+        f"payload = json_set(payload, '$.stream_offset_s', {_OFFSET}) "
+        "WHERE session_id = :session AND received_at_ms BETWEEN :low AND :high "
+        f"AND coalesce(abs(stream_offset_s - {_OFFSET}) > 0.001, "
+        f"stream_offset_s IS NOT {_OFFSET})",
+        {
+            "offset": op.start_offset_s,
+            "start": op.started_at_ms,
+            "session": op.session_id,
+            "low": op.from_ms,
+            "high": op.to_ms,
+        },
+    )

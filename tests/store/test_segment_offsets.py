@@ -1,7 +1,9 @@
-"""segments.start_offset_s: migration 0003, the upsert that keeps it, recorded_so_far."""
+"""segments.start_offset_s: migration 0003, the upsert that keeps it, recorded_so_far, and
+SetEventOffsets (a finished segment rewriting the offsets of the events it covers)."""
 
 from __future__ import annotations
 
+import json
 import sqlite3
 from contextlib import closing
 from pathlib import Path
@@ -10,8 +12,14 @@ import pytest
 
 from dylived.store import db
 from dylived.store.db import Database
-from dylived.store.ops import OpenSession, UpsertSegment
-from tests.store.support import query, running_writer
+from dylived.store.ops import (
+    EventRecord,
+    InsertEvents,
+    OpenSession,
+    SetEventOffsets,
+    UpsertSegment,
+)
+from tests.store.support import chat_row, query, running_writer
 
 
 pytestmark = pytest.mark.anyio
@@ -66,3 +74,39 @@ async def test_closing_a_row_without_an_offset_keeps_the_writing_rows_offset(
     assert rows == [(1, "/r/1.ts", "closed", 0.0), (2, "/r/2.ts", "closed", 6.0)]
     assert recorded == (9.5, 2)
     assert nothing == (0.0, 0)
+
+
+async def test_set_event_offsets_rewrites_column_and_payload_inside_the_range_only(
+    db_path: Path,
+) -> None:
+    # events every second from T0 to T0 + 9 s, stamped 99.0 (wrong) or null as they came in
+    received = [T0 + i * 1000 for i in range(10)]
+    rows = [
+        EventRecord.from_row(chat_row(i, at, stream_offset_s=None if i < 2 else 99.0))
+        for i, at in enumerate(received)
+    ]
+    async with running_writer(db_path) as writer:
+        sid = await writer.request(OpenSession("alice", T0))
+        await writer.submit(InsertEvents(sid, rows))
+        # a segment covering T0 + 1 s .. T0 + 5 s that starts 30 s into the recording
+        await writer.submit(SetEventOffsets(sid, T0 + 1000, T0 + 5000, T0 + 1000, 30.0))
+        # a gap after it, to T0 + 8 s (its ends belong to the segments around it)
+        await writer.submit(SetEventOffsets(sid, T0 + 5001, T0 + 7999, T0 + 5000, None))
+        await writer.drain()
+    stored = query(db_path, "SELECT received_at_ms, stream_offset_s, payload FROM events")
+    by_time = {
+        at: (offset, json.loads(payload)["stream_offset_s"]) for at, offset, payload in stored
+    }
+    expected = {
+        T0: None,  # before the segment: untouched
+        T0 + 1000: 30.0,
+        T0 + 2000: 31.0,
+        T0 + 3000: 32.0,
+        T0 + 4000: 33.0,
+        T0 + 5000: 34.0,
+        T0 + 6000: None,  # the gap
+        T0 + 7000: None,
+        T0 + 8000: 99.0,  # after both: untouched
+        T0 + 9000: 99.0,
+    }
+    assert by_time == {at: (offset, offset) for at, offset in expected.items()}

@@ -1,6 +1,6 @@
 """The real daemon (a subprocess) recording and capturing one simulator room: every event's
-``stream_offset_s`` lands on the recording's timeline, across segments, an ffmpeg crash and a
-``record stop``/``record start``.
+``stream_offset_s`` lands on the recording's timeline, across segments, an ffmpeg crash, a
+stalled stream (a media gap) and a ``record stop``/``record start``.
 
 The truth is computed from the stored segment rows alone: an event received at wall ``r``
 inside segment ``g`` (``g.started_at_ms <= r <= g.ended_at_ms``) is at
@@ -55,7 +55,10 @@ async def test_event_offsets_follow_the_recording_across_segments_a_crash_and_re
     scenario = Scenario(rooms=(RoomSpec(RID, nickname="主播", rates={"chat": 8, "like": 4}),))
     state, config = tmp_path / "state", tmp_path / "dylived.toml"
     db = state / "dylived.db"
-    recording = 'record_video = true\nvideo_quality = "md"\nsegment_minutes = 0.1\n'
+    recording = (
+        'record_video = true\nvideo_quality = "md"\nsegment_minutes = 0.1\n'
+        "stall_timeout = 3\nrw_timeout = 2\n"
+    )
     before = ffmpeg_pids(tmp_path)
     live: list[tuple[int, float | None, float]] = []
     async with Simulator.running(scenario) as sim:
@@ -81,6 +84,9 @@ async def test_event_offsets_follow_the_recording_across_segments_a_crash_and_re
             await wait_for(lambda: count(db, media_gap) >= 1, 40, "the crash's gap")
             await wait_for(lambda: len(live_check(db)) >= 10, 15, "events after the crash")
             live += live_check(db)
+            # a stall: no media for 5 s, ffmpeg's rw_timeout ends the run, a longer gap
+            sim.room(RID).inject("stream_stall", duration=5)
+            await wait_for(lambda: count(db, media_gap) >= 2, 60, "the stall's gap")
             # record stop / start: a new recorder in the same session
             code, out = await dylivectl(state, "record", "stop", "b0")
             assert code == 0, out
@@ -107,7 +113,7 @@ async def test_event_offsets_follow_the_recording_across_segments_a_crash_and_re
         assert offset == pytest.approx(recorded, abs=0.01)  # continues, never restarts at 0
         recorded += duration
     gaps = query(db, "SELECT from_ms, to_ms FROM gaps WHERE kind = 'media'")
-    assert gaps
+    assert max(t - f for f, t in gaps) >= 3000  # the stall's
 
     events = query(db, "SELECT received_at_ms, stream_offset_s FROM events")
     assert len(events) > 100
@@ -130,6 +136,7 @@ async def test_event_offsets_follow_the_recording_across_segments_a_crash_and_re
             late.append(received)  # after a run's last packet, before ffmpeg's exit was seen
     assert deviation <= TOLERANCE_S
     assert inside > 50
+    assert outside_null >= 10  # the stall's gap had events
     # the record-stopped seconds: no segment, no gap row, and no offsets (but for the moment
     # between ffmpeg's last packet and its exit)
     restart = min(g[1] for g in segments if g[1] > stop_end)

@@ -17,11 +17,11 @@ for every connection (BU's range; SR regenerates per retry because an id "may be
 **Connection**: the binary ``hb`` frame at once and then every 10 s (or the server's
 ``heartbeat_duration``), acks sent as soon as a frame asks, server pings answered by websockets.
 Each event becomes its dataset.md row with the server time, the receive wall-clock ms and
-``stream_offset_s`` = seconds since ``ctx.recording_started_at_ms`` (null while nothing is
-recorded). Rows go to the store hand-over (``capture_handover.StoreHandOver``), whose flusher
-task hands them to the writer (``InsertEvents``, at most ``batch_rows`` per op), so a slow
-writer never stalls the socket reader unless ``max_pending_rows`` are waiting (then the reader
-waits: backpressure).
+``stream_offset_s`` = where that moment falls in the session's recording
+(``ctx.timeline.offset_at``: null in a gap or while nothing is recorded). Rows go to the store
+hand-over (``capture_handover.StoreHandOver``), whose flusher task hands them to the writer
+(``InsertEvents``, at most ``batch_rows`` per op), so a slow writer never stalls the socket
+reader unless ``max_pending_rows`` are waiting (then the reader waits: backpressure).
 ``exclude_events`` types are dropped; unknown/undecodable messages are kept raw (the whole
 frame, so ``dylived decode`` can read it), the first ``unknown_per_method`` per method and
 ``unknown_total`` per session; more than ``undecodable_warn_share`` undecodable among the last
@@ -70,7 +70,6 @@ from dylived.capture_policy import (
     choose_user_unique_id,
     push_endpoint,
     push_headers,
-    stream_offset_s,
 )
 from dylived.errors import DylivedError, RemoteProtocolError, TransportError, UpstreamError
 from dylived.model import ExitReason
@@ -398,7 +397,7 @@ class EventCapture:
         if not events:
             return False
         status = ctx.latest_status
-        offset = stream_offset_s(ctx.recording_started_at_ms, received_ms)
+        offset = ctx.timeline.offset_at(received_ms)
         ended = False
         rows: list[EventRecord] = []
         kept_methods: set[str] = set()
@@ -506,5 +505,4 @@ __all__ = [
     "capture_factory",
     "choose_user_unique_id",
     "push_endpoint",
-    "stream_offset_s",
 ]

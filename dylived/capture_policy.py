@@ -81,13 +81,6 @@ def choose_user_unique_id(configured: str, rng: random.Random) -> str:
     return configured or str(rng.randrange(*USER_UNIQUE_ID_RANGE))
 
 
-def stream_offset_s(recording_started_at_ms: int | None, received_at_ms: int) -> float | None:
-    """Seconds into the recording (None when nothing is recorded)."""
-    if recording_started_at_ms is None:
-        return None
-    return round((received_at_ms - recording_started_at_ms) / 1000, 3)
-
-
 class UnknownSampler:
     """Which unknown/undecodable messages to keep: the first N per method, M in all."""
 

@@ -332,7 +332,8 @@ def cmd_segments(client: ControlClient, args: argparse.Namespace) -> int:
             str(seg.get("seq", "?")),
             str(seg.get("state", "?")),
             render.date_time(seg.get("started_at_ms")),
-            render.human_duration(seg.get("duration_s")),
+            render.human_duration(seg.get("start_offset_s")),
+            render.human_duration(seg.get("duration_s", seg.get("media_duration_s"))),
             render.human_bytes(seg.get("bytes")),
             str(seg.get("quality") or "-"),
             str(seg.get("path", "")),
@@ -340,8 +341,8 @@ def cmd_segments(client: ControlClient, args: argparse.Namespace) -> int:
         for seg in result["segments"]
     ]
     print(f"session {session_id}")
-    headers = ["SEQ", "STATE", "STARTED", "DURATION", "SIZE", "QUALITY", "PATH"]
-    print(render.table(headers, rows, right={0, 4}))
+    headers = ["SEQ", "STATE", "STARTED", "AT", "DURATION", "SIZE", "QUALITY", "PATH"]
+    print(render.table(headers, rows, right={0, 5}))
     return EXIT_OK
 
 

@@ -92,6 +92,67 @@ class SessionStore(Protocol):
     ) -> None: ...
 
 
+class RecordingTimeline:
+    """The session's recording as one timeline: where a wall-clock moment falls in it.
+
+    A segment's offset is the media duration of the session's earlier segments; a moment inside
+    the segment being written is that offset plus the wall time since the segment started. The
+    recorder tells it, in order: ``resume`` (the media duration of segments recorded before it,
+    e.g. by the daemon before a restart), ``segment_opened`` (ffmpeg opened a file; its wall
+    start may be refined by ``segment_started`` once ffmpeg's progress anchors it),
+    ``segment_closed`` (each finished segment; ffmpeg goes on into the next one from its end)
+    and ``recording_paused`` (ffmpeg exited: a gap, or the end, until the next
+    ``segment_opened``). Event capture asks ``offset_at`` for each event: None in a gap or
+    while nothing is recorded. Plain synchronous state on the event loop; no I/O.
+    """
+
+    def __init__(self) -> None:
+        self.recorded_s = 0.0  # media seconds of the session's finished segments
+        self._open_seq: int | None = None  # the segment being written
+        self._anchor: tuple[int, float] | None = None  # (wall ms, offset s) of one moment
+        self._floor_ms = 0  # moments before this are not covered (the gap before this run)
+
+    def resume(self, recorded_s: float) -> None:
+        """Continue after ``recorded_s`` media seconds already recorded in this session."""
+        self.recorded_s = max(self.recorded_s, round(recorded_s, 3))
+
+    def segment_opened(self, seq: int, started_at_ms: int) -> float:
+        """ffmpeg opened segment ``seq`` at wall ``started_at_ms``; returns its offset."""
+        if self._anchor is None:  # after a gap: nothing before this moment is covered
+            self._floor_ms = started_at_ms
+        self._open_seq = seq
+        self._anchor = (started_at_ms, self.recorded_s)
+        return self.recorded_s
+
+    def segment_started(self, seq: int, started_at_ms: int) -> None:
+        """A better wall start of the segment being written (from ffmpeg's progress)."""
+        if seq == self._open_seq and self._anchor is not None:
+            self._floor_ms = min(self._floor_ms, started_at_ms)
+            self._anchor = (started_at_ms, self._anchor[1])
+
+    def segment_closed(self, duration_s: float, ended_at_ms: int) -> float:
+        """A finished segment (in seq order) of ``duration_s``; returns its offset."""
+        start = self.recorded_s
+        self.recorded_s = round(start + max(0.0, duration_s), 3)
+        if self._anchor is not None:  # the next segment of this ffmpeg run starts here
+            self._open_seq = None
+            self._anchor = (ended_at_ms, self.recorded_s)
+        return start
+
+    def recording_paused(self) -> None:
+        """ffmpeg exited: moments from now on are in a gap until a segment opens."""
+        self._open_seq = None
+        self._anchor = None
+
+    def offset_at(self, at_ms: int) -> float | None:
+        """Seconds into the session's recording at wall ``at_ms``; None when not covered."""
+        anchor = self._anchor
+        if anchor is None or at_ms < self._floor_ms:
+            return None
+        wall_ms_, offset_s = anchor
+        return round(max(0.0, offset_s + (at_ms - wall_ms_) / 1000), 3)
+
+
 class SessionContext:
     """What a session component may read and say; one per LiveSession."""
 
@@ -112,9 +173,11 @@ class SessionContext:
         self.options = options  # the broadcaster's effective config (config.BroadcasterConfig)
         self.store = store
         self.started_at_ms = started_at_ms
-        # Wall ms when the recording of this session started (set by the recorder; None while
-        # nothing is recorded): event capture computes stream_offset_s from it.
-        self.recording_started_at_ms: int | None = None
+        # Where the recording is (the recorder updates it; event capture reads stream_offset_s);
+        # a session continued after a daemon restart goes on after the media it recorded then
+        self.timeline = RecordingTimeline()
+        if resumed is not None:
+            self.timeline.resume(resumed.recorded_s)
         # set once the store session is open, before components start
         self.session_id = resumed.session_id if resumed is not None else 0
         self.latest_status = status

@@ -241,7 +241,9 @@ class DaemonFacade(Protocol):
         """``GET /v1/sessions/{id}/segments``: in ``seq`` order.
 
         Each: ``{"seq": int, "path": str, "state": "writing"|"closed"|..., "started_at_ms": int,
-        "ended_at_ms": int|None, "duration_s": float|None, "bytes": int, "quality": str}``.
+        "ended_at_ms": int|None, "duration_s": float|None, "bytes": int, "quality": str,
+        "start_offset_s": float|None}`` (``start_offset_s``: where the segment starts in the
+        session's recording, the timeline of the events' ``stream_offset_s``).
         Raises ``NotFound``.
         """
         ...

@@ -6,9 +6,12 @@ naming template and time zone), fresh statuses through the session context, the 
 (a ``writing`` ``UpsertSegment`` when ffmpeg opens a segment, replaced by the ``closed`` one
 when it is finished, ``DeleteSegment`` when it left no file, ``AddGap`` per hole),
 ``record start|stop`` overrides, a new ffmpeg run when the status reports another frame size
-or codec, and ``health()``. A session continued after a daemon restart (``ctx.resumed``)
-continues its seq and file numbers, with a ``daemon_restart`` media gap from its last
-segment. Imports nothing of the daemon.
+or codec, and ``health()``. It keeps the session's ``ctx.timeline`` (dylived/session.py) told
+where the recording is, for the events' ``stream_offset_s``, and stores each segment's
+``start_offset_s`` on that timeline. A session continued after a daemon restart
+(``ctx.resumed``) continues its seq and file numbers and its timeline (seeded by the session
+context), with a ``daemon_restart`` media gap from its last segment; a later recorder of the
+same session (record stop/start) continues its predecessor's. Imports nothing of the daemon.
 """
 
 from __future__ import annotations
@@ -214,8 +217,21 @@ class RecorderComponent:
                 return await ctx.wait_status_after(version)
             return None
 
+        timeline = ctx.timeline
+
         async def sink(item: SegmentRecord | GapRecord | SegmentOpened | SegmentAbandoned) -> None:
-            await env.submit(to_op(session_id, item))
+            # the timeline first (synchronously): events arriving meanwhile see the new segment
+            offset: float | None = None
+            if isinstance(item, SegmentOpened):
+                offset = timeline.segment_opened(item.seq, item.started_at_ms)
+            elif isinstance(item, SegmentRecord):
+                offset = timeline.segment_closed(item.duration_s, item.ended_at_ms)
+            elif isinstance(item, SegmentAbandoned):
+                timeline.recording_paused()
+            await env.submit(to_op(session_id, item, offset))
+            fix = offsets_op(session_id, item, offset)
+            if fix is not None:
+                await env.submit(fix)
 
         disk = DiskGuard(env.recordings_dir, rec.min_free, env.disk_interval)
         resumed = ctx.resumed if previous is None else None  # a daemon restart: numbers go on
@@ -232,13 +248,17 @@ class RecorderComponent:
             first_file=first_file,
             announce=sink,
             hole_from_ms=resumed.media_end_ms if resumed else None,
+            observer=timeline,
         )
 
 
 def to_op(
-    session_id: int, item: SegmentRecord | GapRecord | SegmentOpened | SegmentAbandoned
+    session_id: int,
+    item: SegmentRecord | GapRecord | SegmentOpened | SegmentAbandoned,
+    start_offset_s: float | None = None,
 ) -> ops.WriteOp:
-    """The store write for a gap, an opened, abandoned or finished segment."""
+    """The store write for a gap, an opened, abandoned or finished segment (``start_offset_s``:
+    where the segment starts in the session's recording)."""
     if isinstance(item, GapRecord):
         return ops.AddGap(session_id, "media", item.from_ms, item.to_ms, item.cause)
     if isinstance(item, SegmentOpened):
@@ -249,6 +269,7 @@ def to_op(
             state="writing",
             started_at_ms=item.started_at_ms,
             quality=item.quality,
+            start_offset_s=start_offset_s,
         )
     if isinstance(item, SegmentAbandoned):
         return ops.DeleteSegment(session_id, item.seq)
@@ -265,7 +286,28 @@ def to_op(
         width=item.width,
         height=item.height,
         codec=item.codec,
+        start_offset_s=start_offset_s,
     )
+
+
+def offsets_op(
+    session_id: int,
+    item: SegmentRecord | GapRecord | SegmentOpened | SegmentAbandoned,
+    start_offset_s: float | None,
+) -> ops.SetEventOffsets | None:
+    """The events' offsets from a finished segment's or a gap's stored wall times.
+
+    Capture stamped them as they arrived, from what the timeline knew then (before ffmpeg's
+    progress anchored the segment's wall start, or during a stall not yet noticed); the rows
+    now say exactly which moments the segment covers, and a gap that none does.
+    """
+    if isinstance(item, SegmentRecord):
+        return ops.SetEventOffsets(
+            session_id, item.started_at_ms, item.ended_at_ms, item.started_at_ms, start_offset_s
+        )
+    if isinstance(item, GapRecord) and item.to_ms - item.from_ms > 1:
+        return ops.SetEventOffsets(session_id, item.from_ms + 1, item.to_ms - 1, item.from_ms, None)
+    return None
 
 
 def recorder_factory(env: RecordingEnvironment) -> Callable[[SessionContext], RecorderComponent]:

@@ -18,6 +18,7 @@ import os
 import re
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import Protocol
 
 from dylived.record.mpegts import TsInfo, scan_file, split_at, sps_size
 
@@ -95,6 +96,17 @@ class GapRecord:
     @property
     def seconds(self) -> float:
         return max(0, self.to_ms - self.from_ms) / 1000
+
+
+class RunObserver(Protocol):
+    """Told at once (synchronously) what the segment rows say only later: the session's
+    ``RecordingTimeline`` (dylived/session.py) implements it."""
+
+    def segment_started(self, seq: int, started_at_ms: int) -> None:
+        """The wall start of the segment being written, once ffmpeg's progress anchors it."""
+
+    def recording_paused(self) -> None:
+        """The ffmpeg run ended: no segment is being written until the next one opens."""
 
 
 # ---------------------------------------------------------------- stderr and CSV parsing
@@ -309,6 +321,14 @@ class RunSegments:
         opened = parse_opening_line(line)
         if opened is not None and self.context.is_ours(opened):
             self.open_name = Path(opened).name  # the CSV lists base names
+
+    def open_started_at_ms(self, now_ms: int) -> int:
+        """The wall start of the segment ffmpeg has open: the anchor plus the media end of the
+        last closed one (the ``started_at_ms`` its record will have); ``now_ms`` while the
+        anchor is unknown."""
+        if self.anchor_ms is None:
+            return now_ms
+        return self.anchor_ms + round(self.media_end_s * 1000)
 
     def on_progress(self, now_ms: int, out_time_us: int) -> None:
         if self.anchor_ms is None and out_time_us > 0:

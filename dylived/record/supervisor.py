@@ -55,6 +55,7 @@ from dylived.record.segments import (
     GapRecord,
     ListEntry,
     RunContext,
+    RunObserver,
     RunSegments,
     SegmentAbandoned,
     SegmentListTail,
@@ -96,6 +97,7 @@ class Recorder:
             continues its predecessor's numbers, so rows and files never collide).
         hole_from_ms: the media already recorded ended then (a session continued after a
             daemon restart): the first segment is preceded by a ``daemon_restart`` gap.
+        observer: told when a segment's wall start is learnt and when a run ends (None: not).
     """
 
     def __init__(
@@ -111,8 +113,10 @@ class Recorder:
         first_file: int = 1,
         announce: AnnounceSink | None = None,
         hole_from_ms: int | None = None,
+        observer: RunObserver | None = None,
     ) -> None:
         self.settings = settings
+        self._observer = observer
         self._fetch_status = fetch_status
         self._sink = sink
         self._announce = announce
@@ -388,6 +392,8 @@ class Recorder:
                 await self._announce(SegmentAbandoned(abandoned.seq, abandoned.path))
         self.next_file = max(self.next_file, run.segments.last_file_number + 1)
         tail.path.unlink(missing_ok=True)
+        if self._observer is not None:
+            self._observer.recording_paused()
         kind = classify_exit(returncode, run.stop_reason, run.refused)
         if kind is not ExitKind.STOPPED:
             logger.warning(
@@ -428,7 +434,7 @@ class Recorder:
             opened = SegmentOpened(
                 seq=run.segments.next_seq,
                 path=self.settings.directory / Path(name).name,
-                started_at_ms=wall_ms(),
+                started_at_ms=run.segments.open_started_at_ms(wall_ms()),
                 quality=run.segments.context.quality,
             )
             run.announced = opened
@@ -482,6 +488,9 @@ class Recorder:
             first = run.advance(out_time, time.monotonic(), wall_ms())
             if first and self.state is RecorderState.STARTING:
                 self._to(RecorderEvent.PROGRESS)
+            if first and run.announced is not None and self._observer is not None:
+                start = run.segments.open_started_at_ms(wall_ms())
+                self._observer.segment_started(run.announced.seq, start)
 
     async def _watch(
         self, process: anyio.abc.Process, run: RunState, tail: SegmentListTail

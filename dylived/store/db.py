@@ -225,6 +225,7 @@ class SegmentRecord:
     width: int | None
     height: int | None
     codec: str | None
+    start_offset_s: float | None  # where it starts in the session's recording
 
     @classmethod
     def from_row(cls, row: sqlite3.Row) -> SegmentRecord:

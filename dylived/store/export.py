@@ -165,6 +165,7 @@ def recordings_manifest(
             "seq": seg.seq,
             "started_at_ms": seg.started_at_ms,
             "ended_at_ms": seg.ended_at_ms,
+            "start_offset_s": seg.start_offset_s,
             "duration_s": seg.media_duration_s,
             "bytes": seg.bytes,
             "quality": seg.quality,

@@ -250,6 +250,20 @@ class UpsertSegment:
     width: int | None = None
     height: int | None = None
     codec: str | None = None
+    start_offset_s: float | None = None  # where it starts in the session's recording
+
+
+@dataclass(frozen=True, slots=True)
+class SetEventOffsets:
+    """The ``stream_offset_s`` of a session's events received in [from_ms, to_ms]: the
+    recording's ``start_offset_s`` at wall ``started_at_ms`` plus the time since (column and
+    payload); ``start_offset_s`` None: null (a gap). Only differing rows are written."""
+
+    session_id: int
+    from_ms: int
+    to_ms: int
+    started_at_ms: int
+    start_offset_s: float | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -345,6 +359,7 @@ WriteOp = (
     | InsertEvents
     | InsertUnknown
     | UpsertSegment
+    | SetEventOffsets
     | DeleteSegment
     | RefreshSummary
     | MarkDeleted

@@ -29,6 +29,7 @@ from dylived.store.ops import (
     RefreshSummary,
     ResumedSession,
     ResumeSession,
+    SetEventOffsets,
     StoppedSession,
     UpdateSession,
     UpsertBroadcaster,
@@ -124,9 +125,17 @@ async def apply(conn: aiosqlite.Connection, op: WriteOp) -> Any:
         )
     elif isinstance(op, UpsertSegment):
         await conn.execute(
-            "INSERT OR REPLACE INTO segments (session_id, seq, path, state, started_at_ms, "
-            "ended_at_ms, media_duration_s, bytes, quality, width, height, codec) "
-            "VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
+            # every column replaced, but a start_offset_s the op does not know (the start-up
+            # recovery closing a row) keeps the one the 'writing' row had
+            "INSERT INTO segments (session_id, seq, path, state, started_at_ms, ended_at_ms, "
+            "media_duration_s, bytes, quality, width, height, codec, start_offset_s) "
+            "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?) ON CONFLICT (session_id, seq) DO UPDATE SET "
+            "path = excluded.path, state = excluded.state, "
+            "started_at_ms = excluded.started_at_ms, ended_at_ms = excluded.ended_at_ms, "
+            "media_duration_s = excluded.media_duration_s, bytes = excluded.bytes, "
+            "quality = excluded.quality, width = excluded.width, height = excluded.height, "
+            "codec = excluded.codec, "
+            "start_offset_s = coalesce(excluded.start_offset_s, segments.start_offset_s)",
             (
                 op.session_id,
                 op.seq,
@@ -140,8 +149,11 @@ async def apply(conn: aiosqlite.Connection, op: WriteOp) -> Any:
                 op.width,
                 op.height,
                 op.codec,
+                op.start_offset_s,
             ),
         )
+    elif isinstance(op, SetEventOffsets):
+        await set_event_offsets(conn, op)
     elif isinstance(op, DeleteSegment):
         await conn.execute(
             "DELETE FROM segments WHERE session_id = ? AND seq = ? "
@@ -348,3 +360,24 @@ async def refresh_summary(conn: aiosqlite.Connection, session_id: int) -> dict[s
         ),
     )
     return summary
+
+
+_OFFSET = "round(:offset + (received_at_ms - :start) / 1000.0, 3)"
+
+
+async def set_event_offsets(conn: aiosqlite.Connection, op: SetEventOffsets) -> None:
+    """Rewrite the offsets of the events in a wall range (see ``ops.SetEventOffsets``)."""
+    await conn.execute(
+        f"UPDATE events SET stream_offset_s = {_OFFSET}, "
+        f"payload = json_set(payload, '$.stream_offset_s', {_OFFSET}) "
+        "WHERE session_id = :session AND received_at_ms BETWEEN :low AND :high "
+        f"AND coalesce(abs(stream_offset_s - {_OFFSET}) > 0.001, "
+        f"stream_offset_s IS NOT {_OFFSET})",
+        {
+            "offset": op.start_offset_s,
+            "start": op.started_at_ms,
+            "session": op.session_id,
+            "low": op.from_ms,
+            "high": op.to_ms,
+        },
+    )

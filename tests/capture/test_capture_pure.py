@@ -17,7 +17,6 @@ from dylived.capture import (
     capture_factory,
     choose_user_unique_id,
     push_endpoint,
-    stream_offset_s,
 )
 from dylived.config import loads_config
 from dylived.model import ExitReason, LiveStatus
@@ -49,11 +48,6 @@ def test_user_unique_id_is_the_configured_one_or_a_fresh_19_digit_id_in_range() 
     assert len(drawn) == 200
     low, high = USER_UNIQUE_ID_RANGE
     assert all(len(d) == 19 and low <= int(d) < high for d in drawn)
-
-
-def test_stream_offset() -> None:
-    assert stream_offset_s(None, 5_000) is None
-    assert stream_offset_s(1_000, 3_500) == 2.5
 
 
 def test_reconnect_delays_grow_2_4_8_16_30_and_reset_only_after_a_healthy_connection() -> None:

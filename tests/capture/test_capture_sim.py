@@ -82,7 +82,6 @@ async def test_all_13_types_land_with_dataset_fields_and_the_server_saw_acks_hea
         room = sim.room(WEB_RID)
         room.go_live()
         async with capture_rig(sim, WEB_RID, tmp_path / "db.sqlite") as rig:
-            rig.ctx.recording_started_at_ms = int(time.time() * 1000) - 10_000
             await sim.wait_until(lambda: rig.capture.connected, 5)
             pushed = {}
             for kind in EVENT_TYPES:
@@ -103,7 +102,7 @@ async def test_all_13_types_land_with_dataset_fields_and_the_server_saw_acks_hea
         assert row["web_rid"] == WEB_RID
         assert row["room_id"] == room.room_id
         assert row["server_time_ms"] > 0
-        assert 9.0 <= row["stream_offset_s"] <= 30.0
+        assert row["stream_offset_s"] is None  # nothing is recorded in this rig
         if "user" in TYPE_FIELDS[kind]:
             assert set(USER_FIELDS) <= set(row["user"])
     assert by_msg[str(pushed["chat"])][1]["content"]

@@ -9,7 +9,7 @@ import pytest
 
 from dylived.errors import RecorderError
 from dylived.model import LiveStatus
-from dylived.record.component import RecordingEnvironment, session_files, to_op
+from dylived.record.component import RecordingEnvironment, offsets_op, session_files, to_op
 from dylived.record.segments import GapRecord, SegmentRecord
 from dylived.store import ops
 
@@ -68,3 +68,15 @@ def test_store_operations() -> None:
     assert (op.media_duration_s, op.bytes, op.width, op.height) == (6.0, 123, 960, 540)
     gap = to_op(9, GapRecord(7000, 9000, "crash"))
     assert gap == ops.AddGap(9, "media", 7000, 9000, "crash")
+
+
+def test_a_finished_segment_and_a_gap_set_their_events_offsets() -> None:
+    segment = SegmentRecord(3, Path("/r/a.ts"), 1000, 7000, 6.0, 123, "hd", 960, 540, "h264", True)
+    op = to_op(9, segment, 42.5)
+    assert isinstance(op, ops.UpsertSegment)
+    assert op.start_offset_s == 42.5
+    assert offsets_op(9, segment, 42.5) == ops.SetEventOffsets(9, 1000, 7000, 1000, 42.5)
+    # the gap's ends belong to the segments on either side
+    gap = GapRecord(7000, 9000, "crash")
+    assert offsets_op(9, gap, None) == ops.SetEventOffsets(9, 7001, 8999, 7000, None)
+    assert offsets_op(9, GapRecord(7000, 7000, "restart"), None) is None

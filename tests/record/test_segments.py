@@ -199,8 +199,10 @@ def test_run_segments_turns_lines_into_records(four_second_ts: Path, tmp_path: P
     run = RunSegments(RunContext(tmp_path, "hd"), first_seq=5)
     run.on_stderr_line("  Stream #0:0: Video: h264 (High), yuv420p, 1280x720, 25 fps")
     run.on_stderr_line(f"[segment @ 0x1] Opening '{tmp_path}/s_0005.ts.part' for writing")
+    assert run.open_started_at_ms(10_300) == 10_300  # no progress yet: the moment it opened
     run.on_progress(now_ms=10_000, out_time_us=0)
     run.on_progress(now_ms=11_000, out_time_us=1_000_000)  # media 0 was live at wall 10 000
+    assert run.open_started_at_ms(11_000) == 10_000  # the start its record will have
     (tmp_path / "s_0005.ts.part").write_bytes(four_second_ts.read_bytes())
     [record] = run.on_closed(ListEntry("s_0005.ts.part", 0.0, 4.0), now_ms=14_100)
     assert (record.seq, record.started_at_ms, record.ended_at_ms) == (5, 10_000, 14_000)
@@ -209,6 +211,7 @@ def test_run_segments_turns_lines_into_records(four_second_ts: Path, tmp_path: P
     assert record.path == tmp_path / "s_0005.ts"
     assert record.complete
     run.on_stderr_line(f"[segment @ 0x1] Opening '{tmp_path}/s_0006.ts.part' for writing")
+    assert run.open_started_at_ms(14_200) == 14_000  # where the closed one ended
     (tmp_path / "s_0006.ts.part").write_bytes(four_second_ts.read_bytes()[:60_000])
     [partial] = run.on_exit(now_ms=16_000)
     assert not partial.complete

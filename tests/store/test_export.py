@@ -67,6 +67,7 @@ async def _stored_session(path: Path, events: int = 25) -> int:
                     1280,
                     720,
                     "h264",
+                    start_offset_s=seq * 60.0,
                 )
             )
         await writer.submit(UpsertSegment(sid, 2, "/rec/alice/alice_0002.ts", "failed", T0))
@@ -179,12 +180,14 @@ async def test_manifest_lists_closed_segments_in_order(db_path: Path) -> None:
             await _collect(db, 4040)
     assert manifest["results"] == "alice-session.jsonl"
     assert [r["seq"] for r in manifest["recordings"]] == [0, 1]
+    assert manifest["recordings"][1]["start_offset_s"] == 60.0
     assert manifest["recordings"][0] == {
         "key": "alice_0000.ts",
         "path": "/rec/alice/alice_0000.ts",
         "seq": 0,
         "started_at_ms": T0,
         "ended_at_ms": T0 + 60_000,
+        "start_offset_s": 0.0,
         "duration_s": 60.0,
         "bytes": 2_000_000,
         "quality": "origin",

@@ -213,7 +213,10 @@ async def test_daemon_sigkilled_mid_broadcast_then_restarted_continues_the_sessi
     [events_gap] = [g for g in gaps_of(db, session_id, "events") if g[2] == "daemon_restart"]
     for from_ms, to_ms, _ in (media_gap, events_gap):
         assert from_ms <= killed_at * 1000 + 1500  # the partial segment ends about at the kill
-        assert to_ms >= restarted_at * 1000
+        # media resumes with the CDN's burst from its last keyframe: the first new segment's
+        # wall start (anchored by ffmpeg's progress) may lie up to a GOP before the restart
+        assert to_ms >= restarted_at * 1000 - 3000
+        assert to_ms > from_ms
         assert to_ms - from_ms < 30_000  # within grace
     # segments: one numbering, every row a distinct file that decodes without an error
     rows = query(db, "SELECT seq, path, state FROM segments ORDER BY seq")

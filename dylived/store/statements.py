@@ -2,6 +2,11 @@
 
 Each function runs on the writer's connection inside a transaction the writer opened and will
 commit or roll back; none commits. Only the writer imports this module.
+
+SQLite integers are signed 64-bit: a Python int outside that range makes the binding raise
+``OverflowError``. Platform numbers (a ``server_time_ms``, a viewer count) are checked with
+:func:`fit_int` first and stored as NULL when they do not fit, counted; the exact value stays
+in the event's JSON ``payload`` (ids are decimal strings there already).
 """
 
 from __future__ import annotations
@@ -32,6 +37,20 @@ from dylived.store.ops import (
 )
 
 
+SQLITE_INT_MIN, SQLITE_INT_MAX = -(2**63), 2**63 - 1
+
+
+def fit_int(value: int | None) -> int | None:
+    """``value`` when SQLite can store it as an INTEGER, else None."""
+    if value is None or SQLITE_INT_MIN <= value <= SQLITE_INT_MAX:
+        return value
+    return None
+
+
+def out_of_range(value: int | None) -> bool:
+    return value is not None and fit_int(value) is None
+
+
 def dumps(value: Any) -> str:
     """JSON as stored: UTF-8 text (not \\u escapes), compact."""
     return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
@@ -39,13 +58,15 @@ def dumps(value: Any) -> str:
 
 async def insert_events(
     conn: aiosqlite.Connection, batches: Sequence[InsertEvents]
-) -> tuple[int, int]:
+) -> tuple[int, int, int]:
+    """Insert the rows (duplicates ignored); (inserted, rows, values that did not fit)."""
+    unfit = sum(out_of_range(ev.server_time_ms) for batch in batches for ev in batch.events)
     params = [
         (
             batch.session_id,
             ev.type,
             ev.msg_id,
-            ev.server_time_ms,
+            fit_int(ev.server_time_ms),
             ev.received_at_ms,
             ev.stream_offset_s,
             ev.user_id,
@@ -55,13 +76,13 @@ async def insert_events(
         for ev in batch.events
     ]
     if not params:
-        return 0, 0
+        return 0, 0, 0
     cursor = await conn.executemany(
         "INSERT OR IGNORE INTO events (session_id, type, msg_id, server_time_ms, "
         "received_at_ms, stream_offset_s, user_id, payload) VALUES (?,?,?,?,?,?,?,?)",
         params,
     )
-    return max(0, cursor.rowcount), len(params)
+    return max(0, cursor.rowcount), len(params), unfit
 
 
 async def apply(conn: aiosqlite.Connection, op: WriteOp) -> Any:
@@ -180,7 +201,14 @@ async def apply(conn: aiosqlite.Connection, op: WriteOp) -> Any:
         await conn.execute(
             "INSERT INTO status_checks (broadcaster_key, checked_at_ms, live, room_id, "
             "viewers, error) VALUES (?,?,?,?,?,?)",
-            (op.broadcaster_key, op.checked_at_ms, op.live, op.room_id, op.viewers, op.error),
+            (
+                op.broadcaster_key,
+                op.checked_at_ms,
+                op.live,
+                op.room_id,
+                fit_int(op.viewers),
+                op.error,
+            ),
         )
     # SetDatabaseLimit is applied on receipt (run); Drain needs no SQL: it is answered
     # when the batch it ends is committed.

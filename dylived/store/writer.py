@@ -10,7 +10,10 @@ transaction back, is logged and counted (``dylived.errors.DiskFull`` in :meth:`s
 and the same batch is retried after ``retry_interval`` while new operations keep being
 accepted (event rows beyond ``max_pending_rows`` are dropped and counted, never control
 operations). An operation that SQLite rejects on its own (a constraint) is isolated, logged
-and answered with a StoreError; the rest of its batch is committed.
+and answered with a StoreError; the rest of its batch is committed. A batch of event rows
+that fails is retried row by row, so one bad row costs only itself (``rows_rejected``,
+logged); a number too large for SQLite's INTEGER is stored as NULL, counted in
+``values_out_of_range`` (``store/statements.py``).
 
 On open, sessions left open by a crash are closed as ``daemon_stopped`` and their ``writing``
 segments become ``orphaned`` for the recorder to fix up.
@@ -54,6 +57,7 @@ _DEFAULT_MAX_PAGES = 1073741823  # SQLite's compiled default for max_page_count
 _FINAL_FLUSH_TIMEOUT_S = 5.0
 _TRANSIENT_CODES = {sqlite3.SQLITE_FULL, sqlite3.SQLITE_IOERR, sqlite3.SQLITE_BUSY}
 _TRANSIENT_CODES |= {sqlite3.SQLITE_LOCKED}
+_BAD_ROW_LOG_EVERY_S = 60.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,6 +74,8 @@ class WriterStatistics:
     rows_written: int  # event rows inserted (duplicates not counted)
     rows_ignored: int  # event rows ignored as duplicates (same session and msg_id)
     rows_dropped: int  # event rows dropped while the disk was full
+    rows_rejected: int  # event rows SQLite refused on their own (the rest of a batch is kept)
+    values_out_of_range: int  # integers beyond SQLite's 64 bits, stored as NULL
     unknown_dropped: int  # unknown messages beyond the per-session cap
     flushes: int
     last_flush_monotonic: float | None
@@ -138,6 +144,8 @@ class Writer:
         self._unknown_counts: dict[int, int] = {}
         self._page_size = 4096
         self._rows_written = self._rows_ignored = self._rows_dropped = 0
+        self._rows_rejected = self._values_out_of_range = 0
+        self._bad_rows_logged_at = -_BAD_ROW_LOG_EVERY_S
         self._unknown_dropped = self._flushes = self._errors = self._disk_full_count = 0
         self._last_flush: float | None = None
         self._last_loop = time.monotonic()
@@ -243,6 +251,8 @@ class Writer:
             rows_written=self._rows_written,
             rows_ignored=self._rows_ignored,
             rows_dropped=self._rows_dropped,
+            rows_rejected=self._rows_rejected,
+            values_out_of_range=self._values_out_of_range,
             unknown_dropped=self._unknown_dropped,
             flushes=self._flushes,
             last_flush_monotonic=self._last_flush,
@@ -376,6 +386,19 @@ class Writer:
                     self._pending = ops[index:]
                     self._on_transient(exc)
                     return
+                if isinstance(op, InsertEvents) and len(op.events) > 1:
+                    try:
+                        self._committed([op], await self._insert_singly(op))
+                        continue
+                    except Exception as again:
+                        await self._rollback()
+                        if _is_transient(again):
+                            self._pending = ops[index:]
+                            self._on_transient(again)
+                            return
+                        exc = again  # not even row by row: the whole operation is dropped
+                if isinstance(op, InsertEvents):
+                    self._rows_rejected += len(op.events)
                 self._errors += 1
                 self._last_error = f"{type(op).__name__}: {exc}"
                 logger.error("store: dropped %s that SQLite rejected: %s", type(op).__name__, exc)
@@ -384,6 +407,48 @@ class Writer:
                 self._committed([op], counts)
         self._pending = []
         self._after_pending_change()
+
+    async def _insert_singly(self, op: InsertEvents) -> tuple[int, int, int]:
+        """The rows of ``op`` one statement each in one transaction; refused rows are skipped.
+
+        A refused statement leaves the transaction and the rows before it intact (SQLite
+        undoes only that statement); a transient error is raised for the caller to retry.
+        """
+        inserted = ignored = unfit = 0
+        await self._conn.execute("BEGIN IMMEDIATE")
+        for event in op.events:
+            try:
+                added, total, bad = await statements.insert_events(
+                    self._conn, [InsertEvents(op.session_id, (event,))]
+                )
+            except Exception as exc:
+                if _is_transient(exc):
+                    raise
+                self._rows_rejected += 1
+                self._errors += 1
+                self._last_error = f"event row rejected: {type(exc).__name__}: {exc}"
+                self._log_bad_row(op.session_id, event.type, event.msg_id, exc)
+                continue
+            inserted, ignored, unfit = inserted + added, ignored + total - added, unfit + bad
+        await self._conn.commit()
+        return inserted, ignored, unfit
+
+    def _log_bad_row(self, session_id: int, kind: str, msg_id: str | None, exc: Exception) -> None:
+        now = time.monotonic()
+        if now - self._bad_rows_logged_at < _BAD_ROW_LOG_EVERY_S:
+            return
+        self._bad_rows_logged_at = now
+        logger.error(
+            "store: session %d: dropped a %s event (msg_id %s) that SQLite refused: %s: %s "
+            "(the rest of its batch is stored; %d refused so far, reported at most every %.0f s)",
+            session_id,
+            kind,
+            msg_id,
+            type(exc).__name__,
+            exc,
+            self._rows_rejected,
+            _BAD_ROW_LOG_EVERY_S,
+        )
 
     def _on_transient(self, exc: BaseException) -> None:
         error = _translate(exc)
@@ -401,7 +466,7 @@ class Writer:
         if self._pending_rows > self._max_pending_rows:
             self._shed_rows()
 
-    def _committed(self, ops: Sequence[WriteOp], counts: tuple[int, int]) -> None:
+    def _committed(self, ops: Sequence[WriteOp], counts: tuple[int, int, int]) -> None:
         for op in ops:
             if isinstance(op, OpenSession | CloseSession | Drain):
                 self._answer(op)
@@ -409,6 +474,14 @@ class Writer:
                 self._unknown_counts.pop(op.session_id, None)
         self._rows_written += counts[0]
         self._rows_ignored += counts[1]
+        if counts[2]:
+            self._values_out_of_range += counts[2]
+            logger.warning(
+                "store: %d event time(s) beyond SQLite's 64-bit integers stored as NULL (the "
+                "payload keeps the value; %d so far)",
+                counts[2],
+                self._values_out_of_range,
+            )
         if self._disk_full:
             logger.warning("store: writes succeed again")
         self._disk_full = False
@@ -432,9 +505,10 @@ class Writer:
 
     # ------------------------------------------------------------ SQL per operation
 
-    async def _execute_batch(self, ops: Sequence[WriteOp]) -> tuple[int, int]:
-        """Run the operations in one transaction; (event rows inserted, ignored as dups)."""
-        inserted = ignored = 0
+    async def _execute_batch(self, ops: Sequence[WriteOp]) -> tuple[int, int, int]:
+        """Run the operations in one transaction; (event rows inserted, ignored as dups,
+        values out of SQLite's integer range)."""
+        inserted = ignored = unfit = 0
         await self._conn.execute("BEGIN IMMEDIATE")
         index = 0
         while index < len(ops):
@@ -445,15 +519,15 @@ class Writer:
                 while index < len(ops) and isinstance(ops[index], InsertEvents):
                     group.append(ops[index])  # type: ignore[arg-type]
                     index += 1
-                added, total = await statements.insert_events(self._conn, group)
-                inserted, ignored = inserted + added, ignored + total - added
+                added, total, bad = await statements.insert_events(self._conn, group)
+                inserted, ignored, unfit = inserted + added, ignored + total - added, unfit + bad
                 continue
             result = await statements.apply(self._conn, op)
             if result is not None:
                 self._results[id(op)] = result
             index += 1
         await self._conn.commit()
-        return inserted, ignored
+        return inserted, ignored, unfit
 
     async def _apply_limit(self, max_bytes: int | None) -> None:
         pages = _DEFAULT_MAX_PAGES if max_bytes is None else max(1, max_bytes // self._page_size)

@@ -155,8 +155,45 @@ async def test_a_rejected_operation_is_isolated_and_the_rest_committed(db_path: 
             await bad_close.reply.wait()
         stats = writer.statistics()
     assert query(db_path, "SELECT count(*) FROM events") == [(6,)]
-    assert stats.errors == 2
+    assert stats.errors == 3  # the two rows of the missing session, the bad close
+    assert stats.rows_rejected == 2
     assert stats.last_error is not None
+
+
+async def test_an_integer_beyond_64_bits_costs_no_row_of_its_batch(db_path: Path) -> None:
+    huge, tiny = 2**63 + 5, -(2**63) - 1  # sqlite3 raises OverflowError binding either
+    rows = [chat_row(i, T0 + i) for i in range(500)]
+    rows[17]["server_time_ms"], rows[400]["server_time_ms"] = huge, tiny
+    async with running_writer(db_path, flush_interval=60) as writer:
+        sid = await writer.request(OpenSession("ivy", T0))
+        await writer.submit(InsertEvents(sid, [EventRecord.from_row(r) for r in rows]))
+        await writer.submit(RecordStatusCheck("ivy", T0, live=True, viewers=2**64))
+        await writer.drain()
+        stats = writer.statistics()
+    assert query(db_path, "SELECT count(*) FROM events") == [(500,)]
+    stored = query(db_path, "SELECT server_time_ms, payload FROM events WHERE msg_id = '17'")
+    assert stored[0][0] is None
+    assert f'"server_time_ms":{huge},' in stored[0][1]  # the exact value, in the payload
+    assert query(db_path, "SELECT viewers FROM status_checks") == [(None,)]
+    assert (stats.values_out_of_range, stats.rows_rejected, stats.errors) == (2, 0, 0)
+
+
+async def test_one_row_sqlite_refuses_costs_only_itself_not_its_batch(
+    db_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    rows = [chat_row(i, T0 + i) for i in range(500)]
+    rows[250]["content"] = "lone surrogate \ud800"  # not UTF-8: SQLite cannot bind it
+    async with running_writer(db_path, flush_interval=60) as writer:
+        sid = await writer.request(OpenSession("jon", T0))
+        await writer.submit(InsertEvents(sid, [EventRecord.from_row(r) for r in rows]))
+        await writer.drain()
+        summary = await writer.close_session(CloseSession(sid, T0 + 1000, "stream_ended"))
+        stats = writer.statistics()
+    assert query(db_path, "SELECT count(*) FROM events") == [(499,)]
+    assert query(db_path, "SELECT count(*) FROM events WHERE msg_id = '250'") == [(0,)]
+    assert summary["total_events"] == 499
+    assert (stats.rows_rejected, stats.rows_written) == (1, 499)
+    assert "dropped a chat event (msg_id 250) that SQLite refused" in caplog.text
 
 
 async def test_unknown_messages_are_capped_per_session(db_path: Path) -> None:

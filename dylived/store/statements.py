@@ -7,12 +7,18 @@ SQLite integers are signed 64-bit: a Python int outside that range makes the bin
 ``OverflowError``. Platform numbers (a ``server_time_ms``, a viewer count) are checked with
 :func:`fit_int` first and stored as NULL when they do not fit, counted; the exact value stays
 in the event's JSON ``payload`` (ids are decimal strings there already).
+
+Text caps: every text field of a stored event row (chat ``content``, a ``nickname``, ...) and
+of a session's ``room_info`` is cut at :data:`TEXT_CAP` characters; a cut row lists the cut
+fields (dotted paths) in ``truncated``, e.g. ``["content"]``, a key absent from every other
+row; the session summary counts such rows. Only a row whose JSON is longer than the cap is
+looked into, so the check costs one ``len`` per row.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import aiosqlite
@@ -56,6 +62,39 @@ def dumps(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
 
 
+TEXT_CAP = 4096  # characters of one stored text field (at most 16 KiB of UTF-8)
+
+
+def cap_texts(value: Any, path: str, cut: list[str]) -> Any:
+    """``value`` with every string in it cut at TEXT_CAP; the dotted path of each cut added
+    to ``cut``. Dicts and lists are copied only where something was cut."""
+    if isinstance(value, str):
+        if len(value) > TEXT_CAP:
+            cut.append(path)
+            return value[:TEXT_CAP]
+        return value
+    if isinstance(value, dict):
+        changed = {k: cap_texts(v, f"{path}.{k}" if path else k, cut) for k, v in value.items()}
+        return changed if any(changed[k] is not value[k] for k in value) else value
+    if isinstance(value, list):
+        items = [cap_texts(v, f"{path}[{i}]", cut) for i, v in enumerate(value)]
+        return items if any(a is not b for a, b in zip(items, value, strict=True)) else value
+    return value
+
+
+def dumps_capped(row: Mapping[str, Any]) -> str:
+    """The stored JSON of a row, its texts capped (the cut fields listed in ``truncated``)."""
+    text = dumps(row)
+    if len(text) <= TEXT_CAP:  # no string inside can be longer than the whole
+        return text
+    cut: list[str] = []
+    capped = cap_texts(dict(row), "", cut)
+    if not cut:
+        return text
+    capped["truncated"] = cut
+    return dumps(capped)
+
+
 async def insert_events(
     conn: aiosqlite.Connection, batches: Sequence[InsertEvents]
 ) -> tuple[int, int, int]:
@@ -70,7 +109,7 @@ async def insert_events(
             ev.received_at_ms,
             ev.stream_offset_s,
             ev.user_id,
-            dumps(ev.payload),
+            dumps_capped(ev.payload),
         )
         for batch in batches
         for ev in batch.events
@@ -120,7 +159,7 @@ async def apply(conn: aiosqlite.Connection, op: WriteOp) -> Any:
                 op.capture_events,
                 op.record_video_requested,
                 op.video_quality,
-                None if op.room_info is None else dumps(op.room_info),
+                None if op.room_info is None else dumps_capped(op.room_info),
             ),
         )
         return cursor.lastrowid
@@ -224,7 +263,7 @@ async def update_session(conn: aiosqlite.Connection, op: UpdateSession) -> None:
         "reconnect_count": op.reconnect_count,
         "record_video_effective": op.record_video_effective,
         "video_quality": op.video_quality,
-        "room_info": None if op.room_info is None else dumps(op.room_info),
+        "room_info": None if op.room_info is None else dumps_capped(op.room_info),
     }
     changes = {k: v for k, v in changes.items() if v is not None}
     if not changes:

@@ -16,11 +16,6 @@ Gift streaks: a streakable (combo) gift produces repeated messages with a growin
 ``streak_final`` is true exactly once per streak (non-streakable: always; streakable: on
 ``repeat_end == 1``), so counting gifts means counting rows with ``streak_final``.
 
-Text caps: every text field of an event row (chat ``content``, a ``nickname``, a gift's
-``gift_describe``, ...) and of ``room_info`` is cut at :data:`TEXT_CAP` characters; a row with a
-cut field lists those fields (dotted paths) in ``truncated``, e.g. ``["content"]``, a key
-absent from every row that was not cut. The session summary counts such rows.
-
 Unknown methods become ``{"type": "unknown", "method", "payload_base64", ...}`` and
 undecodable payloads ``{"type": "undecodable", "method", "error", "payload_base64", ...}``;
 those are for diagnosis and are never stored as events.
@@ -58,33 +53,6 @@ from dylived.wire.messages import (
 
 
 Row = dict[str, Any]
-
-TEXT_CAP = 4096  # characters of one text field (at most 16 KiB of UTF-8)
-
-
-def cap_texts(value: Any, path: str, cut: list[str]) -> Any:
-    """``value`` with every string in it cut at TEXT_CAP; the dotted path of each cut added
-    to ``cut``. Dicts and lists are copied only where something was cut."""
-    if isinstance(value, str):
-        if len(value) > TEXT_CAP:
-            cut.append(path)
-            return value[:TEXT_CAP]
-        return value
-    if isinstance(value, dict):
-        changed = {k: cap_texts(v, f"{path}.{k}" if path else k, cut) for k, v in value.items()}
-        return changed if any(changed[k] is not value[k] for k in value) else value
-    if isinstance(value, list):
-        items = [cap_texts(v, f"{path}[{i}]", cut) for i, v in enumerate(value)]
-        return items if any(a is not b for a, b in zip(items, value, strict=True)) else value
-    return value
-
-
-def _capped(row: Row) -> Row:
-    cut: list[str] = []
-    capped: Row = cap_texts(row, "", cut)
-    if cut:
-        capped["truncated"] = cut
-    return capped
 
 
 def _id(value: int) -> str | None:
@@ -294,9 +262,7 @@ def build_row(
         "stream_offset_s": stream_offset_s,
     }
     row.update(_BUILDERS[type(event)](event))
-    if isinstance(event, UnknownMessage | UndecodableMessage):
-        return row  # diagnosis rows keep their payload whole (never stored as events)
-    return _capped(row)
+    return row
 
 
 def build_room_info_row(
@@ -315,22 +281,20 @@ def build_room_info_row(
         user_count_text = str(status.viewers)
     else:
         user_count_text = None
-    return _capped(
-        {
-            "type": "room_info",
-            "room_id": status.room_id,
-            "web_rid": status.web_rid,
-            "broadcaster": {
-                "nickname": status.nickname,
-                "user_id": status.user_id,
-                "sec_uid": status.sec_uid,
-            },
-            "title": status.title,
-            "user_count_text": user_count_text,
-            "raw_url": raw_url,
-            "live": status.live,
-            "stream_qualities": list(status.streams),
-            "server_time_ms": status.server_time_ms,
-            "received_at_ms": received_at_ms,
-        }
-    )
+    return {
+        "type": "room_info",
+        "room_id": status.room_id,
+        "web_rid": status.web_rid,
+        "broadcaster": {
+            "nickname": status.nickname,
+            "user_id": status.user_id,
+            "sec_uid": status.sec_uid,
+        },
+        "title": status.title,
+        "user_count_text": user_count_text,
+        "raw_url": raw_url,
+        "live": status.live,
+        "stream_qualities": list(status.streams),
+        "server_time_ms": status.server_time_ms,
+        "received_at_ms": received_at_ms,
+    }

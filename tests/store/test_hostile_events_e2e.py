@@ -26,7 +26,7 @@ import pytest
 from dylived.sim import RoomSpec, Scenario, Simulator
 from dylived.sim.script import SimUser
 from dylived.store.export import CSV_COLUMNS
-from dylived.wire.rows import TEXT_CAP
+from dylived.store.statements import TEXT_CAP
 from tests.conftest import REPO_ROOT
 from tests.daemon_rig import broadcaster_table, query, simulator_config, wait_for
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -27,6 +28,7 @@ from dylived.store.ops import (
     UpsertBroadcaster,
     UpsertSegment,
 )
+from dylived.store.statements import TEXT_CAP
 from dylived.store.writer import Writer
 from tests.conftest import REPO_ROOT
 from tests.store.support import chat_row, chats, query, running_writer, wait_until
@@ -346,3 +348,34 @@ async def test_a_reply_is_set_once_and_can_be_awaited_again() -> None:
     for _ in range(2):
         with pytest.raises(StoreError, match="nope"):
             await failed.wait()
+
+
+async def test_long_texts_are_stored_cut_at_the_cap_marked_and_counted(db_path: Path) -> None:
+    long_chat = chat_row(1, T0, content="长" * (7 * 1024 * 1024 // 3))  # a 7 MB chat line
+    long_chat["user"]["nickname"] = "n" * (TEXT_CAP + 1)
+    rank = {
+        "type": "room_rank",
+        "msg_id": "2",
+        "received_at_ms": T0,
+        "ranks": [{"rank": 1, "score_text": "9" * (TEXT_CAP + 5)}, {"rank": 2, "score_text": "8"}],
+    }
+    wide = chat_row(3, T0, content="x" * TEXT_CAP)  # at the cap: kept whole
+    rows = [long_chat, rank, wide, chat_row(4, T0)]
+    async with running_writer(db_path) as writer:
+        sid = await writer.request(
+            OpenSession("kim", T0, room_info={"type": "room_info", "title": "t" * 10_000})
+        )
+        await writer.submit(InsertEvents(sid, [EventRecord.from_row(r) for r in rows]))
+        summary = await writer.close_session(CloseSession(sid, T0 + 1000, "stream_ended"))
+    stored = {r[0]: json.loads(r[1]) for r in query(db_path, "SELECT msg_id, payload FROM events")}
+    assert stored["1"]["content"] == "长" * TEXT_CAP
+    assert stored["1"]["user"]["nickname"] == "n" * TEXT_CAP
+    assert stored["1"]["truncated"] == ["user.nickname", "content"]
+    assert [r["score_text"] for r in stored["2"]["ranks"]] == ["9" * TEXT_CAP, "8"]
+    assert stored["2"]["truncated"] == ["ranks[0].score_text"]
+    assert stored["3"]["content"] == "x" * TEXT_CAP
+    assert "truncated" not in stored["3"]
+    assert "truncated" not in stored["4"]
+    [(room_info,)] = query(db_path, "SELECT room_info FROM sessions")
+    assert json.loads(room_info)["title"] == "t" * TEXT_CAP
+    assert summary["truncated_events"] == 2

@@ -17,7 +17,7 @@ from dylived.wire.messages import (
     UnknownMessage,
     decode_message,
 )
-from dylived.wire.rows import TEXT_CAP, build_room_info_row, build_row, is_streak_final
+from dylived.wire.rows import build_room_info_row, build_row, is_streak_final
 from tests.wire.wirebuild import EVENT_BUILDERS
 
 
@@ -188,39 +188,3 @@ def test_room_info_row(viewers: int | None, text: str, expected: str | None) -> 
     assert row["raw_url"] == "https://live.douyin.com/261378947940"
     assert row["stream_qualities"] == ["origin", "hd"]
     assert row["room_id"] == "7630361251285076745"
-
-
-def test_long_texts_are_cut_at_the_cap_and_listed_in_truncated() -> None:
-    chat = pb.ChatMessage(content="长" * (7 * 1024 * 1024 // 3))  # a 7 MB chat line
-    chat.user.nickname = "n" * (TEXT_CAP + 1)
-    row = build_row(decode_message("WebcastChatMessage", 1, chat.SerializeToString()))
-    assert row["content"] == "长" * TEXT_CAP
-    assert row["user"]["nickname"] == "n" * TEXT_CAP
-    assert row["truncated"] == ["user.nickname", "content"]
-    rank = pb.RoomRankMessage()
-    rank.ranks.add(score_str="9" * (TEXT_CAP + 5))
-    rank.ranks.add(score_str="short")
-    ranked = build_row(decode_message("WebcastRoomRankMessage", 2, rank.SerializeToString()))
-    assert [r["score_text"] for r in ranked["ranks"]] == ["9" * TEXT_CAP, "short"]
-    assert ranked["truncated"] == ["ranks[0].score_text"]
-
-
-def test_rows_within_the_caps_are_unchanged_and_have_no_truncated_key() -> None:
-    chat = pb.ChatMessage(content="x" * TEXT_CAP)
-    chat.user.nickname = "观众"
-    rank = pb.RoomRankMessage()
-    rank.ranks.add(score_str="12")
-    for method, message in (("WebcastChatMessage", chat), ("WebcastRoomRankMessage", rank)):
-        row = build_row(decode_message(method, 1, message.SerializeToString()))
-        assert "truncated" not in row
-    assert (
-        build_row(decode_message("WebcastChatMessage", 1, chat.SerializeToString()))["content"]
-        == "x" * TEXT_CAP
-    )
-
-
-def test_a_long_room_title_is_cut_too() -> None:
-    status = LiveStatus(live=True, room_id="1", web_rid="2", title="t" * (TEXT_CAP * 2))
-    row = build_room_info_row(status)
-    assert row["title"] == "t" * TEXT_CAP
-    assert row["truncated"] == ["title"]

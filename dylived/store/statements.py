@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import Any, NamedTuple
 
 import aiosqlite
 
@@ -82,46 +82,60 @@ def cap_texts(value: Any, path: str, cut: list[str]) -> Any:
     return value
 
 
-def dumps_capped(row: Mapping[str, Any]) -> str:
-    """The stored JSON of a row, its texts capped (the cut fields listed in ``truncated``)."""
+def dumps_capped(row: Mapping[str, Any]) -> tuple[str, bool]:
+    """The stored JSON of a row, its texts capped (the cut fields listed in ``truncated``),
+    and whether anything was cut."""
     text = dumps(row)
     if len(text) <= TEXT_CAP:  # no string inside can be longer than the whole
-        return text
+        return text, False
     cut: list[str] = []
     capped = cap_texts(dict(row), "", cut)
     if not cut:
-        return text
+        return text, False
     capped["truncated"] = cut
-    return dumps(capped)
+    return dumps(capped), True
+
+
+class InsertCounts(NamedTuple):
+    """What one insert of event rows did."""
+
+    inserted: int  # rows stored (duplicates by msg_id ignored)
+    rows: int  # rows given
+    unfit: int  # integers beyond SQLite's range, stored as NULL
+    cut: int  # rows with a text cut at TEXT_CAP
 
 
 async def insert_events(
     conn: aiosqlite.Connection, batches: Sequence[InsertEvents]
-) -> tuple[int, int, int]:
-    """Insert the rows (duplicates ignored); (inserted, rows, values that did not fit)."""
-    unfit = sum(out_of_range(ev.server_time_ms) for batch in batches for ev in batch.events)
-    params = [
-        (
-            batch.session_id,
-            ev.type,
-            ev.msg_id,
-            fit_int(ev.server_time_ms),
-            ev.received_at_ms,
-            ev.stream_offset_s,
-            ev.user_id,
-            dumps_capped(ev.payload),
-        )
-        for batch in batches
-        for ev in batch.events
-    ]
+) -> InsertCounts:
+    """Insert the rows (duplicates by msg_id ignored)."""
+    params = []
+    unfit = cut = 0
+    for batch in batches:
+        for ev in batch.events:
+            payload, was_cut = dumps_capped(ev.payload)
+            cut += was_cut
+            unfit += out_of_range(ev.server_time_ms)
+            params.append(
+                (
+                    batch.session_id,
+                    ev.type,
+                    ev.msg_id,
+                    fit_int(ev.server_time_ms),
+                    ev.received_at_ms,
+                    ev.stream_offset_s,
+                    ev.user_id,
+                    payload,
+                )
+            )
     if not params:
-        return 0, 0, 0
+        return InsertCounts(0, 0, 0, 0)
     cursor = await conn.executemany(
         "INSERT OR IGNORE INTO events (session_id, type, msg_id, server_time_ms, "
         "received_at_ms, stream_offset_s, user_id, payload) VALUES (?,?,?,?,?,?,?,?)",
         params,
     )
-    return max(0, cursor.rowcount), len(params), unfit
+    return InsertCounts(max(0, cursor.rowcount), len(params), unfit, cut)
 
 
 async def apply(conn: aiosqlite.Connection, op: WriteOp) -> Any:
@@ -159,7 +173,7 @@ async def apply(conn: aiosqlite.Connection, op: WriteOp) -> Any:
                 op.capture_events,
                 op.record_video_requested,
                 op.video_quality,
-                None if op.room_info is None else dumps_capped(op.room_info),
+                None if op.room_info is None else dumps_capped(op.room_info)[0],
             ),
         )
         return cursor.lastrowid
@@ -263,7 +277,7 @@ async def update_session(conn: aiosqlite.Connection, op: UpdateSession) -> None:
         "reconnect_count": op.reconnect_count,
         "record_video_effective": op.record_video_effective,
         "video_quality": op.video_quality,
-        "room_info": None if op.room_info is None else dumps_capped(op.room_info),
+        "room_info": None if op.room_info is None else dumps_capped(op.room_info)[0],
     }
     changes = {k: v for k, v in changes.items() if v is not None}
     if not changes:

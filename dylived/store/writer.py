@@ -58,6 +58,7 @@ _FINAL_FLUSH_TIMEOUT_S = 5.0
 _TRANSIENT_CODES = {sqlite3.SQLITE_FULL, sqlite3.SQLITE_IOERR, sqlite3.SQLITE_BUSY}
 _TRANSIENT_CODES |= {sqlite3.SQLITE_LOCKED}
 _BAD_ROW_LOG_EVERY_S = 60.0
+_Counts = tuple[int, int, int, int]  # event rows inserted, ignored as dups, unfit values, cut
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,6 +77,7 @@ class WriterStatistics:
     rows_dropped: int  # event rows dropped while the disk was full
     rows_rejected: int  # event rows SQLite refused on their own (the rest of a batch is kept)
     values_out_of_range: int  # integers beyond SQLite's 64 bits, stored as NULL
+    rows_truncated: int  # event rows with a text field cut at statements.TEXT_CAP
     unknown_dropped: int  # unknown messages beyond the per-session cap
     flushes: int
     last_flush_monotonic: float | None
@@ -144,7 +146,7 @@ class Writer:
         self._unknown_counts: dict[int, int] = {}
         self._page_size = 4096
         self._rows_written = self._rows_ignored = self._rows_dropped = 0
-        self._rows_rejected = self._values_out_of_range = 0
+        self._rows_rejected = self._values_out_of_range = self._rows_truncated = 0
         self._bad_rows_logged_at = -_BAD_ROW_LOG_EVERY_S
         self._unknown_dropped = self._flushes = self._errors = self._disk_full_count = 0
         self._last_flush: float | None = None
@@ -253,6 +255,7 @@ class Writer:
             rows_dropped=self._rows_dropped,
             rows_rejected=self._rows_rejected,
             values_out_of_range=self._values_out_of_range,
+            rows_truncated=self._rows_truncated,
             unknown_dropped=self._unknown_dropped,
             flushes=self._flushes,
             last_flush_monotonic=self._last_flush,
@@ -408,17 +411,17 @@ class Writer:
         self._pending = []
         self._after_pending_change()
 
-    async def _insert_singly(self, op: InsertEvents) -> tuple[int, int, int]:
+    async def _insert_singly(self, op: InsertEvents) -> _Counts:
         """The rows of ``op`` one statement each in one transaction; refused rows are skipped.
 
         A refused statement leaves the transaction and the rows before it intact (SQLite
         undoes only that statement); a transient error is raised for the caller to retry.
         """
-        inserted = ignored = unfit = 0
+        inserted = ignored = unfit = cut = 0
         await self._conn.execute("BEGIN IMMEDIATE")
         for event in op.events:
             try:
-                added, total, bad = await statements.insert_events(
+                added, total, bad, was_cut = await statements.insert_events(
                     self._conn, [InsertEvents(op.session_id, (event,))]
                 )
             except Exception as exc:
@@ -430,8 +433,9 @@ class Writer:
                 self._log_bad_row(op.session_id, event.type, event.msg_id, exc)
                 continue
             inserted, ignored, unfit = inserted + added, ignored + total - added, unfit + bad
+            cut += was_cut
         await self._conn.commit()
-        return inserted, ignored, unfit
+        return inserted, ignored, unfit, cut
 
     def _log_bad_row(self, session_id: int, kind: str, msg_id: str | None, exc: Exception) -> None:
         now = time.monotonic()
@@ -466,7 +470,7 @@ class Writer:
         if self._pending_rows > self._max_pending_rows:
             self._shed_rows()
 
-    def _committed(self, ops: Sequence[WriteOp], counts: tuple[int, int, int]) -> None:
+    def _committed(self, ops: Sequence[WriteOp], counts: _Counts) -> None:
         for op in ops:
             if isinstance(op, OpenSession | CloseSession | Drain):
                 self._answer(op)
@@ -474,6 +478,7 @@ class Writer:
                 self._unknown_counts.pop(op.session_id, None)
         self._rows_written += counts[0]
         self._rows_ignored += counts[1]
+        self._rows_truncated += counts[3]
         if counts[2]:
             self._values_out_of_range += counts[2]
             logger.warning(
@@ -505,10 +510,10 @@ class Writer:
 
     # ------------------------------------------------------------ SQL per operation
 
-    async def _execute_batch(self, ops: Sequence[WriteOp]) -> tuple[int, int, int]:
+    async def _execute_batch(self, ops: Sequence[WriteOp]) -> _Counts:
         """Run the operations in one transaction; (event rows inserted, ignored as dups,
         values out of SQLite's integer range)."""
-        inserted = ignored = unfit = 0
+        inserted = ignored = unfit = cut = 0
         await self._conn.execute("BEGIN IMMEDIATE")
         index = 0
         while index < len(ops):
@@ -519,15 +524,16 @@ class Writer:
                 while index < len(ops) and isinstance(ops[index], InsertEvents):
                     group.append(ops[index])  # type: ignore[arg-type]
                     index += 1
-                added, total, bad = await statements.insert_events(self._conn, group)
+                added, total, bad, was_cut = await statements.insert_events(self._conn, group)
                 inserted, ignored, unfit = inserted + added, ignored + total - added, unfit + bad
+                cut += was_cut
                 continue
             result = await statements.apply(self._conn, op)
             if result is not None:
                 self._results[id(op)] = result
             index += 1
         await self._conn.commit()
-        return inserted, ignored, unfit
+        return inserted, ignored, unfit, cut
 
     async def _apply_limit(self, max_bytes: int | None) -> None:
         pages = _DEFAULT_MAX_PAGES if max_bytes is None else max(1, max_bytes // self._page_size)

@@ -98,6 +98,23 @@ async def test_hostile_events_are_capped_kept_and_neutralised_end_to_end(tmp_pat
                     lambda: ctl(sock, "export", "1", "--format", "csv")
                 )
                 jsonl_out = await anyio.to_thread.run_sync(lambda: ctl(sock, "export", "1"))
+                metrics = await anyio.to_thread.run_sync(
+                    lambda: (
+                        subprocess.run(
+                            [
+                                "/usr/bin/curl",
+                                "-sS",
+                                "--unix-socket",
+                                str(sock),
+                                "http://d/metrics",
+                            ],
+                            capture_output=True,
+                            text=True,
+                            check=True,
+                            timeout=30,
+                        ).stdout
+                    )
+                )
                 process.send_signal(signal.SIGTERM)
                 with anyio.fail_after(20):
                     returncode = await process.wait()
@@ -122,12 +139,15 @@ async def test_hostile_events_are_capped_kept_and_neutralised_end_to_end(tmp_pat
     assert longest < 4 * TEXT_CAP
     [(summary_text,)] = query(db, "SELECT summary FROM sessions")
     assert json.loads(summary_text)["truncated_events"] == 1
+    assert "dylived_store_rows_truncated_total 1\n" in metrics
     # 2**63 + 5: its row and the rows around it are stored; the exact value is in the payload.
     server_time, huge_row = stored(huge.msg_id)
     assert server_time is None
     assert huge_row["server_time_ms"] == HUGE_TIME
     assert stored(before.msg_id)[1]["content"] == "just before"
     assert stored(after.msg_id)[1]["content"] == "just after"
+    assert "dylived_store_values_out_of_range_total 1\n" in metrics
+    assert "dylived_store_rows_rejected_total 0\n" in metrics
     # CSV cells that would run as formulas start with ', JSONL has them as sent.
     assert csv_out.returncode == 0, csv_out.stderr
     records = [

@@ -367,6 +367,8 @@ async def test_long_texts_are_stored_cut_at_the_cap_marked_and_counted(db_path: 
         )
         await writer.submit(InsertEvents(sid, [EventRecord.from_row(r) for r in rows]))
         summary = await writer.close_session(CloseSession(sid, T0 + 1000, "stream_ended"))
+        stats = writer.statistics()
+    assert stats.rows_truncated == 2
     stored = {r[0]: json.loads(r[1]) for r in query(db_path, "SELECT msg_id, payload FROM events")}
     assert stored["1"]["content"] == "长" * TEXT_CAP
     assert stored["1"]["user"]["nickname"] == "n" * TEXT_CAP

@@ -3,15 +3,16 @@
 Owns the socket file (directory, mode, group, refusing to steal a live daemon's socket,
 removing a stale one), the per-connection HTTP state machine, the limits (body size, header
 size and count, time per request, concurrent clients), the peer-credential audit log line of
-every state-changing request, and streaming (chunked) responses.
+every state-changing request, and streaming (chunked) responses. What a route means is
+``control/routes.py``; what it does is the daemon's ``DaemonFacade``.
 
 The accept loops never end the server on a failed ``accept``: out of file descriptors
 (EMFILE/ENFILE) or another transient error is logged (at most every 10 s, with the count) and
 retried after a growing pause (50 ms to 1 s), so a flood of clients cannot stop the daemon and
 its recordings. The TCP ``/metrics`` listener has its own small client limit (apart from the
 Unix socket's, so TCP clients cannot lock operators out), a 2 s read timeout and one response
-per connection. What a route means is
-``control/routes.py``; what it does is the daemon's ``DaemonFacade``.
+per connection. ``control.group`` is applied with chown only when the socket does not have
+that group already; one the daemon cannot use is a ``ConfigError`` (exit 78, not restarted).
 
 The per-connection handler is a supervision boundary (house style §6.6): any exception from a
 facade call is logged and answered with a 500; it never stops the server.

@@ -148,6 +148,38 @@ def nonempty_text(value: Any) -> str:
     return str(value)
 
 
+_HEADER_UNSAFE = re.compile(r"[\x00-\x1f\x7f]")
+
+
+def cookie_header(value: Any) -> str:
+    """A browser's ``Cookie`` header, sent as it is: printable ASCII only.
+
+    CR, LF, NUL or any other control character would split or break the request header, and
+    the value is a secret: no message here (or anywhere) quotes it, only the position.
+    """
+    if not isinstance(value, str):
+        raise ValueError(f"expected a string, got: {_got_kind(value)} (the value is not shown)")
+    bad = _HEADER_UNSAFE.search(value)
+    if bad is not None:
+        name = {"\r": "CR", "\n": "LF", "\x00": "NUL"}.get(bad.group(), "a control character")
+        raise ValueError(
+            f"contains {name} at character {bad.start() + 1}; a Cookie header is one line of "
+            "printable ASCII (the value is not shown)"
+        )
+    if not value.isascii():
+        where = next(i for i, ch in enumerate(value) if not ch.isascii()) + 1
+        raise ValueError(
+            f"contains a non-ASCII character at character {where}; a Cookie header is one line "
+            "of printable ASCII (the value is not shown)"
+        )
+    return value
+
+
+def _got_kind(value: Any) -> str:
+    kinds = {bool: "boolean", int: "integer", float: "float", list: "array", dict: "table"}
+    return kinds.get(type(value), type(value).__name__)
+
+
 _DURATION = re.compile(r"\s*(\d+(?:\.\d+)?)\s*(ms|s|m|min|h)?\s*")
 _DURATION_UNITS = {"ms": 0.001, "s": 1.0, "m": 60.0, "min": 60.0, "h": 3600.0, None: 1.0}
 
@@ -379,7 +411,7 @@ SPECS: dict[str, dict[str, Converter]] = {
         "app_base": url("http", "https"),
         "share_base": url("http", "https"),
         "user_agent": nonempty_text,
-        "cookies": text,
+        "cookies": cookie_header,
         "user_unique_id": digits_or_empty,
     },
 }

@@ -276,7 +276,8 @@ def run_command(args: argparse.Namespace) -> int:
             raise
         for failure in failures:
             logger.error("dylived cannot run: %s", failure)
-        return 1
+        # A config problem found only at start (control.group) will not fix itself either.
+        return EX_CONFIG if any(isinstance(f, ConfigError) for f in failures) else 1
 
 
 def _our_errors(exc: BaseException) -> list[DylivedError] | None:

@@ -432,11 +432,15 @@ class Facade:
                 db_bytes = await db.database_size()
         except DylivedError:
             pass
+        store = self.writer.statistics() if self.writer is not None else None
         return MetricsSnapshot(
             version=__version__,
             uptime_s=time.monotonic() - self._started,
             free_disk_bytes=_free_disk(self.config.daemon.recordings_dir),
             database_bytes=db_bytes,
+            store_rows_rejected=store.rows_rejected if store else 0,
+            store_values_out_of_range=store.values_out_of_range if store else 0,
+            store_rows_truncated=store.rows_truncated if store else 0,
             broadcasters=[
                 BroadcasterMetrics(
                     broadcaster=key,

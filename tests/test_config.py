@@ -564,3 +564,31 @@ def test_a_state_file_that_is_not_an_object_is_refused(tmp_path: Path) -> None:
     with pytest.raises(ConfigError) as bad:
         apply_overrides(Config(), {"added": {"target": "1"}})
     assert bad.value.problems == ("added: expected a list of broadcaster tables",)
+
+
+@pytest.mark.parametrize(
+    ("escaped", "named"),
+    [("\\r\\nX-Injected: 1", "CR"), ("\\nX-Injected: 1", "LF"), ("\\u0000X-Injected", "NUL")],
+)
+@pytest.mark.parametrize("command", ["check-config", "run"])
+def test_a_cookie_with_cr_lf_or_nul_is_refused_at_load_without_echoing_it(
+    tmp_path: Path, escaped: str, named: str, command: str
+) -> None:
+    path = tmp_path / "dylived.toml"
+    path.write_text(
+        f'[daemon]\nstate_dir = "{tmp_path}/st"\n[douyin]\ncookies = "ttwid=TOPSECRET{escaped}"\n'
+        '[[broadcaster]]\ntarget = "https://live.douyin.com/42"\n',
+        encoding="utf-8",
+    )
+    result = run_dylived(command, "--config", str(path))
+    assert result.returncode == 78
+    assert f"douyin.cookies: contains {named} at character 16" in result.stderr
+    for secret in ("TOPSECRET", "X-Injected", "ttwid"):
+        assert secret not in result.stderr + result.stdout
+    assert not (tmp_path / "st").exists()  # the daemon stopped before it touched anything
+
+
+def test_a_cookie_that_is_not_a_string_is_refused_without_echoing_it() -> None:
+    problems = problems_of('[douyin]\ncookies = ["ttwid=TOPSECRET"]\n')
+    assert "douyin.cookies: expected a string, got: array (the value is not shown)" in problems
+    assert not any("TOPSECRET" in p for p in problems)

@@ -120,6 +120,9 @@ class MetricsSnapshot:
     free_disk_bytes: int
     database_bytes: int
     broadcasters: Sequence[BroadcasterMetrics] = ()
+    store_rows_rejected: int = 0  # event rows SQLite refused (the rest of their batch kept)
+    store_values_out_of_range: int = 0  # integers beyond 64 bits, stored as NULL
+    store_rows_truncated: int = 0  # event rows with a text cut at the stored-text cap
 
 
 class DaemonFacade(Protocol):

@@ -76,6 +76,24 @@ def render(snapshot: MetricsSnapshot) -> str:
     disk.add(snapshot.free_disk_bytes)
     db = _Family("dylived_database_bytes", "gauge", "Size of the SQLite database (with WAL).")
     db.add(snapshot.database_bytes)
+    rejected = _Family(
+        "dylived_store_rows_rejected_total",
+        "counter",
+        "Event rows SQLite refused on their own (the rest of their batch was stored).",
+    )
+    rejected.add(snapshot.store_rows_rejected)
+    unfit = _Family(
+        "dylived_store_values_out_of_range_total",
+        "counter",
+        "Integers beyond SQLite's 64 bits, stored as NULL (exact in the event's JSON).",
+    )
+    unfit.add(snapshot.store_values_out_of_range)
+    truncated = _Family(
+        "dylived_store_rows_truncated_total",
+        "counter",
+        "Event rows stored with a text field cut at the cap (4,096 characters).",
+    )
+    truncated.add(snapshot.store_rows_truncated)
 
     live = _Family("dylived_broadcaster_live", "gauge", "1 while the broadcaster is live.")
     recording = _Family("dylived_broadcaster_recording", "gauge", "1 while ffmpeg records.")
@@ -109,6 +127,9 @@ def render(snapshot: MetricsSnapshot) -> str:
         uptime,
         disk,
         db,
+        rejected,
+        unfit,
+        truncated,
         live,
         recording,
         events,

@@ -6,12 +6,21 @@ size and count, time per request, concurrent clients), the peer-credential audit
 every state-changing request, and streaming (chunked) responses. What a route means is
 ``control/routes.py``; what it does is the daemon's ``DaemonFacade``.
 
+The accept loops never end the server on a failed ``accept``: out of file descriptors
+(EMFILE/ENFILE) or another transient error is logged (at most every 10 s, with the count) and
+retried after a growing pause (50 ms to 1 s), so a flood of clients cannot stop the daemon and
+its recordings. The TCP ``/metrics`` listener has its own small client limit (apart from the
+Unix socket's, so TCP clients cannot lock operators out), a 2 s read timeout and one response
+per connection. ``control.group`` is applied with chown only when the socket does not have
+that group already; one the daemon cannot use is a ``ConfigError`` (exit 78, not restarted).
+
 The per-connection handler is a supervision boundary (house style §6.6): any exception from a
 facade call is logged and answered with a 500; it never stops the server.
 """
 
 from __future__ import annotations
 
+import errno
 import grp
 import ipaddress
 import logging
@@ -19,14 +28,17 @@ import os
 import socket
 import stat
 import struct
-from collections.abc import AsyncIterator
+import time
+from collections.abc import AsyncIterator, Callable, Coroutine
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import anyio
 import anyio.abc
 import h11
 from anyio.abc import SocketAttribute
+from anyio.streams.stapled import MultiListener
 
 from dylived.control.api import DaemonFacade
 from dylived.control.routes import (
@@ -37,13 +49,16 @@ from dylived.control.routes import (
     dispatch,
     error_response,
 )
-from dylived.errors import ControlError, SocketInUse
+from dylived.errors import ConfigError, ControlError, SocketInUse
 
 
 logger = logging.getLogger(__name__)
 
 SERVER_HEADER = "dylived"
 _CLEANUP_TIMEOUT_S = 2.0
+_ACCEPT_BACKOFF_S = (0.05, 1.0)  # first and longest pause after a failed accept
+_ACCEPT_LOG_EVERY_S = 10.0
+_FD_EXHAUSTION = {errno.EMFILE, errno.ENFILE, errno.ENOBUFS, errno.ENOMEM}
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,9 +75,11 @@ class ControlSettings:
     request_timeout_s: float = 10.0  # to receive one whole request (and idle keep-alive wait)
     handler_timeout_s: float = 60.0  # for a non-streaming facade call (reload may take a while)
     send_timeout_s: float = 30.0  # for each write to a slow client
-    max_clients: int = 64
+    max_clients: int = 64  # on the Unix socket
     metrics_port: int | None = None  # None = no TCP listener; 0 = any free port
     metrics_host: str = "127.0.0.1"  # must be a loopback address
+    max_metrics_clients: int = 8  # on the TCP listener, apart from max_clients
+    metrics_request_timeout_s: float = 2.0  # to receive the one request of a TCP connection
 
 
 @dataclass(frozen=True, slots=True)
@@ -137,13 +154,45 @@ async def _prepare_socket_path(path: Path, directory_mode: int) -> None:
     raise SocketInUse(f"another daemon already answers on {path}")
 
 
+_GROUP_HINT = (
+    "the daemon's user must be a member of that group; under systemd/dylived.service that is "
+    "SupplementaryGroups= and PrivateUsers=no in a drop-in (README, control.group), or leave "
+    "control.group empty and add operators to the service's own group"
+)
+
+
 def _resolve_group(group: str | int) -> int:
     if isinstance(group, int):
         return group
     try:
         return grp.getgrnam(group).gr_gid
-    except KeyError as exc:
-        raise ControlError(f"control socket group {group!r} does not exist") from exc
+    except KeyError:
+        raise ConfigError([f"control.group: group {group!r} does not exist"]) from None
+
+
+def _give_socket_to_group(path: Path, group: str | int) -> None:
+    """chown the socket to ``group``; a ConfigError (exit 78, no restart) when it cannot be.
+
+    Nothing is called when the socket already has that group (the daemon's own group, or
+    the group of a setgid directory), so ``control.group`` naming the service's group works
+    even where chown is filtered out.
+    """
+    gid = _resolve_group(group)
+    if path.stat().st_gid == gid:
+        return
+    if os.geteuid() != 0 and gid not in (os.getegid(), *os.getgroups()):
+        raise ConfigError(
+            [
+                f"control.group: this process (uid {os.geteuid()}) is not in group {group!r}; "
+                f"{_GROUP_HINT}"
+            ]
+        )
+    try:
+        os.chown(path, -1, gid)
+    except OSError as exc:
+        raise ConfigError(
+            [f"control.group: cannot give {path} to group {group!r}: {exc.strerror}; {_GROUP_HINT}"]
+        ) from None
 
 
 class ControlServer:
@@ -153,6 +202,10 @@ class ControlServer:
         self.facade = facade
         self.settings = settings
         self._limiter = anyio.CapacityLimiter(settings.max_clients)
+        self._metrics_limiter = anyio.CapacityLimiter(settings.max_metrics_clients)
+        self.accept_failures = 0  # accepts that failed (out of descriptors, ...) and were retried
+        self._accept_logged_at = -_ACCEPT_LOG_EVERY_S
+        self._accept_unlogged = 0
 
     async def serve(
         self, *, task_status: anyio.abc.TaskStatus[BoundControl] = anyio.TASK_STATUS_IGNORED
@@ -173,10 +226,10 @@ class ControlServer:
         except OSError as exc:
             raise ControlError(f"cannot listen on {path}: {exc}") from exc
         our_inode = path.stat().st_ino
-        tcp_listener: anyio.abc.Listener[anyio.abc.SocketStream] | None = None
+        tcp_listener: MultiListener[anyio.abc.SocketStream] | None = None
         try:
             if settings.socket_group is not None:
-                os.chown(path, -1, _resolve_group(settings.socket_group))
+                _give_socket_to_group(path, settings.socket_group)
             metrics_address = None
             if settings.metrics_port is not None:
                 tcp_listener, metrics_address = await self._open_metrics_listener()
@@ -189,9 +242,11 @@ class ControlServer:
                 else "",
             )
             async with anyio.create_task_group() as tg:
-                tg.start_soon(unix_listener.serve, self._handle_unix, tg)
+                tg.start_soon(self._accept_loop, unix_listener, self._handle_unix, tg)
                 if tcp_listener is not None:
-                    tg.start_soon(tcp_listener.serve, self._handle_tcp, tg)
+                    for listener in tcp_listener.listeners:
+                        assert isinstance(listener, anyio.abc.SocketListener)
+                        tg.start_soon(self._accept_loop, listener, self._handle_tcp, tg)
                 task_status.started(BoundControl(path, metrics_address))
         finally:
             with anyio.move_on_after(_CLEANUP_TIMEOUT_S, shield=True):
@@ -204,9 +259,62 @@ class ControlServer:
             except FileNotFoundError:
                 pass
 
+    async def _accept_loop(
+        self,
+        listener: anyio.abc.SocketListener,
+        handler: Callable[[anyio.abc.SocketStream], Coroutine[Any, Any, None]],
+        tg: anyio.abc.TaskGroup,
+    ) -> None:
+        """Accept until cancelled; a failed accept is logged, paused on and retried.
+
+        Out of descriptors the listening socket stays readable, so retrying at once would
+        spin: the pause doubles from 50 ms up to 1 s and resets after a good accept.
+        """
+        pause = _ACCEPT_BACKOFF_S[0]
+        while True:
+            try:
+                stream = await listener.accept()
+            except (OSError, anyio.BrokenResourceError) as exc:
+                # anyio wraps the accept(2) error of a Unix listener in BrokenResourceError.
+                cause = exc if isinstance(exc, OSError) else exc.__cause__
+                self._accept_failed(
+                    cause if isinstance(cause, OSError) else OSError(str(exc)), pause
+                )
+                await anyio.sleep(pause)
+                pause = min(pause * 2, _ACCEPT_BACKOFF_S[1])
+                continue
+            pause = _ACCEPT_BACKOFF_S[0]
+            tg.start_soon(handler, stream)
+
+    def _accept_failed(self, exc: OSError, pause: float) -> None:
+        self.accept_failures += 1
+        now = time.monotonic()
+        if now - self._accept_logged_at < _ACCEPT_LOG_EVERY_S:
+            self._accept_unlogged += 1
+            return
+        why = (
+            "out of file descriptors"
+            if exc.errno in _FD_EXHAUSTION
+            else f"{errno.errorcode.get(exc.errno or 0, 'error')}"
+        )
+        since = (
+            f" ({self._accept_unlogged} more since the last report)"
+            if self._accept_unlogged
+            else ""
+        )
+        logger.warning(
+            "control: accepting a client failed (%s: %s)%s; retrying in %.2f s",
+            why,
+            exc.strerror or exc,
+            since,
+            pause,
+        )
+        self._accept_logged_at = now
+        self._accept_unlogged = 0
+
     async def _open_metrics_listener(
         self,
-    ) -> tuple[anyio.abc.Listener[anyio.abc.SocketStream], tuple[str, int]]:
+    ) -> tuple[MultiListener[anyio.abc.SocketStream], tuple[str, int]]:
         host = self.settings.metrics_host
         try:
             loopback = ipaddress.ip_address(host).is_loopback
@@ -230,9 +338,10 @@ class ControlServer:
         await self._handle(stream, metrics_only=True)
 
     async def _handle(self, stream: anyio.abc.SocketStream, *, metrics_only: bool) -> None:
+        limiter = self._metrics_limiter if metrics_only else self._limiter
         try:
             try:
-                self._limiter.acquire_nowait()
+                limiter.acquire_nowait()
             except anyio.WouldBlock:
                 await _Connection(self, stream, None, metrics_only).refuse_busy()
                 return
@@ -240,7 +349,7 @@ class ControlServer:
                 peer = None if metrics_only else peer_credentials(stream)
                 await _Connection(self, stream, peer, metrics_only).run()
             finally:
-                self._limiter.release()
+                limiter.release()
         except Exception:
             # Supervision boundary: one client's failure never stops the server.
             logger.exception("control connection failed")
@@ -277,9 +386,14 @@ class _Connection:
         )
 
     async def run(self) -> None:
+        timeout = (
+            self.settings.metrics_request_timeout_s
+            if self.metrics_only
+            else self.settings.request_timeout_s
+        )
         while True:
             try:
-                with anyio.fail_after(self.settings.request_timeout_s):
+                with anyio.fail_after(timeout):
                     request = await self._read_request()
             except TimeoutError:
                 if self.conn.their_state is h11.SEND_BODY or self._mid_request():
@@ -295,6 +409,8 @@ class _Connection:
                 return
             if not await self._respond(request):
                 return
+            if self.metrics_only:
+                return  # one response per TCP connection
             if self.conn.our_state is not h11.DONE or self.conn.their_state is not h11.DONE:
                 return
             self.conn.start_next_cycle()
@@ -399,7 +515,7 @@ class _Connection:
             response = error_response(500, "internal", "internal error; see the daemon log")
         if isinstance(response, StreamResponse):
             return await self._send_stream(response)
-        await self._send_response(response, close=False)
+        await self._send_response(response, close=self.metrics_only)
         return True
 
     async def _send(self, event: h11.Event) -> None:

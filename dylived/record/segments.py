@@ -13,6 +13,7 @@ Pure parsing functions plus small synchronous file operations; no anyio, no subp
 
 from __future__ import annotations
 
+import errno
 import logging
 import os
 import re
@@ -200,6 +201,13 @@ class SegmentListTail:
                 chunk = fh.read()
         except FileNotFoundError:
             return []
+        except OSError as exc:
+            if exc.errno in (errno.EMFILE, errno.ENFILE):
+                # Out of file descriptors for now (a client flood): nothing is lost, the
+                # lines are read on a later call.
+                logger.debug("segment list %s not readable now: %s", self.path, exc)
+                return []
+            raise
         self._offset += len(chunk)
         data = self._pending + chunk
         *lines, self._pending = data.split(b"\n")

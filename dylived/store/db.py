@@ -324,6 +324,12 @@ async def compute_summary(
     ) as cursor:
         for kind, count, millis in await cursor.fetchall():
             gaps[kind] = {"count": count, "seconds": round(millis / 1000, 3)}
+    async with conn.execute(
+        "SELECT count(*) FROM events WHERE session_id = ? "
+        "AND json_extract(payload, '$.truncated') IS NOT NULL",
+        (session_id,),
+    ) as cursor:
+        cut = await cursor.fetchone()
     ended = row["ended_at_ms"]
     end = ended if ended is not None else (now_ms if now_ms is not None else _now_ms())
     total_events = sum(event_counts.values())
@@ -339,6 +345,7 @@ async def compute_summary(
         "reconnect_count": row["reconnect_count"],
         "total_events": total_events,
         "event_counts": event_counts,
+        "truncated_events": int(cut[0]) if cut is not None else 0,  # rows with a text cut
         "recording_segments": segments,
         "recording_total_bytes": int(seg[1]) if seg is not None else 0,
         "recording_total_duration_s": round(float(seg[2]), 3) if seg is not None else 0.0,

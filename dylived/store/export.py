@@ -7,6 +7,10 @@ field plus dylived's ``gaps``; counts equal the stored rows). :func:`encode_json
 common fields flattened for spreadsheets, ``user_id`` and ``nickname`` taken from the row's
 ``user`` object (``nickname`` from ``broadcaster`` for ``room_info``), ``content`` where the
 type has one, and a last ``data`` column holding the full row as JSON, so nothing is lost.
+A CSV cell that begins with ``=``, ``+``, ``-``, ``@``, a tab or a carriage return is prefixed
+with ``'`` (OWASP's defence against formula injection: a chat line reading ``=HYPERLINK(...)``
+stays text in a spreadsheet); numbers dylived wrote itself are left as they are, and the JSONL
+export is never altered.
 :func:`recordings_manifest` builds ``{"results": ..., "recordings": [...], "remuxed": [...]}``
 (``remuxed``, dylived's addition: the MP4s made from the session, see ``RemuxRecord``). Reads
 only.
@@ -95,12 +99,22 @@ async def encode_jsonl(rows: AsyncIterable[Mapping[str, Any]]) -> AsyncIterator[
         yield (json.dumps(row, ensure_ascii=False, separators=(",", ":")) + "\n").encode()
 
 
+FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
+
+
+def neutralise(cell: str) -> str:
+    """``cell`` with a leading ``'`` when a spreadsheet would read it as a formula."""
+    return "'" + cell if cell.startswith(FORMULA_PREFIXES) else cell
+
+
 def _text(value: Any) -> str:
     if value is None:
         return ""
     if isinstance(value, bool):
         return "true" if value else "false"
-    return str(value)
+    if isinstance(value, int | float):
+        return str(value)  # a number of ours (a negative offset is no formula)
+    return neutralise(str(value))
 
 
 def csv_record(row: Mapping[str, Any]) -> list[str]:

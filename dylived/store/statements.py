@@ -2,15 +2,26 @@
 
 Each function runs on the writer's connection inside a transaction the writer opened and will
 commit or roll back; none commits. Only the writer imports this module.
+
+SQLite integers are signed 64-bit: a Python int outside that range makes the binding raise
+``OverflowError``. Platform numbers (a ``server_time_ms``, a viewer count) are checked with
+:func:`fit_int` first and stored as NULL when they do not fit, counted; the exact value stays
+in the event's JSON ``payload`` (ids are decimal strings there already).
+
+Text caps: every text field of a stored event row (chat ``content``, a ``nickname``, ...) and
+of a session's ``room_info`` is cut at :data:`TEXT_CAP` characters; a cut row lists the cut
+fields (dotted paths) in ``truncated``, e.g. ``["content"]``, a key absent from every other
+row; the session summary counts such rows. Only a row whose JSON is longer than the cap is
+looked into, so the check costs one ``len`` per row.
 """
 
 from __future__ import annotations
 
 import json
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import PurePath
-from typing import Any
+from typing import Any, NamedTuple
 
 import aiosqlite
 
@@ -38,36 +49,99 @@ from dylived.store.ops import (
 )
 
 
+SQLITE_INT_MIN, SQLITE_INT_MAX = -(2**63), 2**63 - 1
+
+
+def fit_int(value: int | None) -> int | None:
+    """``value`` when SQLite can store it as an INTEGER, else None."""
+    if value is None or SQLITE_INT_MIN <= value <= SQLITE_INT_MAX:
+        return value
+    return None
+
+
+def out_of_range(value: int | None) -> bool:
+    return value is not None and fit_int(value) is None
+
+
 def dumps(value: Any) -> str:
     """JSON as stored: UTF-8 text (not \\u escapes), compact."""
     return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
 
 
+TEXT_CAP = 4096  # characters of one stored text field (at most 16 KiB of UTF-8)
+
+
+def cap_texts(value: Any, path: str, cut: list[str]) -> Any:
+    """``value`` with every string in it cut at TEXT_CAP; the dotted path of each cut added
+    to ``cut``. Dicts and lists are copied only where something was cut."""
+    if isinstance(value, str):
+        if len(value) > TEXT_CAP:
+            cut.append(path)
+            return value[:TEXT_CAP]
+        return value
+    if isinstance(value, dict):
+        changed = {k: cap_texts(v, f"{path}.{k}" if path else k, cut) for k, v in value.items()}
+        return changed if any(changed[k] is not value[k] for k in value) else value
+    if isinstance(value, list):
+        items = [cap_texts(v, f"{path}[{i}]", cut) for i, v in enumerate(value)]
+        return items if any(a is not b for a, b in zip(items, value, strict=True)) else value
+    return value
+
+
+def dumps_capped(row: Mapping[str, Any]) -> tuple[str, bool]:
+    """The stored JSON of a row, its texts capped (the cut fields listed in ``truncated``),
+    and whether anything was cut."""
+    text = dumps(row)
+    if len(text) <= TEXT_CAP:  # no string inside can be longer than the whole
+        return text, False
+    cut: list[str] = []
+    capped = cap_texts(dict(row), "", cut)
+    if not cut:
+        return text, False
+    capped["truncated"] = cut
+    return dumps(capped), True
+
+
+class InsertCounts(NamedTuple):
+    """What one insert of event rows did."""
+
+    inserted: int  # rows stored (duplicates by msg_id ignored)
+    rows: int  # rows given
+    unfit: int  # integers beyond SQLite's range, stored as NULL
+    cut: int  # rows with a text cut at TEXT_CAP
+
+
 async def insert_events(
     conn: aiosqlite.Connection, batches: Sequence[InsertEvents]
-) -> tuple[int, int]:
-    params = [
-        (
-            batch.session_id,
-            ev.type,
-            ev.msg_id,
-            ev.server_time_ms,
-            ev.received_at_ms,
-            ev.stream_offset_s,
-            ev.user_id,
-            dumps(ev.payload),
-        )
-        for batch in batches
-        for ev in batch.events
-    ]
+) -> InsertCounts:
+    """Insert the rows (duplicates by msg_id ignored)."""
+    params = []
+    unfit = cut = 0
+    for batch in batches:
+        for ev in batch.events:
+            payload, was_cut = dumps_capped(ev.payload)
+            cut += was_cut
+            unfit += out_of_range(ev.server_time_ms)
+            params.append(
+                (
+                    batch.session_id,
+                    ev.type,
+                    ev.msg_id,
+                    fit_int(ev.server_time_ms),
+                    ev.received_at_ms,
+                    ev.stream_offset_s,
+                    ev.user_id,
+                    payload,
+                )
+            )
     if not params:
-        return 0, 0
+        return InsertCounts(0, 0, 0, 0)
     cursor = await conn.executemany(
         "INSERT OR IGNORE INTO events (session_id, type, msg_id, server_time_ms, "
         "received_at_ms, stream_offset_s, user_id, payload) VALUES (?,?,?,?,?,?,?,?)",
         params,
     )
-    return max(0, cursor.rowcount), len(params)
+    return InsertCounts(max(0, cursor.rowcount), len(params), unfit, cut)
 
 
 async def apply(conn: aiosqlite.Connection, op: WriteOp) -> Any:
@@ -105,7 +179,7 @@ async def apply(conn: aiosqlite.Connection, op: WriteOp) -> Any:
                 op.capture_events,
                 op.record_video_requested,
                 op.video_quality,
-                None if op.room_info is None else dumps(op.room_info),
+                None if op.room_info is None else dumps_capped(op.room_info)[0],
             ),
         )
         return cursor.lastrowid
@@ -206,7 +280,14 @@ async def apply(conn: aiosqlite.Connection, op: WriteOp) -> Any:
         await conn.execute(
             "INSERT INTO status_checks (broadcaster_key, checked_at_ms, live, room_id, "
             "viewers, error) VALUES (?,?,?,?,?,?)",
-            (op.broadcaster_key, op.checked_at_ms, op.live, op.room_id, op.viewers, op.error),
+            (
+                op.broadcaster_key,
+                op.checked_at_ms,
+                op.live,
+                op.room_id,
+                fit_int(op.viewers),
+                op.error,
+            ),
         )
     # SetDatabaseLimit is applied on receipt (run); Drain needs no SQL: it is answered
     # when the batch it ends is committed.
@@ -307,7 +388,7 @@ async def update_session(conn: aiosqlite.Connection, op: UpdateSession) -> None:
         "reconnect_count": op.reconnect_count,
         "record_video_effective": op.record_video_effective,
         "video_quality": op.video_quality,
-        "room_info": None if op.room_info is None else dumps(op.room_info),
+        "room_info": None if op.room_info is None else dumps_capped(op.room_info)[0],
     }
     changes = {k: v for k, v in changes.items() if v is not None}
     if not changes:

@@ -10,7 +10,10 @@ transaction back, is logged and counted (``dylived.errors.DiskFull`` in :meth:`s
 and the same batch is retried after ``retry_interval`` while new operations keep being
 accepted (event rows beyond ``max_pending_rows`` are dropped and counted, never control
 operations). An operation that SQLite rejects on its own (a constraint) is isolated, logged
-and answered with a StoreError; the rest of its batch is committed.
+and answered with a StoreError; the rest of its batch is committed. A batch of event rows
+that fails is retried row by row, so one bad row costs only itself (``rows_rejected``,
+logged); a number too large for SQLite's INTEGER is stored as NULL, counted in
+``values_out_of_range`` (``store/statements.py``).
 
 On open, sessions left open by a crash are closed as ``daemon_stopped`` at their last activity
 (last event, last segment, last check that found the room live) and their ``writing``
@@ -60,6 +63,8 @@ _DEFAULT_MAX_PAGES = 1073741823  # SQLite's compiled default for max_page_count
 _FINAL_FLUSH_TIMEOUT_S = 5.0
 _TRANSIENT_CODES = {sqlite3.SQLITE_FULL, sqlite3.SQLITE_IOERR, sqlite3.SQLITE_BUSY}
 _TRANSIENT_CODES |= {sqlite3.SQLITE_LOCKED}
+_BAD_ROW_LOG_EVERY_S = 60.0
+_Counts = tuple[int, int, int, int]  # event rows inserted, ignored as dups, unfit values, cut
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,6 +81,9 @@ class WriterStatistics:
     rows_written: int  # event rows inserted (duplicates not counted)
     rows_ignored: int  # event rows ignored as duplicates (same session and msg_id)
     rows_dropped: int  # event rows dropped while the disk was full
+    rows_rejected: int  # event rows SQLite refused on their own (the rest of a batch is kept)
+    values_out_of_range: int  # integers beyond SQLite's 64 bits, stored as NULL
+    rows_truncated: int  # event rows with a text field cut at statements.TEXT_CAP
     unknown_dropped: int  # unknown messages beyond the per-session cap
     flushes: int
     last_flush_monotonic: float | None
@@ -144,6 +152,8 @@ class Writer:
         self._unknown_counts: dict[int, int] = {}
         self._page_size = 4096
         self._rows_written = self._rows_ignored = self._rows_dropped = 0
+        self._rows_rejected = self._values_out_of_range = self._rows_truncated = 0
+        self._bad_rows_logged_at = -_BAD_ROW_LOG_EVERY_S
         self._unknown_dropped = self._flushes = self._errors = self._disk_full_count = 0
         self._last_flush: float | None = None
         self._last_loop = time.monotonic()
@@ -255,6 +265,9 @@ class Writer:
             rows_written=self._rows_written,
             rows_ignored=self._rows_ignored,
             rows_dropped=self._rows_dropped,
+            rows_rejected=self._rows_rejected,
+            values_out_of_range=self._values_out_of_range,
+            rows_truncated=self._rows_truncated,
             unknown_dropped=self._unknown_dropped,
             flushes=self._flushes,
             last_flush_monotonic=self._last_flush,
@@ -388,6 +401,19 @@ class Writer:
                     self._pending = ops[index:]
                     self._on_transient(exc)
                     return
+                if isinstance(op, InsertEvents) and len(op.events) > 1:
+                    try:
+                        self._committed([op], await self._insert_singly(op))
+                        continue
+                    except Exception as again:
+                        await self._rollback()
+                        if _is_transient(again):
+                            self._pending = ops[index:]
+                            self._on_transient(again)
+                            return
+                        exc = again  # not even row by row: the whole operation is dropped
+                if isinstance(op, InsertEvents):
+                    self._rows_rejected += len(op.events)
                 self._errors += 1
                 self._last_error = f"{type(op).__name__}: {exc}"
                 logger.error("store: dropped %s that SQLite rejected: %s", type(op).__name__, exc)
@@ -396,6 +422,49 @@ class Writer:
                 self._committed([op], counts)
         self._pending = []
         self._after_pending_change()
+
+    async def _insert_singly(self, op: InsertEvents) -> _Counts:
+        """The rows of ``op`` one statement each in one transaction; refused rows are skipped.
+
+        A refused statement leaves the transaction and the rows before it intact (SQLite
+        undoes only that statement); a transient error is raised for the caller to retry.
+        """
+        inserted = ignored = unfit = cut = 0
+        await self._conn.execute("BEGIN IMMEDIATE")
+        for event in op.events:
+            try:
+                added, total, bad, was_cut = await statements.insert_events(
+                    self._conn, [InsertEvents(op.session_id, (event,))]
+                )
+            except Exception as exc:
+                if _is_transient(exc):
+                    raise
+                self._rows_rejected += 1
+                self._errors += 1
+                self._last_error = f"event row rejected: {type(exc).__name__}: {exc}"
+                self._log_bad_row(op.session_id, event.type, event.msg_id, exc)
+                continue
+            inserted, ignored, unfit = inserted + added, ignored + total - added, unfit + bad
+            cut += was_cut
+        await self._conn.commit()
+        return inserted, ignored, unfit, cut
+
+    def _log_bad_row(self, session_id: int, kind: str, msg_id: str | None, exc: Exception) -> None:
+        now = time.monotonic()
+        if now - self._bad_rows_logged_at < _BAD_ROW_LOG_EVERY_S:
+            return
+        self._bad_rows_logged_at = now
+        logger.error(
+            "store: session %d: dropped a %s event (msg_id %s) that SQLite refused: %s: %s "
+            "(the rest of its batch is stored; %d refused so far, reported at most every %.0f s)",
+            session_id,
+            kind,
+            msg_id,
+            type(exc).__name__,
+            exc,
+            self._rows_rejected,
+            _BAD_ROW_LOG_EVERY_S,
+        )
 
     def _on_transient(self, exc: BaseException) -> None:
         error = _translate(exc)
@@ -413,7 +482,7 @@ class Writer:
         if self._pending_rows > self._max_pending_rows:
             self._shed_rows()
 
-    def _committed(self, ops: Sequence[WriteOp], counts: tuple[int, int]) -> None:
+    def _committed(self, ops: Sequence[WriteOp], counts: _Counts) -> None:
         for op in ops:
             if isinstance(op, OpenSession | ResumeSession | CloseSession | Drain):
                 self._answer(op)
@@ -421,6 +490,15 @@ class Writer:
                 self._unknown_counts.pop(op.session_id, None)
         self._rows_written += counts[0]
         self._rows_ignored += counts[1]
+        self._rows_truncated += counts[3]
+        if counts[2]:
+            self._values_out_of_range += counts[2]
+            logger.warning(
+                "store: %d event time(s) beyond SQLite's 64-bit integers stored as NULL (the "
+                "payload keeps the value; %d so far)",
+                counts[2],
+                self._values_out_of_range,
+            )
         if self._disk_full:
             logger.warning("store: writes succeed again")
         self._disk_full = False
@@ -444,9 +522,10 @@ class Writer:
 
     # ------------------------------------------------------------ SQL per operation
 
-    async def _execute_batch(self, ops: Sequence[WriteOp]) -> tuple[int, int]:
-        """Run the operations in one transaction; (event rows inserted, ignored as dups)."""
-        inserted = ignored = 0
+    async def _execute_batch(self, ops: Sequence[WriteOp]) -> _Counts:
+        """Run the operations in one transaction; (event rows inserted, ignored as dups,
+        values out of SQLite's integer range)."""
+        inserted = ignored = unfit = cut = 0
         await self._conn.execute("BEGIN IMMEDIATE")
         index = 0
         while index < len(ops):
@@ -457,15 +536,16 @@ class Writer:
                 while index < len(ops) and isinstance(ops[index], InsertEvents):
                     group.append(ops[index])  # type: ignore[arg-type]
                     index += 1
-                added, total = await statements.insert_events(self._conn, group)
-                inserted, ignored = inserted + added, ignored + total - added
+                added, total, bad, was_cut = await statements.insert_events(self._conn, group)
+                inserted, ignored, unfit = inserted + added, ignored + total - added, unfit + bad
+                cut += was_cut
                 continue
             result = await statements.apply(self._conn, op)
             if result is not None:
                 self._results[id(op)] = result
             index += 1
         await self._conn.commit()
-        return inserted, ignored
+        return inserted, ignored, unfit, cut
 
     async def _apply_limit(self, max_bytes: int | None) -> None:
         pages = _DEFAULT_MAX_PAGES if max_bytes is None else max(1, max_bytes // self._page_size)

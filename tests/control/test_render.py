@@ -108,6 +108,7 @@ def test_metrics_text_format() -> None:
         uptime_s=12.5,
         free_disk_bytes=1000,
         database_bytes=2048,
+        store_rows_truncated=4,
         broadcasters=[
             BroadcasterMetrics(
                 broadcaster='we"ird\\name\n',
@@ -131,6 +132,9 @@ def test_metrics_text_format() -> None:
         "dylived_uptime_seconds 12.5",
         "dylived_free_disk_bytes 1000",
         "dylived_database_bytes 2048",
+        "dylived_store_rows_truncated_total 4",
+        "dylived_store_rows_rejected_total 0",
+        "dylived_store_values_out_of_range_total 0",
         f"dylived_broadcaster_live{{{label}}} 1",
         f"dylived_broadcaster_recording{{{label}}} 0",
         f'dylived_events_total{{{label},type="chat"}} 10',
@@ -150,7 +154,7 @@ def test_metrics_text_format() -> None:
             declared.append(line.split()[2])
         elif not line.startswith("#"):
             assert line.split("{")[0].split(" ")[0] == declared[-1]
-    assert len(declared) == len(set(declared)) == 12
+    assert len(declared) == len(set(declared)) == 15
 
 
 @pytest.mark.parametrize(

@@ -95,3 +95,32 @@ def test_unit_has_the_decided_lifecycle_settings() -> None:
     assert int(unit["TimeoutStopSec"][0]) >= 60
     assert unit["ExecStartPre"][0].endswith("dylived check-config")
     assert unit["ExecReload"][0].endswith(" reload")
+    assert unit["LimitNOFILE"] == ["65536"]
+
+
+def _syscalls(name: str, seen: frozenset[str] = frozenset()) -> set[str]:
+    """The system calls of one SystemCallFilter= item (a @group expanded, recursively)."""
+    if not name.startswith("@"):
+        return {name}
+    listing = subprocess.run(
+        [_analyze(), "syscall-filter", name], capture_output=True, text=True, check=True
+    ).stdout.splitlines()[1:]
+    found: set[str] = set()
+    for line in (raw.strip() for raw in listing):
+        if line and not line.startswith("#") and line not in seen:
+            found |= _syscalls(line, seen | {name})
+    return found
+
+
+@pytest.mark.parametrize("unit", UNITS)
+def test_the_syscall_filter_allows_chown_for_control_group_and_denies_the_rest(unit: str) -> None:
+    # systemd applies SystemCallFilter= lines in order: the first (an allow list) sets the
+    # set, a later "~" line removes from it, a later plain line adds to it again.
+    allowed: set[str] = set()
+    for index, value in enumerate(_directives(unit)["SystemCallFilter"]):
+        deny = value.startswith("~")
+        names = set().union(*(_syscalls(n) for n in value.lstrip("~").split()))
+        assert index > 0 or not deny
+        allowed = allowed - names if deny else allowed | names
+    assert {"chown", "fchown", "fchownat", "lchown"} <= allowed  # control.group works
+    assert not {"setuid", "mount", "reboot", "setrlimit", "init_module"} & allowed

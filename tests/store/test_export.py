@@ -13,6 +13,7 @@ import pytest
 from dylived.store.db import Database, SessionNotFound
 from dylived.store.export import (
     CSV_COLUMNS,
+    csv_record,
     export_session,
     session_manifest,
     session_rows,
@@ -195,3 +196,23 @@ async def test_manifest_lists_closed_segments_in_order(db_path: Path) -> None:
         "height": 720,
         "codec": "h264",
     }
+
+
+def test_csv_cells_that_a_spreadsheet_would_run_get_a_quote_and_numbers_do_not() -> None:
+    row = {
+        "type": "chat",
+        "msg_id": "-1",
+        "stream_offset_s": -0.25,
+        "server_time_ms": -5,
+        "user": {"user_id": "1", "nickname": "@SUM(A1)"},
+        "content": "=1+1",
+    }
+    cells = dict(zip(CSV_COLUMNS, csv_record(row), strict=True))
+    assert (cells["content"], cells["nickname"], cells["msg_id"]) == ("'=1+1", "'@SUM(A1)", "'-1")
+    assert (cells["stream_offset_s"], cells["server_time_ms"]) == ("-0.25", "-5")
+    assert json.loads(cells["data"])["content"] == "=1+1"
+    for text in ("+x", "-x", "\tx", "\rx"):
+        assert csv_record({"type": "chat", "content": text})[CSV_COLUMNS.index("content")] == (
+            "'" + text
+        )
+    assert csv_record({"type": "chat", "content": "a=b"})[CSV_COLUMNS.index("content")] == "a=b"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -27,6 +28,7 @@ from dylived.store.ops import (
     UpsertBroadcaster,
     UpsertSegment,
 )
+from dylived.store.statements import TEXT_CAP
 from dylived.store.writer import Writer
 from tests.conftest import REPO_ROOT
 from tests.store.support import chat_row, chats, query, running_writer, wait_until
@@ -155,8 +157,45 @@ async def test_a_rejected_operation_is_isolated_and_the_rest_committed(db_path: 
             await bad_close.reply.wait()
         stats = writer.statistics()
     assert query(db_path, "SELECT count(*) FROM events") == [(6,)]
-    assert stats.errors == 2
+    assert stats.errors == 3  # the two rows of the missing session, the bad close
+    assert stats.rows_rejected == 2
     assert stats.last_error is not None
+
+
+async def test_an_integer_beyond_64_bits_costs_no_row_of_its_batch(db_path: Path) -> None:
+    huge, tiny = 2**63 + 5, -(2**63) - 1  # sqlite3 raises OverflowError binding either
+    rows = [chat_row(i, T0 + i) for i in range(500)]
+    rows[17]["server_time_ms"], rows[400]["server_time_ms"] = huge, tiny
+    async with running_writer(db_path, flush_interval=60) as writer:
+        sid = await writer.request(OpenSession("ivy", T0))
+        await writer.submit(InsertEvents(sid, [EventRecord.from_row(r) for r in rows]))
+        await writer.submit(RecordStatusCheck("ivy", T0, live=True, viewers=2**64))
+        await writer.drain()
+        stats = writer.statistics()
+    assert query(db_path, "SELECT count(*) FROM events") == [(500,)]
+    stored = query(db_path, "SELECT server_time_ms, payload FROM events WHERE msg_id = '17'")
+    assert stored[0][0] is None
+    assert f'"server_time_ms":{huge},' in stored[0][1]  # the exact value, in the payload
+    assert query(db_path, "SELECT viewers FROM status_checks") == [(None,)]
+    assert (stats.values_out_of_range, stats.rows_rejected, stats.errors) == (2, 0, 0)
+
+
+async def test_one_row_sqlite_refuses_costs_only_itself_not_its_batch(
+    db_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    rows = [chat_row(i, T0 + i) for i in range(500)]
+    rows[250]["content"] = "lone surrogate \ud800"  # not UTF-8: SQLite cannot bind it
+    async with running_writer(db_path, flush_interval=60) as writer:
+        sid = await writer.request(OpenSession("jon", T0))
+        await writer.submit(InsertEvents(sid, [EventRecord.from_row(r) for r in rows]))
+        await writer.drain()
+        summary = await writer.close_session(CloseSession(sid, T0 + 1000, "stream_ended"))
+        stats = writer.statistics()
+    assert query(db_path, "SELECT count(*) FROM events") == [(499,)]
+    assert query(db_path, "SELECT count(*) FROM events WHERE msg_id = '250'") == [(0,)]
+    assert summary["total_events"] == 499
+    assert (stats.rows_rejected, stats.rows_written) == (1, 499)
+    assert "dropped a chat event (msg_id 250) that SQLite refused" in caplog.text
 
 
 async def test_unknown_messages_are_capped_per_session(db_path: Path) -> None:
@@ -309,3 +348,36 @@ async def test_a_reply_is_set_once_and_can_be_awaited_again() -> None:
     for _ in range(2):
         with pytest.raises(StoreError, match="nope"):
             await failed.wait()
+
+
+async def test_long_texts_are_stored_cut_at_the_cap_marked_and_counted(db_path: Path) -> None:
+    long_chat = chat_row(1, T0, content="长" * (7 * 1024 * 1024 // 3))  # a 7 MB chat line
+    long_chat["user"]["nickname"] = "n" * (TEXT_CAP + 1)
+    rank = {
+        "type": "room_rank",
+        "msg_id": "2",
+        "received_at_ms": T0,
+        "ranks": [{"rank": 1, "score_text": "9" * (TEXT_CAP + 5)}, {"rank": 2, "score_text": "8"}],
+    }
+    wide = chat_row(3, T0, content="x" * TEXT_CAP)  # at the cap: kept whole
+    rows = [long_chat, rank, wide, chat_row(4, T0)]
+    async with running_writer(db_path) as writer:
+        sid = await writer.request(
+            OpenSession("kim", T0, room_info={"type": "room_info", "title": "t" * 10_000})
+        )
+        await writer.submit(InsertEvents(sid, [EventRecord.from_row(r) for r in rows]))
+        summary = await writer.close_session(CloseSession(sid, T0 + 1000, "stream_ended"))
+        stats = writer.statistics()
+    assert stats.rows_truncated == 2
+    stored = {r[0]: json.loads(r[1]) for r in query(db_path, "SELECT msg_id, payload FROM events")}
+    assert stored["1"]["content"] == "长" * TEXT_CAP
+    assert stored["1"]["user"]["nickname"] == "n" * TEXT_CAP
+    assert stored["1"]["truncated"] == ["user.nickname", "content"]
+    assert [r["score_text"] for r in stored["2"]["ranks"]] == ["9" * TEXT_CAP, "8"]
+    assert stored["2"]["truncated"] == ["ranks[0].score_text"]
+    assert stored["3"]["content"] == "x" * TEXT_CAP
+    assert "truncated" not in stored["3"]
+    assert "truncated" not in stored["4"]
+    [(room_info,)] = query(db_path, "SELECT room_info FROM sessions")
+    assert json.loads(room_info)["title"] == "t" * TEXT_CAP
+    assert summary["truncated_events"] == 2

@@ -89,7 +89,7 @@ class GapRecord:
 
     from_ms: int
     to_ms: int
-    cause: str  # restart | stall | url_refresh | crash | disk_full | stream_change
+    cause: str  # restart | stall | url_refresh | crash | disk | stream_change
 
     @property
     def seconds(self) -> float:

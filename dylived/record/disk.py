@@ -113,6 +113,7 @@ class SpaceWatch:
             logger.exception("cannot read the free space of %s", guard.path)
             return SpaceCheck(False, -1, 0.0, guard.interval)
         rate = self._average
+        first = self._last is None  # no rate yet: look again soon, a fast stream shows at once
         if self._last is not None and now > self._last[0]:
             instant = max(0.0, (self._last[1] - free) / (now - self._last[0]))
             self._average = 0.5 * self._average + 0.5 * instant
@@ -121,7 +122,7 @@ class SpaceWatch:
         headroom = free - guard.min_free
         if headroom <= rate * guard.stop_lead:
             return SpaceCheck(True, free, rate, guard.interval)
-        next_in = guard.interval
+        next_in = MIN_CHECK_INTERVAL if first else guard.interval
         if rate > 0:  # look again at the latest half-way to the moment we must stop
             next_in = min(next_in, (headroom / rate - guard.stop_lead) / 2)
         return SpaceCheck(False, free, rate, max(MIN_CHECK_INTERVAL, next_in))

@@ -1,7 +1,7 @@
 """The real daemon on a real small file system: a 14 MiB tmpfs holding the state and recordings.
 
 Mounted by the test (root only; skipped otherwise) and unmounted in teardown. Other data (a
-filler file) leaves 1.5 MiB above ``min_free = 3 MiB``; the recording's own writes then cross
+filler file) leaves 2 MiB above ``min_free = 3 MiB``; the recording's own writes then cross
 the threshold. The daemon must stop ffmpeg gracefully before that (ffmpeg never meets ENOSPC,
 every segment decodes), keep storing events into the reserve, set events aside under its floor
 (half of min_free) and record them as an ``events`` gap, record the time without video as a
@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import contextlib
 import json
-import os
 import signal
 import sqlite3
 import subprocess
@@ -30,6 +29,7 @@ from tests.conftest import REPO_ROOT
 from tests.daemon_rig import broadcaster_table, simulator_config, wait_for
 from tests.record.livesource import FFMPEG
 from tests.record.test_daemon_recording import daemon, ffmpeg_pids
+from tests.tmpfs import fill_to, free, mounted_tmpfs
 
 
 pytestmark = [pytest.mark.anyio, pytest.mark.e2e, pytest.mark.slow]
@@ -42,38 +42,8 @@ FLOOR = MIN_FREE // 2  # the daemon's database floor
 
 @pytest.fixture
 def small_fs(tmp_path: Path) -> Iterator[Path]:
-    """A tmpfs of FS_SIZE bytes, mounted for this test and unmounted even when it fails."""
-    if os.geteuid() != 0:
-        pytest.skip("mounting a tmpfs needs root")
-    mountpoint = tmp_path / "fs"
-    mountpoint.mkdir()
-    done = subprocess.run(
-        ["mount", "-t", "tmpfs", "-o", f"size={FS_SIZE}", "tmpfs", str(mountpoint)],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    if done.returncode != 0:
-        pytest.skip(f"cannot mount a tmpfs here: {done.stderr.strip()}")
-    try:
+    with mounted_tmpfs(tmp_path / "fs", FS_SIZE) as mountpoint:
         yield mountpoint
-    finally:
-        if subprocess.run(["umount", str(mountpoint)], check=False).returncode != 0:
-            subprocess.run(["umount", "-l", str(mountpoint)], check=False)
-
-
-def free(path: Path) -> int:
-    stats = os.statvfs(path)
-    return stats.f_bavail * stats.f_frsize
-
-
-def fill_to(filler: Path, mountpoint: Path, left: int) -> None:
-    """Grow ``filler`` until ``left`` bytes are free on the file system."""
-    with filler.open("ab") as out:
-        while (missing := free(mountpoint) - left) > 0:
-            out.write(b"\0" * min(missing, 1 << 16))
-            out.flush()
-            os.fsync(out.fileno())
 
 
 def query(db: Path, sql: str, *args: object) -> list[tuple[Any, ...]]:
@@ -161,7 +131,7 @@ async def test_recording_stops_before_a_full_disk_and_resumes(
             ),
             encoding="utf-8",
         )
-        fill_to(filler, small_fs, MIN_FREE + 3 * MIB // 2)  # other data: 1.5 MiB above
+        fill_to(filler, small_fs, MIN_FREE + 2 * MIB)  # other data: 2 MiB above
         sim.room(rid).go_live()
         async with daemon(config, log) as process:
             async with anyio.create_task_group() as tg:
@@ -198,10 +168,14 @@ async def test_recording_stops_before_a_full_disk_and_resumes(
     text = log.read_text(encoding="utf-8", errors="replace")
     assert "No space left on device" not in text
     assert "stopping the recording before free space falls under min_free" in text
-    recorded = [(t, f) for t, f, running in samples if running and t < stopped_at]
-    lowest = min(f for _, f in recorded)
-    print(f"lowest free while ffmpeg ran: {lowest} bytes, {lowest - MIN_FREE:+d} vs min_free")
-    assert lowest >= MIN_FREE - 64 * 1024, lowest
+    before_stop = [(f, running) for t, f, running in samples if t < stopped_at]
+    lowest = min(f for f, running in before_stop if running)
+    last_running = max(i for i, (_, running) in enumerate(before_stop) if running)
+    after = before_stop[last_running + 1][0]  # the first sample once ffmpeg had exited
+    print(f"free while ffmpeg ran: lowest {lowest - MIN_FREE:+d} B vs min_free; ")
+    print(f"free once it had stopped: {after} B, {after - MIN_FREE:+d} B vs min_free")
+    assert lowest >= MIN_FREE
+    assert after >= MIN_FREE
     files = sorted(p for p in (state / "recordings").rglob("*") if p.is_file())
     assert not [p for p in files if p.name.endswith(".part")]
     rows = query(db, "SELECT path, state FROM segments ORDER BY seq")
@@ -220,3 +194,4 @@ async def test_recording_stops_before_a_full_disk_and_resumes(
     inside = "SELECT COUNT(*) FROM events WHERE received_at_ms BETWEEN ? AND ?"
     assert count(db, inside, e_from, e_to) == 0
     assert query(db, "PRAGMA integrity_check") == [("ok",)]
+    print(f"media gap {to_ms - from_ms} ms, events gap {e_to - e_from} ms")

@@ -1,12 +1,16 @@
-"""Disk guard and retention: a free-space source the test controls, real files deleted."""
+"""Disk guard, free-space watch and retention: a free-space source the test controls, real
+files deleted. (The guard against a real full file system: test_daemon_disk_full.py.)"""
 
 from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from dylived.record.disk import (
     DiskGuard,
     FinishedSession,
+    SpaceWatch,
     apply_retention,
     free_bytes,
     plan_retention,
@@ -29,6 +33,65 @@ def test_guard_with_a_given_source(tmp_path: Path) -> None:
     assert guard.is_low()
     free["n"] = 10
     assert not guard.is_low()
+
+
+MIB = 1 << 20
+
+
+def test_resume_needs_a_quarter_more_than_min_free(tmp_path: Path) -> None:
+    free = {"n": 4 * MIB}
+    guard = DiskGuard(tmp_path, min_free=4 * MIB, free=lambda _p: free["n"])
+    assert guard.resume_free == 5 * MIB
+    assert not guard.is_low()
+    assert guard.is_low(guard.resume_free)
+
+
+@pytest.mark.parametrize("rate", [10_000, 1 * MIB, 50 * MIB])
+def test_watch_stops_a_steady_writer_before_min_free(tmp_path: Path, rate: int) -> None:
+    """Disk filling at a steady rate, checked when the watch asks: it stops while at least
+    ``stop_lead`` seconds of writing remain above min_free (less the quickest re-check), and
+    never checks later than ``interval``."""
+    now, space = 0.0, {"free": 100 * MIB}
+    guard = DiskGuard(tmp_path, min_free=10 * MIB, interval=2.0, free=lambda _p: space["free"])
+    watch = SpaceWatch(guard)
+    while not (check := watch.check(now)).stop:
+        assert check.free == space["free"]
+        assert 0.25 <= check.next_in <= 2.0
+        now += check.next_in
+        space["free"] -= int(rate * check.next_in)
+        assert space["free"] > guard.min_free  # never crossed between two checks
+    left = space["free"] - guard.min_free
+    assert left >= min(rate * (guard.stop_lead - 0.25), 90 * MIB - rate * 0.25) - 1
+    assert left <= rate * guard.stop_lead
+
+
+def test_watch_counts_a_burst_at_once_and_a_lull_slowly(tmp_path: Path) -> None:
+    free = {"n": 20 * MIB}
+    guard = DiskGuard(tmp_path, min_free=10 * MIB, interval=2.0, free=lambda _p: free["n"])
+    watch = SpaceWatch(guard)
+    assert watch.check(0.0).next_in == 0.25  # no rate yet: look again soon
+    assert watch.check(0.25).next_in == 2.0  # nothing written: the full interval
+    free["n"] -= 6 * MIB  # 6 MiB in 0.75 s (something copies a big file)
+    burst = watch.check(1.0)
+    assert burst.rate == 8 * MIB
+    assert burst.stop  # 4 MiB left would be gone within stop_lead
+    quiet = watch.check(3.0)  # nothing written since
+    assert 0 < quiet.rate < burst.rate  # the average remembers the burst for a while
+    assert not watch.check(30.0).stop
+
+
+def test_watch_does_not_stop_on_an_unreadable_file_system(tmp_path: Path) -> None:
+    def broken(_path: Path) -> int:
+        raise PermissionError("statvfs refused")
+
+    check = SpaceWatch(DiskGuard(tmp_path, min_free=1, free=broken)).check(0.0)
+    assert (check.stop, check.free) == (False, -1)
+
+
+@pytest.mark.parametrize("free", [0, 10 * MIB - 1, 10 * MIB])
+def test_watch_stops_at_once_when_already_at_min_free(tmp_path: Path, free: int) -> None:
+    guard = DiskGuard(tmp_path, min_free=10 * MIB, free=lambda _p: free)
+    assert SpaceWatch(guard).check(0.0).stop
 
 
 def _session(key: str, day: int, size: int, files: tuple[Path, ...] = ()) -> FinishedSession:

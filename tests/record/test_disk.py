@@ -3,8 +3,10 @@ files deleted. (The guard against a real full file system: test_daemon_disk_full
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
+import anyio
 import pytest
 
 from dylived.record.disk import (
@@ -15,6 +17,11 @@ from dylived.record.disk import (
     free_bytes,
     plan_retention,
 )
+from dylived.record.policy import ExitKind, RecorderState
+from dylived.record.supervisor import Recorder
+from tests.record.livesource import live_source
+from tests.record.test_supervisor import Collected, settings, wait_until
+from tests.tmpfs import fill_to, mounted_tmpfs
 
 
 DAY_MS = 86_400_000
@@ -126,3 +133,53 @@ def test_apply_retention_deletes_files_and_empty_directories(tmp_path: Path) -> 
     assert freed == 20
     assert not day.exists()
     assert keep.exists()
+
+
+# ---------------------------------------------------------------- the guard in a recording
+
+
+@pytest.mark.anyio
+async def test_a_recording_that_ends_while_stopped_for_space_keeps_its_disk_gap(
+    tmp_path: Path,
+) -> None:
+    space = {"free": 10 << 30}
+    guard = DiskGuard(tmp_path, min_free=1 << 30, interval=0.5, free=lambda _p: space["free"])
+    sink = Collected()
+    async with live_source() as source:
+        recorder = Recorder(settings(tmp_path), source.fetch_status, sink, disk=guard)
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(recorder.run)
+            await wait_until(lambda: recorder.state is RecorderState.RUNNING, 10)
+            await anyio.sleep(1.5)
+            space["free"] = (1 << 30) - 1
+            await wait_until(lambda: recorder.disk_low, 5)
+            await anyio.sleep(1.5)
+            stopped_ms = time.time_ns() // 1_000_000
+            recorder.stop()  # the session ends before space returns
+    [gap] = sink.gaps
+    assert (gap.cause, gap.from_ms) == ("disk", sink.segments[-1].ended_at_ms)
+    assert gap.to_ms >= stopped_ms  # up to the end of the recording
+
+
+@pytest.mark.anyio
+async def test_ffmpeg_meeting_enospc_on_a_real_tmpfs_is_a_stop_for_space(tmp_path: Path) -> None:
+    """A guard that sees plenty of space (as when something else fills the disk between two
+    checks): ffmpeg meets ENOSPC on a real 2 MiB tmpfs; that run counts as a stop for space,
+    a ``disk`` gap is recorded, and recording goes on once space returns."""
+    with mounted_tmpfs(tmp_path / "fs", 2 << 20) as fs:
+        filler = fs / "other"
+        fill_to(filler, fs, 256 << 10)
+        blind = DiskGuard(fs, min_free=1, free=lambda _p: 1 << 40)
+        sink = Collected()
+        async with live_source() as source:
+            recorder = Recorder(settings(fs, segment_seconds=2.0), source.fetch_status, sink,
+                                disk=blind)  # fmt: skip
+            async with anyio.create_task_group() as tg:
+                tg.start_soon(recorder.run)
+                await wait_until(lambda: recorder.last_exit is ExitKind.DISK, 30)
+                filler.unlink()
+                runs = recorder.runs
+                await wait_until(lambda: recorder.runs > runs and len(sink.segments) >= 2, 20)
+                recorder.stop()
+        assert "disk" in [g.cause for g in sink.gaps]
+        assert recorder.pid is None

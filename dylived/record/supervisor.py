@@ -296,7 +296,7 @@ class Recorder:
         if not disk.is_low(threshold):
             return
         self.disk_low = True
-        if self._hole_from_ms is None and self.records:
+        if self._hole_from_ms is None:  # also before a first segment: video was wanted
             self._hole_from_ms, self._hole_cause = wall_ms(), ExitKind.DISK.value
         logger.error(
             "free space on %s is %d bytes (min_free %d): not recording until %d bytes are free",

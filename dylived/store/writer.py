@@ -13,8 +13,8 @@ operations). An operation that SQLite rejects on its own (a constraint) is isola
 and answered with a StoreError; the rest of its batch is committed.
 
 Before the disk is full: while the free space of the database's file system is under
-``free_floor`` (``store/space.py``), event rows are set aside unwritten and only control
-operations are committed. Event rows that were not stored (set aside, or dropped while writes
+``free_floor`` (``store/space.py``), event rows are dropped (counted) and only control
+operations are committed. Event rows that were not stored (dropped there, or shed while writes
 failed) become an ``events`` gap per session, cause ``disk`` (``store_error`` for other
 failures), written with the first commit once space returns, before the session's
 ``CloseSession``, or at stop. The WAL is checkpointed every 256 pages (1 MiB) and cut back to
@@ -181,7 +181,7 @@ class Writer:
     ) -> AsyncIterator[Writer]:
         """Open (creating the file), migrate, recover crashed sessions; always closes.
 
-        ``free_floor`` gives the free bytes under which event rows are set aside (None: never);
+        ``free_floor`` gives the free bytes under which event rows are dropped (None: never);
         ``free`` reads the free space of the file system holding ``path``.
 
         Raises:
@@ -371,7 +371,7 @@ class Writer:
             if self._pending or self._lost:
                 self._retry_at = None
                 await self._flush()
-            if self._lost:  # set aside by that flush: their gaps, while we can
+            if self._lost:  # dropped by that flush: their gaps, while we can
                 self._pending.extend(self._lost.gaps())
                 await self._flush()
         if self._pending:
@@ -384,7 +384,7 @@ class Writer:
     async def _flush(self) -> None:
         """Commit every pending operation in one transaction, or isolate the bad one."""
         if self._under_floor():
-            self._set_aside_events()
+            self._drop_events()
             if not self._pending:
                 return
         elif self._lost:  # space is back: what was lost goes first
@@ -424,8 +424,8 @@ class Writer:
         self._space_low = low
         return low
 
-    def _set_aside_events(self) -> None:
-        """Under the floor: pending event rows are lost (counted as a gap), control ops kept;
+    def _drop_events(self) -> None:
+        """Under the floor: pending event rows are dropped (counted as a gap), control ops kept;
         a session closing gets its gap first, so its summary counts it."""
         kept: list[WriteOp] = []
         for op in self._pending:

@@ -3,7 +3,7 @@
 Mounted by the test (root only; skipped otherwise) and unmounted in teardown. Other data (a
 filler file) leaves 2 MiB above ``min_free = 3 MiB``; the recording's own writes then cross
 the threshold. The daemon must stop ffmpeg gracefully before that (ffmpeg never meets ENOSPC,
-every segment decodes), keep storing events into the reserve, set events aside under its floor
+every segment decodes), keep storing events into the reserve, drop events under its floor
 (half of min_free) and record them as an ``events`` gap, record the time without video as a
 ``disk`` media gap, resume when space returns, and exit 0 on SIGTERM with a sound database.
 """
@@ -17,7 +17,7 @@ import sqlite3
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -80,9 +80,10 @@ async def ctl_json(state: Path, *argv: str) -> dict[str, object]:
     return json.loads(done.stdout) if done.stdout.strip() else {}
 
 
-async def poll(predicate_coro: object, seconds: float, what: str) -> None:
+async def poll(predicate: Callable[[], Awaitable[bool]], seconds: float, what: str) -> None:
+    """``wait_for`` for a predicate that asks the daemon (dylivectl), every 0.5 s."""
     deadline = time.monotonic() + seconds
-    while not await predicate_coro():  # type: ignore[operator]
+    while not await predicate():
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out waiting for {what}")
         await anyio.sleep(0.5)
@@ -119,7 +120,7 @@ async def test_recording_stops_before_a_full_disk_and_resumes(
         block = shown.get("recording")
         return isinstance(block, dict) and bool(block.get("disk_low"))
 
-    async def writer_setting_aside() -> bool:
+    async def writer_dropping_events() -> bool:
         checks = (await ctl_json(state, "health")).get("checks", [])
         assert isinstance(checks, list)
         return any(c["name"] == "store_writer" and not c["ok"] for c in checks)
@@ -147,9 +148,9 @@ async def test_recording_stops_before_a_full_disk_and_resumes(
                 await wait_for(
                     lambda: count(db, events) >= before + 20, 20, "events under min_free"
                 )
-                # other data takes the disk under the database's floor: events are set aside
+                # other data takes the disk under the database's floor: events are dropped
                 fill_to(filler, small_fs, FLOOR - MIB // 4)
-                await poll(writer_setting_aside, 15, "the writer under its floor")
+                await poll(writer_dropping_events, 15, "the writer under its floor")
                 held = count(db, events)
                 await anyio.sleep(3)
                 assert count(db, events) == held

@@ -183,3 +183,24 @@ async def test_ffmpeg_meeting_enospc_on_a_real_tmpfs_is_a_stop_for_space(tmp_pat
                 recorder.stop()
         assert "disk" in [g.cause for g in sink.gaps]
         assert recorder.pid is None
+
+
+@pytest.mark.anyio
+async def test_a_session_that_starts_on_a_full_disk_has_a_disk_gap_from_the_start(
+    tmp_path: Path,
+) -> None:
+    guard = DiskGuard(tmp_path, min_free=1 << 30, interval=0.2, free=lambda _p: 1 << 20)
+    sink = Collected()
+    async with live_source() as source:
+        recorder = Recorder(settings(tmp_path), source.fetch_status, sink, disk=guard)
+        async with anyio.create_task_group() as tg:
+            started_ms = time.time_ns() // 1_000_000
+            tg.start_soon(recorder.run)
+            await wait_until(lambda: recorder.disk_low, 10)
+            await anyio.sleep(1)
+            recorder.stop()
+    assert recorder.runs == 0
+    assert sink.segments == []
+    [gap] = sink.gaps
+    assert gap.cause == "disk"
+    assert started_ms <= gap.from_ms <= gap.to_ms - 900

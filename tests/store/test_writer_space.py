@@ -1,4 +1,4 @@
-"""The writer on a nearly full and on a really full disk: event rows set aside under its free
+"""The writer on a nearly full and on a really full disk: event rows dropped under its free
 space floor, SQLITE_FULL on a real tmpfs, and the ``events`` gaps that say what was lost."""
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ T0 = 1_700_000_000_000
 MIB = 1 << 20
 
 
-async def test_under_the_floor_events_are_set_aside_then_an_events_gap_says_so(
+async def test_under_the_floor_events_are_dropped_then_an_events_gap_says_so(
     db_path: Path,
 ) -> None:
     space = {"free": 100 * MIB}

@@ -83,7 +83,9 @@ class Daemon:
         config.daemon.database.parent.mkdir(parents=True, exist_ok=True)
         async with anyio.create_task_group() as root:
             root.start_soon(self._signals)
-            async with Writer.open(config.daemon.database) as writer:
+            # event rows go on into the reserve under min_free, down to half of it
+            floor = lambda: self.config.recording.min_free // 2  # noqa: E731
+            async with Writer.open(config.daemon.database, free_floor=floor) as writer:
                 self.facade.writer = writer
                 if writer.recovered_sessions:
                     logger.warning(

@@ -29,7 +29,7 @@ import anyio.abc
 
 from dylived.model import ExitReason, LiveStatus
 from dylived.record.argv import argv_for_job
-from dylived.record.disk import DiskGuard
+from dylived.record.disk import CHECK_INTERVAL, DiskGuard
 from dylived.record.naming import NamingFields, contain, render_relative
 from dylived.record.policy import ExitKind, RecorderState
 from dylived.record.segments import GapRecord, SegmentAbandoned, SegmentOpened, SegmentRecord
@@ -54,7 +54,7 @@ class RecordingEnvironment:
     timezone: ZoneInfo
     submit: Callable[[ops.WriteOp], Awaitable[None]]  # the store writer's submit
     headers: Callable[[], tuple[tuple[str, str], ...]] = tuple  # User-Agent, Referer
-    disk_interval: float = 30.0
+    disk_interval: float = CHECK_INTERVAL  # seconds between free-space checks, at most
 
 
 def session_files(

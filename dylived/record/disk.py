@@ -1,9 +1,12 @@
 """Disk guard and retention for the recordings directory.
 
 Owns: the free-space check (``DiskGuard``; the free-space source is a parameter, so tests set
-a threshold above the real free space or pass their own function) and retention: the pure
-plan of which finished sessions to delete, oldest first, to keep the recordings under a total
-size and/or a maximum age, never touching a recording in progress, and applying that plan.
+a threshold above the real free space or pass their own function), the free-space watch of a
+running recording (``SpaceWatch``: samples every ``interval`` seconds at most, estimates how
+fast the file system fills and says "stop now" while ffmpeg can still finish its segment above
+``min_free``; it checks sooner as the space runs out), and retention: the pure plan of which
+finished sessions to delete, oldest first, to keep the recordings under a total size and/or a
+maximum age, never touching a recording in progress, and applying that plan.
 """
 
 from __future__ import annotations
@@ -20,6 +23,10 @@ logger = logging.getLogger(__name__)
 
 GIB = 1 << 30
 FreeBytes = Callable[[Path], int]
+
+CHECK_INTERVAL = 2.0  # seconds between free-space checks while recording (at most)
+STOP_LEAD = 2.0  # seconds of writing at the observed rate that a stop must be ahead of
+MIN_CHECK_INTERVAL = 0.25  # the quickest re-check when the space is running out
 
 
 def free_bytes(path: Path) -> int:
@@ -38,24 +45,87 @@ class DiskGuard:
     Args:
         path: the recordings directory (need not exist yet).
         min_free: bytes that must stay free (default 2 GiB).
-        interval: seconds between checks while recording (default 30).
+        interval: the longest wait, in seconds, between two checks while recording.
         free: the free-space source; ``free_bytes`` (statvfs) unless a test passes another.
+        stop_lead: a recording is stopped when, at the rate the space is being used, it would
+            reach ``min_free`` within this many seconds (ffmpeg's graceful stop must finish
+            before that).
     """
 
     path: Path
     min_free: int = 2 * GIB
-    interval: float = 30.0
+    interval: float = CHECK_INTERVAL
     free: FreeBytes = free_bytes
+    stop_lead: float = STOP_LEAD
 
-    def is_low(self) -> bool:
+    @property
+    def resume_free(self) -> int:
+        """Free bytes needed to start again after a stop for space (min_free + 25 %), so a
+        recording does not flap between starting and stopping at the threshold."""
+        return self.min_free + self.min_free // 4
+
+    def is_low(self, threshold: int | None = None) -> bool:
+        """Free space under ``threshold`` (``min_free`` by default); False when unreadable."""
         try:
-            return self.free(self.path) < self.min_free
+            return self.free(self.path) < (self.min_free if threshold is None else threshold)
         except OSError:
             logger.exception("cannot read the free space of %s", self.path)
             return False
 
     def available(self) -> int:
-        return self.free(self.path)
+        """Free bytes now (-1 when they cannot be read)."""
+        try:
+            return self.free(self.path)
+        except OSError:
+            return -1
+
+
+@dataclass(frozen=True, slots=True)
+class SpaceCheck:
+    """One sample of a ``SpaceWatch``: whether to stop now, and when to look again."""
+
+    stop: bool
+    free: int  # bytes free now (-1: could not read)
+    rate: float  # bytes per second the file system is filling at (0: not filling)
+    next_in: float  # seconds until the next check
+
+
+class SpaceWatch:
+    """The free space of one recording run, sampled and extrapolated (not thread-safe).
+
+    ``check(now)`` reads the free space, updates the fill rate (the larger of the last
+    interval's rate and a moving average, so a burst counts at once and a lull slowly) and
+    says ``stop`` when the space left above ``min_free`` would be used up within
+    ``stop_lead`` seconds at that rate (or is already gone). The next check comes after at
+    most ``interval`` seconds, sooner as the time to ``min_free`` shrinks.
+    """
+
+    def __init__(self, guard: DiskGuard) -> None:
+        self.guard = guard
+        self._last: tuple[float, int] | None = None
+        self._average = 0.0
+
+    def check(self, now: float) -> SpaceCheck:
+        guard = self.guard
+        try:
+            free = guard.free(guard.path)
+        except OSError:
+            logger.exception("cannot read the free space of %s", guard.path)
+            return SpaceCheck(False, -1, 0.0, guard.interval)
+        rate = self._average
+        first = self._last is None  # no rate yet: look again soon, a fast stream shows at once
+        if self._last is not None and now > self._last[0]:
+            instant = max(0.0, (self._last[1] - free) / (now - self._last[0]))
+            self._average = 0.5 * self._average + 0.5 * instant
+            rate = max(instant, self._average)
+        self._last = (now, free)
+        headroom = free - guard.min_free
+        if headroom <= rate * guard.stop_lead:
+            return SpaceCheck(True, free, rate, guard.interval)
+        next_in = MIN_CHECK_INTERVAL if first else guard.interval
+        if rate > 0:  # look again at the latest half-way to the moment we must stop
+            next_in = min(next_in, (headroom / rate - guard.stop_lead) / 2)
+        return SpaceCheck(False, free, rate, max(MIN_CHECK_INTERVAL, next_in))
 
 
 # ---------------------------------------------------------------- retention

@@ -3,8 +3,10 @@
 Owns the daemon task that, over *finished* sessions only:
 
 - applies retention (``recording.retention_max_bytes`` / ``retention_max_days`` of the
-  ``[recording]`` section): at start, every ``retention_interval`` seconds, and at every disk
-  check (``disk_interval``) while free space is under ``recording.min_free``. Oldest finished
+  ``[recording]`` section): at start, every ``retention_interval`` seconds, and as soon as a
+  disk check (every ``disk_interval``) finds free space under the recorders' resume level
+  (``min_free`` + 25 %, so files the policy lets go are gone before recording has to stop),
+  then every ``low_pass_interval`` while it stays there. Oldest finished
   sessions go first (``record.disk.plan_retention``); a session still open, queued for a remux
   or being remuxed is never touched. Deleted files are logged and their rows become
   ``deleted`` (segments and MP4s; the rows stay as history and the summary still counts them);
@@ -51,7 +53,8 @@ logger = logging.getLogger(__name__)
 Submit = Callable[[ops.WriteOp], Awaitable[None]]
 
 RETENTION_INTERVAL = 3600.0  # seconds between retention passes
-DISK_INTERVAL = 30.0  # seconds between free-space checks (a pass while under min_free)
+DISK_INTERVAL = 2.0  # seconds between free-space checks
+LOW_PASS_INTERVAL = 30.0  # seconds between retention passes while free space stays low
 REMUX_TIMEOUT = 3600.0  # seconds one session's remux may take
 
 
@@ -224,7 +227,8 @@ class Housekeeper:
         config: the running config (read at each pass, so a reload applies).
         database: the store's file (read connections); ``submit`` feeds its writer.
         ffmpeg: the ffmpeg to remux with (None: no remux).
-        retention_interval, disk_interval, remux_timeout: seconds (tests shorten them).
+        retention_interval, disk_interval, low_pass_interval, remux_timeout: seconds (tests
+            shorten them).
         free: the free-space source of the disk check (``statvfs`` by default).
     """
 
@@ -237,6 +241,7 @@ class Housekeeper:
         *,
         retention_interval: float = RETENTION_INTERVAL,
         disk_interval: float = DISK_INTERVAL,
+        low_pass_interval: float = LOW_PASS_INTERVAL,
         remux_timeout: float = REMUX_TIMEOUT,
         free: FreeBytes = free_bytes,
     ) -> None:
@@ -246,6 +251,7 @@ class Housekeeper:
         self._ffmpeg = ffmpeg
         self._retention_interval = retention_interval
         self._disk_interval = disk_interval
+        self._low_pass_interval = low_pass_interval
         self._remux_timeout = remux_timeout
         self._free = free
         self._send, self._receive = anyio.create_memory_object_stream[tuple[int, str]](math.inf)
@@ -287,6 +293,7 @@ class Housekeeper:
 
     async def _retention_loop(self) -> None:
         next_pass = 0.0  # at start, then every retention_interval
+        was_low = False
         while True:
             config = self._config()
             policy = RetentionPolicy.from_recording(config.recording)
@@ -296,15 +303,18 @@ class Housekeeper:
             guard = DiskGuard(
                 config.daemon.recordings_dir, config.recording.min_free, free=self._free
             )
-            low = guard.is_low()
-            if low or anyio.current_time() >= next_pass:
-                if low:
-                    logger.warning("free space under min_free: running retention now")
+            low = guard.is_low(guard.resume_free)
+            if low and not was_low:
+                logger.warning("free space is nearly under min_free: running retention now")
+                next_pass = 0.0
+            was_low = low
+            if anyio.current_time() >= next_pass:
                 try:
                     await self.retention_pass()
                 except (DylivedError, OSError):
                     logger.exception("retention pass failed; trying again later")
-                next_pass = anyio.current_time() + self._retention_interval
+                every = self._low_pass_interval if low else self._retention_interval
+                next_pass = anyio.current_time() + every
             wait = min(self._disk_interval, next_pass - anyio.current_time())
             await anyio.sleep(max(0.01, wait))
 

@@ -72,7 +72,7 @@ class ExitKind(enum.StrEnum):
 
     STOPPED = "stopped"  # we stopped it for good (session over, record stop)
     STALL = "stall"  # we stopped it: no media progress for stall_timeout
-    DISK = "disk_full"  # we stopped it: free space under min_free
+    DISK = "disk"  # we stopped it: free space (nearly) under min_free, or ffmpeg met ENOSPC
     STREAM_CHANGE = "stream_change"  # we stopped it: resolution or codec changed
     REFUSED = "url_refresh"  # the URL was refused (403/404, expired)
     ENDED = "ended"  # exit 0 by itself: the stream ended, or dropped

@@ -92,7 +92,7 @@ class GapRecord:
 
     from_ms: int
     to_ms: int
-    cause: str  # restart | stall | url_refresh | crash | disk_full | stream_change
+    cause: str  # restart | stall | url_refresh | crash | disk | stream_change
 
     @property
     def seconds(self) -> float:
@@ -133,6 +133,10 @@ _REFUSED_LINE = re.compile(
     + r"(?:HTTP error 40[134]\b|Connection to \S+ failed: Connection refused$)"
 )
 _BLOCKED_LINE = re.compile(_of(r"\w+") + r"Protocol '([^']*)' not on whitelist '[^']*'!$")
+# a write error of ffmpeg's own: "[error] " (with or without a component) starts the line
+_DISK_FULL_LINE = re.compile(
+    r"^(?:\[[^\]@]+ @ 0x[0-9a-fA-F]+\] )?\[(?:error|fatal|panic)\] .*No space left on device"
+)
 
 
 def parse_video_line(line: str) -> VideoInfo | None:
@@ -153,6 +157,11 @@ def parse_opening_line(line: str) -> str | None:
 def is_refused_line(line: str) -> bool:
     """True for stderr lines that mean the URL was refused (expired, forbidden, gone)."""
     return _REFUSED_LINE.match(line) is not None
+
+
+def is_disk_full_line(line: str) -> bool:
+    """True for ffmpeg's own error line of a write that met ENOSPC."""
+    return _DISK_FULL_LINE.match(line) is not None
 
 
 def parse_blocked_protocol(line: str) -> str | None:

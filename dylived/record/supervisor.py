@@ -5,7 +5,12 @@ transition table; the pure restart policy and exit classification; spawning ffmp
 (``anyio.open_process``, own session, scrubbed environment, stdin/stdout/stderr pipes); draining
 stderr into a bounded ring buffer; reading ``-progress`` for the stall watchdog; the stop ladder
 (``q`` on stdin → wait → SIGINT → wait → SIGKILL, always reaped, shielded, bounded); asking the
-status source before deciding what an exit means; the disk guard during a recording.
+status source before deciding what an exit means; the disk guard during a recording (free
+space sampled every ``DiskGuard.interval`` seconds at most and extrapolated by
+``record.disk.SpaceWatch``: ffmpeg gets ``q`` while it can still finish its segment above
+``min_free``; an ffmpeg that meets ENOSPC all the same is counted as a stop for space; no new run
+starts until the space is back to ``resume_free``; the time without recording is a ``disk`` gap,
+also when the session ends before the space returns).
 
 Segment files and rows are ``record.segments``' business; the argv is ``record.argv``'s; the
 settings, statistics and per-run state are ``record.run_state``'s; the watch/session seam
@@ -28,7 +33,7 @@ import anyio.abc
 from dylived.model import LiveStatus
 from dylived.notify import child_environment
 from dylived.record.argv import argv_for_job, output_pattern, shown_url, stream_url_problem
-from dylived.record.disk import DiskGuard
+from dylived.record.disk import DiskGuard, SpaceWatch
 from dylived.record.policy import (
     ArgvBuilder,
     ExitKind,
@@ -61,6 +66,7 @@ from dylived.record.segments import (
     SegmentListTail,
     SegmentOpened,
     SegmentRecord,
+    is_disk_full_line,
     is_refused_line,
     parse_blocked_protocol,
     parse_opening_line,
@@ -197,9 +203,26 @@ class Recorder:
 
         Returns the recording stop reason: ``stopped``, ``stream_ended`` or ``recorder_failed``.
         Cancel safety: cancelled, it stops ffmpeg with the shielded stop ladder, finalises the
-        open segment and hands its record to the sink (bounded) before re-raising.
+        open segment and hands its record to the sink (bounded) before re-raising; a time
+        without recording for space is handed to the sink as a ``disk`` gap (bounded).
         """
         task_status.started()
+        try:
+            return await self._record()
+        finally:
+            with anyio.CancelScope(shield=True), anyio.move_on_after(self.settings.stop_kill_wait):
+                await self._end_disk_hole()
+
+    async def _end_disk_hole(self) -> None:
+        """Recording ends while stopped for space: the gap up to now (no segment will end it)."""
+        if self._hole_from_ms is not None and self._hole_cause == ExitKind.DISK.value:
+            to_ms = max(self._hole_from_ms, wall_ms())
+            gap = GapRecord(self._hole_from_ms, to_ms, ExitKind.DISK.value)
+            self._hole_from_ms = None
+            self.gaps.append(gap)
+            await self._sink(gap)
+
+    async def _record(self) -> str:
         failed_starts = 0
         status = self._status
         while not self._stopping:
@@ -294,18 +317,25 @@ class Recorder:
         return None
 
     async def _wait_for_disk(self) -> None:
+        """Before a run: wait while free space is under ``min_free`` (``resume_free`` after a
+        stop for space, so recording does not flap at the threshold)."""
         disk = self._disk
-        if disk is None or not disk.is_low():
+        if disk is None:
+            return
+        threshold = disk.resume_free if self.last_exit is ExitKind.DISK else disk.min_free
+        if not disk.is_low(threshold):
             return
         self.disk_low = True
-        if self._hole_from_ms is None and self.records:
+        if self._hole_from_ms is None:  # also before a first segment: video was wanted
             self._hole_from_ms, self._hole_cause = wall_ms(), ExitKind.DISK.value
         logger.error(
-            "free space on %s is under %d bytes: not recording until space returns",
+            "free space on %s is %d bytes (min_free %d): not recording until %d bytes are free",
             disk.path,
+            disk.available(),
             disk.min_free,
+            threshold,
         )
-        while disk.is_low() and not self._stopping:
+        while disk.is_low(threshold) and not self._stopping:
             with anyio.move_on_after(disk.interval):
                 await self._stop_event.wait()
         self.disk_low = False
@@ -476,6 +506,10 @@ class Recorder:
                 logger.error(
                     "the stream named a %r URL; ffmpeg may open only http(s): %s", blocked, line
                 )
+            if is_disk_full_line(line) and run.stop_reason is None:
+                logger.error("ffmpeg ran out of disk space (%s): stopping it", line)
+                run.stop_reason = ExitKind.DISK  # something else filled the disk faster
+                run.stop_requested.set()
             if logger.isEnabledFor(logging.DEBUG):
                 logger.debug("ffmpeg: %s", line)
 
@@ -496,8 +530,8 @@ class Recorder:
         self, process: anyio.abc.Process, run: RunState, tail: SegmentListTail
     ) -> None:
         """Every 0.25 s: closed segments; stall, disk and stop checks (stop ladder when due)."""
-        disk = self._disk
-        next_disk_check = time.monotonic() + (disk.interval if disk else math.inf)
+        space = SpaceWatch(self._disk) if self._disk is not None else None
+        next_disk_check = time.monotonic() if space is not None else math.inf
         while True:
             with anyio.move_on_after(0.25):
                 await run.stop_requested.wait()
@@ -511,9 +545,18 @@ class Recorder:
                     now - run.last_advance,
                 )
                 run.stop_reason = ExitKind.STALL
-            if disk is not None and now >= next_disk_check:
-                next_disk_check = now + disk.interval
-                if run.stop_reason is None and disk.is_low():
+            if space is not None and now >= next_disk_check:
+                check = space.check(now)
+                next_disk_check = now + check.next_in
+                if run.stop_reason is None and check.stop:
+                    logger.warning(
+                        "%d bytes free on %s, filling at %.0f B/s: stopping the recording "
+                        "before free space falls under min_free (%d)",
+                        check.free,
+                        space.guard.path,
+                        check.rate,
+                        space.guard.min_free,
+                    )
                     run.stop_reason = ExitKind.DISK
             if run.stop_reason is not None:
                 self._to(RecorderEvent.STOP)

@@ -15,6 +15,14 @@ that fails is retried row by row, so one bad row costs only itself (``rows_rejec
 logged); a number too large for SQLite's INTEGER is stored as NULL, counted in
 ``values_out_of_range`` (``store/statements.py``).
 
+Before the disk is full: while the free space of the database's file system is under
+``free_floor`` (``store/space.py``), event rows are dropped (counted) and only control
+operations are committed. Event rows that were not stored (dropped there, or shed while writes
+failed) become an ``events`` gap per session, cause ``disk`` (``store_error`` for other
+failures), written with the first commit once space returns, before the session's
+``CloseSession``, or at stop. The WAL is checkpointed every 256 pages (1 MiB) and cut back to
+1 MiB after a checkpoint, so it cannot take much of a small disk.
+
 On open, sessions left open by a crash are closed as ``daemon_stopped`` at their last activity
 (last event, last segment, last check that found the room live) and their ``writing``
 segments become ``orphaned`` for the start-up recovery to fix up; ``stopped_sessions`` lists,
@@ -30,7 +38,7 @@ import json
 import logging
 import sqlite3
 import time
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -42,7 +50,7 @@ from anyio.abc import TaskStatus
 from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStream
 
 from dylived.errors import DiskFull, StoreError
-from dylived.store import db, statements
+from dylived.store import db, space, statements
 from dylived.store.ops import (
     CloseSession,
     Drain,
@@ -65,6 +73,7 @@ _TRANSIENT_CODES = {sqlite3.SQLITE_FULL, sqlite3.SQLITE_IOERR, sqlite3.SQLITE_BU
 _TRANSIENT_CODES |= {sqlite3.SQLITE_LOCKED}
 _BAD_ROW_LOG_EVERY_S = 60.0
 _Counts = tuple[int, int, int, int]  # event rows inserted, ignored as dups, unfit values, cut
+_WAL_PRAGMAS = ("PRAGMA wal_autocheckpoint = 256", "PRAGMA journal_size_limit = 1048576")
 
 
 @dataclass(frozen=True, slots=True)
@@ -135,8 +144,16 @@ class Writer:
         retry_interval: float,
         max_pending_rows: int,
         unknown_cap: int,
+        path: Path | None = None,
+        free_floor: Callable[[], int] | None = None,
+        free: space.FreeSpace = space.free_bytes,
     ) -> None:
         self._conn = conn
+        self._path = path
+        self._free_floor = free_floor
+        self._free = free
+        self._space_low = False
+        self._lost = space.LostEvents()
         self._send: MemoryObjectSendStream[WriteOp]
         self._receive: MemoryObjectReceiveStream[WriteOp]
         self._send, self._receive = anyio.create_memory_object_stream[WriteOp](buffer)
@@ -176,8 +193,13 @@ class Writer:
         max_pending_rows: int = 100_000,
         unknown_cap: int = 1000,
         max_db_bytes: int | None = None,
+        free_floor: Callable[[], int] | None = None,
+        free: space.FreeSpace = space.free_bytes,
     ) -> AsyncIterator[Writer]:
         """Open (creating the file), migrate, recover crashed sessions; always closes.
+
+        ``free_floor`` gives the free bytes under which event rows are dropped (None: never);
+        ``free`` reads the free space of the file system holding ``path``.
 
         Raises:
             StoreError: the database cannot be opened or migrated.
@@ -193,7 +215,12 @@ class Writer:
                 retry_interval=retry_interval,
                 max_pending_rows=max_pending_rows,
                 unknown_cap=unknown_cap,
+                path=Path(path),
+                free_floor=free_floor,
+                free=free,
             )
+            for pragma in _WAL_PRAGMAS:
+                await conn.execute(pragma)
             async with conn.execute("PRAGMA page_size") as cursor:
                 row = await cursor.fetchone()
             writer._page_size = int(row[0]) if row is not None else 4096
@@ -272,7 +299,7 @@ class Writer:
             flushes=self._flushes,
             last_flush_monotonic=self._last_flush,
             last_loop_monotonic=self._last_loop,
-            disk_full=self._disk_full,
+            disk_full=self._disk_full or self._space_low,
             disk_full_count=self._disk_full_count,
             errors=self._errors,
             last_error=self._last_error,
@@ -333,10 +360,11 @@ class Writer:
     def _shed_rows(self) -> None:
         """Drop the oldest event batches while writes fail (control ops are always kept)."""
         kept: list[WriteOp] = []
+        cause = "disk" if self._disk_full else "store_error"
         for op in self._pending:
             if isinstance(op, InsertEvents) and self._pending_rows > self._max_pending_rows:
                 self._pending_rows -= len(op.events)
-                self._rows_dropped += len(op.events)
+                self._rows_dropped += self._lost.add(op, cause)
             else:
                 kept.append(op)
         self._pending = kept
@@ -365,8 +393,11 @@ class Writer:
                 except (anyio.WouldBlock, anyio.EndOfStream, anyio.ClosedResourceError):
                     break
                 self._take(op, time.monotonic())
-            if self._pending:
+            if self._pending or self._lost:
                 self._retry_at = None
+                await self._flush()
+            if self._lost:  # dropped by that flush: their gaps, while we can
+                self._pending.extend(self._lost.gaps())
                 await self._flush()
         if self._pending:
             logger.error("store: %d operations could not be written at stop", len(self._pending))
@@ -377,6 +408,12 @@ class Writer:
 
     async def _flush(self) -> None:
         """Commit every pending operation in one transaction, or isolate the bad one."""
+        if self._under_floor():
+            self._drop_events()
+            if not self._pending:
+                return
+        elif self._lost:  # space is back: what was lost goes first
+            self._pending[:0] = self._lost.gaps()
         ops = self._pending
         try:
             counts = await self._execute_batch(ops)
@@ -389,6 +426,44 @@ class Writer:
             return
         self._pending = []
         self._committed(ops, counts)
+
+    def _under_floor(self) -> bool:
+        """Free space under the floor now (logged when that changes); False if unknown."""
+        floor = self._free_floor() if self._free_floor is not None else 0
+        low = False
+        if floor > 0 and self._path is not None:
+            try:
+                free = self._free(self._path)
+            except OSError:
+                free = floor
+            low = free < floor
+            if low and not self._space_low:
+                logger.error(
+                    "store: %d bytes free for the database, under its floor of %d: event rows "
+                    "are not stored until space returns (an events gap will say so)",
+                    free,
+                    floor,
+                )
+            elif self._space_low and not low:
+                logger.warning("store: free space is back (%d bytes): storing event rows", free)
+        self._space_low = low
+        return low
+
+    def _drop_events(self) -> None:
+        """Under the floor: pending event rows are dropped (counted as a gap), control ops kept;
+        a session closing gets its gap first, so its summary counts it."""
+        kept: list[WriteOp] = []
+        for op in self._pending:
+            if isinstance(op, InsertEvents):
+                self._rows_dropped += self._lost.add(op, "disk")
+                continue
+            if isinstance(op, CloseSession):
+                gap = self._lost.gap(op.session_id)
+                if gap is not None:
+                    kept.append(gap)
+            kept.append(op)
+        self._pending = kept
+        self._after_pending_change()
 
     async def _isolate(self, ops: list[WriteOp]) -> None:
         """Apply the operations one by one so one bad operation cannot block the rest."""

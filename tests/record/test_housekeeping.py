@@ -286,3 +286,35 @@ async def test_a_version_1_database_keeps_its_segments_through_migration_2(tmp_p
     ]
     with pytest.raises(sqlite3.IntegrityError), sqlite3.connect(path) as conn:
         conn.execute("UPDATE segments SET state = 'bogus'")
+
+
+async def test_retention_runs_as_soon_as_free_space_nears_min_free(tmp_path: Path) -> None:
+    """Between two hourly passes, free space falling under min_free + 25 % runs one pass at
+    once (files the policy lets go are gone before recording must stop), and only one."""
+    database, rec = tmp_path / "dylived.db", tmp_path / "rec"
+    config = loads_config(
+        f'[daemon]\nstate_dir = "{tmp_path}"\nrecordings_dir = "{rec}"\n'
+        '[recording]\nmin_free = "1GiB"\nretention_max_bytes = 1500\n'
+    )
+    space = {"free": 100 << 30}
+    async with running_writer(database) as writer, anyio.create_task_group() as tg:
+        housekeeper = Housekeeper(
+            lambda: config,
+            database,
+            writer.submit,
+            None,
+            disk_interval=0.05,
+            free=lambda _p: space["free"],
+        )
+        await tg.start(housekeeper.run)
+        await wait_until(lambda: housekeeper.passes == 1, 5)  # at start: nothing to delete
+        await add_session(writer, rec, "a", [1000], T0 + DAY_MS)
+        await add_session(writer, rec, "b", [1000], T0 + 2 * DAY_MS)  # 2000 bytes > 1500
+        await anyio.sleep(0.3)
+        assert (rec / "a" / "a_0001.ts").exists()  # the next hourly pass is far away
+        space["free"] = (1 << 30) + (1 << 28) - 1  # above min_free, under its resume level
+        await wait_until(lambda: not (rec / "a").exists(), 5)
+        await anyio.sleep(0.3)
+        assert housekeeper.passes == 2  # not one at every check while it stays low
+        assert (rec / "b" / "b_0001.ts").exists()
+        tg.cancel_scope.cancel()

@@ -195,7 +195,7 @@ async def test_low_disk_stops_cleanly_and_resumes(tmp_path: Path) -> None:
             await wait_until(lambda: recorder.state is RecorderState.RUNNING, 10)
             await anyio.sleep(1)
             recorder.stop()
-    assert [g.cause for g in sink.gaps] == ["disk_full"]
+    assert [g.cause for g in sink.gaps] == ["disk"]
     assert len(sink.segments) == 2
     assert not recorder.disk_low
 

@@ -5,8 +5,13 @@ capture and recording blocks), the ``STATUS=`` line, the watchlist commands pers
 runtime overlay (add, remove, pause, resume), ``record start|stop``, reload (validate the whole
 file, apply it as a diff or reject it), sessions, segments, events, export, health and metrics.
 The JSON shapes are documented in ``control/api.py``. The daemon (``dylived/daemon.py``, the
-composition root) creates one ``Facade`` and fills in ``writer``, ``watchlist`` and ``ffmpeg``
-as it starts them; nothing here starts or stops a service. Must not import ``daemon``.
+composition root) creates one ``Facade`` from the services it has started (writer, watchlist,
+ffmpeg, its command queue); nothing here starts or stops a service. Must not import ``daemon``.
+
+One lock (``_lock``) serialises every change of the running config: each read-modify-write
+of the runtime overlay (add, remove, pause, resume) and each reload, so two concurrent
+commands never lose one another's change. API reloads go through the daemon's command queue
+(``daemon_commands.Commands``), like SIGHUP.
 """
 
 from __future__ import annotations
@@ -42,6 +47,7 @@ from dylived.control.api import (
     NotFound,
     Unavailable,
 )
+from dylived.daemon_commands import Commands
 from dylived.errors import ConfigError, DylivedError
 from dylived.model import WatchState
 from dylived.notify import Notifier
@@ -66,20 +72,35 @@ def needs_ffmpeg(config: Config) -> bool:
 class Facade:
     """The running daemon as the control server sees it (implements ``DaemonFacade``).
 
-    ``config`` is the running config (replaced by a reload); ``writer``, ``watchlist`` and
-    ``ffmpeg`` are set by the daemon once started (None before).
+    ``config`` is the running config (replaced by a reload). Built from started services:
+    ``writer`` (open and running), ``watchlist`` (running), ``ffmpeg`` (None: this daemon
+    has no usable ffmpeg) and ``commands`` (where API reloads are queued).
     """
 
-    def __init__(self, config: Config, config_path: str, notifier: Notifier) -> None:
+    def __init__(
+        self,
+        config: Config,
+        config_path: str,
+        notifier: Notifier,
+        *,
+        writer: Writer,
+        watchlist: Watchlist,
+        ffmpeg: str | None,
+        commands: Commands,
+        started_at_ms: int,
+        started_monotonic: float,
+    ) -> None:
         self.config = config
         self.config_path = config_path
         self.notifier = notifier
-        self.started_at_ms = wall_ms()
-        self._started = time.monotonic()
-        self.ffmpeg: str | None = None
-        self.writer: Writer | None = None
-        self.watchlist: Watchlist | None = None
-        self._reload_lock = anyio.Lock()
+        self.writer = writer
+        self.watchlist = watchlist
+        self.ffmpeg = ffmpeg
+        self.commands = commands
+        self.started_at_ms = started_at_ms
+        self._started = started_monotonic
+        self._lock = anyio.Lock()  # over every change of the running config (see the docstring)
+        self._stopping = False
         self._last_status_line = ""
 
     # ------------------------------------------------------------------ the STATUS= line
@@ -90,8 +111,8 @@ class Facade:
             f"watching {counts['broadcasters'] - counts['paused']}, live {counts['live']}, "
             f"recording {counts['recording']}"
         )
-        breaker = self.watchlist.gate.statistics() if self.watchlist else None
-        if breaker is not None and breaker.state.value != "closed":
+        breaker = self.watchlist.gate.statistics()
+        if breaker.state.value != "closed":
             line += f", douyin paused (risk control, {breaker.state.value})"
         if force or line != self._last_status_line:
             self._last_status_line = line
@@ -100,8 +121,20 @@ class Facade:
     # ------------------------------------------------------------------ reload
 
     async def reload(self) -> JsonObject:
-        """Re-read the config file; apply it as a diff or reject it whole (every problem)."""
-        async with self._reload_lock:
+        """``POST /v1/reload``: queued to the daemon's commands like SIGHUP; waits for it."""
+        return await self.commands.reload("api")
+
+    async def quiesce(self) -> None:
+        """The daemon stops: wait for the config change in progress; refuse new ones."""
+        async with self._lock:
+            self._stopping = True
+
+    async def apply_reload(self) -> JsonObject:
+        """Re-read the config file; apply it as a diff or reject it whole (every problem).
+
+        Called by the command queue's consumer, one reload at a time."""
+        async with self._lock:
+            self._refuse_when_stopping()
             self.notifier.reloading()
             try:
                 try:
@@ -128,9 +161,12 @@ class Facade:
                 self.notifier.ready()
                 self.publish_status()
 
+    def _refuse_when_stopping(self) -> None:
+        if self._stopping:
+            raise Unavailable("the daemon is stopping")
+
     async def _apply(self, new: Config) -> JsonObject:
-        if self.watchlist is None:
-            raise Unavailable("the daemon is still starting")
+        """Apply ``new`` as a diff (call with ``_lock`` held)."""
         with anyio.CancelScope(shield=True):
             result = await self.watchlist.apply(new.poll, new.broadcasters)  # type: ignore[arg-type]
             for b in new.broadcasters:
@@ -158,7 +194,8 @@ class Facade:
         return {k: list(data.get(k, [])) for k in ("added", "removed", "paused")}
 
     async def _save_and_apply(self, overlay: dict[str, Any]) -> Config:
-        """Validate the overlay against the file's config, persist it, apply the result."""
+        """Validate the overlay against the file's config, persist it, apply the result
+        (call with ``_lock`` held, having read ``overlay`` under it)."""
         base = await anyio.to_thread.run_sync(_load_file_only, self.config_path)
         try:
             new = apply_overrides(base, overlay, str(self.config.daemon.state_file))
@@ -185,35 +222,41 @@ class Facade:
         if not probe.broadcasters:
             raise Invalid("the broadcaster could not be parsed")
         key = probe.broadcasters[0].key
-        if self.config.broadcaster(key) is not None:
-            raise Conflict(f"broadcaster {key!r} is already watched")
-        if any(b.target_text == target for b in self.config.broadcasters):
-            raise Conflict(f"target {target!r} is already watched")
-        overlay = self._overlay()
-        overlay["added"] = [a for a in overlay["added"] if a.get("name") != key] + [
-            {**entry, "name": key}
-        ]
-        overlay["removed"] = [k for k in overlay["removed"] if k != key]
-        await self._save_and_apply(overlay)
-        return self._broadcaster_json(key)
+        async with self._lock:
+            self._refuse_when_stopping()
+            if self.config.broadcaster(key) is not None:
+                raise Conflict(f"broadcaster {key!r} is already watched")
+            if any(b.target_text == target for b in self.config.broadcasters):
+                raise Conflict(f"target {target!r} is already watched")
+            overlay = self._overlay()
+            overlay["added"] = [a for a in overlay["added"] if a.get("name") != key] + [
+                {**entry, "name": key}
+            ]
+            overlay["removed"] = [k for k in overlay["removed"] if k != key]
+            await self._save_and_apply(overlay)
+            return self._broadcaster_json(key)
 
     async def remove_broadcaster(self, broadcaster: str) -> JsonObject:
-        self._watch_or_404(broadcaster)
-        overlay = self._overlay()
-        overlay["added"] = [a for a in overlay["added"] if a.get("name") != broadcaster]
-        if broadcaster not in overlay["removed"]:
-            overlay["removed"].append(broadcaster)
-        overlay["paused"] = [k for k in overlay["paused"] if k != broadcaster]
-        await self._save_and_apply(overlay)
-        return {"id": broadcaster, "removed": True}
+        async with self._lock:
+            self._refuse_when_stopping()
+            self._watch_or_404(broadcaster)
+            overlay = self._overlay()
+            overlay["added"] = [a for a in overlay["added"] if a.get("name") != broadcaster]
+            if broadcaster not in overlay["removed"]:
+                overlay["removed"].append(broadcaster)
+            overlay["paused"] = [k for k in overlay["paused"] if k != broadcaster]
+            await self._save_and_apply(overlay)
+            return {"id": broadcaster, "removed": True}
 
     async def _set_paused(self, broadcaster: str, paused: bool) -> JsonObject:
-        self._watch_or_404(broadcaster)
-        overlay = self._overlay()
-        keys = [k for k in overlay["paused"] if k != broadcaster]
-        overlay["paused"] = [*keys, broadcaster] if paused else keys
-        await self._save_and_apply(overlay)
-        return self._broadcaster_json(broadcaster)
+        async with self._lock:
+            self._refuse_when_stopping()
+            self._watch_or_404(broadcaster)
+            overlay = self._overlay()
+            keys = [k for k in overlay["paused"] if k != broadcaster]
+            overlay["paused"] = [*keys, broadcaster] if paused else keys
+            await self._save_and_apply(overlay)
+            return self._broadcaster_json(broadcaster)
 
     async def pause_broadcaster(self, broadcaster: str) -> JsonObject:
         return await self._set_paused(broadcaster, True)
@@ -225,7 +268,7 @@ class Facade:
         self._watch_or_404(broadcaster)
         if action == "start" and self.ffmpeg is None:
             raise Unavailable("this daemon has no usable ffmpeg: it cannot record video")
-        watch = self.watchlist.watches.get(broadcaster) if self.watchlist else None
+        watch = self.watchlist.watches.get(broadcaster)
         if watch is None or not watch.set_record_override(action == "start"):
             raise Conflict(f"{broadcaster!r} is not live")
         return self._broadcaster_json(broadcaster)
@@ -233,7 +276,7 @@ class Facade:
     # ------------------------------------------------------------------ reading
 
     def _counts(self) -> dict[str, int]:
-        stats = self.watchlist.statistics() if self.watchlist else {}
+        stats = self.watchlist.statistics()
         return {
             "broadcasters": len(stats),
             "live": sum(s.state in (WatchState.LIVE, WatchState.GRACE) for s in stats.values()),
@@ -245,9 +288,9 @@ class Facade:
         b = self.config.broadcaster(key)
         if b is None:
             raise NotFound(f"no broadcaster {key!r}")
-        watch = self.watchlist.watches.get(key) if self.watchlist else None
+        watch = self.watchlist.watches.get(key)
         s = watch.statistics() if watch is not None else None
-        breaker = self.watchlist.gate.statistics().state.value if self.watchlist else "closed"
+        breaker = self.watchlist.gate.statistics().state.value
         live = s.last_live if s is not None and s.session_id is not None else None
         return {
             "id": key,
@@ -269,8 +312,8 @@ class Facade:
             "title": live.title if live else "",
             "viewers": live.viewers if live else None,
             "capture": _component_block(s, "capture"),
-            "recording": _component_block(s, "recorder"),
-            "next_check_ms": self.watchlist.next_poll_ms(key) if self.watchlist else None,
+            "recording": recording_block(_component_block(s, "recorder"), wall_ms()),
+            "next_check_ms": self.watchlist.next_poll_ms(key),
             "options": _jsonable({k: v for k, v in b.flat().items() if k not in _IDENTITY_FIELDS}),
         }
 
@@ -284,7 +327,7 @@ class Facade:
                 db_bytes = await db.database_size()
         except DylivedError as exc:
             logger.warning("status: database not readable: %s", exc)
-        breaker = self.watchlist.gate.statistics() if self.watchlist else None
+        breaker = self.watchlist.gate.statistics()
         return {
             "daemon": {
                 "version": __version__,
@@ -297,16 +340,12 @@ class Facade:
                 "status_line": self._last_status_line,
                 "breaker": {
                     "douyin": {
-                        "state": breaker.state.value if breaker else "closed",
-                        "times_opened": breaker.times_opened if breaker else 0,
-                        "last_reason": breaker.last_reason if breaker else "",
+                        "state": breaker.state.value,
+                        "times_opened": breaker.times_opened,
+                        "last_reason": breaker.last_reason,
                     }
                 },
-                "budget": (
-                    _jsonable(vars_of(self.watchlist.gate.budget.statistics()))
-                    if self.watchlist
-                    else {}
-                ),
+                "budget": _jsonable(vars_of(self.watchlist.gate.budget.statistics())),
                 "counts": {
                     **counts,
                     "sessions": db_counts.get("sessions", 0),
@@ -391,19 +430,15 @@ class Facade:
 
     async def health(self) -> JsonObject:
         checks = []
-        writer = self.writer
-        if writer is not None:
-            w = writer.statistics()
-            age = time.monotonic() - w.last_loop_monotonic
-            ok = age < WRITER_STALL and not w.disk_full
-            checks.append({"name": "store_writer", "ok": ok, "detail": f"loop {age:.1f} s ago"})
-        else:
-            checks.append({"name": "store_writer", "ok": False, "detail": "not open"})
+        w = self.writer.statistics()
+        age = time.monotonic() - w.last_loop_monotonic
+        ok = age < WRITER_STALL and not w.disk_full
+        checks.append({"name": "store_writer", "ok": ok, "detail": f"loop {age:.1f} s ago"})
         checks.append(
             {
                 "name": "scheduler",
-                "ok": self.watchlist is not None,
-                "detail": f"{len(self.watchlist.watches) if self.watchlist else 0} watches",
+                "ok": True,
+                "detail": f"{len(self.watchlist.watches)} watches",
             }
         )
         free = _free_disk(self.config.daemon.recordings_dir)
@@ -424,8 +459,8 @@ class Facade:
         return {"ok": all(c["ok"] for c in checks), "checks": checks}
 
     async def metrics(self) -> MetricsSnapshot:
-        stats = self.watchlist.statistics() if self.watchlist else {}
-        breaker = self.watchlist.gate.statistics().state.value if self.watchlist else "closed"
+        stats = self.watchlist.statistics()
+        breaker = self.watchlist.gate.statistics().state.value
         db_bytes = 0
         try:
             async with Database.open(self.config.daemon.database) as db:
@@ -484,6 +519,46 @@ def _component_block(s: WatchStatistics | None, name: str) -> JsonObject | None:
     if health is None:
         return None
     return {"state": health.state, "detail": health.detail, **_jsonable(dict(health.details))}
+
+
+RATE_WINDOW_S = 2.0  # a current segment younger than this gives no rate of its own
+
+
+def recording_block(block: JsonObject | None, now_ms: int) -> JsonObject | None:
+    """The recorder's health details plus what ``dylivectl`` shows of a recording.
+
+    ``current_segment`` (``{"path", "seq", "since_ms", "bytes"}`` or None): the segment ffmpeg
+    is writing, with its size on disk now. ``bytes_per_second``: that size over the segment's
+    age, or, for a segment younger than ``RATE_WINDOW_S``, the finished segments' bytes over
+    their media seconds; None before either is known.
+    """
+    if block is None:
+        return None
+    current = block.get("current_segment")
+    rate: float | None = None
+    if isinstance(current, dict):
+        size = _file_size(str(current.get("path", "")))
+        current = {**current, "bytes": size}
+        age_s = (now_ms - int(current.get("since_ms") or now_ms)) / 1000
+        if size is not None and age_s >= RATE_WINDOW_S:
+            rate = size / age_s
+    else:
+        current = None
+    finished_s = block.get("duration_s") or 0
+    if rate is None and finished_s > 0:
+        rate = float(block.get("bytes") or 0) / finished_s
+    return {
+        **block,
+        "current_segment": current,
+        "bytes_per_second": None if rate is None else round(rate, 1),
+    }
+
+
+def _file_size(path: str) -> int | None:
+    try:
+        return os.stat(path).st_size if path else None
+    except OSError:  # renamed at its close, or not created yet
+        return None
 
 
 def _free_disk(path: Path) -> int:

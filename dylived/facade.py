@@ -30,12 +30,7 @@ import anyio
 
 from dylived import __version__
 from dylived.config import Config
-from dylived.config_overlay import (
-    apply_overrides,
-    load_config_with_overrides,
-    load_overrides,
-    save_overrides,
-)
+from dylived.config_overlay import apply_overrides, load_overrides, save_overrides
 from dylived.control.api import (
     BroadcasterMetrics,
     ConfigRejected,
@@ -99,6 +94,8 @@ class Facade:
         self.commands = commands
         self.started_at_ms = started_at_ms
         self._started = started_monotonic
+        # the overlay the daemon started with ([daemon] changes take effect after a restart)
+        self._state_file = config.daemon.state_file
         self._lock = anyio.Lock()  # over every change of the running config (see the docstring)
         self._stopping = False
         self._last_status_line = ""
@@ -138,9 +135,7 @@ class Facade:
             self.notifier.reloading()
             try:
                 try:
-                    new = await anyio.to_thread.run_sync(
-                        load_config_with_overrides, self.config_path
-                    )
+                    new = await anyio.to_thread.run_sync(self._load_with_overlay)
                 except ConfigError as exc:
                     logger.error(
                         "reload rejected, keeping the running config: %d problem(s)",
@@ -160,6 +155,11 @@ class Facade:
             finally:
                 self.notifier.ready()
                 self.publish_status()
+
+    def _load_with_overlay(self) -> Config:
+        """The config file with the running daemon's overlay laid over it (in a thread)."""
+        base = _load_file_only(self.config_path)
+        return apply_overrides(base, load_overrides(self._state_file), str(self._state_file))
 
     def _refuse_when_stopping(self) -> None:
         if self._stopping:
@@ -190,7 +190,7 @@ class Facade:
     # ------------------------------------------------------------------ overlay commands
 
     def _overlay(self) -> dict[str, Any]:
-        data = load_overrides(self.config.daemon.state_file)
+        data = load_overrides(self._state_file)
         return {k: list(data.get(k, [])) for k in ("added", "removed", "paused")}
 
     async def _save_and_apply(self, overlay: dict[str, Any]) -> Config:
@@ -198,10 +198,10 @@ class Facade:
         (call with ``_lock`` held, having read ``overlay`` under it)."""
         base = await anyio.to_thread.run_sync(_load_file_only, self.config_path)
         try:
-            new = apply_overrides(base, overlay, str(self.config.daemon.state_file))
+            new = apply_overrides(base, overlay, str(self._state_file))
         except ConfigError as exc:
             raise Invalid(str(exc), details={"problems": list(exc.problems)}) from exc
-        await anyio.to_thread.run_sync(save_overrides, self.config.daemon.state_file, overlay)
+        await anyio.to_thread.run_sync(save_overrides, self._state_file, overlay)
         await self._apply(new)
         return new
 

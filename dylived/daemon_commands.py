@@ -71,8 +71,12 @@ class Commands:
     # -- producers
 
     def submit(self, command: Command) -> None:
-        """Queue ``command`` (never blocks: callable from the signal task)."""
-        self._send.send_nowait(command)
+        """Queue ``command`` (never blocks: callable from the signal task). Once the consumer
+        has ended, a command is answered "stopping" at once."""
+        try:
+            self._send.send_nowait(command)
+        except (anyio.ClosedResourceError, anyio.BrokenResourceError):
+            command.finish(error=DaemonStopping("the daemon is stopping"))
 
     def signal_received(self, signum: int) -> None:
         name = signal.Signals(signum).name
@@ -117,6 +121,8 @@ class Commands:
                         self._pending.append(command)
                         self._wake.set()
         finally:
+            self._send.close()
+            self._receive.close()
             self._fail_pending()
 
     def _on_stop(self, command: Command) -> None:

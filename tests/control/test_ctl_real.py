@@ -155,6 +155,7 @@ async def test_status_shows_the_real_recording_rate_and_counts(rig: Rig) -> None
     assert alice["capture"]["events_per_minute"] >= 0
     code, out, err = await ctl(rig, "status")
     assert code == 0, err
+    print(out)  # shown with -rP: what a person sees
     assert "2 broadcasters: 1 live, 1 recording, 0 paused" in out
     cells = row_of(out, "alice")
     assert cells[1] == "live"
@@ -173,6 +174,7 @@ async def test_show_has_the_current_segment_path_since_and_size(rig: Rig) -> Non
     assert set(segment) >= {"path", "seq", "since_ms", "bytes"}
     code, out, err = await ctl(rig, "show", "alice")
     assert code == 0, err
+    print(out)  # shown with -rP
     lines = {line.split(":", 1)[0]: line.split(":", 1)[1].strip() for line in out.splitlines()}
     assert lines["state"].startswith("live for ")
     assert re.match(

@@ -196,10 +196,10 @@ class Facade:
     async def _save_and_apply(self, overlay: dict[str, Any]) -> Config:
         """Validate the overlay against the file's config, persist it, apply the result
         (call with ``_lock`` held, having read ``overlay`` under it)."""
-        base = await anyio.to_thread.run_sync(_load_file_only, self.config_path)
         try:
+            base = await anyio.to_thread.run_sync(_load_file_only, self.config_path)
             new = apply_overrides(base, overlay, str(self._state_file))
-        except ConfigError as exc:
+        except ConfigError as exc:  # the overlay, or the file edited since into a broken one
             raise Invalid(str(exc), details={"problems": list(exc.problems)}) from exc
         await anyio.to_thread.run_sync(save_overrides, self._state_file, overlay)
         await self._apply(new)

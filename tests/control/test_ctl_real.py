@@ -347,6 +347,8 @@ async def test_rejected_reload_exits_1_listing_every_problem(rig: Rig) -> None:
         rig.config.write_text(bad, encoding="utf-8")
         code, out, err = await ctl(rig, "reload")
         json_code, json_out, _ = await ctl(rig, "--json", "reload")
+        # a watchlist command meanwhile is refused with the file's problems, not a 500
+        add_code, _, add_err = await ctl(rig, "add", "200000000077", "--name", "zed")
     finally:
         rig.config.write_text(good, encoding="utf-8")
     assert (code, out) == (1, "")
@@ -357,4 +359,8 @@ async def test_rejected_reload_exits_1_listing_every_problem(rig: Rig) -> None:
     assert lines == [f"dylivectl: reload rejected: {len(problems)} problem(s)"] + [
         f"  {p}" for p in problems
     ]
+    assert add_code == 1
+    assert "broadcaster[3].target: must not be empty" in add_err
+    assert "internal" not in add_err
     assert (await ctl(rig, "reload"))[0] == 0  # the good file again
+    assert "zed" not in (await ctl(rig, "list"))[1]

@@ -1,4 +1,5 @@
-"""The real daemon as a subprocess: exit 78, notify protocol, reloads, SIGTERM within 10 s.
+"""The real daemon as a subprocess: exit 78, notify protocol, reloads, SIGTERM within 10 s;
+concurrent watchlist commands (none lost), SIGHUP at any moment of start-up and under traffic.
 
 The platform endpoints point at a closed loopback port: these tests are about the lifecycle,
 not about detection (test_detection.py covers that against the simulator).

@@ -4,7 +4,8 @@ Owns what ``dylivectl`` sees and asks: the status snapshot (daemon, broadcasters
 capture and recording blocks), the ``STATUS=`` line, the watchlist commands persisted in the
 runtime overlay (add, remove, pause, resume), ``record start|stop``, reload (validate the whole
 file, apply it as a diff or reject it), sessions, segments, events, export, health and metrics.
-The JSON shapes are documented in ``control/api.py``. The daemon (``dylived/daemon.py``, the
+The JSON shapes are documented in ``control/api.py``; the component blocks and the recording's
+current segment and rate are built by ``status_shapes.py``. The daemon (``dylived/daemon.py``, the
 composition root) creates one ``Facade`` from the services it has started (writer, watchlist,
 ffmpeg, its command queue); nothing here starts or stops a service. Must not import ``daemon``.
 
@@ -19,11 +20,9 @@ from __future__ import annotations
 import json
 import logging
 import os
-import shutil
 import time
 from collections.abc import AsyncIterator, Mapping
 from dataclasses import replace
-from pathlib import Path
 from typing import Any, Literal
 
 import anyio
@@ -48,10 +47,18 @@ from dylived.model import WatchState
 from dylived.notify import Notifier
 from dylived.scheduler import Watchlist
 from dylived.session import wall_ms
+from dylived.status_shapes import (
+    IDENTITY_FIELDS,
+    component_block,
+    free_disk,
+    is_recording,
+    jsonable,
+    recording_block,
+    vars_of,
+)
 from dylived.store.db import Database
 from dylived.store.export import export_session, session_manifest
 from dylived.store.writer import Writer
-from dylived.watch import WatchStatistics
 
 
 logger = logging.getLogger(__name__)
@@ -280,7 +287,7 @@ class Facade:
         return {
             "broadcasters": len(stats),
             "live": sum(s.state in (WatchState.LIVE, WatchState.GRACE) for s in stats.values()),
-            "recording": sum(_is_recording(s) for s in stats.values()),
+            "recording": sum(is_recording(s) for s in stats.values()),
             "paused": sum(s.state is WatchState.PAUSED for s in stats.values()),
         }
 
@@ -311,10 +318,10 @@ class Facade:
             "session_id": s.session_id if s else None,
             "title": live.title if live else "",
             "viewers": live.viewers if live else None,
-            "capture": _component_block(s, "capture"),
-            "recording": recording_block(_component_block(s, "recorder"), wall_ms()),
+            "capture": component_block(s, "capture"),
+            "recording": recording_block(component_block(s, "recorder"), wall_ms()),
             "next_check_ms": self.watchlist.next_poll_ms(key),
-            "options": _jsonable({k: v for k, v in b.flat().items() if k not in _IDENTITY_FIELDS}),
+            "options": jsonable({k: v for k, v in b.flat().items() if k not in IDENTITY_FIELDS}),
         }
 
     async def status(self) -> JsonObject:
@@ -335,7 +342,7 @@ class Facade:
                 "started_at_ms": self.started_at_ms,
                 "uptime_s": round(time.monotonic() - self._started, 3),
                 "config_path": self.config_path,
-                "free_disk_bytes": _free_disk(self.config.daemon.recordings_dir),
+                "free_disk_bytes": free_disk(self.config.daemon.recordings_dir),
                 "database_bytes": db_bytes,
                 "status_line": self._last_status_line,
                 "breaker": {
@@ -345,7 +352,7 @@ class Facade:
                         "last_reason": breaker.last_reason,
                     }
                 },
-                "budget": _jsonable(vars_of(self.watchlist.gate.budget.statistics())),
+                "budget": jsonable(vars_of(self.watchlist.gate.budget.statistics())),
                 "counts": {
                     **counts,
                     "sessions": db_counts.get("sessions", 0),
@@ -441,7 +448,7 @@ class Facade:
                 "detail": f"{len(self.watchlist.watches)} watches",
             }
         )
-        free = _free_disk(self.config.daemon.recordings_dir)
+        free = free_disk(self.config.daemon.recordings_dir)
         checks.append(
             {
                 "name": "free_disk",
@@ -470,13 +477,13 @@ class Facade:
         return MetricsSnapshot(
             version=__version__,
             uptime_s=time.monotonic() - self._started,
-            free_disk_bytes=_free_disk(self.config.daemon.recordings_dir),
+            free_disk_bytes=free_disk(self.config.daemon.recordings_dir),
             database_bytes=db_bytes,
             broadcasters=[
                 BroadcasterMetrics(
                     broadcaster=key,
                     live=s.state in (WatchState.LIVE, WatchState.GRACE),
-                    recording=_is_recording(s),
+                    recording=is_recording(s),
                     poll_errors=s.errors,
                     breaker=breaker,  # type: ignore[arg-type]
                 )
@@ -486,89 +493,6 @@ class Facade:
 
 
 # ---------------------------------------------------------------------- helpers
-
-
-def vars_of(obj: object) -> dict[str, Any]:
-    return {name: getattr(obj, name) for name in getattr(obj, "__slots__", ())}
-
-
-# BroadcasterConfig fields that are the broadcaster's identity or state (shown as top-level
-# fields of its JSON), not the effective options a user can override.
-_IDENTITY_FIELDS = frozenset({"key", "target", "target_text", "enabled", "paused", "origin"})
-
-
-def _jsonable(value: Any) -> Any:
-    if isinstance(value, dict):
-        return {str(k): _jsonable(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_jsonable(v) for v in value]
-    if value is None or isinstance(value, bool | int | float | str):
-        return value
-    return str(value)
-
-
-def _is_recording(s: WatchStatistics) -> bool:
-    recorder = s.components.get("recorder")
-    return recorder is not None and recorder.state == "running"
-
-
-def _component_block(s: WatchStatistics | None, name: str) -> JsonObject | None:
-    if s is None or s.session_id is None:
-        return None
-    health = s.components.get(name)
-    if health is None:
-        return None
-    return {"state": health.state, "detail": health.detail, **_jsonable(dict(health.details))}
-
-
-RATE_WINDOW_S = 2.0  # a current segment younger than this gives no rate of its own
-
-
-def recording_block(block: JsonObject | None, now_ms: int) -> JsonObject | None:
-    """The recorder's health details plus what ``dylivectl`` shows of a recording.
-
-    ``current_segment`` (``{"path", "seq", "since_ms", "bytes"}`` or None): the segment ffmpeg
-    is writing, with its size on disk now. ``bytes_per_second``: that size over the segment's
-    age, or, for a segment younger than ``RATE_WINDOW_S``, the finished segments' bytes over
-    their media seconds; None before either is known.
-    """
-    if block is None:
-        return None
-    current = block.get("current_segment")
-    rate: float | None = None
-    if isinstance(current, dict):
-        size = _file_size(str(current.get("path", "")))
-        current = {**current, "bytes": size}
-        age_s = (now_ms - int(current.get("since_ms") or now_ms)) / 1000
-        if size is not None and age_s >= RATE_WINDOW_S:
-            rate = size / age_s
-    else:
-        current = None
-    finished_s = block.get("duration_s") or 0
-    if rate is None and finished_s > 0:
-        rate = float(block.get("bytes") or 0) / finished_s
-    return {
-        **block,
-        "current_segment": current,
-        "bytes_per_second": None if rate is None else round(rate, 1),
-    }
-
-
-def _file_size(path: str) -> int | None:
-    try:
-        return os.stat(path).st_size if path else None
-    except OSError:  # renamed at its close, or not created yet
-        return None
-
-
-def _free_disk(path: Path) -> int:
-    probe = Path(path)
-    while not probe.exists() and probe != probe.parent:
-        probe = probe.parent
-    try:
-        return shutil.disk_usage(probe).free
-    except OSError:
-        return 0
 
 
 def _load_file_only(path: str) -> Config:

@@ -19,7 +19,7 @@ import sys
 from collections.abc import Callable, Sequence
 from typing import cast
 
-from dylived import __version__
+from dylived import __version__, early_signals
 
 
 EX_CONFIG = 78
@@ -85,6 +85,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     if getattr(args, "config", "unset") is None:
         args.config = default_config_path()
+    if args.command == "run":  # before the daemon's imports: a SIGHUP now is kept for later
+        early_signals.remember()
     module_name, func_name = _HANDLERS[args.command]
     module = importlib.import_module(module_name)
     handler = cast(Callable[[argparse.Namespace], int], getattr(module, func_name))

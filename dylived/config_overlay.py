@@ -11,6 +11,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
+import tempfile
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -48,15 +49,29 @@ def load_overrides(path: str | os.PathLike[str]) -> dict[str, Any]:
 
 
 def save_overrides(path: str | os.PathLike[str], overrides: Mapping[str, Any]) -> None:
-    """Write the state file atomically (temporary file, fsync, rename)."""
+    """Write the state file atomically: a temporary file of its own in the same directory
+    (so concurrent writers never share one), fsync, rename over the file, fsync the directory.
+
+    Callers serialise their read-modify-write cycles themselves (the facade holds one lock).
+    """
     file = Path(path)
-    tmp = file.with_name(f".{file.name}.tmp")
-    with tmp.open("w", encoding="utf-8") as out:
-        json.dump(dict(overrides), out, ensure_ascii=False, indent=2)
-        out.write("\n")
-        out.flush()
-        os.fsync(out.fileno())
-    tmp.replace(file)
+    fd, tmp_name = tempfile.mkstemp(prefix=f".{file.name}.", suffix=".tmp", dir=file.parent)
+    tmp = Path(tmp_name)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as out:
+            json.dump(dict(overrides), out, ensure_ascii=False, indent=2)
+            out.write("\n")
+            out.flush()
+            os.fsync(out.fileno())
+        tmp.replace(file)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    directory = os.open(file.parent, os.O_RDONLY)
+    try:
+        os.fsync(directory)
+    finally:
+        os.close(directory)
 
 
 def apply_overrides(config: Config, overrides: Mapping[str, Any], source: str = "") -> Config:

@@ -8,7 +8,9 @@
 Owns argument parsing, one function per command, and exit codes: 0 ok, 1 the daemon answered
 with an error (its message is printed), 2 usage, 3 the daemon is not reachable (the message
 names the socket path). Rendering for people is ``control/render.py``; ``--json`` prints the
-daemon's JSON as is.
+daemon's JSON as is (DEL and C1 characters escaped). Without ``--json`` every string of every
+reply has its control characters shown as ``\\xNN`` (``render.clean_tree``) before it is
+printed: a nickname or title cannot send escape sequences to the terminal.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ import json
 import os
 import sys
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -43,7 +45,23 @@ def default_socket() -> str:
 
 
 def _print_json(value: Any) -> None:
-    print(json.dumps(value, ensure_ascii=False, indent=2))
+    print(render.json_text(value, indent=2))
+
+
+class CleanClient(ControlClient):
+    """The client for human output: every string of a reply ``render.clean``-ed."""
+
+    def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: Mapping[str, str | int] | None = None,
+        body: Mapping[str, Any] | None = None,
+        accept: tuple[int, ...] = (),
+    ) -> Any:
+        reply = super().request(method, path, params=params, body=body, accept=accept)
+        return render.clean_tree(reply)
 
 
 def _quote(segment: str) -> str:
@@ -91,7 +109,7 @@ def cmd_status(client: ControlClient, args: argparse.Namespace) -> int:
                 render.human_count(b.get("viewers")),
                 render.human_count(capture.get("events_per_minute")) if capture else "-",
                 recording.get("state", "-") if recording else "-",
-                f"{render.human_bytes(recording.get('bytes_per_second'))}/s" if recording else "-",
+                render.bit_rate(recording.get("bytes_per_second")) if recording else "-",
                 render.ago(b.get("last_check_ms"), now),
                 render.truncate(note, 40),
             ]
@@ -156,18 +174,33 @@ def _show_broadcaster(b: dict[str, Any]) -> None:
             )
         )
     if recording:
-        ratio = recording.get("media_over_wall")
-        rate = render.human_bytes(recording.get("bytes_per_second"))
-        text = f"{recording.get('state', '?')}, {rate}/s"
-        if ratio is not None:
-            text += f", media/wall {ratio:.3f}"
+        rate = render.bit_rate(recording.get("bytes_per_second"))
+        text = f"{recording.get('state', '?')}, {rate}"
+        if recording.get("segments") is not None:
+            text += (
+                f", {recording['segments']} segments closed "
+                f"({render.human_bytes(recording.get('bytes'))}), {recording.get('gaps', 0)} gaps"
+            )
+        if recording.get("detail"):
+            text += f"; {recording['detail']}"
         pairs.append(("recording", text))
-        pairs.append(("segment", str(recording.get("current_segment") or "-")))
+        pairs.append(("segment", _segment_text(recording.get("current_segment"), now)))
     for key, value in (b.get("options") or {}).items():
         pairs.append((f"option {key}", json.dumps(value, ensure_ascii=False)))
     width = max(render.display_width(k) for k, _ in pairs)
     for key, value in pairs:
         print(f"{render.pad(key + ':', width + 1)} {value}")
+
+
+def _segment_text(segment: Any, now: float) -> str:
+    """``PATH (since HH:MM:SS, for 42s, 3.1 MiB)`` for the segment being written, or ``-``."""
+    if not isinstance(segment, dict):
+        return "-"
+    since = segment.get("since_ms")
+    return (
+        f"{segment.get('path', '?')} (since {render.clock(since)}, "
+        f"{render.since(since, now)}, {render.human_bytes(segment.get('bytes'))})"
+    )
 
 
 def cmd_show(client: ControlClient, args: argparse.Namespace) -> int:
@@ -255,9 +288,9 @@ def cmd_reload(client: ControlClient, args: argparse.Namespace) -> int:
         if args.json:
             _print_json({"applied": False, "message": exc.message, "problems": problems})
         else:
-            print(f"dylivectl: {exc.message}", file=sys.stderr)
+            print(f"dylivectl: {render.clean(exc.message)}", file=sys.stderr)
             for problem in problems:
-                print(f"  {problem}", file=sys.stderr)
+                print(f"  {render.clean(str(problem))}", file=sys.stderr)
         return EXIT_DAEMON_ERROR
     if args.json:
         _print_json(result)
@@ -333,7 +366,7 @@ def cmd_segments(client: ControlClient, args: argparse.Namespace) -> int:
             str(seg.get("state", "?")),
             render.date_time(seg.get("started_at_ms")),
             render.human_duration(seg.get("start_offset_s")),
-            render.human_duration(seg.get("duration_s", seg.get("media_duration_s"))),
+            render.human_duration(seg.get("media_duration_s")),
             render.human_bytes(seg.get("bytes")),
             str(seg.get("quality") or "-"),
             str(seg.get("path", "")),
@@ -467,16 +500,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     socket_path = args.socket or default_socket()
     func: Command = args.func
+    client_class = ControlClient if args.json else CleanClient
     try:
-        with ControlClient(socket_path) as client:
+        with client_class(socket_path) as client:
             return func(client, args)
     except DaemonUnreachable as exc:
-        print(f"dylivectl: {exc}", file=sys.stderr)
+        print(f"dylivectl: {render.clean(str(exc))}", file=sys.stderr)
         return EXIT_UNREACHABLE
     except DaemonReplyError as exc:
-        print(f"dylivectl: {exc.message}", file=sys.stderr)
+        print(f"dylivectl: {render.clean(exc.message)}", file=sys.stderr)
         for problem in exc.details.get("problems", []):
-            print(f"  {problem}", file=sys.stderr)
+            print(f"  {render.clean(str(problem))}", file=sys.stderr)
         return EXIT_DAEMON_ERROR
     except KeyboardInterrupt:
         return 130

@@ -3,15 +3,19 @@
 Start: config (+ the runtime state overlay) → store writer (migrate, close crashed sessions) →
 ffmpeg probe (only when some broadcaster records video) → recovery of the segments a crash left
 open (record/recovery.py) → housekeeping (retention, MP4 remux of finished sessions:
-record/housekeeping.py) → control socket → watchlist (scheduler) → ``READY=1``. Then a
-``STATUS=`` line whenever the counts change, and ``WATCHDOG=1`` every ``WATCHDOG_USEC/2``
-while the loop and the writer make progress.
+record/housekeeping.py) → watchlist (scheduler) → the facade over those → control socket →
+``READY=1``. Then a ``STATUS=`` line whenever the counts change, and ``WATCHDOG=1`` every
+``WATCHDOG_USEC/2`` while the loop and the writer make progress.
 
-SIGTERM/SIGINT: ``STOPPING=1``, then in reverse: control socket, housekeeping (a remux in
-progress is killed, its ``.part`` removed), watchlist (every session closes as
-``daemon_stopped``), writer (drained), HTTP client; exit 0, all within 10 s.
-SIGHUP or ``POST /v1/reload``: ``RELOADING=1``, parse and validate the whole file; invalid →
-every problem logged, the running config kept; valid → applied as a diff; then ``READY=1``.
+Signals and API reloads are commands queued to one consumer (``daemon_commands.Commands``),
+listening from the first moment of ``run`` (and ``cli`` remembers a SIGHUP even earlier).
+SIGTERM/SIGINT: acted on at once (a reload in progress is cancelled), ``STOPPING=1`` once
+start-up is complete, then in reverse: the config change in progress finishes, control socket,
+housekeeping (a remux in progress is killed, its ``.part`` removed), watchlist (every session
+closes as ``daemon_stopped``), writer (drained), HTTP client; exit 0, all within 10 s.
+SIGHUP or ``POST /v1/reload``: applied once the daemon is ready (a SIGHUP during start-up
+waits for it): ``RELOADING=1``, parse and validate the whole file; invalid → every problem
+logged, the running config kept; valid → applied as a diff; then ``READY=1``.
 A config error at start exits 78. Nothing imports this module but ``cli``.
 
 What the control server sees and asks (status, commands, sessions, export, reload) is
@@ -21,7 +25,6 @@ What the control server sees and asks (status, commands, sessions, export, reloa
 from __future__ import annotations
 
 import argparse
-import contextlib
 import logging
 import os
 import signal
@@ -39,7 +42,7 @@ from dylived import __version__
 from dylived.capture import CaptureSettings, capture_factory
 from dylived.config import EX_CONFIG, Config, parse_config
 from dylived.config_overlay import load_config_with_overrides
-from dylived.control.api import ConfigRejected
+from dylived.daemon_commands import Commands
 from dylived.errors import ConfigError, DylivedError, FfmpegUnusable
 from dylived.facade import WRITER_STALL, Facade, needs_ffmpeg
 from dylived.logs import setup_logging
@@ -50,7 +53,7 @@ from dylived.record.housekeeping import Housekeeper
 from dylived.record.probe import find_usable_ffmpeg
 from dylived.record.recovery import recover_recordings
 from dylived.scheduler import StatusSource, Watchlist
-from dylived.session import StatusSampler, WriterSessionStore
+from dylived.session import StatusSampler, WriterSessionStore, wall_ms
 from dylived.store.writer import Writer
 
 
@@ -64,16 +67,22 @@ class Daemon:
     """The running daemon's lifecycle (``run``); ``facade`` is what the control server uses."""
 
     def __init__(self, config: Config, config_path: str, environ: Mapping[str, str]) -> None:
-        self.facade = Facade(config, config_path, Notifier.from_env(environ))
-        self.notifier = self.facade.notifier
+        self._initial_config = config
+        self._config_path = config_path
+        self.notifier = Notifier.from_env(environ)
+        self.facade: Facade | None = None  # built once every service it uses has started
+        self.commands = Commands(stop=self.request_stop)
         self._watchdog_every = watchdog_interval(environ)
         self._stop = anyio.Event()
         self._control_socket: str | None = None
+        self._ffmpeg: str | None = None
+        self._started_at_ms = wall_ms()
+        self._started = time.monotonic()
 
     @property
     def config(self) -> Config:
         """The running config (a reload replaces it)."""
-        return self.facade.config
+        return self.facade.config if self.facade is not None else self._initial_config
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -82,11 +91,11 @@ class Daemon:
         config.daemon.state_dir.mkdir(parents=True, exist_ok=True)
         config.daemon.database.parent.mkdir(parents=True, exist_ok=True)
         async with anyio.create_task_group() as root:
-            root.start_soon(self._signals)
+            await root.start(self._signals)
+            root.start_soon(self.commands.run)
             # event rows go on into the reserve under min_free, down to half of it
             floor = lambda: self.config.recording.min_free // 2  # noqa: E731
             async with Writer.open(config.daemon.database, free_floor=floor) as writer:
-                self.facade.writer = writer
                 if writer.recovered_sessions:
                     logger.warning(
                         "closed %d session(s) left open by a crash as daemon_stopped",
@@ -104,10 +113,10 @@ class Daemon:
     async def _run_services(self, writer: Writer) -> None:
         config = self.config
         if needs_ffmpeg(config):
-            self.facade.ffmpeg = await probe_ffmpeg(config.daemon.ffmpeg)
+            self._ffmpeg = await probe_ffmpeg(config.daemon.ffmpeg)
         else:  # nobody records by config, but `dylivectl record start B` may ask for video
             try:
-                self.facade.ffmpeg = await probe_ffmpeg(config.daemon.ffmpeg)
+                self._ffmpeg = await probe_ffmpeg(config.daemon.ffmpeg)
             except FfmpegUnusable as exc:
                 logger.info("no ffmpeg, `record start` will be refused: %s", exc)
         # segments a crash left open: files finalised, their 'writing' rows closed
@@ -115,7 +124,7 @@ class Daemon:
             config.daemon.recordings_dir, config.daemon.database, writer.submit
         )
         housekeeper = Housekeeper(
-            lambda: self.config, config.daemon.database, writer.submit, self.facade.ffmpeg
+            lambda: self.config, config.daemon.database, writer.submit, self._ffmpeg
         )
         async with HttpClient(
             user_agent=config.douyin.user_agent, timeout=config.poll.request_timeout
@@ -139,7 +148,6 @@ class Daemon:
                 ],
                 paused=frozenset(b.key for b in config.broadcasters if b.paused),
             )
-            self.facade.watchlist = watchlist
             async with anyio.create_task_group() as services:
                 housekeeping_scope = anyio.CancelScope()
 
@@ -148,7 +156,6 @@ class Daemon:
                         await housekeeper.run(task_status=task_status)
 
                 await services.start(run_housekeeping)
-                control_scope = await self._start_control(services)
                 watch_scope = anyio.CancelScope()
 
                 async def run_watchlist(*, task_status: anyio.abc.TaskStatus[None]) -> None:
@@ -156,19 +163,35 @@ class Daemon:
                         await watchlist.run(task_status=task_status)
 
                 await services.start(run_watchlist)
+                facade = Facade(
+                    self.config,
+                    self._config_path,
+                    self.notifier,
+                    writer=writer,
+                    watchlist=watchlist,
+                    ffmpeg=self._ffmpeg,
+                    commands=self.commands,
+                    started_at_ms=self._started_at_ms,
+                    started_monotonic=self._started,
+                )
+                self.facade = facade
+                control_scope = await self._start_control(services, facade)
                 self.notifier.ready()
-                self.facade.publish_status(force=True)
+                facade.publish_status(force=True)
+                self.commands.ready(facade.apply_reload)  # a SIGHUP of the start-up: now
                 logger.info(
                     "dylived %s ready: watching %d broadcaster(s)",
                     __version__,
                     len(watchlist.watches),
                 )
-                services.start_soon(self._status_loop)
+                services.start_soon(self._status_loop, facade)
                 if self._watchdog_every:
                     services.start_soon(self._watchdog_loop, writer, self._watchdog_every)
                 await self._stop.wait()
                 self.notifier.stopping()
                 logger.info("stopping")
+                with anyio.move_on_after(STOP_BUDGET / 3, shield=True):
+                    await facade.quiesce()  # the config change in progress ends first
                 with anyio.move_on_after(STOP_BUDGET - 2, shield=True):
                     if control_scope is not None:
                         control_scope.cancel()
@@ -181,10 +204,10 @@ class Daemon:
         """A RecorderComponent for one session; None when this daemon has no ffmpeg."""
         from dylived.record.component import RecorderComponent, RecordingEnvironment
 
-        if self.facade.ffmpeg is None:
+        if self._ffmpeg is None:
             return None
         env = RecordingEnvironment(
-            ffmpeg=self.facade.ffmpeg,
+            ffmpeg=self._ffmpeg,
             recordings_dir=self.config.daemon.recordings_dir,
             timezone=self.config.daemon.tzinfo,
             submit=writer.submit,
@@ -192,7 +215,9 @@ class Daemon:
         )
         return RecorderComponent(env)
 
-    async def _start_control(self, tg: anyio.abc.TaskGroup) -> anyio.CancelScope | None:
+    async def _start_control(
+        self, tg: anyio.abc.TaskGroup, facade: Facade
+    ) -> anyio.CancelScope | None:
         """The control socket, when the control server is installed; its cancel scope."""
         try:
             from dylived.control.server import BoundControl, ControlServer, ControlSettings
@@ -211,7 +236,7 @@ class Daemon:
             metrics_port=metrics_port,
             metrics_host=metrics_host,
         )
-        server = ControlServer(self.facade, settings)
+        server = ControlServer(facade, settings)
         scope = anyio.CancelScope()
 
         async def serve(*, task_status: anyio.abc.TaskStatus[BoundControl]) -> None:
@@ -222,23 +247,21 @@ class Daemon:
         self._control_socket = str(c.socket)
         return scope
 
-    async def _signals(self) -> None:
+    async def _signals(self, *, task_status: anyio.abc.TaskStatus[None]) -> None:
+        """Every signal becomes a command (never blocks: the queue is unbounded)."""
         with anyio.open_signal_receiver(signal.SIGTERM, signal.SIGINT, signal.SIGHUP) as signals:
+            self.commands.take_early()
+            task_status.started()
             async for signum in signals:
-                if signum == signal.SIGHUP:
-                    with contextlib.suppress(ConfigRejected):  # logged; old config kept
-                        await self.facade.reload()
-                else:
-                    logger.info("received %s", signal.Signals(signum).name)
-                    self._stop.set()
+                self.commands.signal_received(signum)
 
     def request_stop(self) -> None:
         self._stop.set()
 
-    async def _status_loop(self) -> None:
+    async def _status_loop(self, facade: Facade) -> None:
         while True:
             await anyio.sleep(STATUS_REFRESH)
-            self.facade.publish_status()
+            facade.publish_status()
 
     async def _watchdog_loop(self, writer: Writer, every: float) -> None:
         while True:
@@ -280,6 +303,8 @@ def run_command(args: argparse.Namespace) -> int:
             logger.error("dylived cannot run: %s", failure)
         # A config problem found only at start (control.group) will not fix itself either.
         return EX_CONFIG if any(isinstance(f, ConfigError) for f in failures) else 1
+    finally:  # the loop's receiver is gone: a SIGHUP while exiting must not kill the exit
+        signal.signal(signal.SIGHUP, signal.SIG_IGN)
 
 
 def _our_errors(exc: BaseException) -> list[DylivedError] | None:

@@ -4,9 +4,15 @@ Owns what ``dylivectl`` sees and asks: the status snapshot (daemon, broadcasters
 capture and recording blocks), the ``STATUS=`` line, the watchlist commands persisted in the
 runtime overlay (add, remove, pause, resume), ``record start|stop``, reload (validate the whole
 file, apply it as a diff or reject it), sessions, segments, events, export, health and metrics.
-The JSON shapes are documented in ``control/api.py``. The daemon (``dylived/daemon.py``, the
-composition root) creates one ``Facade`` and fills in ``writer``, ``watchlist`` and ``ffmpeg``
-as it starts them; nothing here starts or stops a service. Must not import ``daemon``.
+The JSON shapes are documented in ``control/api.py``; the component blocks and the recording's
+current segment and rate are built by ``status_shapes.py``. The daemon (``dylived/daemon.py``, the
+composition root) creates one ``Facade`` from the services it has started (writer, watchlist,
+ffmpeg, its command queue); nothing here starts or stops a service. Must not import ``daemon``.
+
+One lock (``_lock``) serialises every change of the running config: each read-modify-write
+of the runtime overlay (add, remove, pause, resume) and each reload, so two concurrent
+commands never lose one another's change. API reloads go through the daemon's command queue
+(``daemon_commands.Commands``), like SIGHUP.
 """
 
 from __future__ import annotations
@@ -14,23 +20,16 @@ from __future__ import annotations
 import json
 import logging
 import os
-import shutil
 import time
 from collections.abc import AsyncIterator, Mapping
 from dataclasses import replace
-from pathlib import Path
 from typing import Any, Literal
 
 import anyio
 
 from dylived import __version__
 from dylived.config import Config
-from dylived.config_overlay import (
-    apply_overrides,
-    load_config_with_overrides,
-    load_overrides,
-    save_overrides,
-)
+from dylived.config_overlay import apply_overrides, load_overrides, save_overrides
 from dylived.control.api import (
     BroadcasterMetrics,
     ConfigRejected,
@@ -42,15 +41,24 @@ from dylived.control.api import (
     NotFound,
     Unavailable,
 )
+from dylived.daemon_commands import Commands
 from dylived.errors import ConfigError, DylivedError
 from dylived.model import WatchState
 from dylived.notify import Notifier
 from dylived.scheduler import Watchlist
 from dylived.session import wall_ms
+from dylived.status_shapes import (
+    IDENTITY_FIELDS,
+    component_block,
+    free_disk,
+    is_recording,
+    jsonable,
+    recording_block,
+    vars_of,
+)
 from dylived.store.db import Database
 from dylived.store.export import export_session, session_manifest
 from dylived.store.writer import Writer
-from dylived.watch import WatchStatistics
 
 
 logger = logging.getLogger(__name__)
@@ -66,20 +74,37 @@ def needs_ffmpeg(config: Config) -> bool:
 class Facade:
     """The running daemon as the control server sees it (implements ``DaemonFacade``).
 
-    ``config`` is the running config (replaced by a reload); ``writer``, ``watchlist`` and
-    ``ffmpeg`` are set by the daemon once started (None before).
+    ``config`` is the running config (replaced by a reload). Built from started services:
+    ``writer`` (open and running), ``watchlist`` (running), ``ffmpeg`` (None: this daemon
+    has no usable ffmpeg) and ``commands`` (where API reloads are queued).
     """
 
-    def __init__(self, config: Config, config_path: str, notifier: Notifier) -> None:
+    def __init__(
+        self,
+        config: Config,
+        config_path: str,
+        notifier: Notifier,
+        *,
+        writer: Writer,
+        watchlist: Watchlist,
+        ffmpeg: str | None,
+        commands: Commands,
+        started_at_ms: int,
+        started_monotonic: float,
+    ) -> None:
         self.config = config
         self.config_path = config_path
         self.notifier = notifier
-        self.started_at_ms = wall_ms()
-        self._started = time.monotonic()
-        self.ffmpeg: str | None = None
-        self.writer: Writer | None = None
-        self.watchlist: Watchlist | None = None
-        self._reload_lock = anyio.Lock()
+        self.writer = writer
+        self.watchlist = watchlist
+        self.ffmpeg = ffmpeg
+        self.commands = commands
+        self.started_at_ms = started_at_ms
+        self._started = started_monotonic
+        # the overlay the daemon started with ([daemon] changes take effect after a restart)
+        self._state_file = config.daemon.state_file
+        self._lock = anyio.Lock()  # over every change of the running config (see the docstring)
+        self._stopping = False
         self._last_status_line = ""
 
     # ------------------------------------------------------------------ the STATUS= line
@@ -90,8 +115,8 @@ class Facade:
             f"watching {counts['broadcasters'] - counts['paused']}, live {counts['live']}, "
             f"recording {counts['recording']}"
         )
-        breaker = self.watchlist.gate.statistics() if self.watchlist else None
-        if breaker is not None and breaker.state.value != "closed":
+        breaker = self.watchlist.gate.statistics()
+        if breaker.state.value != "closed":
             line += f", douyin paused (risk control, {breaker.state.value})"
         if force or line != self._last_status_line:
             self._last_status_line = line
@@ -100,14 +125,24 @@ class Facade:
     # ------------------------------------------------------------------ reload
 
     async def reload(self) -> JsonObject:
-        """Re-read the config file; apply it as a diff or reject it whole (every problem)."""
-        async with self._reload_lock:
+        """``POST /v1/reload``: queued to the daemon's commands like SIGHUP; waits for it."""
+        return await self.commands.reload("api")
+
+    async def quiesce(self) -> None:
+        """The daemon stops: wait for the config change in progress; refuse new ones."""
+        async with self._lock:
+            self._stopping = True
+
+    async def apply_reload(self) -> JsonObject:
+        """Re-read the config file; apply it as a diff or reject it whole (every problem).
+
+        Called by the command queue's consumer, one reload at a time."""
+        async with self._lock:
+            self._refuse_when_stopping()
             self.notifier.reloading()
             try:
                 try:
-                    new = await anyio.to_thread.run_sync(
-                        load_config_with_overrides, self.config_path
-                    )
+                    new = await anyio.to_thread.run_sync(self._load_with_overlay)
                 except ConfigError as exc:
                     logger.error(
                         "reload rejected, keeping the running config: %d problem(s)",
@@ -128,9 +163,17 @@ class Facade:
                 self.notifier.ready()
                 self.publish_status()
 
+    def _load_with_overlay(self) -> Config:
+        """The config file with the running daemon's overlay laid over it (in a thread)."""
+        base = _load_file_only(self.config_path)
+        return apply_overrides(base, load_overrides(self._state_file), str(self._state_file))
+
+    def _refuse_when_stopping(self) -> None:
+        if self._stopping:
+            raise Unavailable("the daemon is stopping")
+
     async def _apply(self, new: Config) -> JsonObject:
-        if self.watchlist is None:
-            raise Unavailable("the daemon is still starting")
+        """Apply ``new`` as a diff (call with ``_lock`` held)."""
         with anyio.CancelScope(shield=True):
             result = await self.watchlist.apply(new.poll, new.broadcasters)  # type: ignore[arg-type]
             for b in new.broadcasters:
@@ -154,17 +197,18 @@ class Facade:
     # ------------------------------------------------------------------ overlay commands
 
     def _overlay(self) -> dict[str, Any]:
-        data = load_overrides(self.config.daemon.state_file)
+        data = load_overrides(self._state_file)
         return {k: list(data.get(k, [])) for k in ("added", "removed", "paused")}
 
     async def _save_and_apply(self, overlay: dict[str, Any]) -> Config:
-        """Validate the overlay against the file's config, persist it, apply the result."""
-        base = await anyio.to_thread.run_sync(_load_file_only, self.config_path)
+        """Validate the overlay against the file's config, persist it, apply the result
+        (call with ``_lock`` held, having read ``overlay`` under it)."""
         try:
-            new = apply_overrides(base, overlay, str(self.config.daemon.state_file))
-        except ConfigError as exc:
+            base = await anyio.to_thread.run_sync(_load_file_only, self.config_path)
+            new = apply_overrides(base, overlay, str(self._state_file))
+        except ConfigError as exc:  # the overlay, or the file edited since into a broken one
             raise Invalid(str(exc), details={"problems": list(exc.problems)}) from exc
-        await anyio.to_thread.run_sync(save_overrides, self.config.daemon.state_file, overlay)
+        await anyio.to_thread.run_sync(save_overrides, self._state_file, overlay)
         await self._apply(new)
         return new
 
@@ -185,35 +229,41 @@ class Facade:
         if not probe.broadcasters:
             raise Invalid("the broadcaster could not be parsed")
         key = probe.broadcasters[0].key
-        if self.config.broadcaster(key) is not None:
-            raise Conflict(f"broadcaster {key!r} is already watched")
-        if any(b.target_text == target for b in self.config.broadcasters):
-            raise Conflict(f"target {target!r} is already watched")
-        overlay = self._overlay()
-        overlay["added"] = [a for a in overlay["added"] if a.get("name") != key] + [
-            {**entry, "name": key}
-        ]
-        overlay["removed"] = [k for k in overlay["removed"] if k != key]
-        await self._save_and_apply(overlay)
-        return self._broadcaster_json(key)
+        async with self._lock:
+            self._refuse_when_stopping()
+            if self.config.broadcaster(key) is not None:
+                raise Conflict(f"broadcaster {key!r} is already watched")
+            if any(b.target_text == target for b in self.config.broadcasters):
+                raise Conflict(f"target {target!r} is already watched")
+            overlay = self._overlay()
+            overlay["added"] = [a for a in overlay["added"] if a.get("name") != key] + [
+                {**entry, "name": key}
+            ]
+            overlay["removed"] = [k for k in overlay["removed"] if k != key]
+            await self._save_and_apply(overlay)
+            return self._broadcaster_json(key)
 
     async def remove_broadcaster(self, broadcaster: str) -> JsonObject:
-        self._watch_or_404(broadcaster)
-        overlay = self._overlay()
-        overlay["added"] = [a for a in overlay["added"] if a.get("name") != broadcaster]
-        if broadcaster not in overlay["removed"]:
-            overlay["removed"].append(broadcaster)
-        overlay["paused"] = [k for k in overlay["paused"] if k != broadcaster]
-        await self._save_and_apply(overlay)
-        return {"id": broadcaster, "removed": True}
+        async with self._lock:
+            self._refuse_when_stopping()
+            self._watch_or_404(broadcaster)
+            overlay = self._overlay()
+            overlay["added"] = [a for a in overlay["added"] if a.get("name") != broadcaster]
+            if broadcaster not in overlay["removed"]:
+                overlay["removed"].append(broadcaster)
+            overlay["paused"] = [k for k in overlay["paused"] if k != broadcaster]
+            await self._save_and_apply(overlay)
+            return {"id": broadcaster, "removed": True}
 
     async def _set_paused(self, broadcaster: str, paused: bool) -> JsonObject:
-        self._watch_or_404(broadcaster)
-        overlay = self._overlay()
-        keys = [k for k in overlay["paused"] if k != broadcaster]
-        overlay["paused"] = [*keys, broadcaster] if paused else keys
-        await self._save_and_apply(overlay)
-        return self._broadcaster_json(broadcaster)
+        async with self._lock:
+            self._refuse_when_stopping()
+            self._watch_or_404(broadcaster)
+            overlay = self._overlay()
+            keys = [k for k in overlay["paused"] if k != broadcaster]
+            overlay["paused"] = [*keys, broadcaster] if paused else keys
+            await self._save_and_apply(overlay)
+            return self._broadcaster_json(broadcaster)
 
     async def pause_broadcaster(self, broadcaster: str) -> JsonObject:
         return await self._set_paused(broadcaster, True)
@@ -225,7 +275,7 @@ class Facade:
         self._watch_or_404(broadcaster)
         if action == "start" and self.ffmpeg is None:
             raise Unavailable("this daemon has no usable ffmpeg: it cannot record video")
-        watch = self.watchlist.watches.get(broadcaster) if self.watchlist else None
+        watch = self.watchlist.watches.get(broadcaster)
         if watch is None or not watch.set_record_override(action == "start"):
             raise Conflict(f"{broadcaster!r} is not live")
         return self._broadcaster_json(broadcaster)
@@ -233,11 +283,11 @@ class Facade:
     # ------------------------------------------------------------------ reading
 
     def _counts(self) -> dict[str, int]:
-        stats = self.watchlist.statistics() if self.watchlist else {}
+        stats = self.watchlist.statistics()
         return {
             "broadcasters": len(stats),
             "live": sum(s.state in (WatchState.LIVE, WatchState.GRACE) for s in stats.values()),
-            "recording": sum(_is_recording(s) for s in stats.values()),
+            "recording": sum(is_recording(s) for s in stats.values()),
             "paused": sum(s.state is WatchState.PAUSED for s in stats.values()),
         }
 
@@ -245,9 +295,9 @@ class Facade:
         b = self.config.broadcaster(key)
         if b is None:
             raise NotFound(f"no broadcaster {key!r}")
-        watch = self.watchlist.watches.get(key) if self.watchlist else None
+        watch = self.watchlist.watches.get(key)
         s = watch.statistics() if watch is not None else None
-        breaker = self.watchlist.gate.statistics().state.value if self.watchlist else "closed"
+        breaker = self.watchlist.gate.statistics().state.value
         live = s.last_live if s is not None and s.session_id is not None else None
         return {
             "id": key,
@@ -268,10 +318,10 @@ class Facade:
             "session_id": s.session_id if s else None,
             "title": live.title if live else "",
             "viewers": live.viewers if live else None,
-            "capture": _component_block(s, "capture"),
-            "recording": _component_block(s, "recorder"),
-            "next_check_ms": self.watchlist.next_poll_ms(key) if self.watchlist else None,
-            "options": _jsonable({k: v for k, v in b.flat().items() if k not in _IDENTITY_FIELDS}),
+            "capture": component_block(s, "capture"),
+            "recording": recording_block(component_block(s, "recorder"), wall_ms()),
+            "next_check_ms": self.watchlist.next_poll_ms(key),
+            "options": jsonable({k: v for k, v in b.flat().items() if k not in IDENTITY_FIELDS}),
         }
 
     async def status(self) -> JsonObject:
@@ -284,7 +334,7 @@ class Facade:
                 db_bytes = await db.database_size()
         except DylivedError as exc:
             logger.warning("status: database not readable: %s", exc)
-        breaker = self.watchlist.gate.statistics() if self.watchlist else None
+        breaker = self.watchlist.gate.statistics()
         return {
             "daemon": {
                 "version": __version__,
@@ -292,21 +342,17 @@ class Facade:
                 "started_at_ms": self.started_at_ms,
                 "uptime_s": round(time.monotonic() - self._started, 3),
                 "config_path": self.config_path,
-                "free_disk_bytes": _free_disk(self.config.daemon.recordings_dir),
+                "free_disk_bytes": free_disk(self.config.daemon.recordings_dir),
                 "database_bytes": db_bytes,
                 "status_line": self._last_status_line,
                 "breaker": {
                     "douyin": {
-                        "state": breaker.state.value if breaker else "closed",
-                        "times_opened": breaker.times_opened if breaker else 0,
-                        "last_reason": breaker.last_reason if breaker else "",
+                        "state": breaker.state.value,
+                        "times_opened": breaker.times_opened,
+                        "last_reason": breaker.last_reason,
                     }
                 },
-                "budget": (
-                    _jsonable(vars_of(self.watchlist.gate.budget.statistics()))
-                    if self.watchlist
-                    else {}
-                ),
+                "budget": jsonable(vars_of(self.watchlist.gate.budget.statistics())),
                 "counts": {
                     **counts,
                     "sessions": db_counts.get("sessions", 0),
@@ -391,22 +437,18 @@ class Facade:
 
     async def health(self) -> JsonObject:
         checks = []
-        writer = self.writer
-        if writer is not None:
-            w = writer.statistics()
-            age = time.monotonic() - w.last_loop_monotonic
-            ok = age < WRITER_STALL and not w.disk_full
-            checks.append({"name": "store_writer", "ok": ok, "detail": f"loop {age:.1f} s ago"})
-        else:
-            checks.append({"name": "store_writer", "ok": False, "detail": "not open"})
+        w = self.writer.statistics()
+        age = time.monotonic() - w.last_loop_monotonic
+        ok = age < WRITER_STALL and not w.disk_full
+        checks.append({"name": "store_writer", "ok": ok, "detail": f"loop {age:.1f} s ago"})
         checks.append(
             {
                 "name": "scheduler",
-                "ok": self.watchlist is not None,
-                "detail": f"{len(self.watchlist.watches) if self.watchlist else 0} watches",
+                "ok": True,
+                "detail": f"{len(self.watchlist.watches)} watches",
             }
         )
-        free = _free_disk(self.config.daemon.recordings_dir)
+        free = free_disk(self.config.daemon.recordings_dir)
         checks.append(
             {
                 "name": "free_disk",
@@ -424,8 +466,8 @@ class Facade:
         return {"ok": all(c["ok"] for c in checks), "checks": checks}
 
     async def metrics(self) -> MetricsSnapshot:
-        stats = self.watchlist.statistics() if self.watchlist else {}
-        breaker = self.watchlist.gate.statistics().state.value if self.watchlist else "closed"
+        stats = self.watchlist.statistics()
+        breaker = self.watchlist.gate.statistics().state.value
         db_bytes = 0
         try:
             async with Database.open(self.config.daemon.database) as db:
@@ -436,7 +478,7 @@ class Facade:
         return MetricsSnapshot(
             version=__version__,
             uptime_s=time.monotonic() - self._started,
-            free_disk_bytes=_free_disk(self.config.daemon.recordings_dir),
+            free_disk_bytes=free_disk(self.config.daemon.recordings_dir),
             database_bytes=db_bytes,
             store_rows_rejected=store.rows_rejected if store else 0,
             store_values_out_of_range=store.values_out_of_range if store else 0,
@@ -445,7 +487,7 @@ class Facade:
                 BroadcasterMetrics(
                     broadcaster=key,
                     live=s.state in (WatchState.LIVE, WatchState.GRACE),
-                    recording=_is_recording(s),
+                    recording=is_recording(s),
                     poll_errors=s.errors,
                     breaker=breaker,  # type: ignore[arg-type]
                 )
@@ -455,49 +497,6 @@ class Facade:
 
 
 # ---------------------------------------------------------------------- helpers
-
-
-def vars_of(obj: object) -> dict[str, Any]:
-    return {name: getattr(obj, name) for name in getattr(obj, "__slots__", ())}
-
-
-# BroadcasterConfig fields that are the broadcaster's identity or state (shown as top-level
-# fields of its JSON), not the effective options a user can override.
-_IDENTITY_FIELDS = frozenset({"key", "target", "target_text", "enabled", "paused", "origin"})
-
-
-def _jsonable(value: Any) -> Any:
-    if isinstance(value, dict):
-        return {str(k): _jsonable(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_jsonable(v) for v in value]
-    if value is None or isinstance(value, bool | int | float | str):
-        return value
-    return str(value)
-
-
-def _is_recording(s: WatchStatistics) -> bool:
-    recorder = s.components.get("recorder")
-    return recorder is not None and recorder.state == "running"
-
-
-def _component_block(s: WatchStatistics | None, name: str) -> JsonObject | None:
-    if s is None or s.session_id is None:
-        return None
-    health = s.components.get(name)
-    if health is None:
-        return None
-    return {"state": health.state, "detail": health.detail, **_jsonable(dict(health.details))}
-
-
-def _free_disk(path: Path) -> int:
-    probe = Path(path)
-    while not probe.exists() and probe != probe.parent:
-        probe = probe.parent
-    try:
-        return shutil.disk_usage(probe).free
-    except OSError:
-        return 0
 
 
 def _load_file_only(path: str) -> Config:

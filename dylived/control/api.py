@@ -157,9 +157,12 @@ class DaemonFacade(Protocol):
              "session_id": int|None, "title": str, "viewers": int|None,
              "capture": {"connected": bool, "events_per_minute": float,
                          "last_event_age_s": float|None, "reconnects": int}|None,
-             "recording": {"state": str,          # RecorderState value, e.g. "running"
-                           "current_segment": str|None, "bytes_per_second": float,
-                           "media_over_wall": float|None}|None,
+             "recording": {"state": str,          # RecorderState value, or "idle"
+                           "detail": str, "segments": int, "bytes": int,  # closed so far
+                           "duration_s": float, "gaps": int, "pid": int|None, ...,
+                           "current_segment": {"path": str, "seq": int, "since_ms": int,
+                                               "bytes": int|None}|None,
+                           "bytes_per_second": float|None}|None,
              "options": {<effective per-broadcaster options>}}
 
         ``capture`` and ``recording`` are None while the broadcaster is not live.
@@ -243,8 +246,9 @@ class DaemonFacade(Protocol):
     async def list_segments(self, session_id: int) -> list[JsonObject]:
         """``GET /v1/sessions/{id}/segments``: in ``seq`` order.
 
-        Each: ``{"seq": int, "path": str, "state": "writing"|"closed"|..., "started_at_ms": int,
-        "ended_at_ms": int|None, "duration_s": float|None, "bytes": int, "quality": str,
+        Each: ``{"session_id": int, "seq": int, "path": str, "state": "writing"|"closed"|...,
+        "started_at_ms": int, "ended_at_ms": int|None, "media_duration_s": float|None,
+        "bytes": int|None, "quality": str|None, "width", "height", "codec",
         "start_offset_s": float|None}`` (``start_offset_s``: where the segment starts in the
         session's recording, the timeline of the events' ``stream_offset_s``).
         Raises ``NotFound``.

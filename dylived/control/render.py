@@ -2,15 +2,48 @@
 
 Pure: values in, strings out; ``now`` is always a parameter. Knows the JSON shapes documented
 in ``control/api.py`` and the event rows of dataset.md; imports nothing that does I/O.
+
+Daemon data (nicknames, titles, chat, error messages) may hold terminal control sequences:
+``clean`` / ``clean_tree`` show every control character (C0, DEL, C1: ESC among them) as a
+visible ``\\xNN`` escape before it reaches a terminal, and ``json_text`` escapes the ones
+``json.dumps`` leaves raw (DEL and C1). Only the lines a table or a listing adds are newlines.
 """
 
 from __future__ import annotations
 
 import json
+import re
 import unicodedata
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
+
+
+_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f]")
+_RAW_IN_JSON = re.compile("[\x7f-\x9f]")  # json.dumps escapes C0 itself
+
+
+def clean(text: str) -> str:
+    """``text`` with each control character (C0, DEL, C1) shown as ``\\xNN``."""
+    return _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", text)
+
+
+def clean_tree(value: Any) -> Any:
+    """A decoded JSON value with ``clean`` applied to every string (keys included)."""
+    if isinstance(value, str):
+        return clean(value)
+    if isinstance(value, dict):
+        return {clean(str(k)): clean_tree(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [clean_tree(v) for v in value]
+    return value
+
+
+def json_text(value: Any, *, indent: int | None = None) -> str:
+    """JSON for a terminal: ``json.dumps`` with DEL and C1 escaped too (still valid JSON)."""
+    separators = None if indent is not None else (",", ":")
+    text = json.dumps(value, ensure_ascii=False, indent=indent, separators=separators)
+    return _RAW_IN_JSON.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
 
 
 def display_width(text: str) -> int:
@@ -74,6 +107,16 @@ def human_bytes(n: float | None) -> str:
             return f"{value:.1f} {unit}" if abs(value) < 10 else f"{value:.0f} {unit}"
         value /= 1024
     raise AssertionError("unreachable")  # pragma: no cover
+
+
+def bit_rate(bytes_per_second: float | None) -> str:
+    """A recording rate in bits: 850 kbit/s, 2.4 Mbit/s (decimal units, as streams are quoted)."""
+    if bytes_per_second is None:
+        return "-"
+    bits = float(bytes_per_second) * 8
+    if bits >= 1e6:
+        return f"{bits / 1e6:.1f} Mbit/s"
+    return f"{bits / 1e3:.0f} kbit/s"
 
 
 def human_count(n: float | None) -> str:

@@ -568,16 +568,12 @@ class _Connection:
                 await self._send(h11.EndOfMessage())
                 completed = True
                 tg.cancel_scope.cancel()
-        except (
-            anyio.BrokenResourceError,
-            anyio.ClosedResourceError,
-            ConnectionError,
-            TimeoutError,
-        ):
-            logger.debug("control client went away during a streamed response")
-        except Exception:
-            # Headers are out: the only honest signal left is an unterminated chunked body.
-            logger.exception("control stream failed mid-response")
+        except Exception as exc:  # the task group wraps what the send raised in a group
+            if _went_away(exc):
+                logger.debug("control client went away during a streamed response")
+            else:
+                # Headers are out: the only honest signal left is an unterminated chunked body.
+                logger.exception("control stream failed mid-response")
         finally:
             await _aclose_quietly(response.chunks)
         return completed
@@ -591,6 +587,16 @@ class _Connection:
                 scope.cancel()
                 return
             self.conn.receive_data(data)
+
+
+_GONE = (anyio.BrokenResourceError, anyio.ClosedResourceError, ConnectionError, TimeoutError)
+
+
+def _went_away(exc: BaseException) -> bool:
+    """True when ``exc`` (or every exception of a group) says the client went away."""
+    if isinstance(exc, BaseExceptionGroup):
+        return all(_went_away(inner) for inner in exc.exceptions)
+    return isinstance(exc, _GONE)
 
 
 async def _aclose_quietly(chunks: AsyncIterator[bytes]) -> None:

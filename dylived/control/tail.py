@@ -3,12 +3,12 @@
 Owns the follow loop: every ``poll_s`` it asks for the active sessions (of the broadcaster, or
 of everyone) and follows each new one with ``GET /v1/sessions/{id}/events?follow=1`` in its
 own task; a session's stream ends when the session ends, and the next session is picked up by
-the next poll. Prints one readable line per event (``control/render.py``) or the raw JSON row.
+the next poll. Prints one readable line per event (``control/render.py``), its control
+characters shown as ``\\xNN``, or the JSON row.
 """
 
 from __future__ import annotations
 
-import json
 import sys
 from typing import Any, TextIO
 
@@ -40,9 +40,9 @@ async def follow_sessions(
         who = None if broadcaster else str(session.get("broadcaster", "?"))
         async for row in client.follow_events(int(session["id"]), after_seq=after):
             if as_json:
-                emit(json.dumps(row, ensure_ascii=False, separators=(",", ":")))
-            else:
-                emit(render.event_line(row, who))
+                emit(render.json_text(row))
+            else:  # a nickname or chat line cannot send escape sequences to the terminal
+                emit(render.clean(render.event_line(row, who)))
         following.discard(int(session["id"]))
 
     async with anyio.create_task_group() as tg:

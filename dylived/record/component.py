@@ -143,6 +143,12 @@ class RecorderComponent:
             k: (v.value if isinstance(v, RecorderState) else v) for k, v in asdict(stats).items()
         }
         details["pid"] = recorder.pid
+        current = recorder.current_segment
+        details["current_segment"] = (
+            None
+            if current is None
+            else {"path": str(current.path), "seq": current.seq, "since_ms": current.started_at_ms}
+        )
         detail = "free space under min_free: recording paused" if stats.disk_low else self._detail
         return ComponentHealth(stats.state.value, detail, details)
 

@@ -172,6 +172,11 @@ class Recorder:
             run.stop_requested.set()
 
     @property
+    def current_segment(self) -> SegmentOpened | None:
+        """The segment ffmpeg is writing now (announced, not finished yet), if any."""
+        return self._run.announced if self._run is not None else None
+
+    @property
     def pid(self) -> int | None:
         """The process id of the running ffmpeg, if one is running."""
         process = self._process

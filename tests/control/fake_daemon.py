@@ -1,9 +1,10 @@
-"""A minimal in-memory stand-in for the daemon's side of ``DaemonFacade``.
+"""A minimal in-memory stand-in for the daemon's side of ``DaemonFacade``, for server tests.
 
-This is a test double of the *daemon*, used only for control-server protocol tests and the
-``dylivectl`` rendering tests until the real daemon is wired in; it holds a few broadcasters,
-sessions and events in dicts and implements each facade method in the most direct way. It is
-never used to test dylived logic other than the control server and ``dylivectl``.
+Used only by the control server's robustness tests (``test_server.py``: framing, limits,
+timeouts, streaming, errors) and the ``bench/ctl.py`` control-path benchmark. Its payloads are
+opaque placeholders, not the daemon's shapes: nothing that renders or checks a status,
+broadcaster, session or segment shape may use it (``test_ctl_real.py`` renders the real
+daemon's).
 
 Run it standalone (for the ``bench/ctl.py`` benchmark and manual tries)::
 
@@ -38,37 +39,12 @@ NOW_MS = int(time.time() * 1000)
 
 
 def make_broadcaster(name: str, *, live: bool) -> JsonObject:
+    """An opaque stand-in: only what the server tests look at (id, state, paused)."""
     return {
         "id": name,
-        "target": f"https://live.douyin.com/{abs(hash(name)) % 10**11}",
-        "platform": "douyin",
-        "paused": False,
         "state": "live" if live else "offline",
-        "state_since_ms": NOW_MS - 3_900_000,
-        "last_check_ms": NOW_MS - 12_000,
-        "last_check_result": "live" if live else "offline",
-        "last_error": None,
-        "breaker": "closed",
+        "paused": False,
         "session_id": 1 if live else None,
-        "title": "深夜聊天" if live else "",
-        "viewers": 1234 if live else None,
-        "capture": {
-            "connected": True,
-            "events_per_minute": 321.5,
-            "last_event_age_s": 0.4,
-            "reconnects": 1,
-        }
-        if live
-        else None,
-        "recording": {
-            "state": "running",
-            "current_segment": "alice_20260101_0003.ts.part",
-            "bytes_per_second": 412_000.0,
-            "media_over_wall": 0.998,
-        }
-        if live
-        else None,
-        "options": {"record_video": True},
     }
 
 
@@ -89,20 +65,7 @@ class FakeDaemon:
         self.reload_problems = reload_problems or []
         self._changed = anyio.Event()
         if "alice" in self.broadcasters:
-            self.sessions[1] = {
-                "id": 1,
-                "broadcaster": "alice",
-                "room_id": "7390000000000000001",
-                "web_rid": "123456789",
-                "title": "深夜聊天",
-                "started_at_ms": NOW_MS - 3_900_000,
-                "ended_at_ms": None,
-                "reason_for_exit": None,
-                "total_events": 0,
-                "last_seq": 0,
-                "segments": 1,
-                "recording_total_bytes": 5 * 1024 * 1024,
-            }
+            self.sessions[1] = {"id": 1, "broadcaster": "alice", "ended_at_ms": None, "last_seq": 0}
             self.events_by_session[1] = []
             self.add_event(1, {"type": "chat", "user": {"nickname": "小明"}, "content": "你好"})
 
@@ -111,13 +74,11 @@ class FakeDaemon:
         events = self.events_by_session[session_id]
         seq = len(events) + 1
         events.append({**row, "seq": seq, "session_id": session_id, "received_at_ms": NOW_MS})
-        self.sessions[session_id]["total_events"] = seq
         self.sessions[session_id]["last_seq"] = seq
         self._wake()
 
     def end_session(self, session_id: int) -> None:
         self.sessions[session_id]["ended_at_ms"] = int(time.time() * 1000)
-        self.sessions[session_id]["reason_for_exit"] = "stream_ended"
         self._wake()
 
     def _wake(self) -> None:
@@ -139,27 +100,7 @@ class FakeDaemon:
     # -- DaemonFacade ----------------------------------------------------------------------
     async def status(self) -> JsonObject:
         bs = list(self.broadcasters.values())
-        return {
-            "daemon": {
-                "version": __version__,
-                "pid": 4242,
-                "started_at_ms": NOW_MS - 7_200_000,
-                "uptime_s": 7200.0,
-                "config_path": "/etc/dylived/dylived.toml",
-                "free_disk_bytes": 123 * 1024**3,
-                "database_bytes": 42 * 1024**2,
-                "counts": {
-                    "broadcasters": len(bs),
-                    "live": sum(b["state"] == "live" for b in bs),
-                    "recording": sum(b["recording"] is not None for b in bs),
-                    "paused": sum(b["paused"] for b in bs),
-                    "sessions": len(self.sessions),
-                    "events": sum(len(e) for e in self.events_by_session.values()),
-                    "segments": 1,
-                },
-            },
-            "broadcasters": bs,
-        }
+        return {"daemon": {"counts": {"broadcasters": len(bs)}}, "broadcasters": bs}
 
     async def list_broadcasters(self) -> list[JsonObject]:
         return list(self.broadcasters.values())
@@ -198,7 +139,7 @@ class FakeDaemon:
         b = self._get(broadcaster)
         if b["state"] != "live":
             raise Conflict(f"{broadcaster} is not live")
-        b["recording"] = None if action == "stop" else make_broadcaster("x", live=True)["recording"]
+        b["recording"] = action == "start"
         return b
 
     async def reload(self) -> JsonObject:
@@ -221,18 +162,7 @@ class FakeDaemon:
 
     async def list_segments(self, session_id: int) -> list[JsonObject]:
         self._session(session_id)
-        return [
-            {
-                "seq": 1,
-                "path": "/var/lib/dylived/recordings/alice/2026-01-01/alice_0001.ts",
-                "state": "closed",
-                "started_at_ms": NOW_MS - 3_900_000,
-                "ended_at_ms": NOW_MS - 3_300_000,
-                "duration_s": 600.0,
-                "bytes": 5 * 1024 * 1024,
-                "quality": "origin",
-            }
-        ]
+        return [{"seq": 1}]
 
     async def events(
         self, session_id: int, *, after_seq: int, follow: bool
@@ -260,9 +190,9 @@ class FakeDaemon:
     async def _export(self, session: JsonObject, fmt: ExportFormat) -> AsyncIterator[bytes]:
         events = self.events_by_session[session["id"]]
         rows = [
-            {"type": "room_info", "room_id": session["room_id"], "title": session["title"]},
+            {"type": "room_info"},
             *events,
-            {"type": "summary", "room_id": session["room_id"], "total_events": len(events)},
+            {"type": "summary", "total_events": len(events)},
         ]
         for row in rows:
             if fmt == "csv":
@@ -289,13 +219,13 @@ class FakeDaemon:
                 BroadcasterMetrics(
                     broadcaster=b["id"],
                     live=b["state"] == "live",
-                    recording=b["recording"] is not None,
+                    recording=bool(b.get("recording")),
                     events_by_type={"chat": 10, "gift": 2} if b["state"] == "live" else {},
                     segments=3,
                     recorded_bytes=1000,
                     reconnects=1,
                     poll_errors=0,
-                    breaker=b["breaker"],
+                    breaker="closed",
                 )
                 for b in self.broadcasters.values()
             ],

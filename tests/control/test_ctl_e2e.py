@@ -1,9 +1,9 @@
 """``dylivectl`` and curl against the real daemon (``python -m dylived run``) in a subprocess.
 
-No simulator yet (its scenario files have not landed): the platform endpoints point at a closed
-loopback port, so broadcasters stay offline with poll errors. That still drives every command
-through the real ``Daemon`` façade, the real control server and the real socket; commands that
-need a live session (tail, export) are covered against the server in ``test_ctl.py``.
+The platform endpoints point at a closed loopback port, so broadcasters stay offline with poll
+errors. That still drives every command through the real ``Daemon`` façade, the real control
+server and the real socket; what needs a live, recorded session (status rates, the current
+segment, tail, export) is rendered from a real daemon on the simulator in ``test_ctl_real.py``.
 """
 
 from __future__ import annotations

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from dylived.control import metrics, render
@@ -171,3 +173,35 @@ def test_metrics_text_format() -> None:
 )
 def test_metric_values(value: float, text: str) -> None:
     assert metrics.format_value(value) == text
+
+
+@pytest.mark.parametrize(
+    ("text", "shown"),
+    [
+        ("小明", "小明"),
+        ("a\x1b[31mb", "a\\x1b[31mb"),  # ESC (C0)
+        ("\x1b]0;title\x07x", "\\x1b]0;title\\x07x"),  # OSC ended by BEL
+        ("x\x9b2Jy", "x\\x9b2Jy"),  # CSI as one C1 character
+        ("line\nnext\ttab\x7f", "line\\x0anext\\x09tab\\x7f"),
+    ],
+)
+def test_clean_shows_every_control_character(text: str, shown: str) -> None:
+    assert render.clean(text) == shown
+    assert render.clean_tree({"k\x1b": [text, 3, None]}) == {"k\\x1b": [shown, 3, None]}
+
+
+def test_json_text_escapes_what_json_dumps_leaves_raw() -> None:
+    value = {"nickname": "a\x1b\x9b\x7fb", "title": "深夜"}
+    text = render.json_text(value)
+    assert "\x1b" not in text
+    assert "\x9b" not in text
+    assert "\x7f" not in text
+    assert "深夜" in text
+    assert json.loads(text) == value
+
+
+@pytest.mark.parametrize(
+    ("rate", "text"), [(None, "-"), (0, "0 kbit/s"), (52_000, "416 kbit/s"), (3e5, "2.4 Mbit/s")]
+)
+def test_bit_rate(rate: float | None, text: str) -> None:
+    assert render.bit_rate(rate) == text

@@ -1,4 +1,5 @@
-"""The real daemon as a subprocess: exit 78, notify protocol, reloads, SIGTERM within 10 s.
+"""The real daemon as a subprocess: exit 78, notify protocol, reloads, SIGTERM within 10 s;
+concurrent watchlist commands (none lost), SIGHUP at any moment of start-up and under traffic.
 
 The platform endpoints point at a closed loopback port: these tests are about the lifecycle,
 not about detection (test_detection.py covers that against the simulator).
@@ -212,3 +213,191 @@ def test_add_pause_resume_remove_are_persisted(tmp_path: Path) -> None:
             assert proc.wait(timeout=10) == 0
     finally:
         notify.close()
+
+
+def ctl_process(state: Path, *argv: str) -> subprocess.Popen[str]:
+    """``dylivectl`` against the daemon of ``state``, as its own process."""
+    return subprocess.Popen(
+        [sys.executable, "-m", "dylived.ctl", "--socket", str(state / "control.sock"), *argv],
+        cwd=REPO_ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
+@pytest.mark.slow
+@pytest.mark.e2e
+def test_twenty_concurrent_adds_from_separate_processes_all_survive_a_restart(
+    tmp_path: Path,
+) -> None:
+    state = tmp_path / "state"
+    config = write_config(tmp_path / "dylived.toml", state)
+    notify = FakeNotifySocket(tmp_path / "notify.sock")
+    names = [f"c{i:02d}" for i in range(20)]
+    try:
+        with running_daemon(config, {"NOTIFY_SOCKET": str(notify.path)}) as proc:
+            notify.wait_for("READY=1", timeout=30)
+            adds = [
+                ctl_process(state, "add", f"3000000000{i:02d}", "--name", n)
+                for i, n in enumerate(names)
+            ]
+            outcomes = [(p.wait(timeout=120), *p.communicate()) for p in adds]
+            assert [code for code, _, _ in outcomes] == [0] * 20, outcomes
+            assert sorted(out.split()[1] for _, out, _ in outcomes) == names
+            proc.send_signal(signal.SIGTERM)
+            assert proc.wait(timeout=10) == 0
+        assert not list(state.glob(".watchlist-overrides.json.*"))  # no temporary file left
+        with running_daemon(config, {"NOTIFY_SOCKET": str(notify.path)}) as proc:
+            notify.wait_for("READY=1", timeout=30, since=len(notify.messages))
+            with control(state) as api:
+                ids = [b["id"] for b in api.get("/v1/broadcasters").json()["broadcasters"]]
+            assert sorted(ids) == ["alice", *names]
+            proc.send_signal(signal.SIGTERM)
+            assert proc.wait(timeout=10) == 0
+    finally:
+        notify.close()
+
+
+def slow_ffmpeg(directory: Path, delay_s: float) -> Path:
+    """An ffmpeg that answers ``delay_s`` late: the start-up's probe (four calls) takes longer."""
+    wrapper = directory / "slow-ffmpeg"
+    wrapper.write_text(f'#!/bin/sh\nsleep {delay_s}\nexec /usr/bin/ffmpeg "$@"\n')
+    wrapper.chmod(0o755)
+    return wrapper
+
+
+@pytest.mark.slow
+@pytest.mark.e2e
+@pytest.mark.parametrize("phase_s", [0.0, 0.05])
+def test_sighup_at_any_moment_of_start_up_is_applied_once_ready(
+    tmp_path: Path, phase_s: float
+) -> None:
+    # A SIGHUP every 0.1 s from 1 s after the start until after READY: during the imports,
+    # the ffmpeg probe, the recovery, the watchlist start. Each is kept and applied once ready.
+    state = tmp_path / "state"
+    config = write_config(tmp_path / "dylived.toml", state)
+    ffmpeg = slow_ffmpeg(tmp_path, 0.4)
+    first = config.read_text().replace("[daemon]\n", f'[daemon]\nffmpeg = "{ffmpeg}"\n')
+    config.write_text(first)
+    notify = FakeNotifySocket(tmp_path / "notify.sock")
+    log = tmp_path / "daemon.log"
+    sent_before_ready = 0
+    try:
+        with running_daemon(config, {"NOTIFY_SOCKET": str(notify.path)}, log) as proc:
+            started = time.monotonic()
+            time.sleep(1.0 + phase_s)
+            # bob: read at start if the daemon has not read its config yet, else by a reload
+            config.write_text(first + '\n[[broadcaster]]\ntarget = "200000000002"\nname = "bob"\n')
+            ready_at: float | None = None
+            while ready_at is None or time.monotonic() < ready_at + 0.5:
+                assert proc.poll() is None, log.read_text()
+                proc.send_signal(signal.SIGHUP)
+                if ready_at is None:
+                    sent_before_ready += 1
+                notify.collect(0.1)
+                if ready_at is None and "READY=1" in notify.texts():
+                    ready_at = time.monotonic()
+                assert time.monotonic() - started < 60, "no READY=1"
+            texts = notify.texts()
+            ready = texts.index("READY=1")
+            assert "RELOADING=1" not in texts[:ready]  # none applied before the daemon ran
+            notify.wait_for("RELOADING=1", timeout=10, since=ready + 1)
+            with control(state) as api:
+                wait_until(
+                    lambda: (
+                        [b["id"] for b in api.get("/v1/broadcasters").json()["broadcasters"]]
+                        == ["alice", "bob"]
+                    ),
+                    10,
+                    "bob from the reload",
+                )
+            assert proc.poll() is None
+            proc.send_signal(signal.SIGTERM)
+            assert proc.wait(timeout=10) == 0
+    finally:
+        notify.close()
+    text = log.read_text()
+    assert "Traceback" not in text, text
+    assert "reloaded:" in text, text
+    assert sent_before_ready >= 10, sent_before_ready  # start-up lasted 1 s more at least
+
+
+def replace_text(path: Path, text: str) -> None:
+    """Write ``path`` as an editor does (a new file renamed over it): never read half-written."""
+    new = path.with_name(path.name + ".new")
+    new.write_text(text, encoding="utf-8")
+    new.replace(path)
+
+
+@pytest.mark.slow
+@pytest.mark.e2e
+def test_sighup_during_reloads_under_control_traffic_and_sigterm_right_after(
+    tmp_path: Path,
+) -> None:
+    import threading
+
+    state = tmp_path / "state"
+    config = write_config(tmp_path / "dylived.toml", state)
+    without_bob = config.read_text()
+    with_bob = without_bob + '\n[[broadcaster]]\ntarget = "200000000002"\nname = "bob"\n'
+    notify = FakeNotifySocket(tmp_path / "notify.sock")
+    log = tmp_path / "daemon.log"
+    statuses: list[tuple[str, int]] = []
+    done = threading.Event()
+
+    def churn(prefix: int) -> None:  # add and remove: each a read-modify-write of the overlay
+        with control(state) as api:
+            n = 0
+            while not done.is_set():
+                n += 1
+                name, target = f"t{prefix}x{n}", f"{prefix}{n:011d}"
+                added = api.post("/v1/broadcasters", json={"target": target, "name": name})
+                statuses.append(("add", added.status_code))
+                statuses.append(("remove", api.delete(f"/v1/broadcasters/{name}").status_code))
+
+    def read_and_reload() -> None:
+        with control(state) as api:
+            while not done.is_set():
+                statuses.append(("status", api.get("/v1/status").status_code))
+                statuses.append(("reload", api.post("/v1/reload").status_code))
+
+    try:
+        with running_daemon(config, {"NOTIFY_SOCKET": str(notify.path)}, log) as proc:
+            notify.wait_for("READY=1", timeout=30)
+            threads = [
+                threading.Thread(target=churn, args=(4,)),
+                threading.Thread(target=churn, args=(5,)),
+                threading.Thread(target=read_and_reload),
+            ]
+            for thread in threads:
+                thread.start()
+            try:
+                for i in range(30):
+                    replace_text(config, with_bob if i % 2 == 0 else without_bob)
+                    proc.send_signal(signal.SIGHUP)
+                    time.sleep(0.15)
+                    assert proc.poll() is None, log.read_text()
+            finally:
+                done.set()
+                for thread in threads:
+                    thread.join(timeout=60)
+            assert all(code in (200, 201) for _, code in statuses), sorted(set(statuses))
+            replace_text(config, with_bob)
+            with control(state) as api:
+                assert api.post("/v1/reload").status_code == 200
+                ids = [b["id"] for b in api.get("/v1/broadcasters").json()["broadcasters"]]
+            assert ids == ["alice", "bob"]  # every t<n> added was removed again
+            proc.send_signal(signal.SIGHUP)
+            proc.send_signal(signal.SIGTERM)  # not held up behind that reload
+            stop_started = time.monotonic()
+            assert proc.wait(timeout=10) == 0
+            assert time.monotonic() - stop_started < 10
+    finally:
+        notify.close()
+    kinds = {kind for kind, _ in statuses}
+    assert kinds == {"add", "remove", "status", "reload"}, statuses
+    assert all(code in (200, 201) for _, code in statuses), sorted(set(statuses))
+    text = log.read_text()
+    assert "Traceback" not in text, text
+    assert text.count("received SIGHUP") >= 30

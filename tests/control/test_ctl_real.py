@@ -1,0 +1,366 @@
+"""``dylivectl`` rendering what the real daemon says: the contract of every shape it shows.
+
+One real daemon (``python -m dylived run``, a subprocess) for the module, against the simulator
+on 127.0.0.1: ``alice`` live, recorded (real ffmpeg, 6 s ``md`` segments) and captured, her
+title holding an ESC sequence; ``bob`` offline. Each test runs the real ``dylivectl`` as its
+own process and reads what it printed, human and ``--json``: what ``status``, ``show``,
+``sessions``, ``segments``, ``tail`` and ``export`` render comes from the real facade, never
+from a test double.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import re
+import signal
+import sys
+import time
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import anyio
+import anyio.abc
+import pytest
+
+from dylived.control.render import display_width
+from dylived.sim import RoomSpec, Scenario, Simulator
+from dylived.sim.room import SimRoom
+from dylived.sim.script import SimUser
+from tests.conftest import REPO_ROOT
+from tests.daemon_rig import broadcaster_table, simulator_config
+
+
+pytestmark = [pytest.mark.anyio, pytest.mark.e2e, pytest.mark.slow]
+
+ALICE, BOB = "200000000001", "200000000002"
+TITLE = "深夜\x1b[2J聊天"  # a title that would clear the terminal if printed raw
+ESC = "\x1b"
+
+
+@pytest.fixture(scope="module")
+def anyio_backend() -> str:
+    return "asyncio"
+
+
+@dataclass
+class Rig:
+    sock: Path
+    state: Path
+    config: Path
+    room: SimRoom
+    process: anyio.abc.Process
+
+
+async def ctl(rig: Rig, *argv: str) -> tuple[int, str, str]:
+    result = await anyio.run_process(
+        [sys.executable, "-m", "dylived.ctl", "--socket", str(rig.sock), *argv],
+        check=False,
+        cwd=REPO_ROOT,
+    )
+    return result.returncode, result.stdout.decode(), result.stderr.decode()
+
+
+async def ctl_json(rig: Rig, *argv: str) -> Any:
+    code, out, err = await ctl(rig, "--json", *argv)
+    assert code == 0, err
+    return json.loads(out)
+
+
+async def wait_for_json(rig: Rig, argv: list[str], check: Any, seconds: float, what: str) -> Any:
+    deadline = time.monotonic() + seconds
+    while True:
+        with contextlib.suppress(AssertionError, ValueError, KeyError, TypeError):
+            value = await ctl_json(rig, *argv)
+            if check(value):
+                return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        await anyio.sleep(0.5)
+
+
+@pytest.fixture(scope="module")
+async def rig(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Rig]:
+    base = tmp_path_factory.mktemp("ctlreal")
+    state, config = base / "state", base / "dylived.toml"
+    scenario = Scenario(
+        rooms=(
+            RoomSpec(ALICE, nickname="主播", title=TITLE, rates={"chat": 2, "like": 1}),
+            RoomSpec(BOB),
+        )
+    )
+    async with Simulator.running(scenario) as sim:
+        broadcasters = broadcaster_table(ALICE, "alice", "record_video = true\n")
+        broadcasters += broadcaster_table(BOB, "bob")
+        text = simulator_config(
+            sim,
+            state,
+            broadcasters=broadcasters,
+            recording='record_video = false\nvideo_quality = "md"\nsegment_minutes = 0.1\n',
+        )
+        config.write_text(text, encoding="utf-8")
+        room = sim.room(ALICE)
+        room.go_live()
+        log = (base / "daemon.log").open("ab")
+        process = await anyio.open_process(
+            [sys.executable, "-m", "dylived", "run", "--config", str(config)],
+            cwd=REPO_ROOT,
+            env={**os.environ, "PYTHONUNBUFFERED": "1"},
+            stdout=log,
+            stderr=log,
+        )
+        rig = Rig(state / "control.sock", state, config, room, process)
+        try:
+            await wait_for_json(
+                rig,
+                ["show", "alice"],
+                lambda b: (
+                    b["recording"]["current_segment"] is not None
+                    and b["recording"]["bytes_per_second"]
+                    and b["capture"]["connected"]
+                ),
+                60,
+                "alice recorded and captured",
+            )
+            yield rig
+        finally:
+            if process.returncode is None:
+                process.send_signal(signal.SIGTERM)
+                with anyio.move_on_after(20, shield=True):
+                    await process.wait()
+                if process.returncode is None:
+                    process.kill()
+                    await process.wait()
+            log.close()
+    assert "Traceback" not in (base / "daemon.log").read_text()
+
+
+def row_of(table: str, first: str) -> list[str]:
+    """The cells of the table line starting with ``first`` (split on runs of 2+ spaces)."""
+    for line in table.splitlines():
+        if line.strip().startswith(first + " "):
+            return re.split(r" {2,}", line.strip())
+    raise AssertionError(f"no row {first!r} in:\n{table}")
+
+
+async def test_status_shows_the_real_recording_rate_and_counts(rig: Rig) -> None:
+    status = await ctl_json(rig, "status")
+    alice = next(b for b in status["broadcasters"] if b["id"] == "alice")
+    assert alice["state"] == "live"
+    assert alice["recording"]["state"] == "running"
+    assert alice["recording"]["bytes_per_second"] > 1000  # a real stream, bytes from disk
+    assert alice["capture"]["events_per_minute"] >= 0
+    code, out, err = await ctl(rig, "status")
+    assert code == 0, err
+    print(out)  # shown with -rP: what a person sees
+    assert "2 broadcasters: 1 live, 1 recording, 0 paused" in out
+    cells = row_of(out, "alice")
+    assert cells[1] == "live"
+    assert cells[2].startswith("for ")
+    assert "running" in cells
+    [rate] = [c for c in cells if c.endswith("bit/s")]
+    assert re.fullmatch(r"\d+ kbit/s|\d+\.\d Mbit/s", rate), rate
+    bob = row_of(out, "bob")
+    assert bob[1] == "offline"
+    assert "bit/s" not in out.split("\nbob", 1)[1]  # bob records nothing
+
+
+async def test_show_has_the_current_segment_path_since_and_size(rig: Rig) -> None:
+    b = await ctl_json(rig, "show", "alice")
+    segment = b["recording"]["current_segment"]
+    assert set(segment) >= {"path", "seq", "since_ms", "bytes"}
+    code, out, err = await ctl(rig, "show", "alice")
+    assert code == 0, err
+    print(out)  # shown with -rP
+    lines = {line.split(":", 1)[0]: line.split(":", 1)[1].strip() for line in out.splitlines()}
+    assert lines["state"].startswith("live for ")
+    assert re.match(
+        r"running, (\d+ kbit/s|\d+\.\d Mbit/s), \d+ segments closed", lines["recording"]
+    )
+    # the segment being written: its .part file under the recordings, since when, its size
+    text = lines["segment"]
+    match = re.fullmatch(
+        r"(\S+\.ts\.part) \(since (\d\d:\d\d:\d\d), for \d+s, ([\d.]+ (B|KiB|MiB))\)", text
+    )
+    assert match, text
+    assert Path(match.group(1)).parent.is_relative_to(rig.state / "recordings")
+    assert lines["capture"].startswith("connected, ")
+    assert lines["session"] == str(b["session_id"])
+
+
+async def test_sessions_and_segments_render_the_stored_rows(rig: Rig) -> None:
+    await wait_for_json(
+        rig,
+        ["segments"],
+        lambda j: any(s["state"] == "closed" for s in j["segments"]),
+        30,
+        "a closed segment",
+    )
+    sessions = (await ctl_json(rig, "sessions"))["sessions"]
+    [live] = [s for s in sessions if s["broadcaster"] == "alice" and s["ended_at_ms"] is None]
+    code, out, err = await ctl(rig, "sessions")
+    assert code == 0, err
+    cells = row_of(out, str(live["id"]))
+    assert cells[1] == "alice"
+    assert cells[3].endswith("(live)")
+    assert int(cells[5]) >= 1  # SEGS
+    header, row = out.splitlines()[0], next(ln for ln in out.splitlines() if "深夜" in ln)
+    # TITLE starts in the same terminal column on both lines (CJK counts two columns)
+    assert display_width(header[: header.index("TITLE")]) == display_width(row[: row.index("深夜")])
+    segments = (await ctl_json(rig, "segments", str(live["id"])))["segments"]
+    closed = next(s for s in segments if s["state"] == "closed")
+    code, out, err = await ctl(rig, "segments", str(live["id"]))
+    assert code == 0, err
+    cells = row_of(out, str(closed["seq"]))
+    assert cells[1] == "closed"
+    assert re.fullmatch(r"\d+s", cells[3]), cells  # the stored media duration, not "-"
+    assert cells[-1] == closed["path"]
+
+
+async def test_escape_sequences_from_the_platform_never_reach_the_terminal(rig: Rig) -> None:
+    for argv in (["status"], ["show", "alice"], ["sessions"], ["list"]):
+        code, out, err = await ctl(rig, *argv)
+        assert code == 0, err
+        assert ESC not in out, argv
+    code, out, _ = await ctl(rig, "show", "alice")
+    assert "title:" in out
+    assert "深夜\\x1b[2J聊天" in out  # shown, made visible
+    json_out = (await ctl(rig, "--json", "show", "alice"))[1]
+    assert ESC not in json_out
+    assert json.loads(json_out)["title"] == TITLE  # --json keeps the data exact
+    # a chat line whose nickname sets the terminal title and whose text turns it red
+    evil = SimUser(7, 7, "\x1b]0;owned\x07eve", "MS4wLjABAAAAeve", "eve")
+    out = await tail_until(
+        rig,
+        "turned red",
+        push=lambda: rig.room.push("chat", user=evil, content="\x1b[31mturned red\x9b2J"),
+    )
+    assert ESC not in out
+    assert "\x9b" not in out
+    assert "\x07" not in out
+    assert "\\x1b]0;owned\\x07eve: \\x1b[31mturned red\\x9b2J" in out
+    out = await tail_until(rig, "turned red", json_mode=True)
+    assert ESC not in out
+    assert "\x9b" not in out
+    assert any(
+        json.loads(line).get("content") == "\x1b[31mturned red\x9b2J" for line in out.splitlines()
+    )
+
+
+async def tail_until(rig: Rig, needle: str, *, push: Any = None, json_mode: bool = False) -> str:
+    """Run ``dylivectl tail alice --from-start`` until ``needle`` is printed (``push`` once it
+    runs); the output so far."""
+    argv = [sys.executable, "-m", "dylived.ctl", "--socket", str(rig.sock)]
+    argv += [*(["--json"] if json_mode else []), "tail", "alice", "--from-start"]
+    process = await anyio.open_process(argv, cwd=REPO_ROOT)
+    out = b""
+    async with process:
+        assert process.stdout is not None
+        with anyio.fail_after(30):
+            out += await process.stdout.receive()  # it is following the session now
+            if push is not None:
+                push()
+            while needle.encode() not in out:
+                out += await process.stdout.receive()
+        process.terminate()
+    return out.decode()
+
+
+async def test_tail_prints_one_line_per_live_event(rig: Rig) -> None:
+    gifter = SimUser(8, 8, "阿强", "MS4wLjABAAAAqiang", "qiang")
+
+    def push() -> None:
+        rig.room.push(
+            "gift",
+            user=gifter,
+            gift_name="小心心",
+            gift_diamond_count=1,
+            repeat_count=10,
+            combo_count=10,
+        )
+        rig.room.push("member", user=SimUser(9, 9, "bob", "MS4wLjABAAAAbob", "bob"))
+
+    out = await tail_until(rig, "bob joined", push=push)
+    lines = out.splitlines()
+    gift = next(ln for ln in lines if "阿强" in ln)
+    assert re.fullmatch(r"\d\d:\d\d:\d\d 阿强 sent 小心心 ×\d+ \(\d+ diamonds\)", gift)
+    assert any(re.fullmatch(r"\d\d:\d\d:\d\d bob joined", ln) for ln in lines)
+
+
+async def test_tail_into_a_closed_pipe_exits_quietly(rig: Rig) -> None:
+    # `dylivectl tail | head -1`: the reader goes away; tail ends with 0 and no traceback.
+    ctl_argv = f"{sys.executable} -m dylived.ctl --socket {rig.sock} tail alice --from-start"
+    script = f"{ctl_argv} 2>&1 | head -1; exit ${{PIPESTATUS[0]}}"
+    process = await anyio.open_process(["bash", "-c", script], cwd=REPO_ROOT)
+    async with process:
+        assert process.stdout is not None
+        with anyio.fail_after(20):
+            first = await process.stdout.receive()
+        for n in range(5):  # the next lines go to a pipe nobody reads any more
+            rig.room.push("member", user=SimUser(10 + n, 10 + n, f"u{n}", f"s{n}", f"u{n}"))
+            await anyio.sleep(0.3)
+        with anyio.fail_after(20):
+            code = await process.wait()
+        rest = b""
+        with contextlib.suppress(anyio.EndOfStream):
+            while True:
+                rest += await process.stdout.receive()
+    assert re.match(rb"\d\d:\d\d:\d\d ", first)
+    assert code == 0
+    assert rest == b""  # head saw one line: no traceback reached the pipe either
+
+
+async def test_export_to_a_file_has_room_info_first_and_summary_last(
+    rig: Rig, tmp_path: Path
+) -> None:
+    sessions = (await ctl_json(rig, "sessions", "alice"))["sessions"]
+    session = str(sessions[0]["id"])
+    out_file = tmp_path / "s.jsonl"
+    code, out, err = await ctl(rig, "export", session, "-o", str(out_file))
+    assert (code, out) == (0, ""), err
+    assert "wrote" in err
+    assert not (tmp_path / "s.jsonl.part").exists()
+    rows = [json.loads(line) for line in out_file.read_text().splitlines()]
+    assert rows[0]["type"] == "room_info"
+    assert rows[-1]["type"] == "summary"
+    code, _, err = await ctl(rig, "export", "999999", "-o", str(tmp_path / "none.jsonl"))
+    assert code == 1
+    assert "no session 999999" in err
+    assert not (tmp_path / "none.jsonl").exists()
+
+
+async def test_daemon_errors_exit_1_with_its_message(rig: Rig) -> None:
+    assert await ctl(rig, "show", "nobody") == (1, "", "dylivectl: no broadcaster 'nobody'\n")
+    code, _, err = await ctl(rig, "record", "start", "bob")
+    assert (code, err) == (1, "dylivectl: 'bob' is not live\n")
+    code, _, err = await ctl(rig, "add", "200000000009", "--name", "alice")
+    assert (code, err) == (1, "dylivectl: broadcaster 'alice' is already watched\n")
+
+
+async def test_rejected_reload_exits_1_listing_every_problem(rig: Rig) -> None:
+    good = rig.config.read_text(encoding="utf-8")
+    bad = good + '\n[[broadcaster]]\ntarget = ""\nname = "x"\nvideo_quality = "8k"\n'
+    try:
+        rig.config.write_text(bad, encoding="utf-8")
+        code, out, err = await ctl(rig, "reload")
+        json_code, json_out, _ = await ctl(rig, "--json", "reload")
+        # a watchlist command meanwhile is refused with the file's problems, not a 500
+        add_code, _, add_err = await ctl(rig, "add", "200000000077", "--name", "zed")
+    finally:
+        rig.config.write_text(good, encoding="utf-8")
+    assert (code, out) == (1, "")
+    lines = err.splitlines()
+    problems = json.loads(json_out)["problems"]
+    assert json_code == 1
+    assert len(problems) >= 2
+    assert lines == [f"dylivectl: reload rejected: {len(problems)} problem(s)"] + [
+        f"  {p}" for p in problems
+    ]
+    assert add_code == 1
+    assert "broadcaster[3].target: must not be empty" in add_err
+    assert "internal" not in add_err
+    assert (await ctl(rig, "reload"))[0] == 0  # the good file again
+    assert "zed" not in (await ctl(rig, "list"))[1]

@@ -191,7 +191,9 @@ async def test_recording_stops_before_a_full_disk_and_resumes(
     assert to_ms in starts  # to the start of the first one after
     assert to_ms - from_ms > 3000  # at least the 3 s the writer was held under its floor
     [(e_from, e_to)] = query(db, "SELECT from_ms, to_ms FROM gaps WHERE kind = 'events'")
-    assert from_ms <= e_from <= e_to <= to_ms
+    # the events gap lies inside the media gap; a segment's wall end (its start plus its media
+    # duration) may run up to ~2 s ahead of the wall clock when the CDN sent a burst
+    assert from_ms - 2500 <= e_from <= e_to <= to_ms
     inside = "SELECT COUNT(*) FROM events WHERE received_at_ms BETWEEN ? AND ?"
     assert count(db, inside, e_from, e_to) == 0
     assert query(db, "PRAGMA integrity_check") == [("ok",)]

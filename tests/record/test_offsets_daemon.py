@@ -113,7 +113,8 @@ async def test_event_offsets_follow_the_recording_across_segments_a_crash_and_re
         assert offset == pytest.approx(recorded, abs=0.01)  # continues, never restarts at 0
         recorded += duration
     gaps = query(db, "SELECT from_ms, to_ms FROM gaps WHERE kind = 'media'")
-    assert max(t - f for f, t in gaps) >= 3000  # the stall's
+    # the 5 s stall's gap, less what the reconnect's GOP burst brings back from before it
+    assert max(t - f for f, t in gaps) >= 1500
 
     events = query(db, "SELECT received_at_ms, stream_offset_s FROM events")
     assert len(events) > 100

@@ -1,18 +1,19 @@
-"""The watchlist: one Watch per broadcaster, their APScheduler poll jobs, the platform gate.
+"""The watchlist: one Watch per broadcaster, their poll times, the platform gate.
 
-APScheduler 3.11's ``AsyncIOScheduler`` only *triggers* polls (ecosystem.md §3, §8.6): one
-interval job per broadcaster, ``id="poll:<key>"``, ``IntervalTrigger(jitter=…)``, first runs
-staggered over one interval, ``max_instances=1``, ``coalesce=True``, an explicit
-``misfire_grace_time``, ``replace_existing=True``. A job does nothing but ``watch.request_poll()``
-(a flag and an event on the same loop); the check itself, the session and everything long-lived
-run in anyio task groups under ``Watchlist.run``, never inside a job. Because a job is that
-small it runs inline on the loop (APScheduler's ``DebugExecutor``: no asyncio task per run), and
-the scheduler's timer (``BatchingScheduler``) wakes on a grid of ``tick`` seconds, processing
-every job due by then, instead of once per jittered job time through a self-pipe: a thousand
-broadcasters cost a few wake-ups a second, and a poll starts at most ``tick`` late.
+APScheduler 3.11's ``AsyncIOScheduler`` only *triggers* polls (ecosystem.md §3, §8.6), through
+its public API: one interval job per platform (``id="poll:douyin"``, every ``tick`` seconds,
+``max_instances=1``, ``coalesce=True``, run inline on the loop by APScheduler's
+``DebugExecutor``) asks the :class:`PollClock` which broadcasters are due and calls
+``watch.request_poll()`` for each (a flag and an event on the same loop). The clock keeps each
+broadcaster's next poll time: first polls staggered over one interval, then every ``interval``
+plus a fresh ``uniform(0, jitter)`` (as APScheduler's own interval jitter), missed periods
+coalesced into one poll. A thousand broadcasters cost two scheduler wake-ups a second, and a
+poll starts at most ``tick`` late. The check itself, the session and everything long-lived
+run in anyio task groups under ``Watchlist.run``; a Watch makes at most one check at a time
+(its loop), so a broadcaster never has two status requests in flight.
 
-While a broadcaster is LIVE its job is rescheduled to ``live_interval``; while PAUSED the job is
-paused. Every status request of a platform goes through its ``PlatformGate``: the circuit
+While a broadcaster is LIVE its poll period is ``live_interval``; while PAUSED it has no poll
+time. Every status request of a platform goes through its ``PlatformGate``: the circuit
 breaker first (paused → ``CheckSkipped``, no request), then the request budget (max in flight,
 min spacing); a ``RiskControl`` answer opens the breaker (WARNING in the log, ``breaker`` in
 status), the probe after the pause closes it again (logged).
@@ -26,7 +27,8 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-import math
+import random
+import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -56,34 +58,49 @@ logger = logging.getLogger(__name__)
 SCHEDULER_TICK = 0.5  # seconds: the grid on which the poll scheduler wakes
 
 
-class BatchingScheduler(AsyncIOScheduler):  # type: ignore[misc]  # untyped library class
-    """``AsyncIOScheduler`` whose timer runs on the loop and wakes on a grid of ``tick`` s.
+class PollClock:
+    """Each broadcaster's next poll time (anyio's clock) and its period (see the module doc).
 
-    APScheduler's own timer calls ``wakeup``, which re-enters through ``call_soon_threadsafe``
-    (a self-pipe write and one more loop pass) and is set for the next job's exact time. This
-    one processes due jobs directly in the timer callback and rounds the next wake-up up to the
-    grid, so jobs due close together are run in one pass. Overrides ``_start_timer``, the one
-    hook APScheduler 3.x gives its schedulers for this (pinned ``apscheduler<4``).
+    Args:
+        jitter: each period is ``interval + uniform(0, jitter)`` seconds.
+        rng: the jitter's random source (tests pass a seeded one).
     """
 
-    def __init__(self, *, tick: float = SCHEDULER_TICK, **options: Any) -> None:
-        super().__init__(**options)
-        self.tick = tick
-        self.timer_passes = 0  # how many times the timer processed jobs (statistics, tests)
+    def __init__(self, jitter: float, rng: random.Random | None = None) -> None:
+        self.jitter = jitter
+        self._rng = rng or random.Random()
+        self._due: dict[str, float] = {}
+        self._interval: dict[str, float] = {}
 
-    def _start_timer(self, wait_seconds: float | None) -> None:
-        self._stop_timer()
-        if wait_seconds is not None:
-            loop = self._eventloop
-            now = loop.time()
-            due = now + max(0.0, wait_seconds)
-            at = math.ceil(due / self.tick) * self.tick if self.tick > 0 else due
-            self._timeout = loop.call_at(at, self._timer_fired)
+    def _period(self, key: str) -> float:
+        jitter = self.jitter
+        return self._interval[key] + (self._rng.uniform(0, jitter) if jitter > 0 else 0.0)
 
-    def _timer_fired(self) -> None:
-        self._timeout = None
-        self.timer_passes += 1
-        self._start_timer(self._process_jobs())
+    def schedule(
+        self, key: str, interval: float, now: float, first_in: float | None = None
+    ) -> None:
+        """Poll ``key`` every ``interval`` s from now: first after ``first_in`` s, or a period."""
+        self._interval[key] = interval
+        self._due[key] = now + (first_in if first_in is not None else self._period(key))
+
+    def remove(self, key: str) -> None:
+        """No more polls for ``key`` (removed or paused) until it is scheduled again."""
+        self._due.pop(key, None)
+        self._interval.pop(key, None)
+
+    def take_due(self, now: float) -> list[str]:
+        """The keys due by ``now``, each moved to its next time (missed periods: one poll)."""
+        due = [key for key, at in self._due.items() if at <= now]
+        for key in due:
+            after = self._due[key] + self._period(key)
+            self._due[key] = after if after > now else now + self._period(key)
+        return due
+
+    def next_due(self, key: str) -> float | None:
+        return self._due.get(key)
+
+    def __len__(self) -> int:
+        return len(self._due)
 
 
 class PollOptions(Protocol):
@@ -227,7 +244,7 @@ class Watchlist:
         store: the session writes.
         factories: session components made for each live session.
         paused: keys that start paused (the overrides state file).
-        tick: the poll scheduler's wake-up grid in seconds (a poll starts at most this late).
+        tick: the period of the platform's poll job in seconds (a poll starts at most this late).
     """
 
     def __init__(
@@ -251,7 +268,8 @@ class Watchlist:
         self.watches: dict[str, Watch] = {}
         self._scopes: dict[str, anyio.CancelScope] = {}
         self._done: dict[str, anyio.Event] = {}
-        self._scheduler: BatchingScheduler | None = None
+        self.clock = PollClock(poll.jitter)
+        self.scheduler: AsyncIOScheduler | None = None
         self._tick = tick
         self._tg: anyio.abc.TaskGroup | None = None
 
@@ -265,13 +283,21 @@ class Watchlist:
         Cancel safety: the scheduler is shut down first (no new polls), then every watch is
         cancelled and closes its session as ``daemon_stopped`` (shielded, bounded).
         """
-        scheduler = BatchingScheduler(
-            tick=self._tick,
+        scheduler = AsyncIOScheduler(
             timezone=dt.UTC,
-            job_defaults={"coalesce": True, "max_instances": 1},
-            executors={"default": DebugExecutor()},  # jobs only set a flag: run them inline
+            executors={"default": DebugExecutor()},  # the job only sets flags: run it inline
         )
-        self._scheduler = scheduler
+        scheduler.add_job(
+            self._poll_job,
+            trigger=IntervalTrigger(seconds=self._tick, timezone=dt.UTC),
+            id=f"poll:{self.gate.platform}",
+            name=f"poll {self.gate.platform}",
+            max_instances=1,
+            coalesce=True,
+            misfire_grace_time=None,  # however late the loop was: run once
+            next_run_time=dt.datetime.now(dt.UTC),
+        )
+        self.scheduler = scheduler
         try:
             async with anyio.create_task_group() as tg:
                 self._tg = tg
@@ -290,7 +316,6 @@ class Watchlist:
 
     async def _add(self, broadcaster: BroadcasterOptions, first_run_in: float) -> None:
         assert self._tg is not None
-        assert self._scheduler is not None
         key = broadcaster.key
 
         async def fetch() -> LiveStatus:
@@ -309,22 +334,7 @@ class Watchlist:
         self.watches[key] = watch
         self._done[key] = anyio.Event()
         await self._tg.start(self._run_watch, watch)
-        first = dt.datetime.now(dt.UTC) + dt.timedelta(seconds=first_run_in)
-        self._scheduler.add_job(
-            self._poll_job,
-            trigger=self._trigger(broadcaster.interval),
-            args=(key,),
-            id=f"poll:{key}",
-            name=f"poll {key}",
-            replace_existing=True,
-            max_instances=1,
-            coalesce=True,
-            misfire_grace_time=max(1, int(broadcaster.interval)),
-            next_run_time=first,
-        )
-
-    def _trigger(self, interval: float) -> IntervalTrigger:
-        return IntervalTrigger(seconds=interval, jitter=self.poll.jitter or None, timezone=dt.UTC)
+        self.clock.schedule(key, broadcaster.interval, anyio.current_time(), first_in=first_run_in)
 
     async def _run_watch(self, watch: Watch, *, task_status: anyio.abc.TaskStatus[None]) -> None:
         try:
@@ -334,34 +344,36 @@ class Watchlist:
         finally:
             self._done[watch.key].set()
 
-    def _poll_job(self, key: str) -> None:
-        # Run inline by APScheduler's timer on the loop: only hand over, never do work.
-        watch = self.watches.get(key)
-        if watch is not None:
-            watch.request_poll()
+    def _poll_job(self) -> None:
+        # Run inline by APScheduler on the loop: only hand over, never do work.
+        for key in self.clock.take_due(anyio.current_time()):
+            watch = self.watches.get(key)
+            if watch is None:
+                self.clock.remove(key)
+            else:
+                watch.request_poll()
+
+    def _interval_of(self, watch: Watch) -> float:
+        if watch.machine.state is WatchState.LIVE:
+            return self.poll.live_interval
+        options: BroadcasterOptions = watch.options
+        return options.interval
 
     def _state_changed(self, watch: Watch, old: WatchState, new: WatchState) -> None:
-        scheduler = self._scheduler
-        job_id = f"poll:{watch.key}"
-        if scheduler is None or scheduler.get_job(job_id) is None:
-            return
+        if watch.key not in self._scopes:
+            return  # being removed: no poll time again
         if new is WatchState.PAUSED:
-            scheduler.pause_job(job_id)
+            self.clock.remove(watch.key)
             return
-        if old is WatchState.PAUSED:
-            scheduler.resume_job(job_id)
-        options: BroadcasterOptions = watch.options
-        if new is WatchState.LIVE and old is WatchState.OFFLINE:
-            scheduler.reschedule_job(job_id, trigger=self._trigger(self.poll.live_interval))
-        elif new is WatchState.OFFLINE and old is not WatchState.PAUSED:
-            scheduler.reschedule_job(job_id, trigger=self._trigger(options.interval))
+        resumed, went_live = old is WatchState.PAUSED, old is WatchState.OFFLINE
+        if resumed or new is WatchState.OFFLINE or (new is WatchState.LIVE and went_live):
+            self.clock.schedule(watch.key, self._interval_of(watch), anyio.current_time())
 
     # -- commands
 
     async def remove(self, key: str) -> None:
         """Stop watching ``key``; returns once its session (if any) is closed."""
-        if self._scheduler is not None and self._scheduler.get_job(f"poll:{key}") is not None:
-            self._scheduler.remove_job(f"poll:{key}")
+        self.clock.remove(key)
         scope = self._scopes.pop(key, None)
         done = self._done.get(key)
         if scope is not None:
@@ -393,6 +405,7 @@ class Watchlist:
         poll_changed = poll != self.poll
         self.poll = poll
         self.gate.reconfigure(poll)
+        self.clock.jitter = poll.jitter
         for key in removed:
             await self.remove(key)
         for key, broadcaster in wanted.items():
@@ -411,16 +424,9 @@ class Watchlist:
         )
 
     def _reschedule(self, watch: Watch) -> None:
-        scheduler = self._scheduler
-        job_id = f"poll:{watch.key}"
-        if scheduler is None or scheduler.get_job(job_id) is None:
+        if watch.machine.state is WatchState.PAUSED or self.clock.next_due(watch.key) is None:
             return
-        state = watch.machine.state
-        if state is WatchState.PAUSED:
-            return
-        options: BroadcasterOptions = watch.options
-        interval = self.poll.live_interval if state is WatchState.LIVE else options.interval
-        scheduler.reschedule_job(job_id, trigger=self._trigger(interval))
+        self.clock.schedule(watch.key, self._interval_of(watch), anyio.current_time())
 
     # -- reading
 
@@ -428,7 +434,8 @@ class Watchlist:
         return {key: watch.statistics() for key, watch in self.watches.items()}
 
     def next_poll_ms(self, key: str) -> int | None:
-        job = None if self._scheduler is None else self._scheduler.get_job(f"poll:{key}")
-        if job is None or job.next_run_time is None:
+        """When ``key`` is next polled (Unix ms), None while it has no poll time (paused)."""
+        due = self.clock.next_due(key)
+        if due is None:
             return None
-        return int(job.next_run_time.timestamp() * 1000)
+        return int((time.time() + max(0.0, due - anyio.current_time())) * 1000)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -12,7 +12,7 @@ import anyio
 from dylived.config import loads_config
 from dylived.net.http import HttpClient
 from dylived.platforms.douyin import DouyinPlatform
-from dylived.scheduler import StatusSource, Watchlist
+from dylived.scheduler import StatusFetcher, StatusSource, Watchlist
 from dylived.session import StatusSampler, WriterSessionStore
 from dylived.sim import Simulator
 from dylived.store.db import Database, SessionRecord
@@ -45,8 +45,13 @@ def config_text(sim: Simulator, poll: str, broadcasters: str, tmp_path: Path) ->
 
 @asynccontextmanager
 async def watching(
-    sim: Simulator, tmp_path: Path, poll: str, broadcasters: str
+    sim: Simulator,
+    tmp_path: Path,
+    poll: str,
+    broadcasters: str,
+    wrap_fetch: Callable[[StatusFetcher], StatusFetcher] | None = None,
 ) -> AsyncIterator[Harness]:
+    """The watchlist running; ``wrap_fetch`` may wrap the real status fetcher (e.g. slow it)."""
     config = loads_config(config_text(sim, poll, broadcasters, tmp_path))
     database = tmp_path / "dylived.db"
     async with (
@@ -56,10 +61,11 @@ async def watching(
     ):
         await tg.start(writer.run)
         platform = DouyinPlatform(http, config.douyin)
+        fetch: StatusFetcher = StatusSource(platform).fetch
         watchlist = Watchlist(
             config.poll,
             config.broadcasters,  # type: ignore[arg-type]
-            StatusSource(platform).fetch,
+            wrap_fetch(fetch) if wrap_fetch else fetch,
             WriterSessionStore(writer),
             [lambda ctx: StatusSampler()],
         )

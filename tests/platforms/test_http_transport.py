@@ -1,11 +1,12 @@
-"""net/h11pool.py under HttpClient: keep-alive, stale connections, bodies, TLS, limits.
+"""HttpClient on httpcore: keep-alive, stale connections, bodies, cookies, redirects, TLS.
 
-Every test talks to a real threaded HTTP server on 127.0.0.1 (plain, or TLS with a throw-away
-self-signed certificate made by the ``openssl`` command).
+Every test talks to a real threaded HTTP server on loopback (127.0.0.1, and 127.0.0.2 as a
+second host; plain, or TLS with a throw-away self-signed certificate made by ``openssl``).
 """
 
 from __future__ import annotations
 
+import contextlib
 import gzip
 import shutil
 import ssl
@@ -21,8 +22,7 @@ from urllib.parse import parse_qs, urlsplit
 import anyio
 import pytest
 
-from dylived.errors import TransportError, UpstreamError
-from dylived.net.h11pool import split_url
+from dylived.errors import RoomNotFound, TransportError, UpstreamError
 from dylived.net.http import HttpClient
 
 
@@ -81,6 +81,8 @@ class _Handler(BaseHTTPRequestHandler):
             self._send(200, b"ok", {"Set-Cookie": f"ttwid={value}; Path=/"})
         elif path == "/echo-cookie":
             self._send(200, (self.headers.get("Cookie") or "-").encode())
+        elif path == "/to":  # a redirect to the URL given in ?u=
+            self._send(int(query.get("code", ["302"])[0]), b"", {"Location": query["u"][0]})
         elif path == "/see-other":
             self._send(303, b"", {"Location": "/json"})
         elif path == "/loop":
@@ -103,8 +105,8 @@ class _Handler(BaseHTTPRequestHandler):
 class _Server(ThreadingHTTPServer):
     daemon_threads = True
 
-    def __init__(self) -> None:
-        super().__init__(("127.0.0.1", 0), _Handler)
+    def __init__(self, host: str = "127.0.0.1") -> None:
+        super().__init__((host, 0), _Handler)
         self.lock = threading.Lock()
         self.in_flight = 0
         self.most_in_flight = 0
@@ -137,47 +139,37 @@ def server() -> Iterator[_Server]:
 
 
 def _base(server: _Server, scheme: str = "http") -> str:
-    return f"{scheme}://127.0.0.1:{server.server_address[1]}"
+    host, port = server.server_address[:2]
+    return f"{scheme}://{host!s}:{port}"
 
 
-# ---------------------------------------------------------------- URL splitting (pure)
+# ---------------------------------------------------------------- URLs
 
 
-@pytest.mark.parametrize(
-    ("url", "origin", "authority", "target"),
-    [
-        (
-            "http://127.0.0.1:8080/a/b?x=1&y=2",
-            ("http", "127.0.0.1", 8080),
-            "127.0.0.1:8080",
-            "/a/b?x=1&y=2",
-        ),
-        ("https://Live.Douyin.com/?q", ("https", "live.douyin.com", 443), "Live.Douyin.com", "/?q"),
-        ("http://h?x=/y", ("http", "h", 80), "h", "/?x=/y"),
-        ("http://h", ("http", "h", 80), "h", "/"),
-        ("http://h/p#frag", ("http", "h", 80), "h", "/p"),
-        ("http://u:pw@h:81/p", ("http", "h", 81), "h:81", "/p"),
-        ("http://[::1]:9/p", ("http", "::1", 9), "[::1]:9", "/p"),
-        ("http://h/a b/名", ("http", "h", 80), "h", "/a%20b/%E5%90%8D"),
-    ],
-)
-def test_split_url(url: str, origin: tuple[str, str, int], authority: str, target: str) -> None:
-    split = split_url("GET", url)
-    assert (split.origin, split.authority, split.target) == (origin, authority, target)
+@pytest.mark.anyio
+async def test_the_request_line_and_host_header(server: _Server) -> None:
+    async with HttpClient(user_agent="UA/1", timeout=5) as http:
+        await http.fetch(f"{_base(server)}/json?x=1&y=a%2Fb#fragment")
+        with pytest.raises(RoomNotFound, match="HTTP 404"):  # no such path on this server
+            await http.fetch(f"{_base(server)}/a b/名?q=é")
+    assert server.targets == ["/json?x=1&y=a%2Fb", "/a%20b/%E5%90%8D?q=%C3%A9"]
+    assert server.hosts == [f"127.0.0.1:{server.server_address[1]}"] * 2
 
 
+@pytest.mark.anyio
 @pytest.mark.parametrize(
     ("url", "needle"),
     [
         ("ftp://h/x", "UnsupportedProtocol"),
         ("/relative/only", "UnsupportedProtocol"),
-        ("http:///nohost", "no host"),
+        ("http:///nohost", "UnsupportedProtocol|InvalidURL"),
         ("http://h:port/x", "InvalidURL"),
     ],
 )
-def test_split_url_refuses(url: str, needle: str) -> None:
-    with pytest.raises(TransportError, match=needle) as info:
-        split_url("GET", url + "?secret=1")
+async def test_unusable_urls_are_transport_errors_without_the_query(url: str, needle: str) -> None:
+    async with HttpClient(user_agent="UA/1", timeout=5) as http:
+        with pytest.raises(TransportError, match=needle) as info:
+            await http.fetch(url + "?secret=1")
     assert "secret" not in str(info.value)
 
 
@@ -337,3 +329,60 @@ async def test_https_with_an_untrusted_certificate_is_a_transport_error(
     async with HttpClient(user_agent="UA/1", timeout=5) as http:
         with pytest.raises(TransportError, match="ConnectError"):
             await http.fetch(f"{_base(tls_server, 'https')}/json")
+
+
+@pytest.mark.anyio
+async def test_ssl_cert_file_is_trusted(
+    tls_server: _Server, certificate: tuple[Path, Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("SSL_CERT_FILE", str(certificate[0]))
+    async with HttpClient(user_agent="UA/1", timeout=5) as http:  # no ssl_context given
+        assert (await http.fetch(f"{_base(tls_server, 'https')}/json")).body == PAYLOAD
+
+
+# ---------------------------------------------------------------- redirects to another origin
+
+
+@pytest.fixture
+def other_host() -> Iterator[_Server]:
+    """A second server on another loopback address: another host for the cookie rules."""
+    yield from _serve(_Server("127.0.0.2"))
+
+
+@pytest.mark.anyio
+async def test_a_redirect_to_another_host_carries_no_cookies(
+    server: _Server, other_host: _Server
+) -> None:
+    base, elsewhere = _base(server), f"{_base(other_host)}/echo-cookie"
+    async with HttpClient(user_agent="UA/1", timeout=5) as http:
+        await http.fetch(f"{base}/set?v=jar")  # a jar cookie of 127.0.0.1
+        for code in ("301", "302", "303", "307", "308"):
+            moved = await http.fetch(
+                f"{base}/to?code={code}&u={elsewhere}",
+                headers={"Cookie": "sessionid=secret"},
+                follow_redirects=True,
+            )
+            assert (moved.status_code, moved.body) == (200, b"-")
+        # the same origin: the explicit header is kept, and the jar still applies without it
+        same = await http.fetch(
+            f"{base}/to?u=/echo-cookie", headers={"Cookie": "sessionid=x"}, follow_redirects=True
+        )
+        assert same.body == b"sessionid=x"
+        assert (await http.fetch(f"{base}/to?u=/echo-cookie", follow_redirects=True)).body == (
+            b"ttwid=jar"
+        )
+    assert other_host.targets == ["/echo-cookie"] * 5
+
+
+@pytest.mark.anyio
+async def test_a_redirect_to_another_port_drops_the_explicit_cookie(server: _Server) -> None:
+    with contextlib.ExitStack() as stack:
+        second = stack.enter_context(contextlib.contextmanager(_serve)(_Server()))
+        async with HttpClient(user_agent="UA/1", timeout=5) as http:
+            moved = await http.fetch(
+                f"{_base(server)}/to?u={_base(second)}/echo-cookie",
+                headers={"Cookie": "sessionid=secret"},
+                follow_redirects=True,
+            )
+        assert moved.body == b"-"
+        assert second.targets == ["/echo-cookie"]

@@ -63,6 +63,7 @@ from dylived.record.segments import (
     is_refused_line,
     parse_opening_line,
 )
+from dylived.record.sizechange import follows_size_change
 
 
 logger = logging.getLogger(__name__)
@@ -134,6 +135,7 @@ class Recorder:
         self._hole_cause = "restart"
         self._flv_failures = 0
         self._list_counter = 0
+        self._prefer_hls: bool | None = None  # None: not asked yet (record.sizechange)
 
     # -- control
 
@@ -201,12 +203,15 @@ class Recorder:
             await self._wait_for_disk()
             if self._stop_event.is_set():
                 break
+            if self._prefer_hls is None:
+                self._prefer_hls = not await follows_size_change(self.settings.ffmpeg)
             try:
                 source = choose_source(
                     status,
                     self.settings.quality,
                     self._flv_failures,
                     self.settings.hls_after_flv_failures,
+                    prefer_hls=self._prefer_hls,
                 )
             except ValueError:
                 logger.warning("no recordable stream in the status; asking again")
@@ -250,6 +255,12 @@ class Recorder:
         return self.stop_reason
 
     def _log_source(self, source: Source) -> None:
+        if self._prefer_hls and source.kind == "flv" and self.source is None:
+            logger.warning(
+                "quality %s has no HLS URL: recording FLV with an ffmpeg that loses a "
+                "frame-size change inside FLV (frames after one will not decode)",
+                source.quality,
+            )
         if source.fell_back:
             logger.info(
                 "quality %s is not offered; recording the nearest, %s",

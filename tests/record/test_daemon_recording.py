@@ -24,7 +24,7 @@ from dylived.store.db import Database
 from dylived.store.export import session_manifest
 from tests.conftest import REPO_ROOT
 from tests.daemon_rig import broadcaster_table, query, simulator_config, wait_for
-from tests.record.livesource import measure
+from tests.record.livesource import FFMPEG, frame_sizes, measure
 
 
 pytestmark = [pytest.mark.anyio, pytest.mark.e2e, pytest.mark.slow]
@@ -35,9 +35,16 @@ def rids(n: int) -> list[str]:
 
 
 def write_config(
-    path: Path, sim: Simulator, state: Path, web_rids: list[str], *, record_video: bool = True
+    path: Path,
+    sim: Simulator,
+    state: Path,
+    web_rids: list[str],
+    *,
+    record_video: bool = True,
+    ffmpeg: str | None = None,
 ) -> None:
-    """Short ``md`` segments, no event capture; one broadcaster ``b<i>`` per room."""
+    """Short ``md`` segments, no event capture; one broadcaster ``b<i>`` per room; ``ffmpeg``:
+    the daemon's ``daemon.ffmpeg`` (None: found on PATH)."""
     broadcasters = "".join(broadcaster_table(rid, f"b{i}") for i, rid in enumerate(web_rids))
     recording = (
         f"record_video = {'true' if record_video else 'false'}\n"
@@ -49,6 +56,7 @@ def write_config(
         broadcasters=broadcasters,
         recording=recording,
         extra="[capture]\ncapture_events = false\n",
+        ffmpeg=ffmpeg,
     )
     path.write_text(text, encoding="utf-8")
 
@@ -99,10 +107,10 @@ async def daemon(config: Path, log: Path) -> AsyncIterator[anyio.abc.Process]:
         out.close()
 
 
-def assert_playable(sizes: dict[Path, int]) -> None:
+def assert_playable(sizes: dict[Path, int], ffmpeg: str = FFMPEG) -> None:
     for path, size in sizes.items():
         assert path.stat().st_size == size
-        seconds, errors = measure(path)
+        seconds, errors = measure(path, ffmpeg)
         assert errors == ""
         assert seconds > 0
 
@@ -144,14 +152,16 @@ async def test_sigterm_with_5_recordings_closes_every_segment_within_20_s(tmp_pa
     assert reasons == {"daemon_stopped"}
 
 
-async def test_daemon_sigkilled_mid_recording_then_restarted(tmp_path: Path) -> None:
+async def test_daemon_sigkilled_mid_recording_then_restarted(
+    tmp_path: Path, ffmpeg_bin: str
+) -> None:
     [rid] = rids(1)
     scenario = Scenario(rooms=(RoomSpec(rid, nickname="主播"),))
     state, config = tmp_path / "state", tmp_path / "dylived.toml"
     db = state / "dylived.db"
     before = ffmpeg_pids(tmp_path)
     async with Simulator.running(scenario) as sim:
-        write_config(config, sim, state, [rid])
+        write_config(config, sim, state, [rid], ffmpeg=ffmpeg_bin)
         sim.room(rid).go_live()
         async with daemon(config, tmp_path / "daemon.log") as first:
             closed = "SELECT 1 FROM segments WHERE state = 'closed'"
@@ -188,7 +198,7 @@ async def test_daemon_sigkilled_mid_recording_then_restarted(tmp_path: Path) -> 
     assert [r for _, r, _ in sessions] == ["daemon_stopped", "daemon_stopped"]
     assert sessions[1][2] / 1000 > killed_at - 1
     for path in finished_first:
-        assert measure(Path(path))[1] == ""
+        assert measure(Path(path), ffmpeg_bin)[1] == ""
     files = recorded_files(state)
     assert not [f for f in files if f.name.endswith(".part")]  # the partial one was finalised
     assert not [f for f in files if f.suffix == ".csv"]  # and the killed run's segment list
@@ -205,7 +215,7 @@ async def test_daemon_sigkilled_mid_recording_then_restarted(tmp_path: Path) -> 
     )
     partial = Path(path)
     assert partial == Path(open_part.removesuffix(".part"))
-    seconds, errors = measure(partial)
+    seconds, errors = measure(partial, ffmpeg_bin)
     assert errors == ""
     assert seconds > 1
     assert abs(duration - seconds) < 0.3
@@ -223,6 +233,38 @@ async def test_daemon_sigkilled_mid_recording_then_restarted(tmp_path: Path) -> 
     assert (summary_segments, total_bytes) == old_rows[0]
     manifest = await manifest_of(db, first_id)
     assert partial.name in [entry["key"] for entry in manifest["recordings"]]
+
+
+async def test_daemon_splits_a_resolution_change_into_clean_segments(
+    tmp_path: Path, ffmpeg_bin: str
+) -> None:
+    """The demo's resolution change, through the daemon with ``daemon.ffmpeg`` set: the rows
+    after it carry the new size, and every file holds one frame size and decodes clean."""
+    [rid] = rids(1)
+    scenario = Scenario(rooms=(RoomSpec(rid, nickname="主播"),))
+    state, config = tmp_path / "state", tmp_path / "dylived.toml"
+    db, log = state / "dylived.db", tmp_path / "daemon.log"
+    async with Simulator.running(scenario) as sim:
+        write_config(config, sim, state, [rid], ffmpeg=ffmpeg_bin)
+        sim.room(rid).go_live()
+        async with daemon(config, log) as process:
+            closed = "SELECT width, height FROM segments WHERE state = 'closed'"
+            await wait_for(lambda: query(db, closed), 40, "a closed segment")
+            sim.room(rid).inject("resolution_change")  # from the next 4 s clip boundary
+            portrait = f"{closed} AND width < height"
+            await wait_for(lambda: query(db, portrait), 40, "a closed portrait segment")
+            process.send_signal(signal.SIGTERM)
+            with anyio.fail_after(20):
+                assert await process.wait() == 0
+    assert f"at {ffmpeg_bin}" in log.read_text(encoding="utf-8")  # the daemon used this one
+    rows = query(db, "SELECT path, state, width, height, bytes FROM segments ORDER BY seq")
+    assert {st for _, st, _, _, _ in rows} == {"closed"}
+    assert {(w, h) for _, _, w, h, _ in rows} == {(426, 240), (240, 426)}
+    for path, _, width, height, _ in rows:
+        assert frame_sizes(Path(path), ffmpeg_bin) == {f"{width}x{height}"}, path
+    assert_playable({Path(p): size for p, _, _, _, size in rows}, ffmpeg_bin)
+    files = {f for f in recorded_files(state) if f.suffix == ".ts"}
+    assert files == {Path(p) for p, _, _, _, _ in rows}
 
 
 async def dylivectl(state: Path, *argv: str) -> tuple[int, str]:

@@ -5,7 +5,9 @@ transition table; the pure restart policy and exit classification; spawning ffmp
 (``anyio.open_process``, own session, scrubbed environment, stdin/stdout/stderr pipes); draining
 stderr into a bounded ring buffer; reading ``-progress`` for the stall watchdog; the stop ladder
 (``q`` on stdin → wait → SIGINT → wait → SIGKILL, always reaped, shielded, bounded); asking the
-status source before deciding what an exit means; the disk guard during a recording.
+status source before deciding what an exit means; the disk guard during a recording; asking
+once whether this ffmpeg keeps a frame-size change inside FLV (``record.sizechange``: if not,
+the HLS URL is preferred).
 
 Segment files and rows are ``record.segments``' business; the argv is ``record.argv``'s; the
 settings, statistics and per-run state are ``record.run_state``'s; the watch/session seam

@@ -50,10 +50,14 @@ def daemon_config(
     extra: str = "",
     log_level: str | None = "info",
     control_socket: bool = True,
+    ffmpeg: str | None = None,
 ) -> str:
     """The config text (see the module docstring); ``log_level=None`` and
-    ``control_socket=False`` leave those keys out (a watchlist run in-process)."""
+    ``control_socket=False`` leave those keys out (a watchlist run in-process); ``ffmpeg``
+    sets ``daemon.ffmpeg``."""
     daemon = f'state_dir = "{state}"\n'
+    if ffmpeg is not None:
+        daemon += f'ffmpeg = "{ffmpeg}"\n'
     if log_level is not None:
         daemon += f'log_level = "{log_level}"\n'
     control = f'[control]\nsocket = "{state}/control.sock"\n' if control_socket else ""

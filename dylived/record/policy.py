@@ -2,8 +2,9 @@
 
 Owns: the recorder state enum and its transition table, the classification of an ended ffmpeg
 run, the bounded restart policy with backoff, the choice of stream URL (quality with nearest
-fallback; FLV, or HLS for H.265 or after FLV failed repeatedly) and the description of one
-ffmpeg run (``FfmpegJob``) with the default argv builder. No I/O, no anyio, no clocks.
+fallback; FLV, or HLS for H.265, after FLV failed repeatedly, or when ffmpeg cannot follow a
+frame-size change inside FLV) and the description of one ffmpeg run (``FfmpegJob``) with the
+default argv builder. No I/O, no anyio, no clocks.
 """
 
 from __future__ import annotations
@@ -139,11 +140,14 @@ class Source:
     fell_back: bool
 
 
-def choose_source(status: LiveStatus, quality: str, flv_failures: int, max_flv: int) -> Source:
-    """Pure: the URL to record. FLV unless the codec is H.265 or FLV failed repeatedly."""
+def choose_source(
+    status: LiveStatus, quality: str, flv_failures: int, max_flv: int, *, prefer_hls: bool = False
+) -> Source:
+    """Pure: the URL to record. FLV unless the codec is H.265, FLV failed repeatedly, or
+    ``prefer_hls`` (an ffmpeg that loses a frame-size change inside FLV: record.sizechange)."""
     choice = select_stream(status, quality)
     variant = choice.variant
-    want_hls = variant.codec == "h265" or flv_failures >= max_flv
+    want_hls = prefer_hls or variant.codec == "h265" or flv_failures >= max_flv
     if variant.hls_url and (want_hls or not variant.flv_url):
         url, kind = variant.hls_url, "hls"
     elif variant.flv_url:

@@ -4,22 +4,25 @@
 imageio-ffmpeg fallback. :func:`probe_ffmpeg` (async: it runs ``ffmpeg -version`` and
 ``-hide_banner -muxers/-demuxers/-protocols`` with ``anyio.run_process``, bounded by a timeout)
 checks the version is 5.1 or newer and that the formats and protocols dylived uses are built
-in, raising FfmpegUnusable with a message saying what is missing. The parsers of those outputs
-are pure functions so they are tested on the text of other builds too.
+in, raising FfmpegUnusable with a message saying what is missing, and asks whether ``-c copy``
+keeps a frame-size change inside FLV (``record.sizechange``; Debian 12's 5.1 does not, and is
+then recorded from HLS). The parsers of those outputs are pure functions so they are tested on
+the text of other builds too.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import re
 import shutil
 import subprocess
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
 
 import anyio
 
 from dylived.errors import FfmpegUnusable
+from dylived.record.sizechange import follows_size_change
 
 
 MIN_VERSION = (5, 1)
@@ -59,7 +62,7 @@ def find_ffmpeg(configured: str | None = None) -> str:
     )
 
 
-@dataclass(frozen=True, slots=True)
+@dataclasses.dataclass(frozen=True, slots=True)
 class FfmpegInfo:
     """A usable ffmpeg: where it is, what it says it is, and what it can do."""
 
@@ -70,6 +73,8 @@ class FfmpegInfo:
     muxers: frozenset[str]
     demuxers: frozenset[str]
     protocols: frozenset[str]  # input protocols
+    # -c copy keeps a frame-size change inside FLV (record.sizechange; 9.0 yes, 5.1 no)
+    follows_size_change: bool = False
 
 
 def parse_version(text: str) -> tuple[str, tuple[int, ...] | None, tuple[int, int, int] | None]:
@@ -155,7 +160,7 @@ async def _output(exe: str, args: Sequence[str], limit_s: float) -> str:
 async def probe_ffmpeg(exe: str, *, per_command_s: float = 10.0) -> FfmpegInfo:
     """Run ``exe`` to learn its version and capabilities; FfmpegUnusable if it will not do.
 
-    Four short subprocesses (each bounded by ``per_command_s``), run once at start. Cancel-safe:
+    Five short subprocesses (each bounded by ``per_command_s``), run once at start. Cancel-safe:
     anyio.run_process kills and reaps the child when cancelled.
     """
     printed, version, libavformat = parse_version(await _output(exe, ["-version"], per_command_s))
@@ -171,7 +176,9 @@ async def probe_ffmpeg(exe: str, *, per_command_s: float = 10.0) -> FfmpegInfo:
         ),
     )
     check_usable(info)
-    return info
+    return dataclasses.replace(
+        info, follows_size_change=await follows_size_change(exe, limit_s=per_command_s)
+    )
 
 
 async def find_usable_ffmpeg(configured: str | None = None) -> FfmpegInfo:

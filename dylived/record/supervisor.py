@@ -10,7 +10,8 @@ space sampled every ``DiskGuard.interval`` seconds at most and extrapolated by
 ``record.disk.SpaceWatch``: ffmpeg gets ``q`` while it can still finish its segment above
 ``min_free``; an ffmpeg that meets ENOSPC all the same is counted as a stop for space; no new run
 starts until the space is back to ``resume_free``; the time without recording is a ``disk`` gap,
-also when the session ends before the space returns).
+also when the session ends before the space returns); asking once whether this ffmpeg keeps a
+frame-size change inside FLV (``record.sizechange``: if not, the HLS URL is preferred).
 
 Segment files and rows are ``record.segments``' business; the argv is ``record.argv``'s; the
 settings, statistics and per-run state are ``record.run_state``'s; the watch/session seam
@@ -71,6 +72,7 @@ from dylived.record.segments import (
     parse_blocked_protocol,
     parse_opening_line,
 )
+from dylived.record.sizechange import follows_size_change
 
 
 logger = logging.getLogger(__name__)
@@ -149,6 +151,7 @@ class Recorder:
         self._flv_failures = 0
         self._list_counter = 0
         self.rejected_urls = 0  # stream URLs (or URLs a stream named) that were not http(s)
+        self._prefer_hls: bool | None = None  # None: not asked yet (record.sizechange)
 
     # -- control
 
@@ -239,12 +242,15 @@ class Recorder:
             await self._wait_for_disk()
             if self._stop_event.is_set():
                 break
+            if self._prefer_hls is None:
+                self._prefer_hls = not await follows_size_change(self.settings.ffmpeg)
             try:
                 source = choose_source(
                     status,
                     self.settings.quality,
                     self._flv_failures,
                     self.settings.hls_after_flv_failures,
+                    prefer_hls=self._prefer_hls,
                 )
             except ValueError:
                 logger.warning("no recordable stream in the status; asking again")
@@ -307,6 +313,12 @@ class Recorder:
         return False
 
     def _log_source(self, source: Source) -> None:
+        if self._prefer_hls and source.kind == "flv" and self.source is None:
+            logger.warning(
+                "quality %s has no HLS URL: recording FLV with an ffmpeg that loses a "
+                "frame-size change inside FLV (frames after one will not decode)",
+                source.quality,
+            )
         if source.fell_back:
             logger.info(
                 "quality %s is not offered; recording the nearest, %s",

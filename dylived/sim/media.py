@@ -188,17 +188,28 @@ def rewrite_ts(segment: bytes, offset_90k: int, cc_start: dict[int, int]) -> byt
     return bytes(out)
 
 
-def segment_bytes(clip: Clip, sequence: int) -> bytes:
-    """Live segment number ``sequence`` (continuous timestamps and CCs)."""
-    loop, index = divmod(sequence, SEGMENTS_PER_CLIP)
-    cc_start: dict[int, int] = {}
+def clip_payloads(clip: Clip) -> dict[int, int]:
+    """Per pid, the TS packets carrying payload in one whole loop of ``clip``."""
     totals: dict[int, int] = {}
     for counts in clip.ts_cc_counts:
         for pid, n in counts.items():
             totals[pid] = totals.get(pid, 0) + n
-    for pid, total in totals.items():
+    return totals
+
+
+def segment_bytes(clip: Clip, sequence: int, sent: dict[int, int] | None = None) -> bytes:
+    """Live segment number ``sequence`` (continuous timestamps and CCs).
+
+    ``sent``: per pid, the payload packets of every loop before this one (when earlier loops
+    were other clips: a frame-size change); None: every earlier loop was ``clip``.
+    """
+    loop, index = divmod(sequence, SEGMENTS_PER_CLIP)
+    if sent is None:
+        sent = {pid: loop * total for pid, total in clip_payloads(clip).items()}
+    cc_start: dict[int, int] = {}
+    for pid in set(sent) | set(clip_payloads(clip)):
         before = sum(counts.get(pid, 0) for counts in clip.ts_cc_counts[:index])
-        cc_start[pid] = (loop * total + before) & 0x0F
+        cc_start[pid] = (sent.get(pid, 0) + before) & 0x0F
     return rewrite_ts(clip.ts_segments[index], loop * CLIP_MS * 90, cc_start)
 
 

@@ -9,6 +9,7 @@ that has ended answers 404.
 
 from __future__ import annotations
 
+import collections
 import dataclasses
 import hashlib
 import hmac
@@ -25,6 +26,7 @@ from dylived.sim.media import (
     SEGMENT_MS,
     SEGMENTS_PER_CLIP,
     MediaLibrary,
+    clip_payloads,
     flv_script_prelude,
     hls_playlist,
     segment_bytes,
@@ -180,9 +182,16 @@ class StreamService:
         if seq > latest or seq < latest - 4 * HLS_WINDOW:
             return Reply(404, b"", content_type="text/plain")
         record = self._record(room, "hls_segment", quality)
-        size = room.size_for(quality, seq // SEGMENTS_PER_CLIP)
+        loop = seq // SEGMENTS_PER_CLIP
+        size = room.size_for(quality, loop)
         clip = await self.media.clip(*size)
-        body = segment_bytes(clip, seq)
+        # continuity counters go on across a frame-size change (another clip, other counts)
+        loops_of = collections.Counter(room.size_for(quality, n) for n in range(loop))
+        sent: dict[int, int] = {}
+        for earlier, loops in loops_of.items():
+            for pid, total in clip_payloads(await self.media.clip(*earlier)).items():
+                sent[pid] = sent.get(pid, 0) + loops * total
+        body = segment_bytes(clip, seq, sent)
         record.frame_sizes.append(size)
         record.bytes_sent = len(body)
         record.closed_at = time.time()

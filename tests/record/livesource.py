@@ -5,7 +5,8 @@ helper starts a fresh listener on the same port each time (a restarted live stre
 starts at 0 again). ``stall()`` freezes the serving process (SIGSTOP) to model a CDN that keeps
 the connection open but sends nothing, then ends it so the next connection gets fresh media.
 Also: ``measure()`` decodes a file completely with ffmpeg and returns (media seconds, errors);
-``frame_sizes()`` lists the frame sizes of its video.
+``frame_sizes()`` lists the frame sizes of its video (both with the given ffmpeg). The source
+itself is encoded by one ffmpeg (PATH's); the recorder under test may be another.
 """
 
 from __future__ import annotations
@@ -122,10 +123,10 @@ async def live_source(**kwargs: object) -> AsyncIterator[LiveSource]:
         tg.cancel_scope.cancel()
 
 
-def _decode(path: Path, *select: str) -> subprocess.CompletedProcess[str]:
+def _decode(path: Path, *select: str, ffmpeg: str = FFMPEG) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [
-            FFMPEG,
+            ffmpeg,
             "-v",
             "error",
             "-nostdin",
@@ -146,24 +147,24 @@ def _decode(path: Path, *select: str) -> subprocess.CompletedProcess[str]:
     )
 
 
-def measure(path: Path) -> tuple[float, str]:
-    """Decode ``path`` completely: (seconds of video decoded, ffmpeg's error output).
+def measure(path: Path, ffmpeg: str = FFMPEG) -> tuple[float, str]:
+    """Decode ``path`` completely (with ``ffmpeg``): (seconds of video decoded, its errors).
 
     Errors come from decoding every stream; the duration is the video's (at a stream's end the
     audio may run a few hundred ms past the last video frame).
     """
-    errors = _decode(path, "-map", "0").stderr.strip()
-    video = _decode(path, "-map", "0:v:0")
+    errors = _decode(path, "-map", "0", ffmpeg=ffmpeg).stderr.strip()
+    video = _decode(path, "-map", "0:v:0", ffmpeg=ffmpeg)
     out_us = [int(v) for k, _, v in (ln.partition("=") for ln in video.stdout.splitlines())
               if k == "out_time_us" and v.isdigit()]  # fmt: skip
     return (max(out_us) / 1e6 if out_us else 0.0), errors
 
 
-def frame_sizes(path: Path) -> set[str]:
-    """Every frame size (WxH) in a file's video, decoded frame by frame."""
+def frame_sizes(path: Path, ffmpeg: str = FFMPEG) -> set[str]:
+    """Every frame size (WxH) in a file's video, decoded frame by frame (with ``ffmpeg``)."""
     done = subprocess.run(
         [
-            FFMPEG,
+            ffmpeg,
             "-hide_banner",
             "-i",
             str(path),

@@ -206,7 +206,7 @@ def test_the_supervisor_job_maps_onto_the_command(tmp_path: Path) -> None:
 FFMPEG = find_ffmpeg()
 
 
-def test_every_option_exists_in_the_installed_ffmpeg(tmp_path: Path) -> None:
+def test_every_option_exists_in_the_installed_ffmpeg(tmp_path: Path, ffmpeg_bin: str) -> None:
     """Each option we pass is known to this ffmpeg (5.1 was checked in ecosystem.md §7)."""
     helps = [
         ["-h", "full"],
@@ -215,11 +215,11 @@ def test_every_option_exists_in_the_installed_ffmpeg(tmp_path: Path) -> None:
     ]
     text = "".join(
         subprocess.run(
-            [FFMPEG, "-hide_banner", *h], capture_output=True, text=True, check=True
+            [ffmpeg_bin, "-hide_banner", *h], capture_output=True, text=True, check=True
         ).stdout
         for h in helps
     )
-    argv = build_record_argv(FFMPEG, command(tmp_path, container="mp4"))
+    argv = build_record_argv(ffmpeg_bin, command(tmp_path, container="mp4"))
     used = {a for a in argv[1:] if a.startswith("-") and a not in ("-i", "-f", "-c", "-y")}
     # boolean options are listed positively (-stats) and negated with a "no" prefix
     known = {name for name in used if f"{name} " in text}
@@ -276,14 +276,17 @@ def http_source(flv_source: Path) -> Iterator[tuple[str, list[dict[str, str]]]]:
 @pytest.mark.slow
 @pytest.mark.parametrize("container", ["ts", "mkv", "mp4"])
 def test_real_ffmpeg_records_decodable_segments(
-    tmp_path: Path, http_source: tuple[str, list[dict[str, str]]], container: Container
+    tmp_path: Path,
+    http_source: tuple[str, list[dict[str, str]]],
+    container: Container,
+    ffmpeg_bin: str,
 ) -> None:
     url, seen = http_source
     cmd = command(
         tmp_path, url=url, segment_seconds=2.5, container=container, rw_timeout_s=5, start_number=1
     )
     done = subprocess.run(
-        build_record_argv(FFMPEG, cmd),
+        build_record_argv(ffmpeg_bin, cmd),
         stdin=subprocess.PIPE,
         capture_output=True,
         timeout=60,
@@ -303,7 +306,7 @@ def test_real_ffmpeg_records_decodable_segments(
     for name, start, end in entries:
         segment = tmp_path / name
         decoded = subprocess.run(
-            [FFMPEG, "-hide_banner", "-v", "error", "-i", str(segment), "-f", "null", "-"],
+            [ffmpeg_bin, "-hide_banner", "-v", "error", "-i", str(segment), "-f", "null", "-"],
             capture_output=True,
             timeout=60,
             check=False,

@@ -24,7 +24,7 @@ from dylived.store.db import Database
 from dylived.store.export import session_manifest
 from tests.conftest import REPO_ROOT
 from tests.daemon_rig import broadcaster_table, query, simulator_config, wait_for
-from tests.record.livesource import measure
+from tests.record.livesource import FFMPEG, frame_sizes, measure
 
 
 pytestmark = [pytest.mark.anyio, pytest.mark.e2e, pytest.mark.slow]
@@ -42,8 +42,10 @@ def write_config(
     *,
     record_video: bool = True,
     capture_events: bool = False,
+    ffmpeg: str | None = None,
 ) -> None:
-    """Short ``md`` segments, no event capture unless asked; one broadcaster ``b<i>`` per room."""
+    """Short ``md`` segments, no event capture unless asked; one broadcaster ``b<i>`` per room;
+    ``ffmpeg``: the daemon's ``daemon.ffmpeg`` (None: found on PATH)."""
     broadcasters = "".join(broadcaster_table(rid, f"b{i}") for i, rid in enumerate(web_rids))
     recording = (
         f"record_video = {'true' if record_video else 'false'}\n"
@@ -55,6 +57,7 @@ def write_config(
         broadcasters=broadcasters,
         recording=recording,
         extra=f"[capture]\ncapture_events = {'true' if capture_events else 'false'}\n",
+        ffmpeg=ffmpeg,
     )
     path.write_text(text, encoding="utf-8")
 
@@ -105,10 +108,10 @@ async def daemon(config: Path, log: Path) -> AsyncIterator[anyio.abc.Process]:
         out.close()
 
 
-def assert_playable(sizes: dict[Path, int]) -> None:
+def assert_playable(sizes: dict[Path, int], ffmpeg: str = FFMPEG) -> None:
     for path, size in sizes.items():
         assert path.stat().st_size == size
-        seconds, errors = measure(path)
+        seconds, errors = measure(path, ffmpeg)
         assert errors == ""
         assert seconds > 0
 
@@ -156,7 +159,7 @@ def gaps_of(db: Path, session_id: int, kind: str) -> list[tuple[int, int, str]]:
 
 
 async def test_daemon_sigkilled_mid_broadcast_then_restarted_continues_the_session(
-    tmp_path: Path,
+    tmp_path: Path, ffmpeg_bin: str
 ) -> None:
     """SIGKILL mid-broadcast, restart while the room is still live: ONE session, with a media
     and an events gap over the downtime, every segment file clean, at most 1 s of events lost,
@@ -167,7 +170,7 @@ async def test_daemon_sigkilled_mid_broadcast_then_restarted_continues_the_sessi
     db = state / "dylived.db"
     before = ffmpeg_pids(tmp_path)
     async with Simulator.running(scenario) as sim:
-        write_config(config, sim, state, [rid], capture_events=True)
+        write_config(config, sim, state, [rid], capture_events=True, ffmpeg=ffmpeg_bin)
         room = sim.room(rid)
         room.go_live()
         async with daemon(config, tmp_path / "daemon.log") as first:
@@ -228,7 +231,7 @@ async def test_daemon_sigkilled_mid_broadcast_then_restarted_continues_the_sessi
     assert not [f for f in files if f.name.endswith(".part") or f.suffix == ".csv"]
     assert set(paths) == {f for f in files if f.suffix == ".ts"}  # every file has its row
     for path in paths:
-        seconds, errors = measure(path)
+        seconds, errors = measure(path, ffmpeg_bin)
         assert errors == ""
         assert seconds > 0
     assert Path(open_part.removesuffix(".part")) in paths  # the one the kill cut, finalised
@@ -319,6 +322,38 @@ async def test_sigterm_restart_within_grace_continues_and_a_restart_after_the_en
     assert len({p for _, p in rows}) == len(rows)
     for _, path in rows:
         assert measure(Path(path))[1] == ""
+
+
+async def test_daemon_splits_a_resolution_change_into_clean_segments(
+    tmp_path: Path, ffmpeg_bin: str
+) -> None:
+    """The demo's resolution change, through the daemon with ``daemon.ffmpeg`` set: the rows
+    after it carry the new size, and every file holds one frame size and decodes clean."""
+    [rid] = rids(1)
+    scenario = Scenario(rooms=(RoomSpec(rid, nickname="主播"),))
+    state, config = tmp_path / "state", tmp_path / "dylived.toml"
+    db, log = state / "dylived.db", tmp_path / "daemon.log"
+    async with Simulator.running(scenario) as sim:
+        write_config(config, sim, state, [rid], ffmpeg=ffmpeg_bin)
+        sim.room(rid).go_live()
+        async with daemon(config, log) as process:
+            closed = "SELECT width, height FROM segments WHERE state = 'closed'"
+            await wait_for(lambda: query(db, closed), 40, "a closed segment")
+            sim.room(rid).inject("resolution_change")  # from the next 4 s clip boundary
+            portrait = f"{closed} AND width < height"
+            await wait_for(lambda: query(db, portrait), 40, "a closed portrait segment")
+            process.send_signal(signal.SIGTERM)
+            with anyio.fail_after(20):
+                assert await process.wait() == 0
+    assert f"at {ffmpeg_bin}" in log.read_text(encoding="utf-8")  # the daemon used this one
+    rows = query(db, "SELECT path, state, width, height, bytes FROM segments ORDER BY seq")
+    assert {st for _, st, _, _, _ in rows} == {"closed"}
+    assert {(w, h) for _, _, w, h, _ in rows} == {(426, 240), (240, 426)}
+    for path, _, width, height, _ in rows:
+        assert frame_sizes(Path(path), ffmpeg_bin) == {f"{width}x{height}"}, path
+    assert_playable({Path(p): size for p, _, _, _, size in rows}, ffmpeg_bin)
+    files = {f for f in recorded_files(state) if f.suffix == ".ts"}
+    assert files == {Path(p) for p, _, _, _, _ in rows}
 
 
 async def dylivectl(state: Path, *argv: str) -> tuple[int, str]:

@@ -112,6 +112,14 @@ def test_source_uses_hls_for_h265_or_after_flv_failures() -> None:
     assert choose_source(_status(origin=flv_only), "origin", 9, 3).kind == "flv"
 
 
+def test_source_prefers_hls_for_an_ffmpeg_that_loses_size_changes_in_flv() -> None:
+    both = StreamVariant("origin", flv_url="http://h/o.flv", hls_url="http://h/o.m3u8")
+    assert choose_source(_status(origin=both), "origin", 0, 3).kind == "flv"
+    assert choose_source(_status(origin=both), "origin", 0, 3, prefer_hls=True).kind == "hls"
+    flv_only = StreamVariant("origin", flv_url="http://h/o.flv")
+    assert choose_source(_status(origin=flv_only), "origin", 0, 3, prefer_hls=True).kind == "flv"
+
+
 def test_source_without_urls() -> None:
     with pytest.raises(UpstreamError):
         choose_source(_status(), "origin", 0, 3)

@@ -22,6 +22,7 @@ from dylived.net.http import HttpClient
 from dylived.platforms.douyin import DouyinPlatform
 from dylived.record.policy import RecorderState, RestartPolicy
 from dylived.record.segments import GapRecord, SegmentRecord
+from dylived.record.sizechange import follows_size_change
 from dylived.record.supervisor import Recorder, RecorderSettings
 from dylived.sim import RoomSpec, Scenario, SimRoom, Simulator
 from tests.record.livesource import FFMPEG, frame_sizes, measure
@@ -93,10 +94,10 @@ def covered_seconds(segments: list[SegmentRecord]) -> float:
     return sum(measure(r.path)[0] for r in segments)
 
 
-async def test_url_expire_costs_under_20_s(tmp_path: Path) -> None:
+async def test_url_expire_costs_under_20_s(tmp_path: Path, ffmpeg_bin: str) -> None:
     sink = Collected()
     async with sim_room() as rig:
-        recorder = make_recorder(tmp_path, rig, sink)
+        recorder = make_recorder(tmp_path, rig, sink, ffmpeg=ffmpeg_bin)
         async with anyio.create_task_group() as tg:
             tg.start_soon(recorder.run)
             await wait_until(lambda: recorder.state is RecorderState.RUNNING, 15)
@@ -113,7 +114,7 @@ async def test_url_expire_costs_under_20_s(tmp_path: Path) -> None:
     assert gap.seconds <= 20
     assert covered_seconds(sink.segments) >= wall - 20
     for record in sink.segments:
-        assert measure(record.path)[1] == "" or not record.complete
+        assert measure(record.path, ffmpeg_bin)[1] == "" or not record.complete
 
 
 async def test_stream_stall_costs_under_20_s(tmp_path: Path) -> None:
@@ -137,23 +138,28 @@ async def test_stream_stall_costs_under_20_s(tmp_path: Path) -> None:
     assert recorder.runs >= 2
 
 
-async def test_resolution_change_starts_a_new_segment(tmp_path: Path) -> None:
+async def test_resolution_change_starts_a_new_segment(tmp_path: Path, ffmpeg_bin: str) -> None:
+    """Each segment holds one frame size and decodes clean, with this ffmpeg as recorder and
+    decoder. An ffmpeg that loses a size change inside FLV (5.1) records the HLS URL instead."""
+    follows = await follows_size_change(ffmpeg_bin)
     sink = Collected()
     async with sim_room() as rig:
-        recorder = make_recorder(tmp_path, rig, sink, segment_seconds=8.0)
+        recorder = make_recorder(tmp_path, rig, sink, segment_seconds=8.0, ffmpeg=ffmpeg_bin)
         async with anyio.create_task_group() as tg:
             tg.start_soon(recorder.run)
-            await wait_until(lambda: recorder.state is RecorderState.RUNNING, 15)
+            await wait_until(lambda: recorder.state is RecorderState.RUNNING, 25)
             await anyio.sleep(3)
             rig.room.inject("resolution_change")  # from the next 4 s clip boundary
             await anyio.sleep(12)
             recorder.stop()
+    assert recorder.source is not None
+    assert recorder.source.kind == ("flv" if follows else "hls")
     sizes = [(r.width, r.height) for r in sink.segments]
     assert (426, 240) in sizes
     assert (240, 426) in sizes
     assert sink.gaps == []  # split in place: nothing lost
     for record in sink.segments:
-        assert frame_sizes(record.path) == {f"{record.width}x{record.height}"}, record
-        assert measure(record.path)[1] == ""
+        assert frame_sizes(record.path, ffmpeg_bin) == {f"{record.width}x{record.height}"}, record
+        assert measure(record.path, ffmpeg_bin)[1] == ""
     for before, after in zip(sink.segments, sink.segments[1:], strict=False):
         assert after.started_at_ms >= before.ended_at_ms - 500

@@ -1,4 +1,6 @@
-"""Fixtures for the simulator's own tests: the anyio backend and a scenario with one room."""
+"""Fixtures for the simulator's own tests: the anyio backend, a scenario with one room, and
+``ffmpeg_bin``: each distinct ffmpeg on the machine in turn (tests/ffmpegs.py), for the tests
+that read the simulator's media with ffmpeg; the test id names the version (``[ffmpeg5.1]``)."""
 
 from __future__ import annotations
 
@@ -7,6 +9,10 @@ from collections.abc import AsyncIterator
 import pytest
 
 from dylived.sim import RoomSpec, Scenario, Simulator
+from tests.ffmpegs import ffmpeg_bin
+
+
+__all__ = ["ffmpeg_bin"]
 
 
 WEB_RID = "200000000001"

@@ -1,4 +1,6 @@
-"""Real media: ffmpeg reads every quality over FLV and HLS; URLs expire; frame sizes change."""
+"""Real media: ffmpeg reads every quality over FLV and HLS; URLs expire; frame sizes change.
+
+The tests that read media run once per ffmpeg on the machine (``ffmpeg_bin``)."""
 
 from __future__ import annotations
 
@@ -10,6 +12,7 @@ import httpx
 import pytest
 
 from dylived.record.probe import find_ffmpeg
+from dylived.record.sizechange import follows_size_change
 from dylived.sim import QUALITY_LADDER, Simulator
 from dylived.sim.media import CLIP_MS, parse_flv, rewrite_ts, segment_bytes
 from tests.sim.conftest import WEB_RID
@@ -21,13 +24,13 @@ VIDEO_SIZE = re.compile(r"Stream #\d+:\d+.*Video: h264.*?, (\d{2,5})x(\d{2,5})")
 SHOWINFO_SIZE = re.compile(r" s:(\d+)x(\d+) ")
 
 
-async def ffmpeg(*args: str) -> tuple[int, str]:
-    result = await anyio.run_process([find_ffmpeg(), "-hide_banner", *args], check=False)
+async def ffmpeg(*args: str, exe: str | None = None) -> tuple[int, str]:
+    result = await anyio.run_process([exe or find_ffmpeg(), "-hide_banner", *args], check=False)
     return result.returncode, result.stderr.decode(errors="replace")
 
 
-async def probe_size(url: str) -> tuple[int, int]:
-    code, err = await ffmpeg("-i", url, "-t", "1", "-f", "null", "-")
+async def probe_size(url: str, exe: str) -> tuple[int, int]:
+    code, err = await ffmpeg("-i", url, "-t", "1", "-f", "null", "-", exe=exe)
     assert code == 0, err[-2000:]
     match = VIDEO_SIZE.search(err)
     assert match, err[-2000:]
@@ -35,14 +38,14 @@ async def probe_size(url: str) -> tuple[int, int]:
     return int(match[1]), int(match[2])
 
 
-async def test_ffmpeg_reads_every_quality_over_flv_and_hls(sim: Simulator) -> None:
+async def test_ffmpeg_reads_every_quality_over_flv_and_hls(sim: Simulator, ffmpeg_bin: str) -> None:
     room = sim.room(WEB_RID)
     room.go_live()
     links = room.view().links
     sizes: dict[tuple[str, str], tuple[int, int]] = {}
 
     async def one(quality: str, kind: str, url: str) -> None:
-        sizes[quality, kind] = await probe_size(url)
+        sizes[quality, kind] = await probe_size(url, ffmpeg_bin)
 
     async with anyio.create_task_group() as tg:
         for quality in QUALITY_LADDER:
@@ -61,19 +64,25 @@ async def test_ffmpeg_reads_every_quality_over_flv_and_hls(sim: Simulator) -> No
 
 @pytest.mark.slow
 async def test_continuous_copy_across_loops_and_a_resolution_change(
-    sim: Simulator, tmp_path: Path
+    sim: Simulator, tmp_path: Path, ffmpeg_bin: str
 ) -> None:
-    """What the recorder does (-c copy for longer than a clip) stays clean, and the size changes."""
+    """What the recorder does (-c copy for longer than a clip) stays clean, and the size changes.
+
+    An ffmpeg that loses a size change inside FLV when writing mpegts (5.1: record.sizechange)
+    copies the FLV into FLV, which keeps it: the simulator's stream is checked either way."""
     room = sim.room(WEB_RID)
     room.go_live()
     links = room.view().links
     results: dict[str, tuple[int, str]] = {}
+    flv_into = "mpegts" if await follows_size_change(ffmpeg_bin) else "flv"
 
     async def record(kind: str, url: str) -> None:
         out = str(tmp_path / f"{kind}.ts")
+        into = flv_into if kind == "flv" else "mpegts"
         results[kind] = await ffmpeg(
-            "-loglevel", "warning", "-i", url, "-t", "9", "-c", "copy", "-f", "mpegts", out
-        )
+            "-loglevel", "warning", "-i", url, "-t", "9", "-c", "copy", "-f", into, out,
+            exe=ffmpeg_bin,
+        )  # fmt: skip
 
     async with anyio.create_task_group() as tg:
         tg.start_soon(record, "flv", links["ld"].flv)
@@ -85,7 +94,7 @@ async def test_continuous_copy_across_loops_and_a_resolution_change(
         assert code == 0
         assert warnings.strip() == "", warnings  # no non-monotonic DTS, no CC errors
         code, info = await ffmpeg("-i", str(tmp_path / f"{kind}.ts"), "-vf", "showinfo",
-                                  "-f", "null", "-")  # fmt: skip
+                                  "-f", "null", "-", exe=ffmpeg_bin)  # fmt: skip
         sizes = [(int(w), int(h)) for w, h in SHOWINFO_SIZE.findall(info)]
         assert len(sizes) >= 200  # ~9 s at 25 fps
         assert set(sizes) == {(640, 360), (360, 640)}, kind

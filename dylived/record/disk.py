@@ -12,30 +12,21 @@ maximum age, never touching a recording in progress, and applying that plan.
 from __future__ import annotations
 
 import logging
-import os
 import shutil
-from collections.abc import Callable, Collection, Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+
+from dylived.store.space import FreeSpace, free_bytes
 
 
 logger = logging.getLogger(__name__)
 
 GIB = 1 << 30
-FreeBytes = Callable[[Path], int]
 
 CHECK_INTERVAL = 2.0  # seconds between free-space checks while recording (at most)
 STOP_LEAD = 2.0  # seconds of writing at the observed rate that a stop must be ahead of
 MIN_CHECK_INTERVAL = 0.25  # the quickest re-check when the space is running out
-
-
-def free_bytes(path: Path) -> int:
-    """Bytes available to an unprivileged writer on the file system holding ``path``."""
-    probe = path
-    while not probe.exists() and probe != probe.parent:
-        probe = probe.parent
-    stats = os.statvfs(probe)
-    return stats.f_bavail * stats.f_frsize
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,7 +46,7 @@ class DiskGuard:
     path: Path
     min_free: int = 2 * GIB
     interval: float = CHECK_INTERVAL
-    free: FreeBytes = free_bytes
+    free: FreeSpace = free_bytes
     stop_lead: float = STOP_LEAD
 
     @property

@@ -37,15 +37,14 @@ from dylived.errors import DylivedError, RecorderError
 from dylived.record.disk import (
     DiskGuard,
     FinishedSession,
-    FreeBytes,
     apply_retention,
-    free_bytes,
     plan_retention,
 )
 from dylived.record.postprocess import remux
 from dylived.session import wall_ms
 from dylived.store import ops
 from dylived.store.db import Database, RecordedFile, SegmentRecord
+from dylived.store.space import FreeSpace, free_bytes
 
 
 logger = logging.getLogger(__name__)
@@ -243,7 +242,7 @@ class Housekeeper:
         disk_interval: float = DISK_INTERVAL,
         low_pass_interval: float = LOW_PASS_INTERVAL,
         remux_timeout: float = REMUX_TIMEOUT,
-        free: FreeBytes = free_bytes,
+        free: FreeSpace = free_bytes,
     ) -> None:
         self._config = config
         self._database = database

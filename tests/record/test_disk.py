@@ -14,11 +14,11 @@ from dylived.record.disk import (
     FinishedSession,
     SpaceWatch,
     apply_retention,
-    free_bytes,
     plan_retention,
 )
 from dylived.record.policy import ExitKind, RecorderState
 from dylived.record.supervisor import Recorder
+from dylived.store.space import free_bytes
 from tests.record.livesource import live_source
 from tests.record.test_supervisor import Collected, settings, wait_until
 from tests.tmpfs import fill_to, mounted_tmpfs

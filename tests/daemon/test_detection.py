@@ -120,11 +120,21 @@ async def test_429_retry_after_is_honoured(tmp_path: Path) -> None:
         await sim.wait_until(
             lambda: any(r.status == 429 for r in sim.observed.requests_to("web_enter")), timeout=5
         )
+        # The simulator logs the 429 once it is sent, before the daemon has read it, and the
+        # gate starts closed: wait for it to have opened on the 429 and closed again.
+        gate = h.watchlist.gate
         await sim.wait_until(
-            lambda: h.watchlist.gate.statistics().state.value == "closed", timeout=10
+            lambda: (
+                gate.statistics().times_opened >= 1 and gate.statistics().state.value == "closed"
+            ),
+            timeout=10,
         )
         records = sim.observed.requests_to("web_enter")
         refused = next(r for r in records if r.status == 429)
+        # the probe that closed it is logged by the simulator just after it was sent
+        with anyio.move_on_after(2):
+            await sim.wait_until(lambda: sim.observed.requests_to("web_enter")[-1].at > refused.at)
+        records = sim.observed.requests_to("web_enter")
         after = [r for r in records if r.at > refused.at]
         assert after, "polling never resumed"
         assert after[0].at - refused.at >= 2 - 0.05  # not before Retry-After, not breaker_pause

@@ -15,6 +15,7 @@ from pathlib import Path
 import anyio
 import pytest
 
+from dylived.record.sizechange import follows_size_change
 from dylived.sim import RoomSpec, Scenario, Simulator
 from tests.daemon_rig import broadcaster_table, query, simulator_config, wait_for
 from tests.record.livesource import measure
@@ -29,7 +30,13 @@ CLOSED = "SELECT COUNT(*) FROM segments WHERE state = 'closed'"
 
 
 def write_config(
-    path: Path, sim: Simulator, state: Path, *, extra: str = "", recording: str = ""
+    path: Path,
+    sim: Simulator,
+    state: Path,
+    *,
+    extra: str = "",
+    recording: str = "",
+    ffmpeg: str | None = None,
 ) -> None:
     text = simulator_config(
         sim,
@@ -37,6 +44,7 @@ def write_config(
         broadcasters=broadcaster_table(RID, "b0"),
         recording='record_video = true\nvideo_quality = "md"\nsegment_minutes = 0.1\n' + recording,
         extra=extra + NO_CAPTURE,
+        ffmpeg=ffmpeg,
     )
     path.write_text(text, encoding="utf-8")
 
@@ -97,30 +105,40 @@ async def test_the_login_cookie_reaches_neither_ffmpeg_argv_nor_the_media_server
 
 
 async def test_a_file_stream_url_starts_no_ffmpeg_and_is_logged_and_counted(
-    tmp_path: Path,
+    tmp_path: Path, ffmpeg_bin: str
 ) -> None:
+    # Which URL the recorder tries first depends on the ffmpeg (record.sizechange): FLV with
+    # one that carries a frame-size change inside FLV (9.0), else HLS (5.1). Both are file:.
+    flv_first = await follows_size_change(ffmpeg_bin)
     scenario = Scenario(rooms=(RoomSpec(RID, nickname="主播"),))
     state, config, log = tmp_path / "state", tmp_path / "dylived.toml", tmp_path / "daemon.log"
     db = state / "dylived.db"
+
+    def refusals(kind: str) -> int:
+        line = f"refusing the {kind} stream URL 'file:///etc/passwd' from the status"
+        return log.read_text(errors="replace").count(line)
+
     before = ffmpeg_pids(tmp_path)
     async with Simulator.running(scenario) as sim:
-        write_config(config, sim, state)
+        write_config(config, sim, state, ffmpeg=ffmpeg_bin)
         room = sim.room(RID)
         room.stream_url_override = "file:///etc/passwd"  # every quality, FLV and HLS
         room.go_live()
         async with daemon(config, log) as process:
-            refused = "refusing the flv stream URL 'file:///etc/passwd' from the status"
-            await wait_for(lambda: refused in log.read_text(errors="replace"), 30, "the refusal")
+            first = "flv" if flv_first else "hls"
+            await wait_for(lambda: refusals(first) >= 1, 30, f"the {first} refusal")
             spawned = ffmpeg_pids(tmp_path) - before
             code, out = await dylivectl(state, "--json", "show", "b0")
             assert code == 0, out
             recording = json.loads(out)["recording"]
-            # refused again after each backoff (1, 2 s), then the HLS URL (also file:) is tried
-            hls = "refusing the hls stream URL 'file:///etc/passwd' from the status"
-            await wait_for(lambda: hls in log.read_text(errors="replace"), 30, "the HLS refusal")
+            # refused again after each backoff (1, 2 s): FLV three times (hls_after_flv_failures),
+            # then the HLS URL is tried; an ffmpeg that prefers HLS gets the HLS URL refused again
+            then = (lambda: refusals("hls") >= 1) if flv_first else (lambda: refusals("hls") >= 2)
+            await wait_for(then, 30, "the HLS refusal after the backoff")
             spawned |= ffmpeg_pids(tmp_path) - before
             code, out = await dylivectl(state, "--json", "show", "b0")
             later = json.loads(out)["recording"]
+            flv_refused = refusals("flv")
             room.stream_url_override = None  # the status is sane again: recording starts
             await wait_for(lambda: closed(db) >= 1, 40, "a segment once the URL is http")
             await stop(process)
@@ -128,14 +146,19 @@ async def test_a_file_stream_url_starts_no_ffmpeg_and_is_logged_and_counted(
     assert recording["runs"] == 0
     assert recording["rejected_urls"] >= 1
     assert later["runs"] == 0
-    assert later["rejected_urls"] >= 4  # three FLV (hls_after_flv_failures), then HLS
+    if flv_first:
+        assert flv_refused == 3
+        assert later["rejected_urls"] >= 4  # three FLV, then HLS
+    else:
+        assert flv_refused == 0  # the FLV URL is never chosen while HLS is offered
+        assert later["rejected_urls"] >= 2
     assert "only http:// and https:// URLs are recorded" in log.read_text(errors="replace")
     [(reason,)] = query(db, "SELECT reason_for_exit FROM sessions")
     assert reason == "daemon_stopped"  # survived: the session went on and recorded
     rows = query(db, "SELECT path FROM segments WHERE state = 'closed'")
     assert rows
     for (path,) in rows:
-        assert measure(Path(path))[1] == ""
+        assert measure(Path(path), ffmpeg_bin)[1] == ""
 
 
 async def test_a_nickname_folder_named_100_percent_records_playable_segments(

@@ -71,13 +71,17 @@ def closing_op(row: SegmentRecord, file: Path | None) -> ops.UpsertSegment | ops
         if size is not None:
             width, height = size
             codec = codec or "h264"
+    # ffmpeg wrote every packet through (flush_packets), so the file's mtime is when its last
+    # one was written: the segment ends then at the latest, whatever its start says
+    written_ms = file.stat().st_mtime_ns // 1_000_000
+    ended = min(row.started_at_ms + round(duration * 1000), written_ms)
     return ops.UpsertSegment(
         session_id=row.session_id,
         seq=row.seq,
         path=str(file),
         state="closed",
         started_at_ms=row.started_at_ms,
-        ended_at_ms=row.started_at_ms + round(duration * 1000),
+        ended_at_ms=max(row.started_at_ms, ended),
         media_duration_s=round(duration, 3),
         bytes=file.stat().st_size,
         quality=row.quality,

@@ -311,9 +311,16 @@ class RunContext:
 class RunSegments:
     """Turns one ffmpeg run's stderr lines and segment-list entries into SegmentRecords.
 
-    The wall time of media time 0 (``anchor_ms``) is learnt from ``-progress``: the wall
-    clock of the first report minus its ``out_time``. Segment wall times are that anchor plus
-    the CSV's media times, so consecutive segments of one run never overlap or gap.
+    The wall time of media time 0 (``anchor_ms``) is the earliest of what ffmpeg's output
+    proves: every ``-progress`` report (its wall clock minus its ``out_time``) and every closed
+    segment (the wall clock when the CSV line is read minus its media end) give an upper bound,
+    since media cannot be written before it arrived. The first report alone is not enough: a
+    live input starts with a backlog (a CDN's GOP burst, an HLS playlist's last segments),
+    and ffmpeg 5.1 prints its first report with an ``out_time`` of a few µs before muxing it,
+    which put every segment of the run seconds in the future. Segment wall times are the
+    anchor plus the CSV's media times, never before the end of the run's previous segment
+    (a start learnt better later does not make two segments overlap): no record of a run
+    ends after the moment it was made.
 
     An mpegts segment whose frame size changes at a keyframe (in-band, as FLV sources do) is
     split there into two files, so no file mixes two resolutions. Record ``seq`` numbers are
@@ -329,6 +336,7 @@ class RunSegments:
         self.video: VideoInfo | None = None
         self.anchor_ms: int | None = None
         self.media_end_s = 0.0  # CSV end of the last closed segment
+        self.last_end_ms: int | None = None  # wall end of the run's last record
         self.open_name: str | None = None
         self.records: list[SegmentRecord] = []
 
@@ -344,12 +352,19 @@ class RunSegments:
         last closed one (the ``started_at_ms`` its record will have); ``now_ms`` while the
         anchor is unknown."""
         if self.anchor_ms is None:
-            return now_ms
-        return self.anchor_ms + round(self.media_end_s * 1000)
+            return now_ms if self.last_end_ms is None else self.last_end_ms
+        start = self.anchor_ms + round(self.media_end_s * 1000)
+        return start if self.last_end_ms is None else max(start, self.last_end_ms)
+
+    def _bound_anchor(self, now_ms: int, media_s: float) -> None:
+        """``media_s`` of media had been written by wall ``now_ms``: media time 0 was at
+        ``now_ms - media_s`` at the latest."""
+        bound = now_ms - round(media_s * 1000)
+        self.anchor_ms = bound if self.anchor_ms is None else min(self.anchor_ms, bound)
 
     def on_progress(self, now_ms: int, out_time_us: int) -> None:
-        if self.anchor_ms is None and out_time_us > 0:
-            self.anchor_ms = now_ms - out_time_us // 1000
+        if out_time_us > 0:
+            self._bound_anchor(now_ms, out_time_us / 1e6)
 
     def _note_file_number(self, name: str) -> None:
         digits = re.findall(r"(\d+)", name.removesuffix(PART_SUFFIX))
@@ -359,7 +374,8 @@ class RunSegments:
     def _records(
         self, final: Path, start_s: float, duration_s: float, now_ms: int, complete: bool
     ) -> list[SegmentRecord]:
-        anchor = self.anchor_ms if self.anchor_ms is not None else now_ms - int(duration_s * 1000)
+        self._bound_anchor(now_ms, start_s + duration_s)
+        anchor = self.anchor_ms if self.anchor_ms is not None else now_ms
         started = anchor + round(start_s * 1000)
         info = scan_file(final) if final.suffix == ".ts" else None
         pieces = self._split(final, info, duration_s) if info is not None else []
@@ -375,11 +391,16 @@ class RunSegments:
                 size if size else ((video.width, video.height) if video else (None, None))
             )
             begin = started + round(offset_s * 1000)
+            end = begin + round(piece_s * 1000)
+            if self.last_end_ms is not None:
+                begin = max(begin, self.last_end_ms)
+            end = max(begin, end)
+            self.last_end_ms = end
             record = SegmentRecord(
                 seq=self.next_seq,
                 path=path,
                 started_at_ms=begin,
-                ended_at_ms=begin + round(piece_s * 1000),
+                ended_at_ms=end,
                 duration_s=round(piece_s, 3),
                 bytes=path.stat().st_size,
                 quality=self.context.quality,

@@ -26,6 +26,7 @@ import math
 import subprocess
 import time
 from collections.abc import Awaitable, Callable
+from dataclasses import replace
 from pathlib import Path
 
 import anyio
@@ -539,9 +540,25 @@ class Recorder:
             first = run.advance(out_time, time.monotonic(), wall_ms())
             if first and self.state is RecorderState.STARTING:
                 self._to(RecorderEvent.PROGRESS)
-            if first and run.announced is not None and self._observer is not None:
-                start = run.segments.open_started_at_ms(wall_ms())
-                self._observer.segment_started(run.announced.seq, start)
+            await self._refine_announced(run)
+
+    async def _refine_announced(self, run: RunState) -> None:
+        """The open segment's wall start, learnt better from ffmpeg's progress (the first
+        report, or a later one proving the media began earlier): told to the observer, and its
+        ``writing`` row rewritten, so a daemon killed now leaves that start to the recovery."""
+        announced = run.announced
+        if announced is None:
+            return
+        start = run.segments.open_started_at_ms(wall_ms())
+        if start >= announced.started_at_ms:
+            return
+        if self._observer is not None:
+            self._observer.segment_started(announced.seq, start)
+        if self._announce is not None:
+            async with run.books:
+                if run.announced is announced:  # not closed meanwhile
+                    run.announced = replace(announced, started_at_ms=start)
+                    await self._announce(run.announced)
 
     async def _watch(
         self, process: anyio.abc.Process, run: RunState, tail: SegmentListTail

@@ -6,6 +6,7 @@ writer closed with the session still open and a segment still ``writing``.
 
 from __future__ import annotations
 
+import os
 import sqlite3
 from pathlib import Path
 
@@ -107,3 +108,30 @@ async def test_nothing_to_recover_changes_nothing(tmp_path: Path) -> None:
         report = await recover_recordings(tmp_path / "missing", database, writer.submit)
         tg.cancel_scope.cancel()
     assert (report.files, report.rows_closed, report.rows_removed) == (0, 0, 0)
+
+
+async def test_a_recovered_segment_ends_no_later_than_its_file_was_last_written(
+    tmp_path: Path,
+) -> None:
+    """A writing row whose start was only known roughly (the moment ffmpeg opened the file,
+    before a burst of older media): start + duration would end it after the kill; the file's
+    mtime (every packet is flushed) bounds it."""
+    recordings = tmp_path / "rec"
+    recordings.mkdir()
+    source = encode_ts(tmp_path / "src.ts", "160x90", seconds=3)
+    part = recordings / "a_0002.ts.part"
+    part.write_bytes(source.read_bytes())
+    last_write_ms = T0 + 12_000 + 800  # the row starts at T0 + 12 000; 3 s of media
+    os.utime(part, ns=(last_write_ms * 1_000_000, last_write_ms * 1_000_000))
+    database = tmp_path / "dylived.db"
+    await crashed_session(database, [part])
+    async with Writer.open(database) as writer, anyio.create_task_group() as tg:
+        await tg.start(writer.run)
+        await recover_recordings(recordings, database, writer.submit)
+        await writer.drain()
+        tg.cancel_scope.cancel()
+    [_, (_seq, _path, state, started, ended, duration, *_)] = rows(database)
+    assert state == "closed"
+    assert isinstance(duration, float)
+    assert duration > 2.5
+    assert (started, ended) == (T0 + 12_000, last_write_ms)

@@ -251,3 +251,33 @@ def test_a_segment_that_changes_size_is_split(tmp_path: Path) -> None:
         seconds, errors = measure(record.path)
         assert errors == ""
         assert abs(seconds - record.duration_s) < 0.1
+
+
+def test_segment_wall_times_never_lie_ahead_of_when_ffmpeg_wrote_them(
+    four_second_ts: Path, tmp_path: Path
+) -> None:
+    """Measured against the simulator's HLS (a 6 s backlog at the start): ffmpeg 5.1 printed
+    its first report with out_time 0.000023 at wall 173 and closed a 4 s segment at 258; the
+    first report alone made that segment end at 4 173, 3.9 s in the future."""
+    run = RunSegments(RunContext(tmp_path, "md"), first_seq=1)
+    run.on_stderr_line(f"[segment @ 0x1] Opening '{tmp_path}/s_0001.ts.part' for writing")
+    run.on_progress(now_ms=173, out_time_us=23)
+    (tmp_path / "s_0001.ts.part").write_bytes(four_second_ts.read_bytes())
+    [first] = run.on_closed(ListEntry("s_0001.ts.part", 0.0, 4.0), now_ms=258)
+    assert (first.started_at_ms, first.ended_at_ms) == (-3_742, 258)
+    # a later report proves media 0 was earlier still: later segments start from it, but
+    # never before the previous one's end (no overlap)
+    run.on_progress(now_ms=565, out_time_us=5_920_000)
+    assert run.open_started_at_ms(600) == 258
+    (tmp_path / "s_0002.ts.part").write_bytes(four_second_ts.read_bytes())
+    [second] = run.on_closed(ListEntry("s_0002.ts.part", 4.0, 8.0), now_ms=4_291)
+    assert (second.started_at_ms, second.ended_at_ms) == (258, 2_645)
+    (tmp_path / "s_0003.ts.part").write_bytes(four_second_ts.read_bytes())
+    [third] = run.on_closed(ListEntry("s_0003.ts.part", 8.0, 12.0), now_ms=8_319)
+    assert (third.started_at_ms, third.ended_at_ms) == (2_645, 6_645)
+    # the run's end: the open segment's end is at most the moment ffmpeg was reaped
+    run.on_stderr_line(f"[segment @ 0x1] Opening '{tmp_path}/s_0004.ts.part' for writing")
+    (tmp_path / "s_0004.ts.part").write_bytes(four_second_ts.read_bytes())
+    [last] = run.on_exit(now_ms=9_000)
+    assert last.started_at_ms == 6_645
+    assert last.ended_at_ms <= 9_000

@@ -32,7 +32,9 @@ pytestmark = [pytest.mark.anyio, pytest.mark.e2e, pytest.mark.slow]
 # simulator's FLV, or the last three 2 s segments of its HLS playlist (ffmpeg's live start),
 # which the recorder prefers with ffmpeg 5.1. Segment wall times are broadcast times.
 REPLAY_MS = 6000
-LAG_MS = 3000  # how far the recorded broadcast may lag the wall clock (HLS: a segment, polled)
+# How long before a session's close its media and events may end: HLS media lags the wall
+# clock by up to a segment plus polling, and ffmpeg may take ~2 s to quit on 'q' mid-HLS-read.
+LAG_MS = 3000
 
 
 def rids(n: int) -> list[str]:
@@ -319,9 +321,10 @@ async def test_sigterm_restart_within_grace_continues_and_a_restart_after_the_en
     # the downtime of the restart: a gap of each kind, from the stop to where each resumed
     for kind in ("media", "events"):
         [(from_ms, to_ms, _)] = [g for g in gaps_of(db, sid, kind) if g[2] == "daemon_restart"]
-        # the media ends at the stop, or a little before: HLS (preferred with ffmpeg 5.1) lists
-        # a 2 s segment once it is complete, so the recorded broadcast lags by up to ~3 s
-        assert stopped_at - (LAG_MS if kind == "media" else 1000) <= from_ms <= stopped_at
+        # each ends at the stop, or a little before: the session closes once ffmpeg has quit,
+        # and ffmpeg 5.1 honours 'q' only after its current HLS read (measured: 1.9 s after
+        # the SIGTERM, when capture had stopped); HLS media lags the wall clock as well
+        assert stopped_at - LAG_MS <= from_ms <= stopped_at
         # media: the restarted ffmpeg's first segment holds what the source sent on connecting,
         # up to REPLAY_MS of media from before the restart
         assert to_ms >= restarted_at * 1000 - (REPLAY_MS if kind == "media" else 0)

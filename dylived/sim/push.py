@@ -129,8 +129,13 @@ class PushSession:
     async def _flush(self) -> None:
         data = b"".join(self._protocol.data_to_send())
         if data and self._stream is not None:
-            async with self._send_lock:
-                await self._stream.send(data)
+            try:
+                async with self._send_lock:
+                    await self._stream.send(data)
+            except (anyio.BrokenResourceError, anyio.ClosedResourceError):
+                # the client is gone (a reset, a killed daemon): this connection ends, not the
+                # simulator
+                self.drop("client_closed")
 
     async def _reader(self) -> None:
         assert self._stream is not None

@@ -460,7 +460,8 @@ class RunSegments:
         if not part.exists():  # closed and renamed already
             return []
         self._note_file_number(name)
-        if part.stat().st_size == 0:
+        if part.stat().st_size == 0 or not self._holds_video(part):
+            logger.info("removed %s: ffmpeg was stopped before it wrote a video frame", name)
             part.unlink()
             return []
         final = finalize_part(part)
@@ -468,6 +469,18 @@ class RunSegments:
         if duration is None:
             duration = max(0.0, (last_media_s or 0.0) - self.media_end_s)
         return self._records(final, self.media_end_s, duration, now_ms, False)
+
+    def _holds_video(self, part: Path) -> bool:
+        """Whether a killed mpegts part has a video frame to play (other containers: assumed).
+
+        A run stopped seconds after it opened its first segment (a stall right after a
+        reconnect) can leave a file with the PAT/PMT and a little audio but no picture: not a
+        segment anyone can watch, so it is removed rather than recorded.
+        """
+        if not part.name.removesuffix(PART_SUFFIX).endswith(".ts"):
+            return True
+        info = scan_file(part)
+        return info.frames > 0 or (self.video is None and info.header_end > 0)
 
 
 def with_path(record: SegmentRecord, path: Path) -> SegmentRecord:

@@ -222,6 +222,29 @@ def test_run_segments_turns_lines_into_records(four_second_ts: Path, tmp_path: P
     assert run.last_file_number == 6
 
 
+def test_a_killed_part_without_a_picture_is_removed_not_recorded(tmp_path: Path) -> None:
+    """A stall right after a reconnect: ffmpeg opened a segment, wrote its tables and a little
+    audio, and was killed before the first video frame (a CI run recorded such a file)."""
+    audio_only = tmp_path / "audio.ts"
+    subprocess.run(
+        [FFMPEG, "-v", "error", "-f", "lavfi", "-i", "sine=d=0.3", "-c:a", "aac", "-f", "mpegts",
+         str(audio_only)],
+        check=True,
+    )  # fmt: skip
+    assert scan_file(audio_only).frames == 0
+    for video_line, kept in (("  Stream #0:0: Video: h264 (High), yuv420p, 320x180", False),
+                             ("  Stream #0:0: Audio: aac (LC), 44100 Hz, mono", True)):  # fmt: skip
+        run = RunSegments(RunContext(tmp_path, "hd"), first_seq=1)
+        run.on_stderr_line(video_line)
+        run.on_stderr_line(f"[segment @ 0x1] Opening '{tmp_path}/s_0001.ts.part' for writing")
+        (tmp_path / "s_0001.ts.part").write_bytes(audio_only.read_bytes())
+        records = run.on_exit(now_ms=5_000)
+        assert [r.path.name for r in records] == (["s_0001.ts"] if kept else [])
+        assert (tmp_path / "s_0001.ts").exists() is kept
+        assert not (tmp_path / "s_0001.ts.part").exists()
+        (tmp_path / "s_0001.ts").unlink(missing_ok=True)
+
+
 def test_sps_sizes_of_real_encodes(tmp_path: Path) -> None:
     for size in ("160x90", "90x160", "426x240", "1280x720"):
         info = scan_file(encode_ts(tmp_path / f"{size}.ts", size, seconds=1))

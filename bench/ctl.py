@@ -1,6 +1,6 @@
 """How long `dylivectl status` takes, end to end, with 1,000 broadcasters.
 
-Two set-ups, each with the real command (`.venv/bin/dylivectl`, or `python -m dylived.ctl`) run
+Two set-ups, each with the real command (`.venv/bin/dylivectl`, or `python -m dylived.app.ctl`) run
 as a new process each time (wall clock: process start, imports, connect, request, JSON,
 rendering):
 
@@ -112,7 +112,7 @@ def main() -> None:
     try:
         _wait_for_socket(sock, 60.0)
         entry = shutil.which("dylivectl", path=str(Path(sys.executable).parent))
-        ctl = [entry] if entry else [sys.executable, "-m", "dylived.ctl"]
+        ctl = [entry] if entry else [sys.executable, "-m", "dylived.app.ctl"]
         print(f"{args.broadcasters} broadcasters, {args.runs} runs each, command: {ctl[0]}")
         baseline, _ = _time_runs([sys.executable, "-c", "pass"], args.runs)
         _report("python -c pass (floor)", baseline, 0)

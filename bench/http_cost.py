@@ -32,7 +32,7 @@ import anyio
 import httpcore
 import httpx
 
-from dylived.config import DouyinConfig
+from dylived.config.load import DouyinConfig
 from dylived.net.http import HttpClient
 from dylived.platforms.douyin import DouyinPlatform, ResolvedTarget, TargetKind
 

@@ -2,7 +2,7 @@
 
 import sys
 
-from dylived.cli import main
+from dylived.app.cli import main
 
 
 sys.exit(main())

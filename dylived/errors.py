@@ -29,7 +29,7 @@ these once, at the edge that calls the foreign library (``net/``, ``store/``, ``
     │   ├── SocketInUse              another daemon already answers on the control socket
     │   ├── DaemonUnreachable        dylivectl found no daemon on the socket (control/client.py)
     │   └── DaemonReplyError         the daemon answered with an error (control/client.py)
-    └── CheckSkipped                 a status check was not made (breaker open; watch.py)
+    └── CheckSkipped                 a status check was not made (breaker open; watch/)
 
 Subclasses that belong to one edge live in that edge's module, named above; everything else
 catches the classes defined here.

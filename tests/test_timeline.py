@@ -6,7 +6,7 @@ daemon-level proof is tests/record/test_offsets_daemon.py.
 
 from __future__ import annotations
 
-from dylived.session import RecordingTimeline
+from dylived.watch.session import RecordingTimeline
 
 
 def test_nothing_recorded_means_no_offset() -> None:

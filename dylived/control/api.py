@@ -1,7 +1,7 @@
 """The contract between the control server and the daemon: the ``DaemonFacade`` and its shapes.
 
 The control server (``control/server.py``) turns every route of ARCHITECTURE.md §4 into one
-call on a ``DaemonFacade``; the daemon (``dylived/daemon.py``) implements it. Everything a
+call on a ``DaemonFacade``; the daemon (``dylived/app/daemon.py``) implements it. Everything a
 facade method returns is JSON-ready (dicts, lists, str, int, float, bool, None), except
 ``metrics()``, which returns the frozen ``MetricsSnapshot`` that ``control/metrics.py`` renders
 in the Prometheus text format. ``dylivectl`` renders the shapes documented below, so keep the

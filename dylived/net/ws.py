@@ -14,7 +14,7 @@ and the translation of websockets' exceptions into :mod:`dylived.errors`:
 Keep-alive (ecosystem.md §4, protocol.md §2.5): the server's WebSocket pings are answered by
 websockets automatically (the server drops clients that do not pong); our own keepalive pings
 are off (``ping_interval=None``) because the protocol's keepalive is the binary ``hb`` frame,
-which the caller (``dylived.capture``) sends. ``proxy=None``: no proxy from the environment
+which the caller (``capture/component.py``) sends. ``proxy=None``: no proxy from the environment
 unless the caller passes one. Knows nothing of the webcast protocol itself (that is ``wire/``).
 """
 

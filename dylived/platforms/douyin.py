@@ -2,7 +2,7 @@
 
 Owns :class:`DouyinPlatform` (``resolve``, ``fetch_status``, ``refresh_stream_urls``,
 ``cookie_header``, ``media_headers``) and the pure reading of a share link's redirect
-:func:`parse_share_location`. Target strings are classified by ``dylived.config.parse_target``.
+:func:`parse_share_location`. Target strings are classified by ``dylived.config.load.parse_target``.
 Endpoints are configuration (``[douyin] web_base``, ``app_base``, ``share_base``): the tests and
 ``dylived demo`` point them at the simulator. HTTP goes through
 :class:`dylived.net.http.HttpClient`; bodies are parsed by :mod:`dylived.wire.status`. The
@@ -33,7 +33,7 @@ from urllib.parse import parse_qs, quote_plus, urlencode, urlsplit
 
 import anyio
 
-from dylived.config import parse_target
+from dylived.config.load import parse_target
 from dylived.errors import RoomNotFound, UpstreamError
 from dylived.model import LiveStatus
 from dylived.net.http import BlockedResponse, HttpClient
@@ -71,7 +71,7 @@ _NUMERIC_UID_HELP = (
 
 
 class TargetKind(enum.StrEnum):
-    """The configured forms of a ``[[broadcaster]] target`` (names as in dylived.config)."""
+    """The configured forms of a ``[[broadcaster]] target`` (names as in dylived.config.load)."""
 
     WEB_RID = "web_rid"
     SHARE_URL = "share_url"
@@ -100,7 +100,7 @@ class ShareLocation:
 
 
 class TargetLike(Protocol):
-    """A classified target, such as ``dylived.config.Target`` (kind is a TargetKind value)."""
+    """A classified target, such as ``dylived.config.load.Target`` (kind is a TargetKind value)."""
 
     @property
     def kind(self) -> str: ...
@@ -109,7 +109,7 @@ class TargetLike(Protocol):
 
 
 class DouyinSettings(Protocol):
-    """The ``[douyin]`` config keys this adapter reads (``dylived.config`` provides them)."""
+    """The ``[douyin]`` config keys this adapter reads (``dylived.config.load`` provides them)."""
 
     @property
     def web_base(self) -> str: ...

@@ -1,4 +1,4 @@
-"""The recorder as a LiveSession component (the seam documented in ``dylived/watch.py``).
+"""The recorder as a LiveSession component (the seam documented in ``watch/broadcaster.py``).
 
 Owns the glue between one live session and its ``Recorder``: the settings from the
 broadcaster's effective config (quality, segment length, container, stall and rw timeouts,
@@ -6,7 +6,7 @@ naming template and time zone), fresh statuses through the session context, the 
 (a ``writing`` ``UpsertSegment`` when ffmpeg opens a segment, replaced by the ``closed`` one
 when it is finished, ``DeleteSegment`` when it left no file, ``AddGap`` per hole),
 ``record start|stop`` overrides, a new ffmpeg run when the status reports another frame size
-or codec, and ``health()``. It keeps the session's ``ctx.timeline`` (dylived/session.py) told
+or codec, and ``health()``. It keeps the session's ``ctx.timeline`` (dylived/watch/session.py) told
 where the recording is, for the events' ``stream_offset_s``, and stores each segment's
 ``start_offset_s`` on that timeline. A session continued after a daemon restart
 (``ctx.resumed``) continues its seq and file numbers and its timeline (seeded by the session
@@ -34,8 +34,8 @@ from dylived.record.naming import NamingFields, contain, render_relative
 from dylived.record.policy import ExitKind, RecorderState
 from dylived.record.segments import GapRecord, SegmentAbandoned, SegmentOpened, SegmentRecord
 from dylived.record.supervisor import Recorder, RecorderSettings
-from dylived.session import ComponentHealth, SessionContext
 from dylived.store import ops
+from dylived.watch.session import ComponentHealth, SessionContext
 from dylived.wire.status import select_stream
 
 

@@ -32,7 +32,7 @@ from pathlib import Path
 import anyio
 import anyio.abc
 
-from dylived.config import Config, RecordingConfig
+from dylived.config.load import Config, RecordingConfig
 from dylived.errors import DylivedError, RecorderError
 from dylived.record.disk import (
     DiskGuard,
@@ -41,10 +41,10 @@ from dylived.record.disk import (
     plan_retention,
 )
 from dylived.record.postprocess import remux
-from dylived.session import wall_ms
 from dylived.store import ops
 from dylived.store.db import Database, RecordedFile, SegmentRecord
 from dylived.store.space import FreeSpace, free_bytes
+from dylived.watch.session import wall_ms
 
 
 logger = logging.getLogger(__name__)

@@ -101,7 +101,7 @@ class GapRecord:
 
 class RunObserver(Protocol):
     """Told at once (synchronously) what the segment rows say only later: the session's
-    ``RecordingTimeline`` (dylived/session.py) implements it."""
+    ``RecordingTimeline`` (dylived/watch/session.py) implements it."""
 
     def segment_started(self, seq: int, started_at_ms: int) -> None:
         """The wall start of the segment being written, once ffmpeg's progress anchors it."""

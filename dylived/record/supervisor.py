@@ -32,8 +32,8 @@ from pathlib import Path
 import anyio
 import anyio.abc
 
+from dylived.app.notify import child_environment
 from dylived.model import LiveStatus
-from dylived.notify import child_environment
 from dylived.record.argv import argv_for_job, output_pattern, shown_url, stream_url_problem
 from dylived.record.disk import DiskGuard, SpaceWatch
 from dylived.record.policy import (

@@ -28,7 +28,7 @@ On open, sessions left open by a crash are closed as ``daemon_stopped`` at their
 segments become ``orphaned`` for the start-up recovery to fix up; ``stopped_sessions`` lists,
 per broadcaster, the newest session when a daemon stop or crash ended it: the watch may
 continue it (``ResumeSession``) when the same room is still live at its first check
-(``dylived/watch.py``).
+(``dylived/watch/broadcaster.py``).
 """
 
 from __future__ import annotations

@@ -18,12 +18,12 @@ from typing import Any
 import anyio
 import anyio.abc
 
-from dylived.capture import CaptureSettings, EventCapture
+from dylived.capture.component import CaptureSettings, EventCapture
 from dylived.model import ExitReason, LiveStatus
-from dylived.session import SessionContext, wall_ms
 from dylived.sim import SimRoom, Simulator
 from dylived.store.ops import CloseSession, OpenSession
 from dylived.store.writer import Writer
+from dylived.watch.session import SessionContext, wall_ms
 
 
 class Owner:

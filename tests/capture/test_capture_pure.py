@@ -6,7 +6,7 @@ import random
 
 import pytest
 
-from dylived.capture import (
+from dylived.capture.component import (
     USER_UNIQUE_ID_RANGE,
     CaptureSettings,
     EventCapture,
@@ -18,9 +18,9 @@ from dylived.capture import (
     choose_user_unique_id,
     push_endpoint,
 )
-from dylived.config import loads_config
+from dylived.config.load import loads_config
 from dylived.model import ExitReason, LiveStatus
-from dylived.session import SessionContext
+from dylived.watch.session import SessionContext
 
 
 SETTINGS = CaptureSettings(ws_hosts=("wss://h",), user_agent="UA")

@@ -20,12 +20,12 @@ from websockets.datastructures import Headers
 from websockets.frames import Close, Frame, Opcode
 from websockets.http11 import Request, Response
 
-from dylived.capture import CaptureSettings, EventCapture
-from dylived.decode import decode_stream
+from dylived.app.decode import decode_stream
+from dylived.capture.component import CaptureSettings, EventCapture
 from dylived.model import ExitReason, LiveStatus
-from dylived.session import SessionContext, wall_ms
 from dylived.store.ops import CloseSession, OpenSession
 from dylived.store.writer import Writer
+from dylived.watch.session import SessionContext, wall_ms
 from dylived.wire._pb import douyin_pb2 as pb
 from tests.capture.rig import Owner
 from tests.wire.wirebuild import build_frame
@@ -255,7 +255,7 @@ async def test_a_rising_undecodable_share_logs_a_warning(
     bad = [("WebcastChatMessage", 5000 + i, b"\xff\xff") for i in range(150)]
     good = [chat(9000 + i) for i in range(50)]
     server = ScriptedServer([[build_frame(bad + good)]])
-    with caplog.at_level(logging.WARNING, logger="dylived.capture"):
+    with caplog.at_level(logging.WARNING, logger="dylived.capture.component"):
         async with scripted(server), capturing(server, tmp_path / "db.sqlite") as rig:
             capture, _, _, _, finish = rig
             await wait(lambda: capture.total_events == 50)

@@ -37,7 +37,7 @@ WEB_RID = "200000000001"
 
 def ctl(sock: Path, *argv: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "dylived.ctl", "--socket", str(sock), *argv],
+        [sys.executable, "-m", "dylived.app.ctl", "--socket", str(sock), *argv],
         capture_output=True,
         text=True,
         check=False,

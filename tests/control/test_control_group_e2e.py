@@ -118,7 +118,7 @@ def test_the_daemons_own_group_needs_no_chown_under_the_filter(state: Path) -> N
         assert proc.poll() is None, (state / "daemon.log").read_text()[-2000:]
         assert sock.stat().st_gid == NOBODY
         status = subprocess.run(
-            [sys.executable, "-m", "dylived.ctl", "--socket", str(sock), "status"],
+            [sys.executable, "-m", "dylived.app.ctl", "--socket", str(sock), "status"],
             capture_output=True,
             text=True,
             timeout=30,

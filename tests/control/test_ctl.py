@@ -19,7 +19,7 @@ pytestmark = pytest.mark.anyio
 
 async def ctl(sock_path: Path | str, *argv: str) -> tuple[int, str, str]:
     result = await anyio.run_process(
-        [sys.executable, "-m", "dylived.ctl", "--socket", str(sock_path), *argv], check=False
+        [sys.executable, "-m", "dylived.app.ctl", "--socket", str(sock_path), *argv], check=False
     )
     return result.returncode, result.stdout.decode(), result.stderr.decode()
 
@@ -33,7 +33,7 @@ async def test_not_reachable_exits_3_naming_the_socket(sock_path: Path) -> None:
 
 async def test_socket_defaults_to_the_environment(sock_path: Path) -> None:
     result = await anyio.run_process(
-        [sys.executable, "-m", "dylived.ctl", "status"],
+        [sys.executable, "-m", "dylived.app.ctl", "status"],
         check=False,
         env={"DYLIVED_SOCKET": str(sock_path), "PATH": "/usr/bin:/bin"},
     )

@@ -23,7 +23,7 @@ pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
 def ctl(sock: Path, *argv: str) -> tuple[int, str, str]:
     result = subprocess.run(
-        [sys.executable, "-m", "dylived.ctl", "--socket", str(sock), *argv],
+        [sys.executable, "-m", "dylived.app.ctl", "--socket", str(sock), *argv],
         capture_output=True,
         text=True,
         check=False,

@@ -57,7 +57,7 @@ class Rig:
 
 async def ctl(rig: Rig, *argv: str) -> tuple[int, str, str]:
     result = await anyio.run_process(
-        [sys.executable, "-m", "dylived.ctl", "--socket", str(rig.sock), *argv],
+        [sys.executable, "-m", "dylived.app.ctl", "--socket", str(rig.sock), *argv],
         check=False,
         cwd=REPO_ROOT,
     )
@@ -253,7 +253,7 @@ async def test_escape_sequences_from_the_platform_never_reach_the_terminal(rig: 
 async def tail_until(rig: Rig, needle: str, *, push: Any = None, json_mode: bool = False) -> str:
     """Run ``dylivectl tail alice --from-start`` until ``needle`` is printed (``push`` once it
     runs); the output so far."""
-    argv = [sys.executable, "-m", "dylived.ctl", "--socket", str(rig.sock)]
+    argv = [sys.executable, "-m", "dylived.app.ctl", "--socket", str(rig.sock)]
     argv += [*(["--json"] if json_mode else []), "tail", "alice", "--from-start"]
     process = await anyio.open_process(argv, cwd=REPO_ROOT)
     out = b""
@@ -292,7 +292,7 @@ async def test_tail_prints_one_line_per_live_event(rig: Rig) -> None:
 
 async def test_tail_into_a_closed_pipe_exits_quietly(rig: Rig) -> None:
     # `dylivectl tail | head -1`: the reader goes away; tail ends with 0 and no traceback.
-    ctl_argv = f"{sys.executable} -m dylived.ctl --socket {rig.sock} tail alice --from-start"
+    ctl_argv = f"{sys.executable} -m dylived.app.ctl --socket {rig.sock} tail alice --from-start"
     script = f"{ctl_argv} 2>&1 | head -1; exit ${{PIPESTATUS[0]}}"
     process = await anyio.open_process(["bash", "-c", script], cwd=REPO_ROOT)
     async with process:

@@ -1,4 +1,4 @@
-"""The daemon's command queue (``dylived/daemon_commands.py``) with real reload functions.
+"""The daemon's command queue (``dylived/app/commands.py``) with real reload functions.
 
 The daemon-level behaviour (SIGHUP through start-up, under control traffic, SIGTERM right
 after a SIGHUP) is shown on the real daemon in ``test_lifecycle.py``; these pin the ordering
@@ -13,7 +13,7 @@ from typing import Any
 import anyio
 import pytest
 
-from dylived.daemon_commands import Commands, DaemonStopping
+from dylived.app.commands import Commands, DaemonStopping
 from tests.daemon_rig import wait_for
 
 

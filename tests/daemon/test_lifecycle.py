@@ -218,7 +218,7 @@ def test_add_pause_resume_remove_are_persisted(tmp_path: Path) -> None:
 def ctl_process(state: Path, *argv: str) -> subprocess.Popen[str]:
     """``dylivectl`` against the daemon of ``state``, as its own process."""
     return subprocess.Popen(
-        [sys.executable, "-m", "dylived.ctl", "--socket", str(state / "control.sock"), *argv],
+        [sys.executable, "-m", "dylived.app.ctl", "--socket", str(state / "control.sock"), *argv],
         cwd=REPO_ROOT,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,

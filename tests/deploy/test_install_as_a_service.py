@@ -107,7 +107,7 @@ def test_the_installed_package_ships_its_migrations_and_commands(installed: Inst
             str(venv_bin / "python"),
             "-c",
             "import json, dylived; from dylived.store.db import load_migrations; "
-            "from dylived.demo import demo_rooms, demo_scenario; "
+            "from dylived.app.demo import demo_rooms, demo_scenario; "
             "print(json.dumps([dylived.__file__, [m.name for m in load_migrations()], "
             "str(demo_scenario()), len(demo_rooms(demo_scenario()))]))",
         ],

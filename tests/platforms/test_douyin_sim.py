@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 import pytest
 
-from dylived.config import DouyinConfig, Secret, Target
+from dylived.config.load import DouyinConfig, Secret, Target
 from dylived.errors import RiskControl, RoomNotFound, UpstreamError
 from dylived.net.http import BlockedResponse, HttpClient
 from dylived.platforms.douyin import DouyinPlatform, ResolvedTarget, TargetKind

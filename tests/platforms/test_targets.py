@@ -1,6 +1,6 @@
 """platforms/douyin.py, the parts without network: share redirects, request URLs, cookies.
 
-(Target strings are classified by dylived.config.parse_target, tested with the config.)"""
+(Target strings are classified by dylived.config.load.parse_target, tested with the config.)"""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from urllib.parse import parse_qsl, urlsplit
 
 import pytest
 
-from dylived.config import Target
+from dylived.config.load import Target
 from dylived.errors import RoomNotFound
 from dylived.net.http import HttpClient
 from dylived.platforms.douyin import (
@@ -38,7 +38,7 @@ class Settings:
 
 
 class FakeSecret:
-    """Shaped like dylived.config.Secret: masked str(), reveal() for the clear text."""
+    """Shaped like dylived.config.load.Secret: masked str(), reveal() for the clear text."""
 
     def __init__(self, value: str) -> None:
         self._value = value

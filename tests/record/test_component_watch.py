@@ -13,14 +13,14 @@ from pathlib import Path
 import anyio
 import pytest
 
-from dylived.config import loads_config
+from dylived.config.load import loads_config
 from dylived.net.http import HttpClient
 from dylived.platforms.douyin import DouyinPlatform
 from dylived.record.component import RecorderComponent, RecordingEnvironment
-from dylived.scheduler import StatusSource, Watchlist
-from dylived.session import StatusSampler, WriterSessionStore
 from dylived.sim import RoomSpec, Scenario, Simulator
 from dylived.store.writer import Writer
+from dylived.watch.session import StatusSampler, WriterSessionStore
+from dylived.watch.watchlist import StatusSource, Watchlist
 from tests.daemon_rig import broadcaster_table, simulator_config
 from tests.record.livesource import FFMPEG, measure
 

@@ -68,7 +68,7 @@ async def ctl_json(state: Path, *argv: str) -> dict[str, object]:
         [
             sys.executable,
             "-m",
-            "dylived.ctl",
+            "dylived.app.ctl",
             "--socket",
             str(state / "control.sock"),
             "--json",

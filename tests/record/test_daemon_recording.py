@@ -371,7 +371,7 @@ async def test_daemon_splits_a_resolution_change_into_clean_segments(
 async def dylivectl(state: Path, *argv: str) -> tuple[int, str]:
     """The real ``dylivectl`` (a subprocess) against the daemon's control socket."""
     done = await anyio.run_process(
-        [sys.executable, "-m", "dylived.ctl", "--socket", str(state / "control.sock"), *argv],
+        [sys.executable, "-m", "dylived.app.ctl", "--socket", str(state / "control.sock"), *argv],
         check=False,
         cwd=REPO_ROOT,
     )

@@ -13,7 +13,7 @@ from typing import Any
 import anyio
 import pytest
 
-from dylived.config import Config, loads_config
+from dylived.config.load import Config, loads_config
 from dylived.net.http import HttpClient
 from dylived.platforms.douyin import DouyinPlatform
 from dylived.record.component import RecorderComponent, RecordingEnvironment
@@ -25,13 +25,13 @@ from dylived.record.housekeeping import (
     retention_plan,
     run_retention,
 )
-from dylived.scheduler import StatusSource, Watchlist
-from dylived.session import StatusSampler, WriterSessionStore
 from dylived.sim import RoomSpec, Scenario, Simulator
 from dylived.store import ops
 from dylived.store.db import Database, RecordedFile
 from dylived.store.export import session_manifest
 from dylived.store.writer import Writer
+from dylived.watch.session import StatusSampler, WriterSessionStore
+from dylived.watch.watchlist import StatusSource, Watchlist
 from tests.daemon_rig import broadcaster_table, simulator_config
 from tests.record.livesource import FFMPEG, measure
 from tests.record.test_segments import encode_ts

@@ -18,7 +18,7 @@ from pathlib import Path
 import anyio
 import pytest
 
-from dylived.config import DouyinConfig
+from dylived.config.load import DouyinConfig
 from dylived.model import LiveStatus
 from dylived.net.http import HttpClient
 from dylived.platforms.douyin import DouyinPlatform

@@ -15,11 +15,11 @@ from pathlib import Path
 import anyio
 import pytest
 
-from dylived.config import loads_config
+from dylived.config.load import loads_config
 from dylived.model import ExitReason
 from dylived.record.component import RecorderComponent, RecordingEnvironment, recorder_factory
-from dylived.session import LiveSession, SessionContext, WriterSessionStore, wall_ms
 from dylived.store.writer import Writer
+from dylived.watch.session import LiveSession, SessionContext, WriterSessionStore, wall_ms
 from tests.record.livesource import FFMPEG, LiveSource, live_source
 
 

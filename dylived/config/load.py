@@ -1,0 +1,441 @@
+"""The configuration: TOML → validated, frozen ``Config``; targets; reload diffs.
+
+Owns the frozen config values, building them from TOML, reload diffs and rendering the
+effective config back to TOML; the key-by-key checks and target parsing live in
+``config.schema`` (documented for users in ``etc/dylived.toml``), the runtime state overlay
+(``watchlist-overrides.json``) in ``config.overlay``, the ``check-config``/``print-config``
+commands in ``config.commands``. Pure apart from reading its file; imports only
+``config.schema`` and ``errors`` of dylived.
+
+Validation collects every problem as ``dotted.path: what is wrong`` (``broadcaster[N]`` counts
+from 1, the first ``[[broadcaster]]`` of the file) and raises one ``ConfigError``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+from zoneinfo import ZoneInfo
+
+from dylived.config.schema import (
+    BROADCASTER_OVERRIDES,
+    BROADCASTER_SPEC,
+    SPECS,
+    TOP_LEVEL,
+    Secret,
+    Target,
+    key_problem,
+    parse_target,
+    read_table,
+    render_table,
+    section_values,
+    template_extension_problem,
+    unknown_key,
+)
+from dylived.errors import ConfigError
+
+
+EX_CONFIG = 78
+DEFAULT_TEMPLATE = "{broadcaster}/{date}/{broadcaster}_{start:%Y%m%d-%H%M%S}_{seq:04d}.ts"
+DEFAULT_USER_AGENT = (
+    "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) "
+    "Chrome/142.0.0.0 Safari/537.36"
+)
+
+
+# ----------------------------------------------------------------------------- values
+
+
+# ----------------------------------------------------------------------------- sections
+
+
+@dataclass(frozen=True, slots=True)
+class DaemonConfig:
+    state_dir: Path = Path("/var/lib/dylived")
+    database: Path = Path("/var/lib/dylived/dylived.db")
+    recordings_dir: Path = Path("/var/lib/dylived/recordings")
+    timezone: str = "Asia/Shanghai"
+    ffmpeg: str = ""
+    log_level: str = "info"
+    state_file: Path = Path("/var/lib/dylived/watchlist-overrides.json")
+
+    @property
+    def tzinfo(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+
+@dataclass(frozen=True, slots=True)
+class ControlConfig:
+    socket: Path = Path("/run/dylived/control.sock")
+    mode: int = 0o660
+    group: str = ""
+    metrics_listen: str = ""  # "" = off, else "host:port"
+
+
+@dataclass(frozen=True, slots=True)
+class PollConfig:
+    """Seconds, except ``max_concurrent`` (requests in flight per platform)."""
+
+    interval: float = 60.0
+    jitter: float = 5.0
+    live_interval: float = 120.0
+    grace: float = 90.0
+    max_concurrent: int = 4
+    min_spacing: float = 0.5
+    error_backoff_max: float = 900.0
+    breaker_pause: float = 60.0
+    breaker_pause_max: float = 1800.0
+    request_timeout: float = 10.0
+
+
+@dataclass(frozen=True, slots=True)
+class RecordingConfig:
+    """Sizes in bytes, timeouts in seconds; ``None``/0 mean off."""
+
+    record_video: bool = True
+    video_quality: str = "origin"
+    segment_minutes: float = 30.0
+    container: str = "ts"
+    filename_template: str = DEFAULT_TEMPLATE
+    min_free: int = 2 * 1024**3
+    stall_timeout: float = 15.0
+    rw_timeout: float = 10.0
+    max_session_minutes: float = 0.0
+    retention_max_bytes: int | None = None
+    retention_max_days: float = 0.0
+    remux_mp4: bool = False
+    keep_originals: bool = True
+
+
+@dataclass(frozen=True, slots=True)
+class CaptureConfig:
+    capture_events: bool = True
+    exclude_events: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class DouyinConfig:
+    web_base: str = "https://live.douyin.com"
+    ws_hosts: tuple[str, ...] = (
+        "wss://webcast100-ws-web-lq.douyin.com",
+        "wss://webcast100-ws-web-hl.douyin.com",
+        "wss://webcast100-ws-web-lf.douyin.com",
+    )
+    app_base: str = "https://webcast.amemv.com"
+    share_base: str = "https://v.douyin.com"
+    user_agent: str = DEFAULT_USER_AGENT
+    cookies: Secret = field(default_factory=Secret)
+    user_unique_id: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class BroadcasterConfig:
+    """One broadcaster with the defaults merged in; ``key`` is its stable id (= ``name``)."""
+
+    key: str
+    target: Target
+    target_text: str
+    enabled: bool = True
+    interval: float = 60.0
+    recording: RecordingConfig = RecordingConfig()
+    capture: CaptureConfig = CaptureConfig()
+    paused: bool = False  # paused at runtime (state overlay), not in the file
+    origin: Literal["config", "runtime"] = "config"
+
+    @property
+    def name(self) -> str:
+        return self.key
+
+    @property
+    def record_video(self) -> bool:
+        return self.recording.record_video
+
+    @property
+    def video_quality(self) -> str:
+        return self.recording.video_quality
+
+    @property
+    def segment_minutes(self) -> float:
+        return self.recording.segment_minutes
+
+    @property
+    def max_session_minutes(self) -> float:
+        return self.recording.max_session_minutes
+
+    @property
+    def capture_events(self) -> bool:
+        return self.capture.capture_events
+
+    @property
+    def exclude_events(self) -> tuple[str, ...]:
+        return self.capture.exclude_events
+
+    def flat(self) -> dict[str, Any]:
+        """Every setting by name (top level, recording and capture), for diffs and printing."""
+        out = {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
+        for part in (out.pop("recording"), out.pop("capture")):
+            out.update((f.name, getattr(part, f.name)) for f in dataclasses.fields(part))
+        return out
+
+
+SECTIONS = ("daemon", "control", "poll", "recording", "capture", "douyin")
+
+
+@dataclass(frozen=True, slots=True)
+class ConfigDiff:
+    """What a reload changes: ``old.diff(new)``. ``changed`` holds the new versions."""
+
+    added: tuple[BroadcasterConfig, ...] = ()
+    removed: tuple[str, ...] = ()
+    changed: tuple[BroadcasterConfig, ...] = ()
+    changed_fields: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    sections: tuple[str, ...] = ()  # global sections that differ, e.g. ("poll",)
+
+    @property
+    def empty(self) -> bool:
+        return not (self.added or self.removed or self.changed or self.sections)
+
+
+@dataclass(frozen=True, slots=True)
+class Config:
+    daemon: DaemonConfig = DaemonConfig()
+    control: ControlConfig = ControlConfig()
+    poll: PollConfig = PollConfig()
+    recording: RecordingConfig = RecordingConfig()
+    capture: CaptureConfig = CaptureConfig()
+    douyin: DouyinConfig = DouyinConfig()
+    broadcasters: tuple[BroadcasterConfig, ...] = ()
+    source: str = field(default="", compare=False)
+
+    def broadcaster(self, key: str) -> BroadcasterConfig | None:
+        return next((b for b in self.broadcasters if b.key == key), None)
+
+    def diff(self, new: Config) -> ConfigDiff:
+        """Broadcasters added, removed or changed (by key) and global sections changed."""
+        old_by_key = {b.key: b for b in self.broadcasters}
+        new_by_key = {b.key: b for b in new.broadcasters}
+        changed: list[BroadcasterConfig] = []
+        fields_by_key: dict[str, tuple[str, ...]] = {}
+        for key, after in new_by_key.items():
+            before = old_by_key.get(key)
+            if before is not None and before != after:
+                a, b = before.flat(), after.flat()
+                changed.append(after)
+                fields_by_key[key] = tuple(name for name in a if a[name] != b[name])
+        return ConfigDiff(
+            added=tuple(b for k, b in new_by_key.items() if k not in old_by_key),
+            removed=tuple(k for k in old_by_key if k not in new_by_key),
+            changed=tuple(changed),
+            changed_fields=fields_by_key,
+            sections=tuple(s for s in SECTIONS if getattr(self, s) != getattr(new, s)),
+        )
+
+
+# ----------------------------------------------------------------------------- building
+
+_SECTION_TYPES: dict[str, type[Any]] = {
+    "daemon": DaemonConfig,
+    "control": ControlConfig,
+    "poll": PollConfig,
+    "recording": RecordingConfig,
+    "capture": CaptureConfig,
+    "douyin": DouyinConfig,
+}
+_DAEMON_PATHS = ("state_dir", "database", "recordings_dir", "state_file")
+_DAEMON_PATH_DEFAULTS = {
+    "database": "{state_dir}/dylived.db",
+    "recordings_dir": "{state_dir}/recordings",
+    "state_file": "{state_dir}/watchlist-overrides.json",
+}
+
+
+def _resolve_path(raw: str, state_dir: Path | None, base_dir: Path) -> Path:
+    if state_dir is not None:
+        raw = raw.replace("{state_dir}", str(state_dir))
+    path = Path(raw).expanduser()
+    return path if path.is_absolute() else base_dir / path
+
+
+def _parse_sections(data: Mapping[str, Any], problems: list[str], base_dir: Path) -> dict[str, Any]:
+    for key in data:
+        if key not in TOP_LEVEL:
+            problems.append(unknown_key("", key, TOP_LEVEL))
+    sections: dict[str, Any] = {}
+    for name, spec in SPECS.items():
+        values = read_table(data.get(name, {}), name, spec, problems)
+        if name == "daemon":
+            state_dir = _resolve_path(values.get("state_dir", "/var/lib/dylived"), None, base_dir)
+            for key in _DAEMON_PATHS:
+                raw = values.get(key, _DAEMON_PATH_DEFAULTS.get(key, str(state_dir)))
+                values[key] = _resolve_path(raw, state_dir, base_dir)
+        elif name == "control" and "socket" in values:
+            values["socket"] = _resolve_path(values["socket"], None, base_dir)
+        elif name == "douyin" and "cookies" in values:
+            values["cookies"] = Secret(values["cookies"])
+        sections[name] = _SECTION_TYPES[name](**values)
+    poll: PollConfig = sections["poll"]
+    if poll.breaker_pause_max < poll.breaker_pause:
+        problems.append(
+            f"poll.breaker_pause_max: {poll.breaker_pause_max:g} is shorter than "
+            f"poll.breaker_pause ({poll.breaker_pause:g})"
+        )
+    recording: RecordingConfig = sections["recording"]
+    problem = template_extension_problem(recording.filename_template, recording.container)
+    earlier = ("recording.filename_template", "recording.container")
+    if problem and not any(p.startswith(earlier) for p in problems):
+        problems.append(f"recording.filename_template: {problem}")
+    return sections
+
+
+def parse_broadcaster(
+    entry: Any,
+    path: str,
+    problems: list[str],
+    recording: RecordingConfig,
+    capture: CaptureConfig,
+    poll: PollConfig,
+) -> tuple[str | None, BroadcasterConfig | None]:
+    """One [[broadcaster]] table: its key (when known) and, if valid, its merged config."""
+    before = len(problems)
+    values = read_table(entry, path, BROADCASTER_SPEC, problems)
+    if not isinstance(entry, dict):
+        return None, None
+    target: Target | None = None
+    if "target" not in entry:
+        problems.append(f"{path}.target: missing; every broadcaster needs a target")
+    elif "target" in values:
+        try:
+            target = parse_target(values["target"])
+        except ValueError as exc:
+            problems.append(f"{path}.target: {exc}")
+        else:
+            if target.kind == "user_id":
+                problems.append(
+                    f"{path}.target: a numeric user id ({target.value}) cannot be resolved to a "
+                    "live room (Douyin offers no public user id → room lookup); use the live "
+                    "address https://live.douyin.com/<web_rid> or the profile's sec_uid "
+                    "(https://www.douyin.com/user/MS4wLjAB…) instead"
+                )
+    key = values.get("name") or (target.value if target else None)
+    if key is not None and (why := key_problem(key)):
+        problems.append(f"{path}.{'name' if 'name' in values else 'target'}: {why}")
+    if len(problems) > before or target is None or key is None:
+        return key, None
+    rec = {k: values[k] for k in BROADCASTER_OVERRIDES if k in values and hasattr(recording, k)}
+    cap = {k: values[k] for k in BROADCASTER_OVERRIDES if k in values and hasattr(capture, k)}
+    return key, BroadcasterConfig(
+        key=key,
+        target=target,
+        target_text=values["target"],
+        enabled=values.get("enabled", True),
+        interval=values.get("interval", poll.interval),
+        recording=dataclasses.replace(recording, **rec),
+        capture=dataclasses.replace(capture, **cap),
+    )
+
+
+def render_config(config: Config) -> str:
+    """The effective config as TOML (loadable again), every default filled, secrets masked."""
+    lines = [f"# effective configuration of {config.source or '(defaults)'}", ""]
+    for name in SECTIONS:
+        lines += render_table(f"[{name}]", section_values(getattr(config, name)))
+    for b in config.broadcasters:
+        flat = b.flat()
+        values = {"target": b.target_text, "name": b.key}
+        values.update((k, flat[k]) for k in BROADCASTER_OVERRIDES)
+        if b.paused or b.origin != "config":
+            lines.append(f"# {b.key}: {'paused, ' if b.paused else ''}from {b.origin}")
+        lines += render_table("[[broadcaster]]", values)
+    return "\n".join(lines)
+
+
+# ----------------------------------------------------------------------------- loading
+
+
+def parse_config(data: Mapping[str, Any], source: str = "", base_dir: Path | None = None) -> Config:
+    """Validate parsed TOML (a dict); relative paths resolve against ``base_dir``.
+
+    Raises:
+        ConfigError: with every problem found.
+    """
+    problems: list[str] = []
+    sections = _parse_sections(data, problems, base_dir or Path.cwd())
+    recording: RecordingConfig = sections["recording"]
+    capture: CaptureConfig = sections["capture"]
+    poll: PollConfig = sections["poll"]
+    raw = data.get("broadcaster", [])
+    broadcasters: list[BroadcasterConfig] = []
+    if isinstance(raw, dict):
+        problems.append("broadcaster: write each broadcaster as [[broadcaster]] (two brackets)")
+    elif not isinstance(raw, list):
+        problems.append(f"broadcaster: expected [[broadcaster]] tables, got {raw!r}")
+    else:
+        first_path: dict[str, str] = {}
+        for i, entry in enumerate(raw, start=1):
+            path = f"broadcaster[{i}]"
+            key, parsed = parse_broadcaster(entry, path, problems, recording, capture, poll)
+            if key is not None and key in first_path:
+                where = "name" if isinstance(entry, dict) and "name" in entry else "target"
+                problems.append(
+                    f"{path}.{where}: duplicate broadcaster key {key!r} (also "
+                    f"{first_path[key]}); give one of them a different name"
+                )
+            elif key is not None:
+                first_path[key] = path
+            if parsed is not None:
+                broadcasters.append(parsed)
+    if problems:
+        raise ConfigError(problems, source)
+    return Config(**sections, broadcasters=tuple(broadcasters), source=source)
+
+
+def loads_config(text: str, source: str = "<string>", base_dir: Path | None = None) -> Config:
+    """Parse and validate TOML text (tests and tools; the daemon uses load_config)."""
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError([f"TOML syntax error: {exc}"], source) from exc
+    return parse_config(data, source, base_dir)
+
+
+def load_config(path: str | os.PathLike[str]) -> Config:
+    """Read and validate a config file. Relative paths inside it are relative to its folder.
+
+    Raises:
+        ConfigError: unreadable file, TOML syntax error (with line and column), or every
+            validation problem.
+    """
+    file = Path(path)
+    try:
+        text = file.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+        raise ConfigError([f"cannot read the config file: {reason}"], str(file)) from exc
+    return loads_config(text, str(file), file.resolve().parent)
+
+
+__all__ = [
+    "EX_CONFIG",
+    "BroadcasterConfig",
+    "CaptureConfig",
+    "Config",
+    "ConfigDiff",
+    "ControlConfig",
+    "DaemonConfig",
+    "DouyinConfig",
+    "PollConfig",
+    "RecordingConfig",
+    "Secret",
+    "Target",
+    "load_config",
+    "loads_config",
+    "parse_broadcaster",
+    "parse_config",
+    "parse_target",
+    "render_config",
+]

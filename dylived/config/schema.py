@@ -1,0 +1,506 @@
+"""The config schema key by key: value converters, per-section specs, and TOML rendering.
+
+Owns *how* each key is checked and converted (one message per problem) and how the effective
+config is printed; ``config.load`` owns the frozen dataclasses and builds them from what this
+module returns. Pure: no file or network access; imports only ``model`` of dylived.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import difflib
+import json
+import re
+import string
+from collections.abc import Callable, Mapping
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, Literal
+from urllib.parse import parse_qs, urlsplit
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from dylived.model import EVENT_TYPES
+from dylived.record.naming import TEMPLATE_FIELDS
+
+
+VIDEO_QUALITIES = ("origin", "uhd", "hd", "sd", "ld", "md", "FULL_HD1", "HD1", "SD1", "SD2")
+CONTAINERS = ("ts", "mkv", "mp4")
+LOG_LEVELS = ("debug", "info", "warning", "error")
+
+Converter = Callable[[Any], Any]
+TargetKind = Literal["web_rid", "share_url", "sec_uid", "user_id"]
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Secret:
+    """A secret string (cookies): masked in str/repr, print-config and logs; ``reveal()`` it."""
+
+    value: str = ""
+
+    def reveal(self) -> str:
+        return self.value
+
+    def __bool__(self) -> bool:
+        return bool(self.value)
+
+    def __str__(self) -> str:
+        return "********" if self.value else ""
+
+    def __repr__(self) -> str:
+        return f"Secret({str(self)!r})"
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Target:
+    """What a ``target`` names. ``value``: the web_rid, the share code of ``v.douyin.com/<code>/``,
+    the sec_uid, or the numeric user id. The adapter builds URLs from the ``[douyin]`` bases."""
+
+    kind: TargetKind
+    value: str
+
+
+_WEB_RID = re.compile(r"[0-9A-Za-z_][0-9A-Za-z_.]{0,63}")
+_SEC_UID = re.compile(r"MS4wLjAB[0-9A-Za-z_-]{8,}")
+_SHARE_CODE = re.compile(r"[0-9A-Za-z_-]{4,32}")
+_TARGET_FORMS = (
+    "use https://live.douyin.com/<web_rid>, a bare web_rid, a https://v.douyin.com/<code>/ share "
+    "link, https://www.douyin.com/user/<sec_uid>, a bare sec_uid (MS4wLjAB…) or uid:<user id>"
+)
+
+
+def parse_target(text: str) -> Target:
+    """Parse a ``target`` (pure). Share text pasted from the app is fine: its URL is used.
+
+    Raises:
+        ValueError: not one of the accepted forms; the message lists them.
+    """
+    raw = text.strip()
+    if any(ch.isspace() for ch in raw):
+        found = re.search(r"https?://\S+", raw)
+        if found is None:
+            raise ValueError(f"{text!r} is not a Douyin target: {_TARGET_FORMS}")
+        raw = found.group(0)
+    prefix, sep, rest = raw.partition(":")
+    if sep and prefix.lower() in ("uid", "user_id"):
+        if not rest.isdigit():
+            raise ValueError(f"{text!r}: a numeric user id is digits only, as in uid:123456789")
+        return Target("user_id", rest)
+    if "/" in raw:
+        return _parse_target_url(raw if "://" in raw else "https://" + raw, text)
+    if _SEC_UID.fullmatch(raw):
+        return Target("sec_uid", raw)
+    if _WEB_RID.fullmatch(raw):
+        return Target("web_rid", raw)
+    raise ValueError(f"{text!r} is not a Douyin target: {_TARGET_FORMS}")
+
+
+def _parse_target_url(url: str, text: str) -> Target:
+    parts = urlsplit(url)
+    host = (parts.hostname or "").lower()
+    segments = [s for s in parts.path.split("/") if s]
+    if parts.scheme not in ("http", "https"):
+        raise ValueError(f"{text!r}: not an http(s) address")
+    if host == "live.douyin.com":
+        candidates = parse_qs(parts.query).get("live_web_rid", []) + segments[:1]
+        for candidate in candidates:
+            web_rid = candidate.removeprefix("+")
+            if _WEB_RID.fullmatch(web_rid):
+                return Target("web_rid", web_rid)
+        raise ValueError(f"{text!r}: no web_rid in the live.douyin.com address")
+    if host == "v.douyin.com":
+        if segments and _SHARE_CODE.fullmatch(segments[0]):
+            return Target("share_url", segments[0])
+        raise ValueError(f"{text!r}: no share code in the v.douyin.com link")
+    if host in ("douyin.com", "www.douyin.com", "iesdouyin.com", "www.iesdouyin.com"):
+        if len(segments) >= 2 and segments[-2] == "user":
+            if _SEC_UID.fullmatch(segments[-1]):
+                return Target("sec_uid", segments[-1])
+            raise ValueError(f"{text!r}: {segments[-1]!r} is not a sec_uid (MS4wLjAB…)")
+        if len(segments) >= 2 and segments[-2] == "live" and _WEB_RID.fullmatch(segments[-1]):
+            return Target("web_rid", segments[-1])
+    raise ValueError(f"{text!r} is not a Douyin address: {_TARGET_FORMS}")
+
+
+# ----------------------------------------------------------------------------- converters
+
+
+def _got(value: Any) -> str:
+    kinds = {bool: "boolean", int: "integer", float: "float", str: "string", list: "array"}
+    kind = kinds.get(type(value), "table" if isinstance(value, dict) else type(value).__name__)
+    return kind if isinstance(value, dict | list) else f"{value!r} ({kind})"
+
+
+def boolean(value: Any) -> bool:
+    if isinstance(value, bool):
+        return value
+    raise ValueError(f"expected true or false, got {_got(value)}")
+
+
+def text(value: Any) -> str:
+    if isinstance(value, str):
+        return value
+    raise ValueError(f"expected a string, got {_got(value)}")
+
+
+def nonempty_text(value: Any) -> str:
+    if not text(value).strip():
+        raise ValueError("must not be empty")
+    return str(value)
+
+
+_HEADER_UNSAFE = re.compile(r"[\x00-\x1f\x7f]")
+
+
+def cookie_header(value: Any) -> str:
+    """A browser's ``Cookie`` header, sent as it is: printable ASCII only.
+
+    CR, LF, NUL or any other control character would split or break the request header, and
+    the value is a secret: no message here (or anywhere) quotes it, only the position.
+    """
+    if not isinstance(value, str):
+        raise ValueError(f"expected a string, got: {_got_kind(value)} (the value is not shown)")
+    bad = _HEADER_UNSAFE.search(value)
+    if bad is not None:
+        name = {"\r": "CR", "\n": "LF", "\x00": "NUL"}.get(bad.group(), "a control character")
+        raise ValueError(
+            f"contains {name} at character {bad.start() + 1}; a Cookie header is one line of "
+            "printable ASCII (the value is not shown)"
+        )
+    if not value.isascii():
+        where = next(i for i, ch in enumerate(value) if not ch.isascii()) + 1
+        raise ValueError(
+            f"contains a non-ASCII character at character {where}; a Cookie header is one line "
+            "of printable ASCII (the value is not shown)"
+        )
+    return value
+
+
+def _got_kind(value: Any) -> str:
+    kinds = {bool: "boolean", int: "integer", float: "float", list: "array", dict: "table"}
+    return kinds.get(type(value), type(value).__name__)
+
+
+_DURATION = re.compile(r"\s*(\d+(?:\.\d+)?)\s*(ms|s|m|min|h)?\s*")
+_DURATION_UNITS = {"ms": 0.001, "s": 1.0, "m": 60.0, "min": 60.0, "h": 3600.0, None: 1.0}
+
+
+def number(
+    minimum: float = 0.0,
+    *,
+    strict: bool = False,
+    maximum: float | None = None,
+    unit: str = "seconds",
+    durations: bool = True,
+) -> Converter:
+    """A float ≥ minimum (> minimum when strict); seconds may be written "90s", "2m", "1h"."""
+
+    def convert(value: Any) -> float:
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            result = float(value)
+        elif durations and isinstance(value, str) and (m := _DURATION.fullmatch(value)):
+            result = float(m.group(1)) * _DURATION_UNITS[m.group(2)]
+        else:
+            raise ValueError(f"expected a number of {unit}, got {_got(value)}")
+        if result < minimum or (strict and result == minimum):
+            raise ValueError(f"must be {'>' if strict else '≥'} {minimum:g}, got {result:g}")
+        if maximum is not None and result > maximum:
+            raise ValueError(f"must be ≤ {maximum:g}, got {result:g}")
+        return result
+
+    return convert
+
+
+def integer(minimum: int, maximum: int) -> Converter:
+    def convert(value: Any) -> int:
+        if not isinstance(value, int) or isinstance(value, bool):
+            raise ValueError(f"expected a whole number, got {_got(value)}")
+        if not minimum <= value <= maximum:
+            raise ValueError(f"must be between {minimum} and {maximum}, got {value}")
+        return value
+
+    return convert
+
+
+def choice(options: tuple[str, ...]) -> Converter:
+    def convert(value: Any) -> str:
+        if text(value) in options:
+            return str(value)
+        close = [o for o in options if o.lower() == str(value).lower()]
+        close = close or difflib.get_close_matches(str(value), options, 1, 0.6)
+        hint = f"; did you mean {close[0]!r}?" if close else ""
+        raise ValueError(f"{value!r} is not one of {', '.join(options)}{hint}")
+
+    return convert
+
+
+_SIZE = re.compile(r"\s*(\d+(?:\.\d+)?)\s*([kKMGT]?)(i?)(B?)\s*")
+
+
+def size(*, off_allowed: bool = False) -> Converter:
+    """Bytes: an integer, or "500MB" (SI), "2GiB"/"2G" (binary); "" = off when allowed."""
+
+    def convert(value: Any) -> int | None:
+        if off_allowed and value == "":
+            return None
+        if isinstance(value, int) and not isinstance(value, bool) and value >= 0:
+            return value
+        m = _SIZE.fullmatch(value) if isinstance(value, str) else None
+        if m is None or (m.group(3) and not m.group(2)):
+            off = ', or "" for off' if off_allowed else ""
+            raise ValueError(
+                f'expected bytes or a size such as "2GiB" or "500MB"{off}, got {_got(value)}'
+            )
+        power = " KMGT".index(m.group(2).upper() or " ")
+        base = 1000 if (m.group(4) and not m.group(3)) else 1024
+        return int(float(m.group(1)) * base**power)
+
+    return convert
+
+
+def url(*schemes: str) -> Converter:
+    def convert(value: Any) -> str:
+        parts = re.match(r"([a-z]+)://([^/?#]+)", text(value))
+        if parts is None or parts.group(1) not in schemes:
+            raise ValueError(f"expected a {' or '.join(schemes)} URL, got {value!r}")
+        return str(value).rstrip("/")
+
+    return convert
+
+
+def url_list(*schemes: str) -> Converter:
+    one = url(*schemes)
+
+    def convert(value: Any) -> tuple[str, ...]:
+        if not isinstance(value, list) or not value:
+            raise ValueError(f"expected a non-empty array of URLs, got {_got(value)}")
+        return tuple(one(v) for v in value)
+
+    return convert
+
+
+def event_list(value: Any) -> tuple[str, ...]:
+    if not isinstance(value, list):
+        raise ValueError(f"expected an array of event types, got {_got(value)}")
+    wrong = [v for v in value if v not in EVENT_TYPES]
+    if wrong:
+        raise ValueError(f"{', '.join(map(repr, wrong))}: not among {', '.join(EVENT_TYPES)}")
+    return tuple(dict.fromkeys(value))
+
+
+def mode(value: Any) -> int:
+    if isinstance(value, str) and re.fullmatch(r"0?[0-7]{3}", value):
+        return int(value, 8)
+    if isinstance(value, int) and not isinstance(value, bool) and 0 <= value <= 0o777:
+        return value  # written as 0o660 in TOML
+    raise ValueError(f'expected an octal file mode such as "0660", got {_got(value)}')
+
+
+def listen(value: Any) -> str:
+    m = re.fullmatch(r"(\[[0-9a-fA-F:.]+\]|[^:\[\]]+):(\d{1,5})", text(value))
+    if value == "" or (m is not None and int(m.group(2)) <= 65535):
+        return str(value)
+    raise ValueError(f'expected "host:port" (e.g. "127.0.0.1:9464") or "" for off, got {value!r}')
+
+
+def timezone(value: Any) -> str:
+    try:
+        ZoneInfo(text(value))
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError(
+            f"unknown time zone {value!r}; use an IANA name such as Asia/Shanghai"
+        ) from None
+    return str(value)
+
+
+def lower_choice(options: tuple[str, ...]) -> Converter:
+    inner = choice(options)
+    return lambda value: inner(text(value).lower())
+
+
+def digits_or_empty(value: Any) -> str:
+    if text(value) == "" or str(value).isdigit():
+        return str(value)
+    raise ValueError(f'expected digits (a viewer id) or "" for a random one, got {value!r}')
+
+
+def template(value: Any) -> str:
+    """A relative path template of TEMPLATE_FIELDS; it is test-formatted here."""
+    try:
+        names = [
+            name for _, name, _, _ in string.Formatter().parse(text(value)) if name is not None
+        ]
+        unknown = [n for n in names if n not in TEMPLATE_FIELDS]
+        if unknown:
+            raise ValueError(
+                f"unknown field {{{unknown[0]}}}; fields: {', '.join(TEMPLATE_FIELDS)}"
+            )
+        sample = str(value).format(
+            broadcaster="b",
+            nickname="n",
+            title="t",
+            date="2026-01-02",
+            seq=1,
+            room_id="1",
+            start=datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC),
+            quality="origin",
+            ext="ts",
+        )
+    except (IndexError, KeyError, ValueError) as exc:
+        raise ValueError(f"{value!r} is not a usable template: {exc}") from None
+    if "seq" not in names:
+        raise ValueError("must contain {seq} so that segments get distinct names")
+    if sample.startswith("/") or ".." in Path(sample).parts:
+        raise ValueError("must be a relative path that stays inside recordings_dir")
+    return str(value)
+
+
+def template_extension_problem(tmpl: str, container: str) -> str | None:
+    if "{ext}" in tmpl or tmpl.endswith("." + container):
+        return None
+    suffix = Path(tmpl).suffix or "no extension"
+    return f"ends in {suffix!r} but container is {container!r}; end it in .{container} or {{ext}}"
+
+
+# ----------------------------------------------------------------------------- specs
+
+_POSITIVE = number(strict=True)
+_NONNEGATIVE = number()
+
+SPECS: dict[str, dict[str, Converter]] = {
+    "daemon": {
+        "state_dir": nonempty_text,
+        "database": nonempty_text,
+        "recordings_dir": nonempty_text,
+        "timezone": timezone,
+        "ffmpeg": text,
+        "log_level": lower_choice(LOG_LEVELS),
+        "state_file": nonempty_text,
+    },
+    "control": {"socket": nonempty_text, "mode": mode, "group": text, "metrics_listen": listen},
+    "poll": {
+        "interval": _POSITIVE,
+        "jitter": _NONNEGATIVE,
+        "live_interval": _POSITIVE,
+        "grace": _NONNEGATIVE,
+        "max_concurrent": integer(1, 1000),
+        "min_spacing": _NONNEGATIVE,
+        "error_backoff_max": _POSITIVE,
+        "breaker_pause": _POSITIVE,
+        "breaker_pause_max": _POSITIVE,
+        "request_timeout": _POSITIVE,
+    },
+    "recording": {
+        "record_video": boolean,
+        "video_quality": choice(VIDEO_QUALITIES),
+        "segment_minutes": number(strict=True, maximum=60, unit="minutes", durations=False),
+        "container": choice(CONTAINERS),
+        "filename_template": template,
+        "min_free": size(),
+        "stall_timeout": _POSITIVE,
+        "rw_timeout": _POSITIVE,
+        "max_session_minutes": number(unit="minutes", durations=False),
+        "retention_max_bytes": size(off_allowed=True),
+        "retention_max_days": number(unit="days", durations=False),
+        "remux_mp4": boolean,
+        "keep_originals": boolean,
+    },
+    "capture": {"capture_events": boolean, "exclude_events": event_list},
+    "douyin": {
+        "web_base": url("http", "https"),
+        "ws_hosts": url_list("ws", "wss"),
+        "app_base": url("http", "https"),
+        "share_base": url("http", "https"),
+        "user_agent": nonempty_text,
+        "cookies": cookie_header,
+        "user_unique_id": digits_or_empty,
+    },
+}
+BROADCASTER_OVERRIDES = (
+    "enabled",
+    "interval",
+    "record_video",
+    "video_quality",
+    "segment_minutes",
+    "capture_events",
+    "exclude_events",
+    "max_session_minutes",
+)
+BROADCASTER_SPEC: dict[str, Converter] = {
+    "target": nonempty_text,
+    "name": nonempty_text,
+    "enabled": boolean,
+    "interval": _POSITIVE,
+    **{k: SPECS["recording"][k] for k in ("record_video", "video_quality", "segment_minutes")},
+    **SPECS["capture"],
+    "max_session_minutes": SPECS["recording"]["max_session_minutes"],
+}
+TOP_LEVEL = (*SPECS, "broadcaster")
+_HOME = {key: f"[{section}]" for section, spec in SPECS.items() for key in spec}
+_KEY_FORBIDDEN = re.compile(r"[/\\%?#\x00-\x1f\x7f]")
+
+
+def unknown_key(path: str, key: str, allowed: tuple[str, ...] | list[str]) -> str:
+    where = f"{path}.{key}" if path else key
+    close = difflib.get_close_matches(key, list(allowed), 1, 0.6)
+    if close:
+        return f"{where}: unknown key; did you mean {close[0]!r}?"
+    if key in _HOME:
+        return f"{where}: unknown key here; {key!r} belongs in {_HOME[key]}"
+    return f"{where}: unknown key; expected one of {', '.join(allowed)}"
+
+
+def read_table(
+    raw: Any, path: str, spec: Mapping[str, Converter], problems: list[str]
+) -> dict[str, Any]:
+    """Convert the known keys of one table; every problem is appended with its dotted path."""
+    if not isinstance(raw, dict):
+        problems.append(f"{path}: expected a table, got {_got(raw)}")
+        return {}
+    values: dict[str, Any] = {}
+    for key, value in raw.items():
+        if key not in spec:
+            problems.append(unknown_key(path, key, tuple(spec)))
+            continue
+        try:
+            values[key] = spec[key](value)
+        except ValueError as exc:
+            problems.append(f"{path}.{key}: {exc}")
+    return values
+
+
+def key_problem(key: str) -> str | None:
+    """Why a broadcaster key cannot be used (file names, URL paths of the control API)."""
+    if _KEY_FORBIDDEN.search(key) or key.startswith(".") or key != key.strip() or len(key) > 64:
+        return (
+            f"{key!r} cannot be a broadcaster key: at most 64 characters, no / \\ % ? # or "
+            "control characters, no leading dot or surrounding spaces"
+        )
+    return None
+
+
+# ----------------------------------------------------------------------------- rendering
+
+
+def toml_value(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int | float):
+        return repr(value)
+    if isinstance(value, tuple | list):
+        return "[" + ", ".join(toml_value(v) for v in value) + "]"
+    if isinstance(value, Secret):
+        return '"********"  # secret: masked' if value else '""'
+    if value is None:
+        return '""'
+    return json.dumps(str(value), ensure_ascii=False).replace("\x7f", "\\u007f")
+
+
+def render_table(header: str, values: Mapping[str, Any]) -> list[str]:
+    return [header, *(f"{key} = {toml_value(value)}" for key, value in values.items()), ""]
+
+
+def section_values(section: Any) -> dict[str, Any]:
+    values = {f.name: getattr(section, f.name) for f in dataclasses.fields(section)}
+    if "mode" in values:
+        values["mode"] = f"{values['mode']:04o}"
+    return values

@@ -222,7 +222,9 @@ async def test_daemon_sigkilled_mid_broadcast_then_restarted_continues_the_sessi
     [media_gap] = [g for g in gaps_of(db, session_id, "media") if g[2] == "daemon_restart"]
     [events_gap] = [g for g in gaps_of(db, session_id, "events") if g[2] == "daemon_restart"]
     for from_ms, to_ms, _ in (media_gap, events_gap):
-        assert from_ms <= killed_at * 1000 + 1500  # the partial segment ends about at the kill
+        # the partial segment ends about at the kill: ffmpeg writes on until its parent's
+        # death reaches it (PR_SET_PDEATHSIG), which took 1.8 s on a loaded machine
+        assert from_ms <= killed_at * 1000 + 4000
         # media resumes with the CDN's burst from its last keyframe: the first new segment's
         # wall start (anchored by ffmpeg's progress) may lie up to a GOP before the restart
         assert to_ms >= restarted_at * 1000 - 3000

@@ -141,8 +141,11 @@ async def test_sigkilled_ffmpeg_leaves_a_playable_segment_a_gap_and_resumes(
             await wait_until(lambda: len(sink.gaps) == 1, 10)
             await anyio.sleep(3)
             recorder.stop()
+    # the kill leaves one partial segment; the final stop may leave a second one, the last
+    # segment, when a loaded machine makes ffmpeg miss the stop ladder's 'q'
     killed = [r for r in sink.segments if not r.complete]
-    assert len(killed) == 1
+    assert 1 <= len(killed) <= 2
+    assert len(killed) == 1 or killed[1] == sink.segments[-1]
     seconds, _errors = measure(killed[0].path, ffmpeg_bin)  # a torn last packet may be reported
     assert seconds > 1.0
     assert abs(seconds - killed[0].duration_s) < 0.5
@@ -280,8 +283,13 @@ async def test_stop_ladder_q_is_enough_for_a_polite_child(tmp_path: Path) -> Non
 
 async def test_stop_ladder_survives_cancellation(tmp_path: Path) -> None:
     process = await anyio.open_process(
-        [sys.executable, "-c", "import time; time.sleep(60)"], stdin=subprocess.PIPE
+        [sys.executable, "-c", "import time; print('up', flush=True); time.sleep(60)"],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
     )
+    assert process.stdout is not None
+    # a SIGINT during the interpreter's start-up exits 1, not -SIGINT: wait until it runs
+    assert (await process.stdout.receive()).startswith(b"up")
     # a generous SIGINT wait: a loaded machine can take seconds to run Python's shutdown
     s = settings(tmp_path, stop_q_wait=0.2, stop_int_wait=15.0)
     with anyio.move_on_after(0.05):

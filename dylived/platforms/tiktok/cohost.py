@@ -1,5 +1,5 @@
-"""Co-hosting on TikTok: PK battles and their scores, link-mic (co-host) signalling and fan
-tickets, multi-guest layers → row bodies (``decode.py`` adds the common head).
+"""Co-hosting on TikTok: PK battles, their scores and the end of their punishment, link-mic
+(co-host) signalling and fan tickets, multi-guest layers → row bodies (``decode.py`` adds the common head).
 
 Field numbers: shared/research/tiktok.md §4.2 (TikTokLiveProto 0.2.2), checked against the
 real payloads of tiktok-events-2023.jsonl (``LinkMicArmies.armies`` is a map anchor id →
@@ -54,6 +54,17 @@ def battle(m: pb.LinkMicBattle) -> Row:
             }
             for key, r in sorted(m.battle_result.items())
         ],
+    }
+
+
+def battle_punish_finish(m: pb.LinkMicBattlePunishFinish) -> Row:
+    """The end of a battle's punishment phase (the loser's forfeit)."""
+    return {
+        "type": "battle_punish_finish",
+        "battle_id": id_str(m.battle_id),
+        "channel_id": id_str(m.channel_id),
+        "operator_user_id": id_str(m.op_uid),
+        "reason": m.reason,
     }
 
 
@@ -118,6 +129,7 @@ def link(m: pb.LinkMessage) -> Row:
 CONVERTERS: dict[str, tuple[Any, Callable[[Any], Row]]] = {
     "WebcastLinkMicBattle": (pb.LinkMicBattle, battle),
     "WebcastLinkMicArmies": (pb.LinkMicArmies, battle_score),
+    "WebcastLinkMicBattlePunishFinish": (pb.LinkMicBattlePunishFinish, battle_punish_finish),
     "WebcastLinkMicMethod": (pb.LinkMicMethod, link_mic),
     "WebcastLinkMicFanTicketMethod": (pb.LinkMicFanTicketMethod, link_mic_fan_ticket),
     "WebcastLinkLayerMessage": (pb.LinkLayerMessage, link_layer),

@@ -12,14 +12,33 @@ Pure: no sockets, files, clocks, anyio or asyncio.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
+from google.protobuf.message import DecodeError, Message
+
+from dylived.errors import RemoteProtocolError
 from dylived.platforms.tiktok._pb import tiktok_pb2 as pb
 
 
 Row = dict[str, Any]
 
 PLATFORM = "tiktok"
+
+_M = TypeVar("_M", bound=Message)
+
+
+def parse(message_class: type[_M], payload: bytes, what: str) -> _M:
+    """``payload`` parsed as ``message_class``.
+
+    Raises:
+        RemoteProtocolError: the bytes are not such a message (``what`` names it).
+    """
+    message = message_class()
+    try:
+        message.ParseFromString(payload)
+    except DecodeError as exc:
+        raise RemoteProtocolError(f"malformed {what}: {exc}") from exc
+    return message
 
 
 @dataclass(frozen=True, slots=True)

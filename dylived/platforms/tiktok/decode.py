@@ -21,11 +21,9 @@ import base64
 from collections.abc import Callable
 from typing import Any
 
-from google.protobuf.message import DecodeError
-
 from dylived.errors import RemoteProtocolError
 from dylived.platforms.tiktok import audience, cohost, room
-from dylived.platforms.tiktok.common import PLATFORM, Row, RowContext, head, id_str
+from dylived.platforms.tiktok.common import PLATFORM, Row, RowContext, head, id_str, parse
 from dylived.platforms.tiktok.envelope import FetchResult
 
 
@@ -81,11 +79,7 @@ def decode_message(
     if entry is None:
         return _raw_row("unknown", method, msg_id, payload, server_now_ms, context)
     message_class, convert = entry
-    message = message_class()
-    try:
-        message.ParseFromString(payload)
-    except DecodeError as exc:
-        raise RemoteProtocolError(f"malformed {method}: {exc}") from exc
+    message = parse(message_class, payload, method)
     body = convert(message)
     row = head(body.pop("type"), message.common, msg_id, server_now_ms, context)
     row.update(body)

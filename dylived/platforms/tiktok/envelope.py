@@ -19,10 +19,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from google.protobuf.message import DecodeError
-
-from dylived.errors import RemoteProtocolError
 from dylived.platforms.tiktok._pb import tiktok_pb2 as pb
+from dylived.platforms.tiktok.common import parse
 from dylived.wire.frames import RawMessage
 
 
@@ -57,11 +55,7 @@ def parse_fetch_result(payload: bytes) -> FetchResult:
     Raises:
         RemoteProtocolError: the bytes are not a Response.
     """
-    response = pb.Response()
-    try:
-        response.ParseFromString(payload)
-    except DecodeError as exc:
-        raise RemoteProtocolError(f"not a TikTok Response: {exc}") from exc
+    response = parse(pb.Response, payload, "TikTok Response")
     return FetchResult(
         cursor=response.cursor,
         internal_ext=response.internal_ext,

@@ -19,6 +19,7 @@ from dylived.platforms.tiktok._pb import tiktok_pb2 as pb
 from dylived.platforms.tiktok.common import Row, id_str, text_or_none, user_object, user_of
 
 
+SUPERFAN_KEY = "ttlive_superfan"
 CONTROL_ACTIONS = {1: "paused", 2: "resumed", 3: "ended", 4: "suspended"}
 CONTROL_ENDS = frozenset({3, 4})  # ended, suspended: the capture stops (protocol.md §3.2 item 7)
 
@@ -140,6 +141,8 @@ def barrage(m: pb.BarrageMessage) -> Row:
         "type": "barrage",
         "msg_type": m.msg_type,
         "content_key": text_or_none(m.content.key),
+        # super-fan notices are barrages whose key says so (TikTokLive, TikTok-Live-Connector)
+        "superfan": SUPERFAN_KEY in m.content.key,
         "content_text": text_or_none(m.content.default_pattern),
         "duration_ms": m.duration,
         "user_grade": grade.level if m.HasField("user_grade_param") else None,

@@ -395,7 +395,8 @@ def barrage(d: st.DataObject) -> Case:
     w = _Draw(d, "WebcastBarrageMessage", "barrage", pb.BarrageMessage())
     m = w.message
     m.msg_type, m.duration = w.draw(U64), w.draw(U64)
-    m.content.key, m.content.default_pattern = w.draw(TEXT), w.draw(TEXT)
+    key = w.draw(st.sampled_from(["", "pm_mt_fan_live_join", "ttlive_superfan_joined"]))
+    m.content.key, m.content.default_pattern = key, w.draw(TEXT)
     which = w.draw(st.sampled_from(["none", "user_grade_param", "fans_level_param"]))
     levels: dict[str, int | None] = {"user_grade": None, "fans_level": None}
     user = None
@@ -408,6 +409,7 @@ def barrage(d: st.DataObject) -> Case:
     return w.case(
         msg_type=m.msg_type,
         content_key=m.content.key or None,
+        superfan=key == "ttlive_superfan_joined",
         content_text=m.content.default_pattern or None,
         duration_ms=m.duration,
         **levels,
@@ -478,6 +480,23 @@ def battle(d: st.DataObject) -> Case:
         duration_s=s.duration,
         end_time_ms=s.end_time_ms or None,
         results=[results[k] for k in sorted(results)],
+    )
+
+
+def battle_punish_finish(d: st.DataObject) -> Case:
+    w = _Draw(
+        d,
+        "WebcastLinkMicBattlePunishFinish",
+        "battle_punish_finish",
+        pb.LinkMicBattlePunishFinish(),
+    )
+    m = w.message
+    m.battle_id, m.channel_id, m.op_uid, m.reason = (w.draw(U64) for _ in range(4))
+    return w.case(
+        battle_id=_id(m.battle_id),
+        channel_id=_id(m.channel_id),
+        operator_user_id=_id(m.op_uid),
+        reason=m.reason,
     )
 
 
@@ -582,6 +601,7 @@ CASES: dict[str, Callable[[st.DataObject], Case]] = {
     "RoomVerifyMessage": _room_verify_as("RoomVerifyMessage"),
     "WebcastLinkMicBattle": battle,
     "WebcastLinkMicArmies": battle_score,
+    "WebcastLinkMicBattlePunishFinish": battle_punish_finish,
     "WebcastLinkMicMethod": link_mic,
     "WebcastLinkMicFanTicketMethod": link_mic_fan_ticket,
     "WebcastLinkLayerMessage": link_layer,

@@ -358,6 +358,20 @@ class LinkMicBattle(_message.Message):
     battle_result: _containers.MessageMap[int, BattleResult]
     def __init__(self, common: _Optional[_Union[Common, _Mapping]] = ..., battle_id: _Optional[int] = ..., battle_settings: _Optional[_Union[BattleSetting, _Mapping]] = ..., action: _Optional[int] = ..., battle_result: _Optional[_Mapping[int, BattleResult]] = ...) -> None: ...
 
+class LinkMicBattlePunishFinish(_message.Message):
+    __slots__ = ("common", "channel_id", "op_uid", "reason", "battle_id")
+    COMMON_FIELD_NUMBER: _ClassVar[int]
+    CHANNEL_ID_FIELD_NUMBER: _ClassVar[int]
+    OP_UID_FIELD_NUMBER: _ClassVar[int]
+    REASON_FIELD_NUMBER: _ClassVar[int]
+    BATTLE_ID_FIELD_NUMBER: _ClassVar[int]
+    common: Common
+    channel_id: int
+    op_uid: int
+    reason: int
+    battle_id: int
+    def __init__(self, common: _Optional[_Union[Common, _Mapping]] = ..., channel_id: _Optional[int] = ..., op_uid: _Optional[int] = ..., reason: _Optional[int] = ..., battle_id: _Optional[int] = ...) -> None: ...
+
 class BattleUserArmies(_message.Message):
     __slots__ = ("host_score",)
     HOST_SCORE_FIELD_NUMBER: _ClassVar[int]

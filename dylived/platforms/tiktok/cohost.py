@@ -1,5 +1,6 @@
 """Co-hosting on TikTok: PK battles, their scores and the end of their punishment, link-mic
-(co-host) signalling and fan tickets, multi-guest layers → row bodies (``decode.py`` adds the common head).
+(co-host) signalling and fan tickets, multi-guest layers → row bodies (``decode.py`` adds the
+common head).
 
 Field numbers: shared/research/tiktok.md §4.2 (TikTokLiveProto 0.2.2), checked against the
 real payloads of tiktok-events-2023.jsonl (``LinkMicArmies.armies`` is a map anchor id →

@@ -411,15 +411,20 @@ def test_a_section_of_an_unsupported_or_unknown_platform_is_an_error() -> None:
     )
 
 
-def test_check_config_of_a_tiktok_broadcaster_exits_78(tmp_path: Path) -> None:
+@pytest.mark.parametrize("command", ["check-config", "run"])
+def test_a_tiktok_broadcaster_exits_78_before_anything_starts(tmp_path: Path, command: str) -> None:
     path = tmp_path / "dylived.toml"
-    path.write_text('[[broadcaster]]\ntarget = "tiktok.com/@someone"\n', encoding="utf-8")
-    result = run_dylived("check-config", "--config", str(path))
+    path.write_text(
+        f'[daemon]\nstate_dir = "{tmp_path}/st"\n[[broadcaster]]\ntarget = "tiktok.com/@someone"\n',
+        encoding="utf-8",
+    )
+    result = run_dylived(command, "--config", str(path))
     assert (result.returncode, result.stdout) == (78, "")
-    assert result.stderr == (
+    assert (
         f"{path}: 1 problem(s):\n"
         "  broadcaster[1].target: platform tiktok is not supported yet (supported: douyin)\n"
-    )
+    ) in result.stderr
+    assert not (tmp_path / "st").exists()  # the daemon stopped before it touched anything
 
 
 def test_a_runtime_add_gets_its_platform_and_a_tiktok_one_is_refused() -> None:
@@ -470,6 +475,13 @@ def test_diff_reports_added_removed_changed_and_sections() -> None:
     assert old.diff(old) == ConfigDiff()
     assert old.diff(old).empty
     assert not diff.empty
+
+
+def test_a_changed_platform_section_is_in_the_diff_by_its_name() -> None:
+    old = loads_config('[[broadcaster]]\ntarget = "1"\n')
+    new = loads_config('[douyin]\nuser_agent = "x"\n[[broadcaster]]\ntarget = "1"\n')
+    assert old.diff(new).sections == ("douyin",)
+    assert new.douyin.user_agent == "x"
 
 
 def test_a_changed_default_changes_every_broadcaster_that_inherits_it() -> None:

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import sqlite3
-from contextlib import closing
 from pathlib import Path
 
 import pytest
@@ -11,7 +9,7 @@ import pytest
 from dylived.store import db
 from dylived.store.db import Database
 from dylived.store.ops import OpenSession
-from tests.store.support import query, running_writer
+from tests.store.support import database_at, migrate_file, query, running_writer
 
 
 pytestmark = pytest.mark.anyio
@@ -46,21 +44,14 @@ async def test_a_session_stores_the_platform_and_handle_it_is_opened_with(db_pat
 async def test_migration_4_gives_existing_douyin_sessions_their_web_rid_as_handle(
     db_path: Path,
 ) -> None:
-    with closing(sqlite3.connect(db_path)) as raw:  # a file of schema 3, as dylived left it
-        for migration in db.load_migrations()[:3]:
-            raw.executescript(migration.sql)
-        raw.execute("PRAGMA user_version = 3")
-        raw.execute("INSERT INTO broadcasters (key, target, added_at_ms) VALUES ('a', '1', 1)")
-        raw.execute(
-            "INSERT INTO sessions (broadcaster_key, web_rid, started_at_ms) "
-            "VALUES ('a', '261378947940', 1), ('a', NULL, 2)"
-        )
-        raw.commit()
-    conn = await db.connect(db_path)
-    try:
-        assert await db.migrate(conn) == len(db.load_migrations())
-    finally:
-        await db.close_quietly(conn)
+    database_at(
+        db_path,
+        3,
+        "INSERT INTO broadcasters (key, target, added_at_ms) VALUES ('a', '1', 1)",
+        "INSERT INTO sessions (broadcaster_key, web_rid, started_at_ms) "
+        "VALUES ('a', '261378947940', 1), ('a', NULL, 2)",
+    )
+    assert await migrate_file(db_path) == len(db.load_migrations())
     assert query(db_path, "SELECT platform, web_rid, handle FROM sessions ORDER BY id") == [
         ("douyin", "261378947940", "261378947940"),
         ("douyin", None, None),

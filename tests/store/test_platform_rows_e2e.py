@@ -10,39 +10,20 @@ platform dylivectl reports.
 from __future__ import annotations
 
 import json
-import os
 import signal
-import subprocess
-import sys
 from pathlib import Path
 
-import anyio
 import anyio.to_thread
 import pytest
 
 from dylived.sim import RoomSpec, Scenario, Simulator
-from tests.conftest import REPO_ROOT
-from tests.daemon_rig import broadcaster_table, query, simulator_config, wait_for
+from tests.daemon.helpers import running_daemon
+from tests.daemon_rig import broadcaster_table, ctl, query, simulator_config, wait_for
 
 
 pytestmark = [pytest.mark.anyio, pytest.mark.e2e, pytest.mark.slow]
 
 RIDS = ("200000000001", "200000000002")
-
-
-@pytest.fixture
-def anyio_backend() -> str:
-    return "asyncio"
-
-
-def ctl(sock: Path, *argv: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "dylived.ctl", "--socket", str(sock), *argv],
-        capture_output=True,
-        text=True,
-        check=False,
-        timeout=60,
-    )
 
 
 async def test_sessions_carry_their_broadcasters_platform_and_handle(tmp_path: Path) -> None:
@@ -56,27 +37,13 @@ async def test_sessions_carry_their_broadcasters_platform_and_handle(tmp_path: P
         config.write_text(simulator_config(sim, state, broadcasters=broadcasters), encoding="utf-8")
         for rid in RIDS:
             sim.room(rid).go_live()
-        with (tmp_path / "daemon.log").open("wb") as log:
-            process = await anyio.open_process(
-                [sys.executable, "-m", "dylived", "run", "--config", str(config)],
-                cwd=REPO_ROOT,
-                env={**os.environ, "PYTHONUNBUFFERED": "1"},
-                stdout=log,
-                stderr=log,
-            )
-            try:
-                sql = "SELECT count(*) FROM sessions"
-                await wait_for(lambda: query(db, sql) == [(2,)], 30, "both sessions")
-                listed = await anyio.to_thread.run_sync(lambda: ctl(sock, "--json", "sessions"))
-                table = await anyio.to_thread.run_sync(lambda: ctl(sock, "sessions"))
-                process.send_signal(signal.SIGTERM)
-                with anyio.fail_after(20):
-                    returncode = await process.wait()
-            finally:
-                if process.returncode is None:
-                    process.kill()
-                    with anyio.move_on_after(5, shield=True):
-                        await process.wait()
+        with running_daemon(config, {"PYTHONUNBUFFERED": "1"}, tmp_path / "daemon.log") as daemon:
+            sql = "SELECT count(*) FROM sessions"
+            await wait_for(lambda: query(db, sql) == [(2,)], 30, "both sessions")
+            listed = await anyio.to_thread.run_sync(lambda: ctl(sock, "--json", "sessions"))
+            table = await anyio.to_thread.run_sync(lambda: ctl(sock, "sessions"))
+            daemon.send_signal(signal.SIGTERM)
+            returncode = await anyio.to_thread.run_sync(lambda: daemon.wait(timeout=20))
     assert returncode == 0
     rows = "SELECT broadcaster_key, platform, web_rid, handle FROM sessions ORDER BY 1"
     assert query(db, rows) == [

@@ -1,11 +1,13 @@
 """The configuration: TOML → validated, frozen ``Config``; targets; reload diffs.
 
 Owns the frozen config values, building them from TOML, reload diffs and rendering the
-effective config back to TOML; the key-by-key checks and target parsing live in
-``config_schema`` (documented for users in ``etc/dylived.toml``), the runtime state overlay
-(``watchlist-overrides.json``) in ``config_overlay``, the ``check-config``/``print-config``
-commands in ``config_commands``. Pure apart from reading its file; imports only
-``config_schema`` and ``errors`` of dylived.
+effective config back to TOML. Each broadcaster has a ``platform`` (its ``platform`` key, else
+what its target's form names); each platform a section (``Config.platforms``), and the
+platforms dylived supports are the keys of ``PLATFORM_SECTIONS``. The key-by-key checks and
+target parsing live in ``config_schema`` (documented for users in ``etc/dylived.toml``), the
+runtime state overlay (``watchlist-overrides.json``) in ``config_overlay``, the
+``check-config``/``print-config`` commands in ``config_commands``. Pure apart from reading its
+file; imports only ``config_schema`` and ``errors`` of dylived.
 
 Validation collects every problem as ``dotted.path: what is wrong`` (``broadcaster[N]`` counts
 from 1, the first ``[[broadcaster]]`` of the file) and raises one ``ConfigError``.

@@ -5,12 +5,14 @@
 ``[douyin]`` pointed at the simulator, then any extra tables and the ``[[broadcaster]]`` list.
 Each test passes what it means to vary (poll timing, recording, capture, broadcasters); the
 rest stays as every test had it. ``query`` and ``wait_for`` read the daemon's SQLite file
-from outside while the daemon (or a writer task) fills it.
+from outside while the daemon (or a writer task) fills it; ``ctl`` runs ``dylivectl``.
 """
 
 from __future__ import annotations
 
 import sqlite3
+import subprocess
+import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -24,6 +26,7 @@ from dylived.sim import Simulator
 __all__ = [
     "QUICK_POLL",
     "broadcaster_table",
+    "ctl",
     "daemon_config",
     "query",
     "simulator_config",
@@ -84,6 +87,17 @@ ws_hosts = ["{ws_base}"]
 def simulator_config(sim: Simulator, state: Path, **options: Any) -> str:
     """``daemon_config`` pointed at a running simulator's web and push addresses."""
     return daemon_config(state, sim.web_base, sim.ws_base, **options)
+
+
+def ctl(sock: Path, *argv: str) -> subprocess.CompletedProcess[str]:
+    """``dylivectl --socket SOCK ARGV…`` as a child process, its output captured."""
+    return subprocess.run(
+        [sys.executable, "-m", "dylived.app.ctl", "--socket", str(sock), *argv],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=60,
+    )
 
 
 def query(db: Path, sql: str, *args: Any) -> list[tuple[Any, ...]]:

@@ -333,6 +333,7 @@ def cmd_sessions(client: ControlClient, args: argparse.Namespace) -> int:
                 str(s.get("segments", 0)),
                 render.human_bytes(s.get("recording_total_bytes")),
                 s.get("reason_for_exit") or "-",
+                s.get("platform") or "-",
                 render.truncate(s.get("title") or "", 30),
             ]
         )
@@ -345,6 +346,7 @@ def cmd_sessions(client: ControlClient, args: argparse.Namespace) -> int:
         "SEGS",
         "SIZE",
         "EXIT",
+        "PLATFORM",
         "TITLE",
     ]
     print(render.table(headers, rows, right={0, 4, 5, 6}))

@@ -302,7 +302,7 @@ class Facade:
         return {
             "id": key,
             "target": b.target_text,
-            "platform": "douyin",
+            "platform": b.platform,
             "paused": b.paused,
             "enabled": b.enabled,
             "state": (s.state.value if s else ("paused" if b.paused else "offline")),

@@ -34,7 +34,9 @@ def vars_of(obj: object) -> dict[str, Any]:
 
 # BroadcasterConfig fields that are the broadcaster's identity or state (shown as top-level
 # fields of its JSON), not the effective options a user can override.
-IDENTITY_FIELDS = frozenset({"key", "target", "target_text", "enabled", "paused", "origin"})
+IDENTITY_FIELDS = frozenset(
+    {"key", "target", "target_text", "platform", "enabled", "paused", "origin"}
+)
 
 
 def jsonable(value: Any) -> Any:

@@ -1,11 +1,13 @@
 """The configuration: TOML → validated, frozen ``Config``; targets; reload diffs.
 
 Owns the frozen config values, building them from TOML, reload diffs and rendering the
-effective config back to TOML; the key-by-key checks and target parsing live in
-``config.schema`` (documented for users in ``etc/dylived.toml``), the runtime state overlay
-(``watchlist-overrides.json``) in ``config.overlay``, the ``check-config``/``print-config``
-commands in ``config.commands``. Pure apart from reading its file; imports only
-``config.schema`` and ``errors`` of dylived.
+effective config back to TOML. Each broadcaster has a ``platform`` (its ``platform`` key, else
+what its target's form names); each platform a section (``Config.platforms``), and the
+platforms dylived supports are the keys of ``PLATFORM_SECTIONS``. The key-by-key checks and
+target parsing live in ``config.schema`` (documented for users in ``etc/dylived.toml``), the
+runtime state overlay (``watchlist-overrides.json``) in ``config.overlay``, the
+``check-config``/``print-config`` commands in ``config.commands``. Pure apart from reading its
+file; imports only ``config.schema`` and ``errors`` of dylived.
 
 Validation collects every problem as ``dotted.path: what is wrong`` (``broadcaster[N]`` counts
 from 1, the first ``[[broadcaster]]`` of the file) and raises one ``ConfigError``.
@@ -19,16 +21,19 @@ import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, cast
 from zoneinfo import ZoneInfo
 
 from dylived.config.schema import (
     BROADCASTER_OVERRIDES,
     BROADCASTER_SPEC,
+    DEFAULT_PLATFORM,
+    KNOWN_PLATFORMS,
     SPECS,
     TOP_LEVEL,
     Secret,
     Target,
+    infer_platform,
     key_problem,
     parse_target,
     read_table,
@@ -135,11 +140,15 @@ class DouyinConfig:
 
 @dataclass(frozen=True, slots=True)
 class BroadcasterConfig:
-    """One broadcaster with the defaults merged in; ``key`` is its stable id (= ``name``)."""
+    """One broadcaster with the defaults merged in; ``key`` is its stable id (= ``name``).
+
+    ``platform``: the ``platform`` key, else what the target's form names (``infer_platform``).
+    """
 
     key: str
     target: Target
     target_text: str
+    platform: str = DEFAULT_PLATFORM
     enabled: bool = True
     interval: float = 60.0
     recording: RecordingConfig = RecordingConfig()
@@ -183,7 +192,16 @@ class BroadcasterConfig:
         return out
 
 
-SECTIONS = ("daemon", "control", "poll", "recording", "capture", "douyin")
+SECTIONS = ("daemon", "control", "poll", "recording", "capture")  # the global ones
+
+# The platforms dylived implements, each with its section: ``[name]`` read with
+# ``SPECS[name]`` into this class. The one list of supported platforms (the registry's names);
+# a platform that is not here is a config error wherever a broadcaster or a section names it.
+PLATFORM_SECTIONS: dict[str, type[Any]] = {"douyin": DouyinConfig}
+
+
+def _default_platform_sections() -> dict[str, Any]:
+    return {name: section() for name, section in PLATFORM_SECTIONS.items()}
 
 
 @dataclass(frozen=True, slots=True)
@@ -208,9 +226,18 @@ class Config:
     poll: PollConfig = PollConfig()
     recording: RecordingConfig = RecordingConfig()
     capture: CaptureConfig = CaptureConfig()
-    douyin: DouyinConfig = DouyinConfig()
+    platforms: Mapping[str, Any] = field(default_factory=_default_platform_sections)
     broadcasters: tuple[BroadcasterConfig, ...] = ()
     source: str = field(default="", compare=False)
+
+    @property
+    def douyin(self) -> DouyinConfig:
+        """The ``[douyin]`` section (``platforms["douyin"]``)."""
+        return cast(DouyinConfig, self.platforms["douyin"])
+
+    def section(self, name: str) -> Any:
+        """A global section or a platform's section by its name in the file."""
+        return self.platforms[name] if name in PLATFORM_SECTIONS else getattr(self, name)
 
     def broadcaster(self, key: str) -> BroadcasterConfig | None:
         return next((b for b in self.broadcasters if b.key == key), None)
@@ -232,7 +259,9 @@ class Config:
             removed=tuple(k for k in old_by_key if k not in new_by_key),
             changed=tuple(changed),
             changed_fields=fields_by_key,
-            sections=tuple(s for s in SECTIONS if getattr(self, s) != getattr(new, s)),
+            sections=tuple(
+                s for s in (*SECTIONS, *PLATFORM_SECTIONS) if self.section(s) != new.section(s)
+            ),
         )
 
 
@@ -244,7 +273,6 @@ _SECTION_TYPES: dict[str, type[Any]] = {
     "poll": PollConfig,
     "recording": RecordingConfig,
     "capture": CaptureConfig,
-    "douyin": DouyinConfig,
 }
 _DAEMON_PATHS = ("state_dir", "database", "recordings_dir", "state_file")
 _DAEMON_PATH_DEFAULTS = {
@@ -261,11 +289,17 @@ def _resolve_path(raw: str, state_dir: Path | None, base_dir: Path) -> Path:
     return path if path.is_absolute() else base_dir / path
 
 
+def _unsupported(platform: str) -> str:
+    return f"platform {platform} is not supported yet (supported: {', '.join(PLATFORM_SECTIONS)})"
+
+
 def _parse_sections(data: Mapping[str, Any], problems: list[str], base_dir: Path) -> dict[str, Any]:
     for key in data:
-        if key not in TOP_LEVEL:
+        if key in KNOWN_PLATFORMS and key not in PLATFORM_SECTIONS:
+            problems.append(f"{key}: {_unsupported(key)}")
+        elif key not in TOP_LEVEL:
             problems.append(unknown_key("", key, TOP_LEVEL))
-    sections: dict[str, Any] = {}
+    sections: dict[str, Any] = {"platforms": {}}
     for name, spec in SPECS.items():
         values = read_table(data.get(name, {}), name, spec, problems)
         if name == "daemon":
@@ -275,9 +309,10 @@ def _parse_sections(data: Mapping[str, Any], problems: list[str], base_dir: Path
                 values[key] = _resolve_path(raw, state_dir, base_dir)
         elif name == "control" and "socket" in values:
             values["socket"] = _resolve_path(values["socket"], None, base_dir)
-        elif name == "douyin" and "cookies" in values:
-            values["cookies"] = Secret(values["cookies"])
-        sections[name] = _SECTION_TYPES[name](**values)
+        if name in PLATFORM_SECTIONS:
+            sections["platforms"][name] = PLATFORM_SECTIONS[name](**values)
+        else:
+            sections[name] = _SECTION_TYPES[name](**values)
     poll: PollConfig = sections["poll"]
     if poll.breaker_pause_max < poll.breaker_pause:
         problems.append(
@@ -306,9 +341,10 @@ def parse_broadcaster(
     if not isinstance(entry, dict):
         return None, None
     target: Target | None = None
+    platform = _broadcaster_platform(entry, values, path, problems)
     if "target" not in entry:
         problems.append(f"{path}.target: missing; every broadcaster needs a target")
-    elif "target" in values:
+    elif "target" in values and platform is not None:
         try:
             target = parse_target(values["target"])
         except ValueError as exc:
@@ -332,6 +368,7 @@ def parse_broadcaster(
         key=key,
         target=target,
         target_text=values["target"],
+        platform=platform or DEFAULT_PLATFORM,
         enabled=values.get("enabled", True),
         interval=values.get("interval", poll.interval),
         recording=dataclasses.replace(recording, **rec),
@@ -339,14 +376,35 @@ def parse_broadcaster(
     )
 
 
+def _broadcaster_platform(
+    entry: Mapping[str, Any], values: Mapping[str, Any], path: str, problems: list[str]
+) -> str | None:
+    """The broadcaster's platform, or None (with a problem) when it is unusable or unknown."""
+    named = infer_platform(values["target"]) if "target" in values else None
+    if "platform" in entry and "platform" not in values:
+        return None  # not a known platform: read_table said so
+    platform = values.get("platform") or named or DEFAULT_PLATFORM
+    where = f"{path}.platform" if "platform" in values else f"{path}.target"
+    if named is not None and named != platform:
+        problems.append(
+            f"{path}.platform: {platform!r}, but the target {values['target']!r} is a "
+            f"{named} address; remove platform or use a {platform} target"
+        )
+        return None
+    if platform not in PLATFORM_SECTIONS:
+        problems.append(f"{where}: {_unsupported(platform)}")
+        return None
+    return platform
+
+
 def render_config(config: Config) -> str:
     """The effective config as TOML (loadable again), every default filled, secrets masked."""
     lines = [f"# effective configuration of {config.source or '(defaults)'}", ""]
-    for name in SECTIONS:
-        lines += render_table(f"[{name}]", section_values(getattr(config, name)))
+    for name in (*SECTIONS, *PLATFORM_SECTIONS):
+        lines += render_table(f"[{name}]", section_values(config.section(name)))
     for b in config.broadcasters:
         flat = b.flat()
-        values = {"target": b.target_text, "name": b.key}
+        values = {"target": b.target_text, "name": b.key, "platform": b.platform}
         values.update((k, flat[k]) for k in BROADCASTER_OVERRIDES)
         if b.paused or b.origin != "config":
             lines.append(f"# {b.key}: {'paused, ' if b.paused else ''}from {b.origin}")
@@ -421,6 +479,7 @@ def load_config(path: str | os.PathLike[str]) -> Config:
 
 __all__ = [
     "EX_CONFIG",
+    "PLATFORM_SECTIONS",
     "BroadcasterConfig",
     "CaptureConfig",
     "Config",

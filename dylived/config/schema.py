@@ -68,6 +68,43 @@ _TARGET_FORMS = (
 )
 
 
+# The platforms a target's form can name, and the one a bare id belongs to. Which of them dylived
+# implements is ``config.PLATFORM_SECTIONS`` (the platform registry's names).
+KNOWN_PLATFORMS = ("douyin", "tiktok")
+DEFAULT_PLATFORM = "douyin"
+_TIKTOK_USER = re.compile(r"@[0-9A-Za-z_.]{1,64}")
+
+
+def infer_platform(text: str) -> str | None:
+    """The platform a target's form names (pure), or None for a bare id that could be anyone's.
+
+    A ``tiktok.com`` address (``/@user``, ``/@user/live``, share links) or ``@user`` → "tiktok";
+    a Douyin address (``live.douyin.com``, ``v.douyin.com``, ``www.douyin.com``, iesdouyin), a
+    sec_uid or ``uid:<n>`` → "douyin". A bare web_rid or number → None (``DEFAULT_PLATFORM``
+    unless the broadcaster says ``platform``); so does a form no platform knows, which the
+    default platform's parser then rejects with the list of its forms.
+    """
+    raw = text.strip()
+    found = re.search(r"https?://\S+", raw)
+    if found is not None or "/" in raw:
+        address = found.group(0) if found is not None else raw
+        host = urlsplit(address if "://" in address else "https://" + address).hostname or ""
+        host = host.lower()
+        if host == "tiktok.com" or host.endswith(".tiktok.com"):
+            return "tiktok"
+        if host.removeprefix("www.") in ("douyin.com", "iesdouyin.com") or host.endswith(
+            ".douyin.com"
+        ):
+            return "douyin"
+        return None
+    if _TIKTOK_USER.fullmatch(raw):
+        return "tiktok"
+    prefix, sep, _ = raw.partition(":")
+    if (sep and prefix.lower() in ("uid", "user_id")) or _SEC_UID.fullmatch(raw):
+        return "douyin"
+    return None
+
+
 def parse_target(text: str) -> Target:
     """Parse a ``target`` (pure). Share text pasted from the app is fine: its URL is used.
 
@@ -173,6 +210,11 @@ def cookie_header(value: Any) -> str:
             "of printable ASCII (the value is not shown)"
         )
     return value
+
+
+def secret_cookies(value: Any) -> Secret:
+    """``cookie_header``, kept as a ``Secret`` (masked when printed)."""
+    return Secret(cookie_header(value))
 
 
 def _got_kind(value: Any) -> str:
@@ -411,7 +453,7 @@ SPECS: dict[str, dict[str, Converter]] = {
         "app_base": url("http", "https"),
         "share_base": url("http", "https"),
         "user_agent": nonempty_text,
-        "cookies": cookie_header,
+        "cookies": secret_cookies,
         "user_unique_id": digits_or_empty,
     },
 }
@@ -428,6 +470,7 @@ BROADCASTER_OVERRIDES = (
 BROADCASTER_SPEC: dict[str, Converter] = {
     "target": nonempty_text,
     "name": nonempty_text,
+    "platform": choice(KNOWN_PLATFORMS),
     "enabled": boolean,
     "interval": _POSITIVE,
     **{k: SPECS["recording"][k] for k in ("record_video", "video_quality", "segment_minutes")},

@@ -161,6 +161,7 @@ class SessionRecord:
     room_info: Mapping[str, Any] | None
     summary: Mapping[str, Any] | None
     last_seq: int = 0  # the highest event seq stored for the session (seq is global)
+    handle: str | None = None  # the broadcaster's handle on its platform (Douyin: = web_rid)
 
     @classmethod
     def from_row(cls, row: sqlite3.Row) -> SessionRecord:
@@ -170,6 +171,7 @@ class SessionRecord:
             platform=row["platform"],
             room_id=row["room_id"],
             web_rid=row["web_rid"],
+            handle=row["handle"],
             title=row["title"],
             nickname=row["nickname"],
             started_at_ms=row["started_at_ms"],
@@ -199,6 +201,7 @@ class SessionRecord:
             "platform": self.platform,
             "room_id": self.room_id,
             "web_rid": self.web_rid,
+            "handle": self.handle,
             "title": self.title,
             "nickname": self.nickname,
             "started_at_ms": self.started_at_ms,

@@ -126,13 +126,18 @@ class UpsertBroadcaster:
 
 @dataclass(frozen=True, slots=True)
 class OpenSession:
-    """Start a session (one broadcast); replies with its id. Creates the broadcaster if unknown."""
+    """Start a session (one broadcast); replies with its id. Creates the broadcaster if unknown.
+
+    ``handle``: the broadcaster's handle on its platform (for Douyin the web_rid, which Douyin
+    sessions keep in ``web_rid`` as well, for the dataset.md rows).
+    """
 
     broadcaster_key: str
     started_at_ms: int
     platform: str = "douyin"
     room_id: str | None = None
     web_rid: str | None = None
+    handle: str | None = None
     title: str = ""
     nickname: str = ""
     capture_events: bool = True

@@ -165,14 +165,15 @@ async def apply(conn: aiosqlite.Connection, op: WriteOp) -> Any:
             ),
         )
         cursor = await conn.execute(
-            "INSERT INTO sessions (broadcaster_key, platform, room_id, web_rid, title, "
+            "INSERT INTO sessions (broadcaster_key, platform, room_id, web_rid, handle, title, "
             "nickname, started_at_ms, capture_events, record_video_requested, video_quality, "
-            "room_info) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
+            "room_info) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
             (
                 op.broadcaster_key,
                 op.platform,
                 op.room_id,
                 op.web_rid,
+                op.handle,
                 op.title,
                 op.nickname,
                 op.started_at_ms,

@@ -324,8 +324,10 @@ class WriterSessionStore:
         op = ops.OpenSession(
             broadcaster_key=key,
             started_at_ms=started_at_ms,
+            platform=b.platform,
             room_id=status.room_id,
             web_rid=status.web_rid,
+            handle=status.web_rid,  # Douyin's handle (the only platform so far)
             title=status.title,
             nickname=status.nickname,
             capture_events=b.capture_events,

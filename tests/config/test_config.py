@@ -1,4 +1,4 @@
-"""dylived.config: the example file, every message, targets, diffs, the overlay, the CLI."""
+"""dylived.config.load: the example file, every message, targets, diffs, the overlay, the CLI."""
 
 from __future__ import annotations
 
@@ -27,7 +27,7 @@ from dylived.config.overlay import (
     load_overrides,
     save_overrides,
 )
-from dylived.config.schema import SPECS
+from dylived.config.schema import SPECS, infer_platform
 from dylived.errors import ConfigError
 from tests.conftest import REPO_ROOT
 
@@ -335,6 +335,111 @@ def test_parse_target_rejects_with_a_clear_message(text: str, message: str) -> N
     assert message in str(info.value)
 
 
+# ----------------------------------------------------------------------------- platforms
+
+
+@pytest.mark.parametrize(
+    ("text", "platform"),
+    [
+        ("https://live.douyin.com/261378947940", "douyin"),
+        ("live.douyin.com/261378947940", "douyin"),
+        ("https://v.douyin.com/iRNBho6u/", "douyin"),
+        ("7- 长按复制此条消息 https://v.douyin.com/iRNBho6u/", "douyin"),
+        (f"https://www.douyin.com/user/{SEC_UID}", "douyin"),
+        (f"https://www.iesdouyin.com/share/user/{SEC_UID}", "douyin"),
+        (SEC_UID, "douyin"),
+        ("uid:58958068057", "douyin"),
+        ("https://www.tiktok.com/@some.user", "tiktok"),
+        ("https://www.tiktok.com/@some.user/live", "tiktok"),
+        ("tiktok.com/@some_user/live?lang=en", "tiktok"),
+        ("https://vm.tiktok.com/ZMabc123/", "tiktok"),
+        ("@some.user", "tiktok"),
+        ("261378947940", None),  # a bare id: the default platform's unless platform = says
+        ("some_douyin.id", None),
+        ("https://example.com/261378947940", None),
+    ],
+)
+def test_the_platform_is_inferred_from_the_targets_form(text: str, platform: str | None) -> None:
+    assert infer_platform(text) == platform
+
+
+def test_every_broadcaster_gets_a_platform_inferred_or_explicit() -> None:
+    config = loads_config(
+        '[[broadcaster]]\ntarget = "https://live.douyin.com/1"\n'
+        '[[broadcaster]]\ntarget = "261378947940"\n'
+        '[[broadcaster]]\ntarget = "abc_def"\nplatform = "douyin"\n'
+        f'[[broadcaster]]\ntarget = "{SEC_UID}"\nname = "profile"\n'
+    )
+    assert [(b.key, b.platform) for b in config.broadcasters] == [
+        ("1", "douyin"),
+        ("261378947940", "douyin"),
+        ("abc_def", "douyin"),
+        ("profile", "douyin"),
+    ]
+    assert [b.target.kind for b in config.broadcasters] == ["web_rid"] * 3 + ["sec_uid"]
+    assert tuple(config.platforms) == ("douyin",)
+    assert config.platforms["douyin"] is config.douyin
+
+
+def test_a_tiktok_broadcaster_is_a_config_error_with_its_location() -> None:
+    problems = problems_of(
+        '[[broadcaster]]\ntarget = "@someone"\n'
+        '[[broadcaster]]\ntarget = "https://www.tiktok.com/@someone/live"\nname = "tt"\n'
+        '[[broadcaster]]\ntarget = "someone"\nplatform = "tiktok"\n'
+        '[[broadcaster]]\ntarget = "https://live.douyin.com/1"\nplatform = "tiktok"\n'
+        '[[broadcaster]]\ntarget = "@someone"\nplatform = "douyin"\nname = "x"\n'
+        '[[broadcaster]]\ntarget = "1"\nplatform = "youtube"\n'
+    )
+    unsupported = "platform tiktok is not supported yet (supported: douyin)"
+    assert problems == (
+        f"broadcaster[1].target: {unsupported}",
+        f"broadcaster[2].target: {unsupported}",
+        f"broadcaster[3].platform: {unsupported}",
+        "broadcaster[4].platform: 'tiktok', but the target 'https://live.douyin.com/1' is a "
+        "douyin address; remove platform or use a tiktok target",
+        "broadcaster[5].platform: 'douyin', but the target '@someone' is a tiktok address; "
+        "remove platform or use a douyin target",
+        "broadcaster[6].platform: 'youtube' is not one of douyin, tiktok",
+    )
+
+
+def test_a_section_of_an_unsupported_or_unknown_platform_is_an_error() -> None:
+    assert problems_of('[tiktok]\nsign_api = "x"\n[youtube]\nkey = 1\n') == (
+        "tiktok: platform tiktok is not supported yet (supported: douyin)",
+        "youtube: unknown key; expected one of daemon, control, poll, recording, capture, "
+        "douyin, broadcaster",
+    )
+
+
+@pytest.mark.parametrize("command", ["check-config", "run"])
+def test_a_tiktok_broadcaster_exits_78_before_anything_starts(tmp_path: Path, command: str) -> None:
+    path = tmp_path / "dylived.toml"
+    path.write_text(
+        f'[daemon]\nstate_dir = "{tmp_path}/st"\n[[broadcaster]]\ntarget = "tiktok.com/@someone"\n',
+        encoding="utf-8",
+    )
+    result = run_dylived(command, "--config", str(path))
+    assert (result.returncode, result.stdout) == (78, "")
+    assert (
+        f"{path}: 1 problem(s):\n"
+        "  broadcaster[1].target: platform tiktok is not supported yet (supported: douyin)\n"
+    ) in result.stderr
+    assert not (tmp_path / "st").exists()  # the daemon stopped before it touched anything
+
+
+def test_a_runtime_add_gets_its_platform_and_a_tiktok_one_is_refused() -> None:
+    config = loads_config("")
+    added = apply_overrides(config, {"added": [{"target": "https://v.douyin.com/abcd/"}]})
+    assert [(b.key, b.platform, b.origin) for b in added.broadcasters] == [
+        ("abcd", "douyin", "runtime")
+    ]
+    with pytest.raises(ConfigError) as info:
+        apply_overrides(config, {"added": [{"target": "@someone"}]})
+    assert info.value.problems == (
+        "added[1].target: platform tiktok is not supported yet (supported: douyin)",
+    )
+
+
 # ----------------------------------------------------------------------------- secrets, diff
 
 
@@ -370,6 +475,13 @@ def test_diff_reports_added_removed_changed_and_sections() -> None:
     assert old.diff(old) == ConfigDiff()
     assert old.diff(old).empty
     assert not diff.empty
+
+
+def test_a_changed_platform_section_is_in_the_diff_by_its_name() -> None:
+    old = loads_config('[[broadcaster]]\ntarget = "1"\n')
+    new = loads_config('[douyin]\nuser_agent = "x"\n[[broadcaster]]\ntarget = "1"\n')
+    assert old.diff(new).sections == ("douyin",)
+    assert new.douyin.user_agent == "x"
 
 
 def test_a_changed_default_changes_every_broadcaster_that_inherits_it() -> None:
@@ -497,7 +609,8 @@ def test_print_config_masks_the_cookie_and_round_trips(tmp_path: Path) -> None:
     reloaded = loads_config(result.stdout, base_dir=Path("/"))
     original = load_config(path)
     assert reloaded.douyin.cookies.reveal() == "********"
-    assert dataclasses.replace(reloaded, douyin=original.douyin) == original
+    assert dataclasses.replace(reloaded, platforms=original.platforms) == original
+    assert 'name = "42"\nplatform = "douyin"\n' in result.stdout
 
 
 def test_print_config_of_an_invalid_file_exits_78(tmp_path: Path) -> None:

@@ -10,6 +10,7 @@ from typing import Any
 
 import anyio
 
+from dylived.store import db
 from dylived.store.ops import EventRecord
 from dylived.store.writer import Writer
 
@@ -23,6 +24,27 @@ async def running_writer(path: Path, **options: Any) -> AsyncIterator[Writer]:
             yield writer
         finally:
             writer.stop()
+
+
+def database_at(path: Path, version: int, *inserts: str) -> None:
+    """A file of schema ``version`` (the first migrations only) holding the rows ``inserts``
+    write: what an older dylived left behind."""
+    with closing(sqlite3.connect(path)) as raw:
+        for migration in db.load_migrations()[:version]:
+            raw.executescript(migration.sql)
+        for sql in inserts:
+            raw.execute(sql)
+        raw.execute(f"PRAGMA user_version = {version}")
+        raw.commit()
+
+
+async def migrate_file(path: Path) -> int:
+    """Open the file as the writer does and migrate it; the version it ends at."""
+    conn = await db.connect(path)
+    try:
+        return await db.migrate(conn)
+    finally:
+        await db.close_quietly(conn)
 
 
 def chat_row(msg_id: int, received_at_ms: int = 1_700_000_000_000, **extra: Any) -> dict[str, Any]:

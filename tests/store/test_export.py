@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import hashlib
 import io
 import json
 from pathlib import Path
@@ -46,7 +47,15 @@ ROOM_INFO = {
 async def _stored_session(path: Path, events: int = 25) -> int:
     async with running_writer(path) as writer:
         sid = await writer.request(
-            OpenSession("alice", T0, room_id="7300", web_rid="123456", room_info=ROOM_INFO)
+            OpenSession(
+                "alice",
+                T0,
+                platform="douyin",
+                room_id="7300",
+                web_rid="123456",
+                handle="123456",
+                room_info=ROOM_INFO,
+            )
         )
         other = await writer.request(OpenSession("bob", T0))
         await writer.submit(InsertEvents(other, chats(1000, 3)))
@@ -169,6 +178,31 @@ async def test_jsonl_and_csv_encode_every_row(db_path: Path) -> None:
     assert first_chat["nickname"] == "观众0"
     assert first_chat["content"] == "你好 0"
     assert dict(zip(CSV_COLUMNS, records[1], strict=True))["nickname"] == "主播A"
+
+
+# sha256 of the export of _stored_session, as main 881f6d5 (before sessions had platform and
+# handle columns) produced it: the Douyin export stays byte for byte the same.
+EXPORT_SHA256 = {
+    "jsonl": "169abc01fb525c8ab808d1f280bad040d8d24c6ab4ba0a1d890fdee62e2f1a82",
+    "csv": "bc8ec5b907e92190d62c6faa31930691e6945d77169f79e2be4b56a97e4fff73",
+    "manifest": "711dc6c98ceb3ff9feadea12b7a463a78edebe73e4d078e4bfb30559028ba655",
+}
+
+
+async def test_the_douyin_export_is_byte_identical_to_the_one_before_platforms(
+    db_path: Path,
+) -> None:
+    sid = await _stored_session(db_path)
+    async with Database.open(db_path) as db:
+        assert (await db.get_session(sid)).handle == "123456"  # type: ignore[union-attr]
+        got = {
+            fmt: hashlib.sha256(b"".join([c async for c in export_session(db, sid, fmt)]))
+            for fmt in ("jsonl", "csv")
+        }
+        manifest = await session_manifest(db, sid)
+    text = json.dumps(manifest, ensure_ascii=False, sort_keys=True).encode()
+    got["manifest"] = hashlib.sha256(text)
+    assert {k: h.hexdigest() for k, h in got.items()} == EXPORT_SHA256
 
 
 async def test_manifest_lists_closed_segments_in_order(db_path: Path) -> None:

@@ -28,7 +28,7 @@ from dylived.sim.script import SimUser
 from dylived.store.export import CSV_COLUMNS
 from dylived.store.statements import TEXT_CAP
 from tests.conftest import REPO_ROOT
-from tests.daemon_rig import broadcaster_table, query, simulator_config, wait_for
+from tests.daemon_rig import broadcaster_table, ctl, query, simulator_config, wait_for
 
 
 pytestmark = [pytest.mark.anyio, pytest.mark.e2e, pytest.mark.slow]
@@ -42,16 +42,6 @@ FORMULAS = ('=HYPERLINK("http://127.0.0.1/x","click")', "+1+1", "-2+3", "@SUM(1)
 @pytest.fixture
 def anyio_backend() -> str:
     return "asyncio"
-
-
-def ctl(sock: Path, *argv: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "dylived.app.ctl", "--socket", str(sock), *argv],
-        capture_output=True,
-        text=True,
-        check=False,
-        timeout=60,
-    )
 
 
 async def test_hostile_events_are_capped_kept_and_neutralised_end_to_end(tmp_path: Path) -> None:

@@ -4,8 +4,6 @@ SetEventOffsets (a finished segment rewriting the offsets of the events it cover
 from __future__ import annotations
 
 import json
-import sqlite3
-from contextlib import closing
 from pathlib import Path
 
 import pytest
@@ -18,7 +16,7 @@ from dylived.store.ops import (
     SetEventOffsets,
     UpsertSegment,
 )
-from tests.store.support import chat_row, query, running_writer
+from tests.store.support import chat_row, database_at, migrate_file, query, running_writer
 
 
 pytestmark = pytest.mark.anyio
@@ -29,22 +27,15 @@ T0 = 1_700_000_000_000
 async def test_0003_adds_start_offset_s_to_a_version_2_database_keeping_its_rows(
     db_path: Path,
 ) -> None:
-    first, second, *_ = db.load_migrations()
-    with closing(sqlite3.connect(db_path)) as raw:
-        raw.executescript(first.sql + second.sql)
-        raw.execute("INSERT INTO broadcasters (key, target, added_at_ms) VALUES ('a', 'a', 1)")
-        raw.execute("INSERT INTO sessions (broadcaster_key, started_at_ms) VALUES ('a', 1)")
-        raw.execute(
-            "INSERT INTO segments (session_id, seq, path, state, started_at_ms) "
-            "VALUES (1, 1, '/r/a.ts', 'closed', 5)"
-        )
-        raw.execute("PRAGMA user_version = 2")
-        raw.commit()
-    conn = await db.connect(db_path)
-    try:
-        assert await db.migrate(conn) == len(db.load_migrations())
-    finally:
-        await db.close_quietly(conn)
+    database_at(
+        db_path,
+        2,
+        "INSERT INTO broadcasters (key, target, added_at_ms) VALUES ('a', 'a', 1)",
+        "INSERT INTO sessions (broadcaster_key, started_at_ms) VALUES ('a', 1)",
+        "INSERT INTO segments (session_id, seq, path, state, started_at_ms) "
+        "VALUES (1, 1, '/r/a.ts', 'closed', 5)",
+    )
+    assert await migrate_file(db_path) == len(db.load_migrations())
     assert query(db_path, "SELECT seq, path, start_offset_s FROM segments") == [
         (1, "/r/a.ts", None)
     ]

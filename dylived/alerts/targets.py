@@ -19,6 +19,7 @@ import anyio
 import anyio.to_thread
 
 from dylived.alerts.events import Alert
+from dylived.config.notify import quiet_apprise
 from dylived.errors import DylivedError
 from dylived.net.http import HttpClient
 
@@ -69,19 +70,21 @@ class WebhookTarget:
 
 class AppriseTarget:
     def __init__(self, url: str) -> None:
-        import apprise  # the optional extra; config validation said so when it is missing
-
         self.url = url
         self.label = label_of(url)
-        self._apprise: Any = apprise.Apprise()
-        if not self._apprise.add(url):
+        # the optional extra: config validation said so when it is missing
+        with quiet_apprise() as apprise:
+            self._apprise: Any = apprise.Apprise()
+            added = self._apprise.add(url)
+        if not added:
             raise ValueError(f"Apprise does not understand {self.label}")
 
     async def send(self, alert: Alert) -> None:
-        ok = await anyio.to_thread.run_sync(
-            lambda: self._apprise.notify(body=alert.message, title=alert.headline),
-            abandon_on_cancel=True,
-        )
+        def notify() -> bool:
+            with quiet_apprise():
+                return bool(self._apprise.notify(body=alert.message, title=alert.headline))
+
+        ok = await anyio.to_thread.run_sync(notify, abandon_on_cancel=True)
         if not ok:
             raise DeliveryFailed(f"Apprise could not deliver to {self.label} (see its log)")
 

@@ -10,9 +10,11 @@ and needs the ``notify`` extra (``pip install 'dylived[notify]'``). Every proble
 
 from __future__ import annotations
 
+import contextlib
 import importlib.util
 import re
-from collections.abc import Collection
+import warnings
+from collections.abc import Collection, Iterator
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
@@ -48,7 +50,21 @@ class NotifyTarget:
 
 
 def apprise_installed() -> bool:
-    return importlib.util.find_spec("apprise") is not None
+    try:
+        return importlib.util.find_spec("apprise") is not None
+    except (ImportError, ValueError):  # a broken install, or sys.modules["apprise"] = None
+        return False
+
+
+@contextlib.contextmanager
+def quiet_apprise() -> Iterator[Any]:
+    """The apprise module (ImportError when the extra is missing), with the deprecation
+    warnings of its plugins' imports (``imghdr`` on Python 3.11+) silenced: not ours to show."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
+        import apprise
+
+        yield apprise
 
 
 def url_problem(url: str) -> str | None:
@@ -69,9 +85,9 @@ def url_problem(url: str) -> str | None:
             f"a {scheme}:// URL is sent through Apprise, which is not installed: "
             "pip install 'dylived[notify]' (or use an http(s) JSON webhook)"
         )
-    import apprise
-
-    if apprise.Apprise.instantiate(url) is None:
+    with quiet_apprise() as apprise:
+        understood = apprise.Apprise.instantiate(url) is not None
+    if not understood:
         return f"Apprise does not understand this {scheme}:// URL (see its wiki for the format)"
     return None
 
@@ -139,4 +155,4 @@ def parse_notify(
     return tuple(targets)
 
 
-__all__ = ["NotifyTarget", "apprise_installed", "parse_notify", "url_problem"]
+__all__ = ["NotifyTarget", "apprise_installed", "quiet_apprise", "parse_notify", "url_problem"]

@@ -161,23 +161,26 @@ class Dispatcher:
     # ---------------------------------------------------------------- dylivectl notify test
 
     async def send_test(self, alert: Alert, url: str | None = None) -> list[dict[str, object]]:
-        """One attempt per target (``url`` alone when given), at once; a result per target."""
+        """One attempt per target (``url`` alone when given), at once; a result per target:
+        ``target`` is ``notify[N] scheme://host`` (the given URL: its scheme and host)."""
         if url is not None:
             if (why := url_problem(url)) is not None:
                 return [{"target": label_of(url), "ok": False, "error": why}]
-            targets: Sequence[NotifyTarget] = [NotifyTarget(url)]
+            targets = [(label_of(url), NotifyTarget(url))]
         else:
-            targets = self._targets()
+            targets = [
+                (f"notify[{i}] {label_of(t.url)}", t) for i, t in enumerate(self._targets(), 1)
+            ]
         results: list[dict[str, object]] = []
 
-        async def one(target: NotifyTarget) -> None:
+        async def one(label: str, target: NotifyTarget) -> None:
             error = await self._attempt(target, alert)
             self.counts[(alert.event, "failed" if error else "sent")] += 1
-            results.append({"target": label_of(target.url), "ok": not error, "error": error})
+            results.append({"target": label, "ok": not error, "error": error})
 
         async with anyio.create_task_group() as tg:
-            for target in targets:
-                tg.start_soon(one, target)
+            for label, target in targets:
+                tg.start_soon(one, label, target)
         return sorted(results, key=lambda r: str(r["target"]))
 
 

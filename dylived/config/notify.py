@@ -155,4 +155,4 @@ def parse_notify(
     return tuple(targets)
 
 
-__all__ = ["NotifyTarget", "apprise_installed", "quiet_apprise", "parse_notify", "url_problem"]
+__all__ = ["NotifyTarget", "apprise_installed", "parse_notify", "quiet_apprise", "url_problem"]

@@ -51,7 +51,8 @@ async def test_the_webhook_gets_the_documented_body_once_per_key(webhook: Webhoo
     }  # fmt: skip
     assert (live["event"], live["broadcaster"], live["platform"]) == ("live", "alice", "douyin")
     assert (live["session_id"], live["title"], live["key"]) == (7, "晚安", "live:7")
-    assert live["time"].endswith("Z") and ended["event"] == "ended"
+    assert live["time"].endswith("Z")
+    assert ended["event"] == "ended"
     assert dispatcher.counts == {("live", "sent"): 1, ("ended", "sent"): 1}
 
 
@@ -92,7 +93,7 @@ async def test_failures_are_retried_up_to_the_cap_and_a_hang_holds_up_nothing(
 
 
 async def test_disk_low_is_told_once_per_episode(tmp_path: Path) -> None:
-    bus, seen = AlertBus(), []
+    bus, seen = AlertBus(), list[Alert]()
     bus.subscribe(seen.append)
     free = [10_000]
     watch = DiskWatch(bus, lambda: (tmp_path, 5_000), free=lambda _: free[0], interval=0.02)
@@ -114,7 +115,7 @@ async def test_disk_low_is_told_once_per_episode(tmp_path: Path) -> None:
 
 
 async def test_the_breaker_opening_and_closing_is_blocked_then_unblocked() -> None:
-    bus, seen = AlertBus(), []
+    bus, seen = AlertBus(), list[Alert]()
     bus.subscribe(seen.append)
     gate = PlatformGate("douyin", PollConfig(breaker_pause=0.2, breaker_pause_max=1))
     gate.on_breaker = BreakerAlerts(bus).changed

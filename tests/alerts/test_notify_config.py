@@ -38,7 +38,7 @@ def test_check_config_lists_every_notify_problem_with_its_location(tmp_path: Pat
         + '[[notify]]\nurl = "https://hooks.example/y"\nbroadcasters = ["alice", "bobb"]\n'
         + '[[notify]]\nurl = "bogus-scheme://x"\n'
         + '[[notify]]\nurl = "https://hooks.example/z"\nevnts = ["live"]\ntimeout = 0\n'
-        + '[[notify]]\nevents = []\n',
+        + "[[notify]]\nevents = []\n",
         encoding="utf-8",
     )
     result = check_config(path)
@@ -93,9 +93,13 @@ def test_a_valid_notify_table_is_parsed_and_print_config_masks_its_url() -> None
         ("alice",),
         2,
     )
-    assert telegram.wants("ended", "alice") and not telegram.wants("ended", "bob")
-    assert not telegram.wants("live", "alice") and telegram.wants("disk_low", None)
-    assert hook.events[:2] == ("live", "ended") and "daemon_error" in hook.events
+    assert telegram.wants("ended", "alice")
+    assert not telegram.wants("ended", "bob")
+    assert not telegram.wants("live", "alice")
+    assert telegram.wants("disk_low", None)
+    assert hook.events[:2] == ("live", "ended")
+    assert "daemon_error" in hook.events
     rendered = render_config(config)
-    assert "ABCDEF" not in rendered and "hooks.example" not in rendered
+    assert "ABCDEF" not in rendered
+    assert "hooks.example" not in rendered
     assert rendered.count("[[notify]]") == 2

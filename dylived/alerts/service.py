@@ -3,14 +3,16 @@
 ``async with Alerts.open(config) as alerts`` (``config`` returns the running config) gives the
 daemon: ``alerts.bus`` (subscribe hooks here later), ``alerts.sessions`` (the session store's
 observer), ``alerts.breaker_changed`` (a platform gate's ``on_breaker``),
-``alerts.capture_observer(ctx, component)``, and ``alerts.run`` (a task of the daemon's service
-group: the dispatcher's sender and the disk watch). Its own HTTP client (``net/http.py``), so a
+``alerts.capture_observer(ctx, component)``, ``alerts.run`` (a task of the daemon's service
+group: the dispatcher's sender and the disk watch); ERRORs logged under ``dylived`` become
+``daemon_error`` while it is open. Its own HTTP client (``net/http.py``), so a
 hanging webhook never holds a connection the platform polls need.
 """
 
 from __future__ import annotations
 
 import contextlib
+import logging
 from collections.abc import AsyncIterator, Callable
 from typing import Any
 
@@ -20,7 +22,7 @@ import anyio.abc
 from dylived import __version__
 from dylived.alerts.delivery import Dispatcher
 from dylived.alerts.events import Alert, AlertBus
-from dylived.alerts.sources import BreakerAlerts, DiskWatch, SessionAlerts
+from dylived.alerts.sources import BreakerAlerts, DiskWatch, ErrorLogAlerts, SessionAlerts
 from dylived.net.http import HttpClient
 
 
@@ -45,7 +47,13 @@ class Alerts:
         async with HttpClient(
             user_agent=f"dylived/{__version__} (notifications)", timeout=NOTIFY_TIMEOUT
         ) as http:
-            yield cls(config, http)
+            alerts = cls(config, http)
+            errors = ErrorLogAlerts(alerts.bus)
+            logging.getLogger("dylived").addHandler(errors)
+            try:
+                yield alerts
+            finally:
+                logging.getLogger("dylived").removeHandler(errors)
 
     def breaker_changed(self, platform: str, opened: bool, detail: str) -> None:
         self._breaker.changed(platform, opened, detail)

@@ -11,11 +11,16 @@ Each source is one small call at the place it happens (the daemon wires them):
 - ``blocked`` / ``unblocked``: a platform gate's circuit breaker opened / closed again.
 - ``disk_low``: :class:`DiskWatch`, free space of the recordings directory under
   ``recording.min_free`` (once per episode: again only after it recovered).
+- ``daemon_error``: :class:`ErrorLogAlerts`, a logging handler on the ``dylived`` logger: an
+  ERROR record (once per logger and message per hour, the key says which; from any thread).
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
+import time
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
@@ -185,4 +190,31 @@ class DiskWatch:
             await anyio.sleep(self._interval)
 
 
-__all__ = ["BreakerAlerts", "DiskWatch", "SessionAlerts"]
+class ErrorLogAlerts(logging.Handler):
+    """``daemon_error`` for each ERROR the daemon logs (not this package's own: no loops)."""
+
+    def __init__(self, bus: AlertBus) -> None:
+        super().__init__(logging.ERROR)
+        self._bus = bus
+        self._loop = asyncio.get_running_loop()  # records may come from worker threads
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if record.name.startswith("dylived.alerts"):
+            return
+        try:
+            text = record.getMessage().splitlines()[0][:300]
+        except Exception:  # a record whose arguments do not format: not ours to fix here
+            text = str(record.msg)[:300]
+        hour = int(time.time() // 3600)
+        alert = Alert(
+            "daemon_error",
+            f"dylived error ({record.name}): {text}",
+            f"daemon_error:{record.name}:{record.msg!s:.80}:{hour}",
+            getattr(record, "broadcaster", None),
+            details={"logger": record.name, "message": text},
+        )
+        with contextlib.suppress(RuntimeError):  # a closed loop: the daemon is exiting
+            self._loop.call_soon_threadsafe(self._bus.publish, alert)
+
+
+__all__ = ["BreakerAlerts", "DiskWatch", "ErrorLogAlerts", "SessionAlerts"]

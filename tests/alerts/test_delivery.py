@@ -4,15 +4,17 @@ holding the others; the event sources that need no daemon (disk, breaker)."""
 
 from __future__ import annotations
 
+import logging
 import time
 from pathlib import Path
 
 import anyio
+import anyio.to_thread
 import pytest
 
 from dylived.alerts.delivery import Dispatcher
 from dylived.alerts.events import Alert, AlertBus
-from dylived.alerts.sources import BreakerAlerts, DiskWatch
+from dylived.alerts.sources import BreakerAlerts, DiskWatch, ErrorLogAlerts
 from dylived.config.load import PollConfig
 from dylived.config.notify import NotifyTarget
 from dylived.errors import RiskControl
@@ -135,3 +137,27 @@ async def test_the_breaker_opening_and_closing_is_blocked_then_unblocked() -> No
         ("unblocked", "unblocked:douyin:1"),
     ]
     assert "HTTP 403" in seen[0].message
+
+
+async def test_an_error_logged_anywhere_in_the_daemon_is_a_daemon_error_once_an_hour() -> None:
+    bus, seen = AlertBus(), list[Alert]()
+    bus.subscribe(seen.append)
+    handler = ErrorLogAlerts(bus)
+    log = logging.getLogger("dylived.store.writer")
+    log.addHandler(handler)
+    try:
+        log.error("store writer made no progress; withholding the watchdog ping")
+        await anyio.to_thread.run_sync(lambda: log.error("from a worker thread: %d", 3))
+        log.warning("not an error")
+        logging.getLogger("dylived.alerts.delivery").error("gave up")  # its own: no loop
+        await wait_for(lambda: len(seen) == 2, 5, "two daemon_error alerts")
+    finally:
+        log.removeHandler(handler)
+    first, second = seen
+    assert first.event == second.event == "daemon_error"
+    assert first.message == (
+        "dylived error (dylived.store.writer): store writer made no progress; "
+        "withholding the watchdog ping"
+    )
+    assert second.details["message"] == "from a worker thread: 3"
+    assert first.key != second.key

@@ -17,7 +17,7 @@ from __future__ import annotations
 import collections
 import logging
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import anyio
 import anyio.abc
@@ -148,8 +148,11 @@ class Dispatcher:
                 await client.send(alert)
         except TimeoutError:
             return f"no answer within {target.timeout:g} s"
-        except (DeliveryFailed, ValueError, ImportError) as exc:
-            return str(exc) or type(exc).__name__
+        except DeliveryFailed as exc:
+            return str(exc)
+        except Exception as exc:  # a target's bug (Apprise plugin, odd details) is a failure
+            logger.exception("notification to %s failed unexpectedly", label_of(target.url))
+            return f"{type(exc).__name__}: {exc}"
         return ""
 
     def _client(self, url: str) -> Target:
@@ -174,7 +177,8 @@ class Dispatcher:
         results: list[dict[str, object]] = []
 
         async def one(label: str, target: NotifyTarget) -> None:
-            error = await self._attempt(target, alert)
+            # within the control API's handler time, whatever the target's own timeout
+            error = await self._attempt(replace(target, timeout=min(target.timeout, 30.0)), alert)
             self.counts[(alert.event, "failed" if error else "sent")] += 1
             results.append({"target": label, "ok": not error, "error": error})
 

@@ -3,7 +3,8 @@
 A JSON webhook run by the test (``tests/alerts/webhook.py``) gets ``live`` and ``ended`` (with
 the summary the store computed) for one recorded broadcast; a webhook that answers 500 and one
 that never answers are retried while the recording's 6 s segments close on time; ``/metrics``
-counts it all; ``dylivectl notify test`` prints the result per target.
+counts it all; ``dylivectl notify test`` prints the result per target; a risk-control answer
+of the simulator is ``blocked``, the probe that passes after the pause ``unblocked``.
 """
 
 from __future__ import annotations
@@ -138,15 +139,16 @@ async def ctl(sock: Path, *argv: str) -> tuple[int, str]:
     return result.returncode, result.stdout.decode()
 
 
-async def test_dylivectl_notify_test_prints_the_result_per_target(
+async def test_dylivectl_notify_test_prints_the_result_per_target_and_risk_control_is_told(
     tmp_path: Path, webhook: WebhookServer
 ) -> None:
     state, config = tmp_path / "state", tmp_path / "dylived.toml"
     async with Simulator.running(Scenario(rooms=(RoomSpec(ALICE),))) as sim:
         extra = notify_tables((webhook.url("/ok"), ""), (webhook.url("/fail"), "timeout = 2\n"))
+        poll = POLL + "breaker_pause = 1\nbreaker_pause_max = 2\n"
         config.write_text(
             simulator_config(
-                sim, state, broadcasters=broadcaster_table(ALICE, "alice"), poll=POLL, extra=extra
+                sim, state, broadcasters=broadcaster_table(ALICE, "alice"), poll=poll, extra=extra
             ),
             encoding="utf-8",
         )
@@ -157,6 +159,20 @@ async def test_dylivectl_notify_test_prints_the_result_per_target(
             every = await ctl(sock, "notify", "test")
             one = await ctl(sock, "notify", "test", webhook.url("/ok"))
             bad = await ctl(sock, "notify", "test", "ntfy-nonsense")
+            took = time.monotonic() - started
+            sim.room(ALICE).inject("risk_control", count=1)  # one empty 200: the breaker opens
+            await wait_for(lambda: webhook.bodies("/ok", "unblocked"), 20, "unblocked")
+    [blocked] = webhook.bodies("/ok", "blocked")
+    assert (blocked["platform"], blocked["broadcaster"], blocked["key"]) == (
+        "douyin",
+        None,
+        "blocked:douyin:1",
+    )
+    assert "empty body" in blocked["details"]["detail"]
+    assert [b["event"] for b in webhook.bodies("/ok") if b["event"] != "test"] == [
+        "blocked",
+        "unblocked",
+    ]
     host = webhook.url("")
     assert every[0] == 1  # one target failed
     assert every[1].splitlines() == [
@@ -169,4 +185,4 @@ async def test_dylivectl_notify_test_prints_the_result_per_target(
     tests = webhook.bodies("/ok", "test")
     assert len(tests) == 2
     assert tests[0]["message"] == "a test notification from dylived"
-    assert time.monotonic() - started < 15
+    assert took < 15

@@ -3,9 +3,11 @@
 Start: config (+ the runtime state overlay) → store writer (migrate, close crashed sessions) →
 ffmpeg probe (only when some broadcaster records video) → recovery of the segments a crash left
 open (record/recovery.py) → housekeeping (retention, MP4 remux of finished sessions:
-record/housekeeping.py) → watchlist (scheduler) → the facade over those → control socket →
-``READY=1``. Then a ``STATUS=`` line whenever the counts change, and ``WATCHDOG=1`` every
-``WATCHDOG_USEC/2`` while the loop and the writer make progress.
+record/housekeeping.py) → notifications (``dylived/alerts/``: the ``[[notify]]`` queue and its
+sender; the sessions, the breaker, capture and the disk publish to its bus) → watchlist
+(scheduler) → the facade over those → control socket → ``READY=1``. Then a ``STATUS=`` line
+whenever the counts change, and ``WATCHDOG=1`` every ``WATCHDOG_USEC/2`` while the loop and the
+writer make progress.
 
 Signals and API reloads are commands queued to one consumer (``app.commands.Commands``),
 listening from the first moment of ``run`` (and ``cli`` remembers a SIGHUP even earlier).

@@ -418,6 +418,22 @@ def cmd_health(client: ControlClient, args: argparse.Namespace) -> int:
     return EXIT_OK if report.get("ok") else EXIT_DAEMON_ERROR
 
 
+def cmd_notify(client: ControlClient, args: argparse.Namespace) -> int:
+    """``notify test [URL]``: the daemon sends a test message; one line per target."""
+    body = {"url": args.url} if args.url else {}
+    results = client.request("POST", "/v1/notify/test", body=body)["results"]
+    if args.json:
+        _print_json(results)
+    elif not results:
+        print("no [[notify]] targets configured")
+    for r in [] if args.json else results:
+        print(
+            f"{'ok  ' if r['ok'] else 'FAIL'} {r['target']}"
+            + (f": {r['error']}" * bool(r["error"]))
+        )
+    return EXIT_OK if results and all(r["ok"] for r in results) else EXIT_DAEMON_ERROR
+
+
 def cmd_tail(client: ControlClient, args: argparse.Namespace) -> int:
     from dylived.control.tail import run_tail
 
@@ -495,6 +511,9 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument("--format", choices=("jsonl", "csv", "manifest"), default="jsonl")
     export.add_argument("-o", "--output", metavar="FILE", help="write to FILE (default: stdout)")
     command("health", cmd_health, "the daemon's health checks; exit 1 when unhealthy")
+    notify = command("notify", cmd_notify, "notifications: `notify test [URL]` sends a test")
+    notify.add_argument("action", choices=("test",))
+    notify.add_argument("url", nargs="?", metavar="URL", help="default: every [[notify]] target")
     return parser
 
 

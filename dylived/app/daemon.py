@@ -3,9 +3,11 @@
 Start: config (+ the runtime state overlay) → store writer (migrate, close crashed sessions) →
 ffmpeg probe (only when some broadcaster records video) → recovery of the segments a crash left
 open (record/recovery.py) → housekeeping (retention, MP4 remux of finished sessions:
-record/housekeeping.py) → watchlist (scheduler) → the facade over those → control socket →
-``READY=1``. Then a ``STATUS=`` line whenever the counts change, and ``WATCHDOG=1`` every
-``WATCHDOG_USEC/2`` while the loop and the writer make progress.
+record/housekeeping.py) → notifications (``dylived/alerts/``: the ``[[notify]]`` queue and its
+sender; the sessions, the breaker, capture and the disk publish to its bus) → watchlist
+(scheduler) → the facade over those → control socket → ``READY=1``. Then a ``STATUS=`` line
+whenever the counts change, and ``WATCHDOG=1`` every ``WATCHDOG_USEC/2`` while the loop and the
+writer make progress.
 
 Signals and API reloads are commands queued to one consumer (``app.commands.Commands``),
 listening from the first moment of ``run`` (and ``cli`` remembers a SIGHUP even earlier).
@@ -39,6 +41,7 @@ import anyio.abc
 import anyio.lowlevel
 
 from dylived import __version__
+from dylived.alerts.service import Alerts
 from dylived.app.commands import Commands
 from dylived.app.facade import WRITER_STALL, Facade, needs_ffmpeg
 from dylived.app.logs import setup_logging
@@ -126,28 +129,37 @@ class Daemon:
         housekeeper = Housekeeper(
             lambda: self.config, config.daemon.database, writer.submit, self._ffmpeg
         )
-        async with HttpClient(
-            user_agent=config.douyin.user_agent, timeout=config.poll.request_timeout
-        ) as http:
+        async with (
+            HttpClient(
+                user_agent=config.douyin.user_agent, timeout=config.poll.request_timeout
+            ) as http,
+            Alerts.open(lambda: self.config) as alerts,  # [[notify]] (dylived/alerts/)
+        ):
             platform = DouyinPlatform(http, config.douyin)
             watchlist = Watchlist(
                 config.poll,
                 config.broadcasters,  # type: ignore[arg-type]
                 StatusSource(platform).fetch,
-                WriterSessionStore(writer, on_closed=housekeeper.session_closed),
+                WriterSessionStore(
+                    writer, on_closed=housekeeper.session_closed, observer=alerts.sessions
+                ),
                 [
                     lambda ctx: StatusSampler(),
                     # Event capture (capture/component.py); [douyin] read per session (reloads).
-                    lambda ctx: capture_factory(
-                        CaptureSettings.from_douyin(self.config.douyin),
-                        writer,
-                        platform.cookie_header,
-                    )(ctx),
+                    lambda ctx: alerts.capture_observer(
+                        ctx,
+                        capture_factory(
+                            CaptureSettings.from_douyin(self.config.douyin),
+                            writer,
+                            platform.cookie_header,
+                        )(ctx),
+                    ),
                     # Video recording (dylived/record/component.py); idle unless wanted.
                     lambda ctx: self._recorder_component(writer, platform),
                 ],
                 paused=frozenset(b.key for b in config.broadcasters if b.paused),
             )
+            watchlist.gate.on_breaker = alerts.breaker_changed
             async with anyio.create_task_group() as services:
                 housekeeping_scope = anyio.CancelScope()
 
@@ -156,6 +168,7 @@ class Daemon:
                         await housekeeper.run(task_status=task_status)
 
                 await services.start(run_housekeeping)
+                await services.start(alerts.run)  # never waited on: a queue and its sender
                 watch_scope = anyio.CancelScope()
 
                 async def run_watchlist(*, task_status: anyio.abc.TaskStatus[None]) -> None:
@@ -173,6 +186,7 @@ class Daemon:
                     commands=self.commands,
                     started_at_ms=self._started_at_ms,
                     started_monotonic=self._started,
+                    alerts=alerts,
                 )
                 self.facade = facade
                 control_scope = await self._start_control(services, facade)

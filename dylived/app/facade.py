@@ -91,8 +91,10 @@ class Facade:
         commands: Commands,
         started_at_ms: int,
         started_monotonic: float,
+        alerts: Any = None,  # alerts.service.Alerts ([[notify]])
     ) -> None:
         self.config = config
+        self.alerts = alerts
         self.config_path = config_path
         self.notifier = notifier
         self.writer = writer
@@ -483,6 +485,7 @@ class Facade:
             store_rows_rejected=store.rows_rejected if store else 0,
             store_values_out_of_range=store.values_out_of_range if store else 0,
             store_rows_truncated=store.rows_truncated if store else 0,
+            notifications=dict(self.alerts.dispatcher.counts) if self.alerts else {},
             broadcasters=[
                 BroadcasterMetrics(
                     broadcaster=key,
@@ -494,6 +497,12 @@ class Facade:
                 for key, s in stats.items()
             ],
         )
+
+    async def notify_test(self, url: str | None) -> JsonObject:
+        """``POST /v1/notify/test``: a test message to ``url`` or every [[notify]] target."""
+        if self.alerts is None:
+            raise Unavailable("notifications are not running")
+        return {"results": await self.alerts.send_test(url)}
 
 
 # ---------------------------------------------------------------------- helpers

@@ -133,6 +133,7 @@ class EventCapture:
         self.dedup = DedupWindow()
         self.state = "starting"
         self.detail = ""
+        self.on_gave_up: Callable[[str], None] | None = None  # told the detail (alerts)
         self.host_index = 0
         self.connected = False
         self.connection_opened = False
@@ -255,6 +256,8 @@ class EventCapture:
                     self.detail,
                     extra={"broadcaster": ctx.key},
                 )
+                if self.on_gave_up is not None:
+                    self.on_gave_up(self.detail)
                 return
 
     def _attempt_failed(self, at_ms: int, cause: str, exc: DylivedError) -> None:

@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any, Literal, cast
 from zoneinfo import ZoneInfo
 
+from dylived.config.notify import NotifyTarget, parse_notify
 from dylived.config.schema import (
     BROADCASTER_OVERRIDES,
     BROADCASTER_SPEC,
@@ -228,6 +229,7 @@ class Config:
     capture: CaptureConfig = CaptureConfig()
     platforms: Mapping[str, Any] = field(default_factory=_default_platform_sections)
     broadcasters: tuple[BroadcasterConfig, ...] = ()
+    notify: tuple[NotifyTarget, ...] = ()  # [[notify]] (config/notify.py)
     source: str = field(default="", compare=False)
 
     @property
@@ -409,7 +411,19 @@ def render_config(config: Config) -> str:
         if b.paused or b.origin != "config":
             lines.append(f"# {b.key}: {'paused, ' if b.paused else ''}from {b.origin}")
         lines += render_table("[[broadcaster]]", values)
+    for n in config.notify:  # a URL may hold a token (Telegram, Discord webhooks): masked
+        lines += render_table("[[notify]]", _notify_values(n))
     return "\n".join(lines)
+
+
+def _notify_values(n: NotifyTarget) -> dict[str, Any]:
+    return {
+        "url": Secret(n.url),
+        "events": n.events,
+        "broadcasters": n.broadcasters,
+        "timeout": n.timeout,
+        "retries": n.retries,
+    }
 
 
 # ----------------------------------------------------------------------------- loading
@@ -428,12 +442,12 @@ def parse_config(data: Mapping[str, Any], source: str = "", base_dir: Path | Non
     poll: PollConfig = sections["poll"]
     raw = data.get("broadcaster", [])
     broadcasters: list[BroadcasterConfig] = []
+    first_path: dict[str, str] = {}
     if isinstance(raw, dict):
         problems.append("broadcaster: write each broadcaster as [[broadcaster]] (two brackets)")
     elif not isinstance(raw, list):
         problems.append(f"broadcaster: expected [[broadcaster]] tables, got {raw!r}")
     else:
-        first_path: dict[str, str] = {}
         for i, entry in enumerate(raw, start=1):
             path = f"broadcaster[{i}]"
             key, parsed = parse_broadcaster(entry, path, problems, recording, capture, poll)
@@ -447,9 +461,10 @@ def parse_config(data: Mapping[str, Any], source: str = "", base_dir: Path | Non
                 first_path[key] = path
             if parsed is not None:
                 broadcasters.append(parsed)
+    notify = parse_notify(data.get("notify"), problems, first_path)
     if problems:
         raise ConfigError(problems, source)
-    return Config(**sections, broadcasters=tuple(broadcasters), source=source)
+    return Config(**sections, broadcasters=tuple(broadcasters), notify=notify, source=source)
 
 
 def loads_config(text: str, source: str = "<string>", base_dir: Path | None = None) -> Config:

@@ -477,7 +477,7 @@ BROADCASTER_SPEC: dict[str, Converter] = {
     **SPECS["capture"],
     "max_session_minutes": SPECS["recording"]["max_session_minutes"],
 }
-TOP_LEVEL = (*SPECS, "broadcaster")
+TOP_LEVEL = (*SPECS, "broadcaster", "notify")
 _HOME = {key: f"[{section}]" for section, spec in SPECS.items() for key in spec}
 _KEY_FORBIDDEN = re.compile(r"[/\\%?#\x00-\x1f\x7f]")
 

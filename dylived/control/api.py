@@ -123,6 +123,8 @@ class MetricsSnapshot:
     store_rows_rejected: int = 0  # event rows SQLite refused (the rest of their batch kept)
     store_values_out_of_range: int = 0  # integers beyond 64 bits, stored as NULL
     store_rows_truncated: int = 0  # event rows with a text cut at the stored-text cap
+    # notifications by (event, result): result is "sent", "failed" or "dropped"
+    notifications: Mapping[tuple[str, str], int] = field(default_factory=dict)
 
 
 class DaemonFacade(Protocol):
@@ -293,4 +295,10 @@ class DaemonFacade(Protocol):
 
     async def metrics(self) -> MetricsSnapshot:
         """``GET /metrics``: the numbers; ``control/metrics.py`` renders the text."""
+        ...
+
+    async def notify_test(self, url: str | None) -> JsonObject:
+        """``POST /v1/notify/test`` (body ``{"url": str}`` optional): one test message to that
+        URL or to every ``[[notify]]`` target, at once; ``{"results": [{"target", "ok",
+        "error"}, ...]}`` (``target`` is the URL's scheme and host only)."""
         ...

@@ -122,6 +122,14 @@ def render(snapshot: MetricsSnapshot) -> str:
         for state in BREAKER_STATES:
             breaker.add(b.breaker == state, broadcaster=name, state=state)
 
+    notified = _Family(
+        "dylived_notifications_total",
+        "counter",
+        "Notifications by event and result (sent, failed after its retries, dropped: queue full).",
+    )
+    for (event, result), count in sorted(snapshot.notifications.items()):
+        notified.add(count, event=event, result=result)
+
     families = (
         info,
         uptime,
@@ -138,5 +146,6 @@ def render(snapshot: MetricsSnapshot) -> str:
         reconnects,
         poll_errors,
         breaker,
+        notified,
     )
     return "".join(line + "\n" for family in families for line in family.lines())

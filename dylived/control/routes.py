@@ -277,6 +277,13 @@ async def _metrics(facade: DaemonFacade, request: Request, args: tuple[str, ...]
     return Response(200, text.encode(), metrics_text.CONTENT_TYPE)
 
 
+async def _notify_test(facade: DaemonFacade, request: Request, args: tuple[str, ...]) -> Response:
+    url = _body_object(request).get("url")
+    if url is not None and (not isinstance(url, str) or not url.strip()):
+        raise BadRequest('the body must be {} or {"url": "<notification URL>"}')
+    return json_response(200, await facade.notify_test(url.strip() if url else None))
+
+
 # (path pattern split on "/", "*" = one path segment captured) -> {method: handler}
 ROUTES: tuple[tuple[tuple[str, ...], dict[str, Handler]], ...] = (
     (("v1", "status"), {"GET": _status}),
@@ -292,6 +299,7 @@ ROUTES: tuple[tuple[tuple[str, ...], dict[str, Handler]], ...] = (
     (("v1", "sessions", "*", "segments"), {"GET": _segments}),
     (("v1", "sessions", "*", "export"), {"GET": _export}),
     (("v1", "health"), {"GET": _health}),
+    (("v1", "notify", "test"), {"POST": _notify_test}),
     (("metrics",), {"GET": _metrics}),
 )
 METRICS_ONLY_ROUTES = tuple(r for r in ROUTES if r[0] == ("metrics",))

@@ -328,6 +328,7 @@ class HttpClient:
         follow_redirects: bool = False,
         require_body: bool = True,
         now: datetime | None = None,
+        content: bytes = b"",
     ) -> HttpResponse:
         """Send one request and read the whole response.
 
@@ -337,6 +338,7 @@ class HttpClient:
         redirect to another origin).
 
         Args:
+            content: the request body (e.g. a webhook's JSON; not re-sent on a redirect).
             now: the time against which an HTTP-date ``Retry-After`` is measured (default:
                 the current UTC time).
 
@@ -348,7 +350,7 @@ class HttpClient:
         """
         result: HttpResponse | None = None
         with anyio.move_on_after(4 * self._timeout):
-            result = await self._follow(url, method, headers, follow_redirects)
+            result = await self._follow(url, method, headers, follow_redirects, content)
         if result is None:  # the whole-request deadline passed
             raise TransportError(f"{method} {redact_url(url)}: no complete response in time")
         if logger.isEnabledFor(logging.DEBUG):
@@ -363,13 +365,19 @@ class HttpClient:
         return result
 
     async def _follow(
-        self, url: str, method: str, headers: Mapping[str, str] | None, follow: bool
+        self,
+        url: str,
+        method: str,
+        headers: Mapping[str, str] | None,
+        follow: bool,
+        content: bytes = b"",
     ) -> HttpResponse:
         merged = self._default_headers
         if headers:
             merged = {**merged, **{name.lower(): value for name, value in headers.items()}}
         for _ in range(MAX_REDIRECTS + 1):
-            response = await self._request(url, method, merged)
+            response = await self._request(url, method, merged, content)
+            content = b""
             location = response.header("location")
             if not follow or response.status_code not in _REDIRECT_STATUSES or not location:
                 return response
@@ -381,7 +389,9 @@ class HttpClient:
                 method = "GET"
         raise UpstreamError(f"{method} {redact_url(url)}: too many redirects")
 
-    async def _request(self, url: str, method: str, headers: Mapping[str, str]) -> HttpResponse:
+    async def _request(
+        self, url: str, method: str, headers: Mapping[str, str], content: bytes = b""
+    ) -> HttpResponse:
         if _NEEDS_QUOTING.search(url):
             url = quote(url, safe=_URL_SAFE)
         where = f"{method} {redact_url(url)}"
@@ -393,7 +403,11 @@ class HttpClient:
                 (name.encode("ascii"), value.encode("utf-8")) for name, value in headers.items()
             ]
             async with self._pool.stream(
-                method, url, headers=header_list, extensions=self._extensions
+                method,
+                url,
+                headers=header_list,
+                content=content or None,
+                extensions=self._extensions,
             ) as answer:
                 raw_headers = answer.headers
                 encoding = next(

@@ -310,11 +310,19 @@ class WriterSessionStore:
 
     ``on_closed(session_id, broadcaster_key)``, if given, is called (sync, must not block)
     once a session's close is committed: the daemon's housekeeping queues its remux there.
+    ``observer`` (``alerts.sources.SessionAlerts``), if given, hears ``opened(key, session_id,
+    status, options)`` and ``closed(key, session_id, reason, summary)`` (sync, must not block).
     """
 
-    def __init__(self, writer: Writer, on_closed: Callable[[int, str], None] | None = None) -> None:
+    def __init__(
+        self,
+        writer: Writer,
+        on_closed: Callable[[int, str], None] | None = None,
+        observer: Any = None,
+    ) -> None:
         self._writer = writer
         self._on_closed = on_closed
+        self._observer = observer
         self._keys: dict[int, str] = {}
 
     async def open_session(
@@ -340,6 +348,8 @@ class WriterSessionStore:
         )
         session_id = await self._writer.request(op)
         self._keys[session_id] = key
+        if self._observer is not None:
+            self._observer.opened(key, session_id, status, options)
         return session_id
 
     def take_stopped_session(self, key: str) -> ops.StoppedSession | None:
@@ -354,8 +364,12 @@ class WriterSessionStore:
         return resumed
 
     async def close_session(self, session_id: int, reason: ExitReason, ended_at_ms: int) -> None:
-        await self._writer.close_session(ops.CloseSession(session_id, ended_at_ms, reason.value))
+        summary = await self._writer.close_session(
+            ops.CloseSession(session_id, ended_at_ms, reason.value)
+        )
         key = self._keys.pop(session_id, None)
+        if self._observer is not None and key is not None:
+            self._observer.closed(key, session_id, reason.value, summary)
         if self._on_closed is not None and key is not None:
             self._on_closed(session_id, key)
 

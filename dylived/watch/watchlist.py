@@ -168,6 +168,8 @@ class PlatformGate:
         self.budget = RequestBudget(poll.max_concurrent, poll.min_spacing)
         self.breaker = CircuitBreaker(poll.breaker_pause, poll.breaker_pause_max)
         self.risk_signals = 0
+        # told (platform, opened, detail) when the breaker opens or closes again (alerts)
+        self.on_breaker: Callable[[str, bool, str], None] | None = None
 
     def reconfigure(self, poll: PollOptions) -> None:
         """New limits from a reload; requests already in flight finish under the old budget."""
@@ -199,6 +201,8 @@ class PlatformGate:
                 raise
         if self.breaker.record_success():
             logger.warning("%s polling resumed: the probe after risk control passed", self.platform)
+            if self.on_breaker is not None:
+                self.on_breaker(self.platform, False, "the probe after risk control passed")
         return status
 
     def _risk(self, exc: RiskControl) -> None:
@@ -212,6 +216,8 @@ class PlatformGate:
                 exc,
                 pause,
             )
+            if self.on_breaker is not None:
+                self.on_breaker(self.platform, True, f"{exc}; paused for {pause:.0f} s")
 
     def statistics(self) -> BreakerStatistics:
         return self.breaker.statistics(anyio.current_time())

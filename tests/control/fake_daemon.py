@@ -231,6 +231,9 @@ class FakeDaemon:
             ],
         )
 
+    async def notify_test(self, url: str | None) -> JsonObject:
+        return {"results": []}
+
 
 async def _main(socket_path: Path, broadcasters: int) -> None:
     settings = ControlSettings(socket_path=socket_path)

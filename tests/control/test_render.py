@@ -124,6 +124,7 @@ def test_metrics_text_format() -> None:
                 breaker="open",
             )
         ],
+        notifications={("live", "sent"): 2, ("ended", "failed"): 1},
     )
     text = metrics.render(snapshot)
     assert text.endswith("\n")
@@ -147,6 +148,8 @@ def test_metrics_text_format() -> None:
         f"dylived_poll_errors_total{{{label}}} 5",
         f'dylived_breaker_state{{{label},state="open"}} 1',
         f'dylived_breaker_state{{{label},state="closed"}} 0',
+        'dylived_notifications_total{event="live",result="sent"} 2',
+        'dylived_notifications_total{event="ended",result="failed"} 1',
     ]:
         assert line in text.splitlines(), line
     # Every sample line belongs to a family declared by exactly one TYPE line before it.
@@ -156,7 +159,7 @@ def test_metrics_text_format() -> None:
             declared.append(line.split()[2])
         elif not line.startswith("#"):
             assert line.split("{")[0].split(" ")[0] == declared[-1]
-    assert len(declared) == len(set(declared)) == 15
+    assert len(declared) == len(set(declared)) == 16
 
 
 @pytest.mark.parametrize(

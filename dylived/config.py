@@ -140,6 +140,7 @@ class BroadcasterConfig:
     key: str
     target: Target
     target_text: str
+    platform: str = "douyin"  # the platform the target is on (its gate, its poll job)
     enabled: bool = True
     interval: float = 60.0
     recording: RecordingConfig = RecordingConfig()

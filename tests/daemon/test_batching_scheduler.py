@@ -7,6 +7,8 @@ with the real platform adapter, HTTP on loopback and the SQLite writer (tests/da
 from __future__ import annotations
 
 import random
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
 from dataclasses import replace
 from pathlib import Path
 
@@ -147,15 +149,27 @@ async def reload(h: Harness, poll: PollConfig, keep: list[BroadcasterConfig]) ->
     return await h.watchlist.apply(poll, keep)  # type: ignore[arg-type]
 
 
-def two_platform_rooms(prefix: str) -> Scenario:
-    return Scenario(rooms=(RoomSpec(f"{prefix}01"), RoomSpec(f"{prefix}02")))
-
-
-def named(prefix: str, *names: str) -> str:
+def named(prefix: str, names: Sequence[str]) -> str:
     return "".join(
         f'[[broadcaster]]\ntarget = "{prefix}{i + 1:02d}"\nname = "{name}"\n'
         for i, name in enumerate(names)
     )
+
+
+@asynccontextmanager
+async def two_platforms(
+    tmp_path: Path, poll: str, on_douyin: Sequence[str], on_second: Sequence[str]
+) -> AsyncIterator[tuple[Simulator, Simulator, Harness]]:
+    """The watchlist with broadcasters on ``douyin`` (one simulator) and ``second`` (another);
+    each simulator has rooms ``<prefix>01``, ``<prefix>02`` for them, in order."""
+    first, second = "2000000003", "2000000004"
+    config = named(first, on_douyin) + named(second, on_second)
+    async with (
+        Simulator.running(Scenario(rooms=(RoomSpec(f"{first}01"), RoomSpec(f"{first}02")))) as a,
+        Simulator.running(Scenario(rooms=(RoomSpec(f"{second}01"), RoomSpec(f"{second}02")))) as b,
+        watching(a, tmp_path, poll, config, platforms={"second": (b, set(on_second))}) as h,
+    ):
+        yield a, b, h
 
 
 @pytest.mark.anyio
@@ -166,13 +180,7 @@ async def test_one_platforms_risk_control_never_pauses_the_other(tmp_path: Path)
         "interval = 0.3\njitter = 0\nmin_spacing = 0.01\nbreaker_pause = 3\n"
         "breaker_pause_max = 10\n"
     )
-    first, second = "2000000003", "2000000004"
-    config = named(first, "a1", "a2") + named(second, "b1", "b2")
-    async with (
-        Simulator.running(two_platform_rooms(first)) as sim_a,
-        Simulator.running(two_platform_rooms(second)) as sim_b,
-        watching(sim_a, tmp_path, poll, config, platforms={"second": (sim_b, {"b1", "b2"})}) as h,
-    ):
+    async with two_platforms(tmp_path, poll, ["a1", "a2"], ["b1", "b2"]) as (sim_a, sim_b, h):
         wl = h.watchlist
         assert wl.scheduler is not None
         assert sorted(job.id for job in wl.scheduler.get_jobs()) == ["poll:douyin", "poll:second"]
@@ -181,7 +189,7 @@ async def test_one_platforms_risk_control_never_pauses_the_other(tmp_path: Path)
         await sim_a.wait_until(
             lambda: all(s.observed.request_counts()["web_enter"] >= 4 for s in sims)
         )
-        sim_a.room(f"{first}01").inject("risk_control", duration=4)
+        sim_a.room("200000000301").inject("risk_control", duration=4)  # a1's room
         await sim_a.wait_until(lambda: wl.breaker_state("douyin") == "open", timeout=5)
         await anyio.sleep(0.2)
         a_before = sim_a.observed.request_counts()["web_enter"]
@@ -212,13 +220,7 @@ async def test_one_platforms_risk_control_never_pauses_the_other(tmp_path: Path)
 @pytest.mark.anyio
 async def test_a_platforms_gate_and_job_follow_its_broadcasters_on_reload(tmp_path: Path) -> None:
     poll = "interval = 5\njitter = 0\nmin_spacing = 0.01\n"
-    first, second = "2000000005", "2000000006"
-    config = named(first, "a1") + named(second, "b1", "b2")
-    async with (
-        Simulator.running(two_platform_rooms(first)) as sim_a,
-        Simulator.running(two_platform_rooms(second)) as sim_b,
-        watching(sim_a, tmp_path, poll, config, platforms={"second": (sim_b, {"b1", "b2"})}) as h,
-    ):
+    async with two_platforms(tmp_path, poll, ["a1"], ["b1", "b2"]) as (sim_a, sim_b, h):
         wl = h.watchlist
         assert wl.scheduler is not None
         a1, b1, b2 = h.broadcasters

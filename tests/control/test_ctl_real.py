@@ -415,6 +415,13 @@ async def test_risk_control_shows_the_platform_paused_in_status_and_metrics(rig:
     assert int(cells[4]) >= gate["risk_signals"]  # risk signals (the probe is a minute away)
     assert "empty body" in cells[6]
     assert "breaker open" in row_of(out, "bob")[-1]
+    await wait_for_json(  # the STATUS= line names the paused platform
+        rig,
+        ["status"],
+        lambda j: j["daemon"]["status_line"].endswith(", douyin paused (risk control, open)"),
+        30,
+        "the status line",
+    )
     metrics = (await metrics_text(rig)).splitlines()
     for line in (
         'dylived_breaker_state{broadcaster="alice",platform="douyin",state="open"} 1',

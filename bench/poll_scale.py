@@ -181,7 +181,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         ) as api:
             status = api.get("/v1/status").json()
         sim_http.close()
-        budget = status["daemon"]["budget"]
+        [budget] = status["daemon"]["platforms"].values()  # one platform's gate
         code = stop(daemon)
         with sqlite3.connect(f"file:{state / 'dylived.db'}?mode=ro", uri=True) as conn:
             opened = dict(
@@ -202,7 +202,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             "rss_peak_mb": rss_peak / 2**20,
             "wakeups_per_s": wakeups / (cpu_end_at - cpu_start_at),
             "max_in_flight": budget["max_in_flight_seen"],
-            "requests": budget["requests_started"],
+            "requests": budget["requests"],
             "went_live": len(went_live),
             "detected": len(latencies),
             "latency_p50": percentile(latencies, 0.50),

@@ -93,6 +93,9 @@ def cmd_status(client: ControlClient, args: argparse.Namespace) -> int:
         f"{render.human_count(c.get('events'))} events in {c.get('sessions', 0)} sessions, "
         f"{c.get('segments', 0)} segments"
     )
+    if d.get("platforms"):
+        print()
+        print(render.platforms_table(d["platforms"], now))
     rows = []
     for b in status["broadcasters"]:
         capture = b.get("capture") or {}

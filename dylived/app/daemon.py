@@ -158,8 +158,8 @@ class Daemon:
                     lambda ctx: self._recorder_component(writer, platform),
                 ],
                 paused=frozenset(b.key for b in config.broadcasters if b.paused),
+                on_breaker=alerts.breaker_changed,
             )
-            watchlist.gate.on_breaker = alerts.breaker_changed
             async with anyio.create_task_group() as services:
                 housekeeping_scope = anyio.CancelScope()
 

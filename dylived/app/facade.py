@@ -36,8 +36,9 @@ from dylived.app.status_shapes import (
     free_disk,
     is_recording,
     jsonable,
+    platform_block,
+    platform_metrics,
     recording_block,
-    vars_of,
 )
 from dylived.config.load import Config
 from dylived.config.overlay import apply_overrides, load_overrides, save_overrides
@@ -57,6 +58,7 @@ from dylived.model import WatchState
 from dylived.store.db import Database
 from dylived.store.export import export_session, session_manifest
 from dylived.store.writer import Writer
+from dylived.watch.broadcaster import WatchStatistics
 from dylived.watch.session import wall_ms
 from dylived.watch.watchlist import Watchlist
 
@@ -117,9 +119,9 @@ class Facade:
             f"watching {counts['broadcasters'] - counts['paused']}, live {counts['live']}, "
             f"recording {counts['recording']}"
         )
-        breaker = self.watchlist.gate.statistics()
-        if breaker.state.value != "closed":
-            line += f", douyin paused (risk control, {breaker.state.value})"
+        for platform, gate in self.watchlist.gate_statistics().items():
+            if gate.breaker.state.value != "closed":
+                line += f", {platform} paused (risk control, {gate.breaker.state.value})"
         if force or line != self._last_status_line:
             self._last_status_line = line
             self.notifier.status(line)
@@ -299,7 +301,6 @@ class Facade:
             raise NotFound(f"no broadcaster {key!r}")
         watch = self.watchlist.watches.get(key)
         s = watch.statistics() if watch is not None else None
-        breaker = self.watchlist.gate.statistics().state.value
         live = s.last_live if s is not None and s.session_id is not None else None
         return {
             "id": key,
@@ -316,7 +317,7 @@ class Facade:
                 if s and s.last_error
                 else None
             ),
-            "breaker": breaker,
+            "breaker": self.watchlist.breaker_state(b.platform),
             "session_id": s.session_id if s else None,
             "title": live.title if live else "",
             "viewers": live.viewers if live else None,
@@ -336,7 +337,6 @@ class Facade:
                 db_bytes = await db.database_size()
         except DylivedError as exc:
             logger.warning("status: database not readable: %s", exc)
-        breaker = self.watchlist.gate.statistics()
         return {
             "daemon": {
                 "version": __version__,
@@ -347,14 +347,10 @@ class Facade:
                 "free_disk_bytes": free_disk(self.config.daemon.recordings_dir),
                 "database_bytes": db_bytes,
                 "status_line": self._last_status_line,
-                "breaker": {
-                    "douyin": {
-                        "state": breaker.state.value,
-                        "times_opened": breaker.times_opened,
-                        "last_reason": breaker.last_reason,
-                    }
+                "platforms": {
+                    platform: platform_block(gate)
+                    for platform, gate in self.watchlist.gate_statistics().items()
                 },
-                "budget": jsonable(vars_of(self.watchlist.gate.budget.statistics())),
                 "counts": {
                     **counts,
                     "sessions": db_counts.get("sessions", 0),
@@ -468,8 +464,6 @@ class Facade:
         return {"ok": all(c["ok"] for c in checks), "checks": checks}
 
     async def metrics(self) -> MetricsSnapshot:
-        stats = self.watchlist.statistics()
-        breaker = self.watchlist.gate.statistics().state.value
         db_bytes = 0
         try:
             async with Database.open(self.config.daemon.database) as db:
@@ -487,15 +481,22 @@ class Facade:
             store_rows_truncated=store.rows_truncated if store else 0,
             notifications=dict(self.alerts.dispatcher.counts) if self.alerts else {},
             broadcasters=[
-                BroadcasterMetrics(
-                    broadcaster=key,
-                    live=s.state in (WatchState.LIVE, WatchState.GRACE),
-                    recording=is_recording(s),
-                    poll_errors=s.errors,
-                    breaker=breaker,  # type: ignore[arg-type]
-                )
-                for key, s in stats.items()
+                self._broadcaster_metrics(key, watch.options.platform, watch.statistics())
+                for key, watch in self.watchlist.watches.items()
             ],
+            platforms=[platform_metrics(g) for g in self.watchlist.gate_statistics().values()],
+        )
+
+    def _broadcaster_metrics(
+        self, key: str, platform: str, s: WatchStatistics
+    ) -> BroadcasterMetrics:
+        return BroadcasterMetrics(
+            broadcaster=key,
+            platform=platform,
+            live=s.state in (WatchState.LIVE, WatchState.GRACE),
+            recording=is_recording(s),
+            poll_errors=s.errors,
+            breaker=self.watchlist.breaker_state(platform),  # type: ignore[arg-type]
         )
 
     async def notify_test(self, url: str | None) -> JsonObject:

@@ -1,8 +1,9 @@
 """The pieces of the status snapshot the façade (``dylived/app/facade.py``) assembles.
 
 Component blocks (``capture``, ``recording``) from a watch's statistics, the recording's
-current segment and rate (``recording_block``), JSON-ready values, free disk. Reads the file
-system only to stat a segment being written and the recordings' disk.
+current segment and rate (``recording_block``), each platform's gate for status
+(``platform_block``) and ``/metrics`` (``platform_metrics``), JSON-ready values, free disk.
+Reads the file system only to stat a segment being written and the recordings' disk.
 """
 
 from __future__ import annotations
@@ -12,8 +13,9 @@ import shutil
 from pathlib import Path
 from typing import Any
 
-from dylived.control.api import JsonObject
+from dylived.control.api import JsonObject, PlatformMetrics
 from dylived.watch.broadcaster import WatchStatistics
+from dylived.watch.watchlist import GateStatistics
 
 
 __all__ = [
@@ -23,13 +25,10 @@ __all__ = [
     "free_disk",
     "is_recording",
     "jsonable",
+    "platform_block",
+    "platform_metrics",
     "recording_block",
-    "vars_of",
 ]
-
-
-def vars_of(obj: object) -> dict[str, Any]:
-    return {name: getattr(obj, name) for name in getattr(obj, "__slots__", ())}
 
 
 # BroadcasterConfig fields that are the broadcaster's identity or state (shown as top-level
@@ -47,6 +46,37 @@ def jsonable(value: Any) -> Any:
     if value is None or isinstance(value, bool | int | float | str):
         return value
     return str(value)
+
+
+def platform_block(gate: GateStatistics) -> JsonObject:
+    """One platform's gate in ``status`` (``daemon.platforms.<name>``, control/api.py)."""
+    breaker = gate.breaker
+    return {
+        "broadcasters": gate.broadcasters,
+        "in_flight": gate.budget.in_flight,
+        "max_in_flight": gate.max_in_flight,
+        "max_in_flight_seen": gate.budget.max_in_flight_seen,
+        "waiting": gate.budget.waiting,
+        "requests": gate.requests,
+        "risk_signals": gate.risk_signals,
+        "breaker": {
+            "state": breaker.state.value,
+            "open_until_ms": gate.open_until_ms,
+            "times_opened": breaker.times_opened,
+            "last_reason": breaker.last_reason,
+        },
+    }
+
+
+def platform_metrics(gate: GateStatistics) -> PlatformMetrics:
+    return PlatformMetrics(
+        platform=gate.platform,
+        breaker=gate.breaker.state.value,
+        breaker_opened=gate.breaker.times_opened,
+        in_flight=gate.budget.in_flight,
+        requests=gate.requests,
+        risk_signals=gate.risk_signals,
+    )
 
 
 def is_recording(s: WatchStatistics) -> bool:

@@ -149,7 +149,7 @@ class BroadcasterConfig:
     key: str
     target: Target
     target_text: str
-    platform: str = DEFAULT_PLATFORM
+    platform: str = DEFAULT_PLATFORM  # the platform the target is on (its gate, its poll job)
     enabled: bool = True
     interval: float = 60.0
     recording: RecordingConfig = RecordingConfig()

@@ -108,7 +108,20 @@ class BroadcasterMetrics:
     recorded_bytes: int = 0  # bytes of recordings written since daemon start
     reconnects: int = 0  # event-stream reconnects since daemon start
     poll_errors: int = 0  # failed status polls since daemon start
+    breaker: Literal["closed", "open", "half_open"] = "closed"  # its platform's breaker
+    platform: str = ""  # the broadcaster's platform (a label of its breaker state)
+
+
+@dataclass(frozen=True, slots=True)
+class PlatformMetrics:
+    """One platform's gate (request budget and circuit breaker) for ``/metrics``."""
+
+    platform: str
     breaker: Literal["closed", "open", "half_open"] = "closed"
+    breaker_opened: int = 0  # times its breaker opened since daemon start
+    in_flight: int = 0  # its status requests in flight now
+    requests: int = 0  # its status requests made since daemon start
+    risk_signals: int = 0  # risk-control answers since daemon start
 
 
 @dataclass(frozen=True, slots=True)
@@ -120,6 +133,7 @@ class MetricsSnapshot:
     free_disk_bytes: int
     database_bytes: int
     broadcasters: Sequence[BroadcasterMetrics] = ()
+    platforms: Sequence[PlatformMetrics] = ()
     store_rows_rejected: int = 0  # event rows SQLite refused (the rest of their batch kept)
     store_values_out_of_range: int = 0  # integers beyond 64 bits, stored as NULL
     store_rows_truncated: int = 0  # event rows with a text cut at the stored-text cap
@@ -143,10 +157,25 @@ class DaemonFacade(Protocol):
 
             {"daemon": {"version": str, "pid": int, "started_at_ms": int, "uptime_s": float,
                         "config_path": str, "free_disk_bytes": int, "database_bytes": int,
+                        "status_line": str,
+                        "platforms": {<platform name>: <gate>, ...},
                         "counts": {"broadcasters": int, "live": int, "recording": int,
                                    "paused": int, "sessions": int, "events": int,
                                    "segments": int}},
              "broadcasters": [<broadcaster>, ...]}
+
+        where ``<gate>`` is one platform's request budget and circuit breaker (one per
+        platform that has watched broadcasters; a breaker opened by one platform's risk
+        control never pauses another's polls)::
+
+            {"broadcasters": int,        # watched broadcasters on this platform
+             "in_flight": int, "max_in_flight": int, "max_in_flight_seen": int,
+             "waiting": int,             # checks waiting for a budget slot now
+             "requests": int,            # status requests made since start
+             "risk_signals": int,        # risk-control answers since start
+             "breaker": {"state": "closed"|"open"|"half_open",
+                         "open_until_ms": int|None,  # when open: the next probe
+                         "times_opened": int, "last_reason": str}}
 
         where ``<broadcaster>`` is::
 
@@ -155,7 +184,7 @@ class DaemonFacade(Protocol):
              "last_check_ms": int|None, "last_check_result": str|None,  # "live", "offline",
                                                                         # or an error code
              "last_error": {"message": str, "at_ms": int}|None,
-             "breaker": "closed"|"open"|"half_open",
+             "breaker": "closed"|"open"|"half_open",   # its platform's breaker
              "session_id": int|None, "title": str, "viewers": int|None,
              "capture": {"connected": bool, "events_per_minute": float,
                          "last_event_age_s": float|None, "reconnects": int}|None,

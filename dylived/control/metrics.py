@@ -107,7 +107,7 @@ def render(snapshot: MetricsSnapshot) -> str:
     breaker = _Family(
         "dylived_breaker_state",
         "gauge",
-        "Circuit breaker of the broadcaster's polls: 1 for the current state.",
+        "Circuit breaker of the broadcaster's platform: 1 for the current state.",
     )
     for b in sorted(snapshot.broadcasters, key=lambda m: m.broadcaster):
         name = b.broadcaster
@@ -120,7 +120,7 @@ def render(snapshot: MetricsSnapshot) -> str:
         reconnects.add(b.reconnects, broadcaster=name)
         poll_errors.add(b.poll_errors, broadcaster=name)
         for state in BREAKER_STATES:
-            breaker.add(b.breaker == state, broadcaster=name, state=state)
+            breaker.add(b.breaker == state, broadcaster=name, platform=b.platform, state=state)
 
     notified = _Family(
         "dylived_notifications_total",
@@ -147,5 +147,37 @@ def render(snapshot: MetricsSnapshot) -> str:
         poll_errors,
         breaker,
         notified,
+        *_platform_families(snapshot),
     )
     return "".join(line + "\n" for family in families for line in family.lines())
+
+
+def _platform_families(snapshot: MetricsSnapshot) -> tuple[_Family, ...]:
+    """Each platform's gate: its breaker, the requests it let through, its risk signals."""
+    state = _Family(
+        "dylived_platform_breaker_state",
+        "gauge",
+        "Circuit breaker of the platform's status requests: 1 for the current state.",
+    )
+    opened = _Family(
+        "dylived_breaker_opened_total", "counter", "Times the platform's breaker opened."
+    )
+    in_flight = _Family(
+        "dylived_poll_requests_in_flight", "gauge", "Status requests to the platform in flight."
+    )
+    requests = _Family(
+        "dylived_poll_requests_total", "counter", "Status requests made to the platform."
+    )
+    risk = _Family(
+        "dylived_risk_signals_total",
+        "counter",
+        "Risk-control answers (empty 200, 403/412, 429) from the platform.",
+    )
+    for p in sorted(snapshot.platforms, key=lambda m: m.platform):
+        for value in BREAKER_STATES:
+            state.add(p.breaker == value, platform=p.platform, state=value)
+        opened.add(p.breaker_opened, platform=p.platform)
+        in_flight.add(p.in_flight, platform=p.platform)
+        requests.add(p.requests, platform=p.platform)
+        risk.add(p.risk_signals, platform=p.platform)
+    return state, opened, in_flight, requests, risk

@@ -183,6 +183,36 @@ def date_time(at_ms: int | None) -> str:
     return datetime.fromtimestamp(at_ms / 1000).astimezone().strftime("%Y-%m-%d %H:%M")
 
 
+def breaker_text(breaker: Mapping[str, Any], now: float) -> str:
+    """``closed``, ``open until 12:34:56 (for 45s)`` or ``half_open`` (the probe is out)."""
+    state = str(breaker.get("state", "?"))
+    until = breaker.get("open_until_ms")
+    if state != "open" or not isinstance(until, int):
+        return state
+    return f"open until {clock(until)} (for {human_duration(until / 1000 - now)})"
+
+
+def platforms_table(platforms: Mapping[str, Any], now: float) -> str:
+    """Each platform's gate (``daemon.platforms`` of the status): requests and breaker."""
+    rows = []
+    for name, gate in platforms.items():
+        breaker = gate.get("breaker") or {}
+        reason = str(breaker.get("last_reason") or "") if breaker.get("state") != "closed" else ""
+        rows.append(
+            [
+                name,
+                str(gate.get("broadcasters", "-")),
+                f"{gate.get('in_flight', '-')}/{gate.get('max_in_flight', '-')}",
+                human_count(gate.get("requests")),
+                str(gate.get("risk_signals", "-")),
+                breaker_text(breaker, now),
+                truncate(reason, 100),
+            ]
+        )
+    headers = ["PLATFORM", "BROADCASTERS", "IN FLIGHT", "REQUESTS", "RISK", "BREAKER", "REASON"]
+    return table(headers, rows, right={1, 2, 3, 4})
+
+
 def _nick(row: Mapping[str, Any]) -> str:
     user = row.get("user") or {}
     return str(user.get("nickname") or user.get("display_id") or user.get("user_id") or "?")

@@ -1,32 +1,37 @@
-"""The watchlist: one Watch per broadcaster, their poll times, the platform gate.
+"""The watchlist: one Watch per broadcaster, their poll times, one gate per platform.
 
 APScheduler 3.11's ``AsyncIOScheduler`` only *triggers* polls (ecosystem.md §3, §8.6), through
-its public API: one interval job per platform (``id="poll:douyin"``, every ``tick`` seconds,
-``max_instances=1``, ``coalesce=True``, run inline on the loop by APScheduler's
-``DebugExecutor``) asks the :class:`PollClock` which broadcasters are due and calls
-``watch.request_poll()`` for each (a flag and an event on the same loop). The clock keeps each
-broadcaster's next poll time: first polls staggered over one interval, then every ``interval``
-plus a fresh ``uniform(0, jitter)`` (as APScheduler's own interval jitter), missed periods
-coalesced into one poll. A thousand broadcasters cost two scheduler wake-ups a second, and a
-poll starts at most ``tick`` late. The check itself, the session and everything long-lived
-run in anyio task groups under ``Watchlist.run``; a Watch makes at most one check at a time
-(its loop), so a broadcaster never has two status requests in flight.
+its public API: one interval job per platform in the watchlist (``id="poll:<platform>"``, every
+``tick`` seconds, ``max_instances=1``, ``coalesce=True``, run inline on the loop by APScheduler's
+``DebugExecutor``) asks that platform's :class:`PollClock` which of its broadcasters are due and
+calls ``watch.request_poll()`` for each (a flag and an event on the same loop). The clock keeps
+each broadcaster's next poll time: first polls staggered over one interval, then every
+``interval`` plus a fresh ``uniform(0, jitter)`` (as APScheduler's own interval jitter), missed
+periods coalesced into one poll. A thousand broadcasters cost two scheduler wake-ups a second
+per platform, and a poll starts at most ``tick`` late. The check itself, the session and
+everything long-lived run in anyio task groups under ``Watchlist.run``; a Watch makes at most
+one check at a time (its loop), so a broadcaster never has two status requests in flight.
 
 While a broadcaster is LIVE its poll period is ``live_interval``; while PAUSED it has no poll
-time. Every status request of a platform goes through its ``PlatformGate``: the circuit
-breaker first (paused → ``CheckSkipped``, no request), then the request budget (max in flight,
-min spacing); a ``RiskControl`` answer opens the breaker (WARNING in the log, ``breaker`` in
-status), the probe after the pause closes it again (logged).
+time. Every status request goes through the ``PlatformGate`` of the broadcaster's platform
+(``BroadcasterOptions.platform``): the circuit breaker first (paused → ``CheckSkipped``, no
+request), then the request budget (max in flight, min spacing); a ``RiskControl`` answer opens
+that platform's breaker only (WARNING in the log, ``breaker`` in status), the probe after the
+pause closes it again (logged). A platform's gate, clock and poll job exist while at least one
+watched broadcaster is on it: made with its first, reconfigured by a reload, dropped with its
+last. A broadcaster's error cooldown is its own (``Watch``).
 
 ``apply`` takes a new validated config and applies it as a diff: added broadcasters start
 watching at once, removed ones stop (their session closes as ``daemon_stopped``), changed ones
-get their new options without disturbing a live session; unchanged ones are not touched.
+get their new options without disturbing a live session (one moved to another platform is
+restarted on that platform's gate); unchanged ones are not touched.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import logging
+import math
 import random
 import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
@@ -50,7 +55,7 @@ from dylived.watch.broadcaster import (
     WatchSettings,
     WatchStatistics,
 )
-from dylived.watch.gates import BreakerStatistics, CircuitBreaker, RequestBudget
+from dylived.watch.gates import BreakerStatistics, BudgetStatistics, CircuitBreaker, RequestBudget
 
 
 logger = logging.getLogger(__name__)
@@ -134,6 +139,8 @@ class BroadcasterOptions(Protocol):
     @property
     def target(self) -> str: ...
     @property
+    def platform(self) -> str: ...
+    @property
     def enabled(self) -> bool: ...
     @property
     def interval(self) -> float: ...
@@ -160,16 +167,41 @@ class StatusSource:
         return await self._platform.fetch_status(cached[1])
 
 
+def wall_ms(at: float) -> int:
+    """Unix ms of ``at``, a time on anyio's (monotonic) clock."""
+    return int((time.time() + (at - anyio.current_time())) * 1000)
+
+
+@dataclass(frozen=True, slots=True)
+class GateStatistics:
+    """One platform's gate as status and metrics show it."""
+
+    platform: str
+    broadcasters: int  # watched broadcasters on this platform
+    breaker: BreakerStatistics
+    open_until_ms: int | None  # Unix ms when the breaker is OPEN
+    budget: BudgetStatistics
+    max_in_flight: int  # the budget's limit
+    requests: int  # status requests made since start (across reloads)
+    risk_signals: int  # risk-control answers since start
+
+
 class PlatformGate:
     """Breaker + budget in front of one platform's status requests."""
 
-    def __init__(self, platform: str, poll: PollOptions) -> None:
+    def __init__(
+        self,
+        platform: str,
+        poll: PollOptions,
+        on_breaker: Callable[[str, bool, str], None] | None = None,
+    ) -> None:
         self.platform = platform
         self.budget = RequestBudget(poll.max_concurrent, poll.min_spacing)
         self.breaker = CircuitBreaker(poll.breaker_pause, poll.breaker_pause_max)
         self.risk_signals = 0
         # told (platform, opened, detail) when the breaker opens or closes again (alerts)
-        self.on_breaker: Callable[[str, bool, str], None] | None = None
+        self.on_breaker = on_breaker
+        self.requests = 0
 
     def reconfigure(self, poll: PollOptions) -> None:
         """New limits from a reload; requests already in flight finish under the old budget."""
@@ -189,6 +221,7 @@ class PlatformGate:
         if not self.breaker.try_acquire(anyio.current_time()):
             raise CheckSkipped(f"{self.platform} polling is paused (risk control)")
         async with self.budget.slot():
+            self.requests += 1
             probing = self.breaker.state.value == "half_open"
             try:
                 status = await fetch()
@@ -222,6 +255,20 @@ class PlatformGate:
     def statistics(self) -> BreakerStatistics:
         return self.breaker.statistics(anyio.current_time())
 
+    def snapshot(self, broadcasters: int) -> GateStatistics:
+        breaker = self.statistics()
+        until = breaker.paused_until
+        return GateStatistics(
+            platform=self.platform,
+            broadcasters=broadcasters,
+            breaker=breaker,
+            open_until_ms=None if until is None or until == -math.inf else wall_ms(until),
+            budget=self.budget.statistics(),
+            max_in_flight=self.budget.max_in_flight,
+            requests=self.requests,
+            risk_signals=self.risk_signals,
+        )
+
 
 def watch_settings(poll: PollOptions, broadcaster: BroadcasterOptions) -> WatchSettings:
     cap = broadcaster.max_session_minutes
@@ -241,7 +288,7 @@ class ApplyResult:
 
 
 class Watchlist:
-    """Owns the watches, their poll jobs and the platform gate (see the module docstring).
+    """Owns the watches, their poll jobs and the platform gates (see the module docstring).
 
     Args:
         poll: the [poll] options.
@@ -250,7 +297,7 @@ class Watchlist:
         store: the session writes.
         factories: session components made for each live session.
         paused: keys that start paused (the overrides state file).
-        tick: the period of the platform's poll job in seconds (a poll starts at most this late).
+        tick: the period of each platform's poll job in seconds (a poll starts at most this late).
     """
 
     def __init__(
@@ -263,18 +310,20 @@ class Watchlist:
         paused: frozenset[str] = frozenset(),
         *,
         tick: float = SCHEDULER_TICK,
+        on_breaker: Callable[[str, bool, str], None] | None = None,
     ) -> None:
         self.poll = poll
+        self._on_breaker = on_breaker  # given to every platform's gate (alerts)
         self._initial = list(broadcasters)
         self._fetch_status = fetch_status
         self._store = store
         self._factories = factories
         self._initially_paused = paused
-        self.gate = PlatformGate("douyin", poll)
+        self.gates: dict[str, PlatformGate] = {}  # platform → its gate, while it has watches
+        self._clocks: dict[str, PollClock] = {}  # platform → its broadcasters' poll times
         self.watches: dict[str, Watch] = {}
         self._scopes: dict[str, anyio.CancelScope] = {}
         self._done: dict[str, anyio.Event] = {}
-        self.clock = PollClock(poll.jitter)
         self.scheduler: AsyncIOScheduler | None = None
         self._tick = tick
         self._tg: anyio.abc.TaskGroup | None = None
@@ -293,16 +342,6 @@ class Watchlist:
             timezone=dt.UTC,
             executors={"default": DebugExecutor()},  # the job only sets flags: run it inline
         )
-        scheduler.add_job(
-            self._poll_job,
-            trigger=IntervalTrigger(seconds=self._tick, timezone=dt.UTC),
-            id=f"poll:{self.gate.platform}",
-            name=f"poll {self.gate.platform}",
-            max_instances=1,
-            coalesce=True,
-            misfire_grace_time=None,  # however late the loop was: run once
-            next_run_time=dt.datetime.now(dt.UTC),
-        )
         self.scheduler = scheduler
         try:
             async with anyio.create_task_group() as tg:
@@ -320,13 +359,49 @@ class Watchlist:
             if scheduler.running:
                 scheduler.shutdown(wait=False)
 
+    # -- platforms: a gate, a clock and a poll job each, while a watch is on it
+
+    def _platform_clock(self, platform: str) -> PollClock:
+        """The platform's clock, making its gate, clock and poll job with its first watch."""
+        clock = self._clocks.get(platform)
+        if clock is not None:
+            return clock
+        self.gates[platform] = PlatformGate(platform, self.poll, self._on_breaker)
+        clock = self._clocks[platform] = PollClock(self.poll.jitter)
+        assert self.scheduler is not None
+        self.scheduler.add_job(
+            self._poll_job,
+            trigger=IntervalTrigger(seconds=self._tick, timezone=dt.UTC),
+            args=(platform,),
+            id=f"poll:{platform}",
+            name=f"poll {platform}",
+            max_instances=1,
+            coalesce=True,
+            misfire_grace_time=None,  # however late the loop was: run once
+            next_run_time=dt.datetime.now(dt.UTC),
+        )
+        return clock
+
+    def _drop_platform_if_unused(self, platform: str) -> None:
+        if platform not in self._clocks or any(
+            w.options.platform == platform for w in self.watches.values()
+        ):
+            return
+        del self._clocks[platform], self.gates[platform]
+        if self.scheduler is not None:
+            self.scheduler.remove_job(f"poll:{platform}")
+
+    def _clock_of(self, watch: Watch) -> PollClock:
+        return self._clocks[watch.options.platform]
+
     async def _add(self, broadcaster: BroadcasterOptions, first_run_in: float) -> None:
         assert self._tg is not None
-        key = broadcaster.key
+        key, platform = broadcaster.key, broadcaster.platform
+        clock = self._platform_clock(platform)
 
         async def fetch() -> LiveStatus:
             watch = self.watches[key]
-            return await self.gate.check(lambda: self._fetch_status(watch.options))
+            return await self.gates[platform].check(lambda: self._fetch_status(watch.options))
 
         watch = Watch(
             key,
@@ -340,7 +415,7 @@ class Watchlist:
         self.watches[key] = watch
         self._done[key] = anyio.Event()
         await self._tg.start(self._run_watch, watch)
-        self.clock.schedule(key, broadcaster.interval, anyio.current_time(), first_in=first_run_in)
+        clock.schedule(key, broadcaster.interval, anyio.current_time(), first_in=first_run_in)
 
     async def _run_watch(self, watch: Watch, *, task_status: anyio.abc.TaskStatus[None]) -> None:
         try:
@@ -350,12 +425,15 @@ class Watchlist:
         finally:
             self._done[watch.key].set()
 
-    def _poll_job(self) -> None:
+    def _poll_job(self, platform: str) -> None:
         # Run inline by APScheduler on the loop: only hand over, never do work.
-        for key in self.clock.take_due(anyio.current_time()):
+        clock = self._clocks.get(platform)
+        if clock is None:
+            return
+        for key in clock.take_due(anyio.current_time()):
             watch = self.watches.get(key)
             if watch is None:
-                self.clock.remove(key)
+                clock.remove(key)
             else:
                 watch.request_poll()
 
@@ -368,18 +446,21 @@ class Watchlist:
     def _state_changed(self, watch: Watch, old: WatchState, new: WatchState) -> None:
         if watch.key not in self._scopes:
             return  # being removed: no poll time again
+        clock = self._clock_of(watch)
         if new is WatchState.PAUSED:
-            self.clock.remove(watch.key)
+            clock.remove(watch.key)
             return
         resumed, went_live = old is WatchState.PAUSED, old is WatchState.OFFLINE
         if resumed or new is WatchState.OFFLINE or (new is WatchState.LIVE and went_live):
-            self.clock.schedule(watch.key, self._interval_of(watch), anyio.current_time())
+            clock.schedule(watch.key, self._interval_of(watch), anyio.current_time())
 
     # -- commands
 
     async def remove(self, key: str) -> None:
         """Stop watching ``key``; returns once its session (if any) is closed."""
-        self.clock.remove(key)
+        watch = self.watches.get(key)
+        if watch is not None:
+            self._clock_of(watch).remove(key)
         scope = self._scopes.pop(key, None)
         done = self._done.get(key)
         if scope is not None:
@@ -389,6 +470,8 @@ class Watchlist:
                 await done.wait()
         self.watches.pop(key, None)
         self._done.pop(key, None)
+        if watch is not None:
+            self._drop_platform_if_unused(watch.options.platform)
 
     async def add(self, broadcaster: BroadcasterOptions) -> None:
         """Start watching a new broadcaster; its first check is made at once."""
@@ -406,13 +489,18 @@ class Watchlist:
         """Apply a new config as a diff (see the module docstring)."""
         wanted = {b.key: b for b in broadcasters if b.enabled}
         removed = [k for k in self.watches if k not in wanted]
+        moved = [  # to another platform: restarted there
+            b for k, b in wanted.items() if k in self.watches and self._platform_of(k) != b.platform
+        ]
         added = [b for k, b in wanted.items() if k not in self.watches]
-        changed: list[str] = []
+        changed: list[str] = [b.key for b in moved]
         poll_changed = poll != self.poll
         self.poll = poll
-        self.gate.reconfigure(poll)
-        self.clock.jitter = poll.jitter
-        for key in removed:
+        for gate in self.gates.values():
+            gate.reconfigure(poll)
+        for clock in self._clocks.values():
+            clock.jitter = poll.jitter
+        for key in [*removed, *(b.key for b in moved)]:
             await self.remove(key)
         for key, broadcaster in wanted.items():
             watch = self.watches.get(key)
@@ -423,25 +511,43 @@ class Watchlist:
             if old != broadcaster:
                 changed.append(key)
             self._reschedule(watch)
-        for broadcaster in added:
+        for broadcaster in [*moved, *added]:
             await self.add(broadcaster)
         return ApplyResult(
             added=tuple(b.key for b in added), removed=tuple(removed), changed=tuple(changed)
         )
 
+    def _platform_of(self, key: str) -> str:
+        options: BroadcasterOptions = self.watches[key].options
+        return options.platform
+
     def _reschedule(self, watch: Watch) -> None:
-        if watch.machine.state is WatchState.PAUSED or self.clock.next_due(watch.key) is None:
+        clock = self._clock_of(watch)
+        if watch.machine.state is WatchState.PAUSED or clock.next_due(watch.key) is None:
             return
-        self.clock.schedule(watch.key, self._interval_of(watch), anyio.current_time())
+        clock.schedule(watch.key, self._interval_of(watch), anyio.current_time())
 
     # -- reading
 
     def statistics(self) -> Mapping[str, WatchStatistics]:
         return {key: watch.statistics() for key, watch in self.watches.items()}
 
+    def gate_statistics(self) -> Mapping[str, GateStatistics]:
+        """Each platform's gate (by platform name, sorted)."""
+        counts: dict[str, int] = {}
+        for key in self.watches:
+            counts[self._platform_of(key)] = counts.get(self._platform_of(key), 0) + 1
+        return {p: self.gates[p].snapshot(counts.get(p, 0)) for p in sorted(self.gates)}
+
+    def breaker_state(self, platform: str) -> str:
+        """The platform's breaker state (``closed`` for a platform without watches)."""
+        gate = self.gates.get(platform)
+        return gate.statistics().state.value if gate is not None else "closed"
+
     def next_poll_ms(self, key: str) -> int | None:
         """When ``key`` is next polled (Unix ms), None while it has no poll time (paused)."""
-        due = self.clock.next_due(key)
+        watch = self.watches.get(key)
+        due = self._clock_of(watch).next_due(key) if watch is not None else None
         if due is None:
             return None
-        return int((time.time() + max(0.0, due - anyio.current_time())) * 1000)
+        return wall_ms(max(due, anyio.current_time()))

@@ -166,6 +166,20 @@ async def test_status_shows_the_real_recording_rate_and_counts(rig: Rig) -> None
     bob = row_of(out, "bob")
     assert bob[1] == "offline"
     assert "bit/s" not in out.split("\nbob", 1)[1]  # bob records nothing
+    # the platform's gate: its broadcasters, requests in flight of the limit, requests made
+    gate = status["daemon"]["platforms"]["douyin"]
+    assert (gate["broadcasters"], gate["max_in_flight"], gate["risk_signals"]) == (2, 4, 0)
+    assert gate["breaker"] == {
+        "state": "closed",
+        "open_until_ms": None,
+        "times_opened": 0,
+        "last_reason": "",
+    }
+    cells = row_of(out, "douyin")
+    assert cells[:2] == ["douyin", "2"]
+    assert re.fullmatch(r"[0-4]/4", cells[2]), cells
+    assert int(cells[3]) >= gate["requests"] >= 2  # status requests made (more by now)
+    assert cells[4:] == ["0", "closed"]
 
 
 async def test_show_has_the_current_segment_path_since_and_size(rig: Rig) -> None:
@@ -364,3 +378,59 @@ async def test_rejected_reload_exits_1_listing_every_problem(rig: Rig) -> None:
     assert "internal" not in add_err
     assert (await ctl(rig, "reload"))[0] == 0  # the good file again
     assert "zed" not in (await ctl(rig, "list"))[1]
+
+
+async def metrics_text(rig: Rig) -> str:
+    result = await anyio.run_process(
+        ["/usr/bin/curl", "-sS", "--unix-socket", str(rig.sock), "http://localhost/metrics"]
+    )
+    return result.stdout.decode()
+
+
+# Keep this test last in the module: it leaves the platform paused (breaker_pause is 60 s).
+async def test_risk_control_shows_the_platform_paused_in_status_and_metrics(rig: Rig) -> None:
+    rig.room.inject("risk_control", duration=600)
+    status = await wait_for_json(
+        rig,
+        ["status"],
+        lambda j: j["daemon"]["platforms"]["douyin"]["breaker"]["state"] == "open",
+        30,
+        "the breaker open",
+    )
+    gate = status["daemon"]["platforms"]["douyin"]
+    opened_at = time.time()
+    assert gate["risk_signals"] >= 1
+    assert gate["breaker"]["times_opened"] == 1
+    assert "empty body" in gate["breaker"]["last_reason"]
+    until_s = gate["breaker"]["open_until_ms"] / 1000
+    assert opened_at + 50 < until_s <= opened_at + 60.5  # the 60 s default pause
+    assert {b["breaker"] for b in status["broadcasters"]} == {"open"}  # alice and bob alike
+    code, out, err = await ctl(rig, "status")
+    assert code == 0, err
+    print(out)  # shown with -rP
+    cells = row_of(out, "douyin")
+    match = re.fullmatch(r"open until (\d\d:\d\d:\d\d) \(for (\d+)s\)", cells[5])
+    assert match, cells
+    assert 45 <= int(match.group(2)) <= 60
+    assert int(cells[4]) >= gate["risk_signals"]  # risk signals (the probe is a minute away)
+    assert "empty body" in cells[6]
+    assert "breaker open" in row_of(out, "bob")[-1]
+    await wait_for_json(  # the STATUS= line names the paused platform
+        rig,
+        ["status"],
+        lambda j: j["daemon"]["status_line"].endswith(", douyin paused (risk control, open)"),
+        30,
+        "the status line",
+    )
+    metrics = (await metrics_text(rig)).splitlines()
+    for line in (
+        'dylived_breaker_state{broadcaster="alice",platform="douyin",state="open"} 1',
+        'dylived_breaker_state{broadcaster="bob",platform="douyin",state="closed"} 0',
+        'dylived_platform_breaker_state{platform="douyin",state="open"} 1',
+        'dylived_breaker_opened_total{platform="douyin"} 1',
+    ):
+        assert line in metrics, line
+    [risk] = [m for m in metrics if m.startswith('dylived_risk_signals_total{platform="douyin"}')]
+    assert int(risk.split()[-1]) >= 1
+    [made] = [m for m in metrics if m.startswith('dylived_poll_requests_total{platform="douyin"}')]
+    assert int(made.split()[-1]) >= gate["requests"]

@@ -7,7 +7,7 @@ import json
 import pytest
 
 from dylived.control import metrics, render
-from dylived.control.api import BroadcasterMetrics, MetricsSnapshot
+from dylived.control.api import BroadcasterMetrics, MetricsSnapshot, PlatformMetrics
 
 
 @pytest.mark.parametrize(
@@ -122,9 +122,16 @@ def test_metrics_text_format() -> None:
                 reconnects=1,
                 poll_errors=5,
                 breaker="open",
+                platform="douyin",
             )
         ],
         notifications={("live", "sent"): 2, ("ended", "failed"): 1},
+        platforms=[
+            PlatformMetrics("tiktok", requests=7),
+            PlatformMetrics(
+                "douyin", "open", breaker_opened=2, in_flight=1, requests=40, risk_signals=3
+            ),
+        ],
     )
     text = metrics.render(snapshot)
     assert text.endswith("\n")
@@ -146,8 +153,17 @@ def test_metrics_text_format() -> None:
         f"dylived_recorded_bytes_total{{{label}}} 4096",
         f"dylived_reconnects_total{{{label}}} 1",
         f"dylived_poll_errors_total{{{label}}} 5",
-        f'dylived_breaker_state{{{label},state="open"}} 1',
-        f'dylived_breaker_state{{{label},state="closed"}} 0',
+        f'dylived_breaker_state{{{label},platform="douyin",state="open"}} 1',
+        f'dylived_breaker_state{{{label},platform="douyin",state="closed"}} 0',
+        'dylived_platform_breaker_state{platform="douyin",state="open"} 1',
+        'dylived_platform_breaker_state{platform="tiktok",state="open"} 0',
+        'dylived_platform_breaker_state{platform="tiktok",state="closed"} 1',
+        'dylived_breaker_opened_total{platform="douyin"} 2',
+        'dylived_poll_requests_in_flight{platform="douyin"} 1',
+        'dylived_poll_requests_total{platform="douyin"} 40',
+        'dylived_poll_requests_total{platform="tiktok"} 7',
+        'dylived_risk_signals_total{platform="douyin"} 3',
+        'dylived_risk_signals_total{platform="tiktok"} 0',
         'dylived_notifications_total{event="live",result="sent"} 2',
         'dylived_notifications_total{event="ended",result="failed"} 1',
     ]:
@@ -159,7 +175,7 @@ def test_metrics_text_format() -> None:
             declared.append(line.split()[2])
         elif not line.startswith("#"):
             assert line.split("{")[0].split(" ")[0] == declared[-1]
-    assert len(declared) == len(set(declared)) == 16
+    assert len(declared) == len(set(declared)) == 21
 
 
 @pytest.mark.parametrize(

@@ -7,15 +7,19 @@ with the real platform adapter, HTTP on loopback and the SQLite writer (tests/wa
 from __future__ import annotations
 
 import random
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
+from dataclasses import replace
 from pathlib import Path
 
 import anyio
 import pytest
 
+from dylived.config.load import BroadcasterConfig, PollConfig
 from dylived.model import LiveStatus
 from dylived.sim import RoomSpec, Scenario, Simulator
-from dylived.watch.watchlist import BroadcasterOptions, PollClock, StatusFetcher
-from tests.watch.harness import watching
+from dylived.watch.watchlist import ApplyResult, BroadcasterOptions, PollClock, StatusFetcher
+from tests.watch.harness import Harness, watching
 
 
 @pytest.fixture
@@ -136,3 +140,106 @@ async def test_a_slow_check_is_never_doubled(tmp_path: Path) -> None:
     assert sorted(most) == ["b00", "b01", "b02"]
     assert max(most.values()) == 1, most
     assert all(2 <= n <= 4 for n in checks.values()), checks  # ~4 s / 1.6 s, not 8 polls
+
+
+# ---------------------------------------------------------------- one gate per platform
+
+
+async def reload(h: Harness, poll: PollConfig, keep: list[BroadcasterConfig]) -> ApplyResult:
+    return await h.watchlist.apply(poll, keep)  # type: ignore[arg-type]
+
+
+def named(prefix: str, names: Sequence[str]) -> str:
+    return "".join(
+        f'[[broadcaster]]\ntarget = "{prefix}{i + 1:02d}"\nname = "{name}"\n'
+        for i, name in enumerate(names)
+    )
+
+
+@asynccontextmanager
+async def two_platforms(
+    tmp_path: Path, poll: str, on_douyin: Sequence[str], on_second: Sequence[str]
+) -> AsyncIterator[tuple[Simulator, Simulator, Harness]]:
+    """The watchlist with broadcasters on ``douyin`` (one simulator) and ``second`` (another);
+    each simulator has rooms ``<prefix>01``, ``<prefix>02`` for them, in order."""
+    first, second = "2000000003", "2000000004"
+    config = named(first, on_douyin) + named(second, on_second)
+    async with (
+        Simulator.running(Scenario(rooms=(RoomSpec(f"{first}01"), RoomSpec(f"{first}02")))) as a,
+        Simulator.running(Scenario(rooms=(RoomSpec(f"{second}01"), RoomSpec(f"{second}02")))) as b,
+        watching(a, tmp_path, poll, config, platforms={"second": (b, set(on_second))}) as h,
+    ):
+        yield a, b, h
+
+
+@pytest.mark.anyio
+@pytest.mark.slow
+async def test_one_platforms_risk_control_never_pauses_the_other(tmp_path: Path) -> None:
+    """Two platforms, each its own simulator: risk control from one opens its breaker only."""
+    poll = (
+        "interval = 0.3\njitter = 0\nmin_spacing = 0.01\nbreaker_pause = 3\n"
+        "breaker_pause_max = 10\n"
+    )
+    async with two_platforms(tmp_path, poll, ["a1", "a2"], ["b1", "b2"]) as (sim_a, sim_b, h):
+        wl = h.watchlist
+        assert wl.scheduler is not None
+        assert sorted(job.id for job in wl.scheduler.get_jobs()) == ["poll:douyin", "poll:second"]
+        assert sorted(wl.gates) == ["douyin", "second"]
+        sims = (sim_a, sim_b)
+        await sim_a.wait_until(
+            lambda: all(s.observed.request_counts()["web_enter"] >= 4 for s in sims)
+        )
+        sim_a.room("200000000301").inject("risk_control", duration=4)  # a1's room
+        await sim_a.wait_until(lambda: wl.breaker_state("douyin") == "open", timeout=5)
+        await anyio.sleep(0.2)
+        a_before = sim_a.observed.request_counts()["web_enter"]
+        b_before = sim_b.observed.request_counts()["web_enter"]
+        await anyio.sleep(1.5)  # inside the first platform's 3 s pause
+        a_made = sim_a.observed.request_counts()["web_enter"] - a_before
+        b_made = sim_b.observed.request_counts()["web_enter"] - b_before
+        gates = wl.gate_statistics()
+        stats = wl.statistics()
+    assert a_made == 0  # the whole first platform waits: a2 too, which saw no risk control
+    assert b_made >= 4, b_made  # 2 broadcasters every 0.3 s: ~10, fewer on a loaded machine
+    douyin, other = gates["douyin"], gates["second"]
+    assert douyin.breaker.state.value == "open"
+    assert douyin.open_until_ms is not None
+    assert douyin.risk_signals >= 1
+    assert (other.breaker.state.value, other.risk_signals, other.breaker.times_opened) == (
+        "closed",
+        0,
+        0,
+    )
+    assert other.requests > douyin.requests
+    assert (douyin.broadcasters, other.broadcasters) == (2, 2)
+    assert {stats[k].last_check_result for k in ("a1", "a2")} <= {"paused", "risk_control"}
+    assert {stats[k].last_check_result for k in ("b1", "b2")} == {"offline"}
+    assert stats["b1"].errors == stats["b2"].errors == 0  # no cooldown carried across
+
+
+@pytest.mark.anyio
+async def test_a_platforms_gate_and_job_follow_its_broadcasters_on_reload(tmp_path: Path) -> None:
+    poll = "interval = 5\njitter = 0\nmin_spacing = 0.01\n"
+    async with two_platforms(tmp_path, poll, ["a1"], ["b1", "b2"]) as (sim_a, sim_b, h):
+        wl = h.watchlist
+        assert wl.scheduler is not None
+        a1, b1, b2 = h.broadcasters
+        gate = wl.gates["second"]
+        result = await reload(h, replace(h.poll, max_concurrent=2), [a1, b2])
+        assert result.removed == ("b1",)
+        assert wl.gates["second"] is gate  # kept while b2 is on it, with the new limits
+        assert gate.budget.max_in_flight == wl.gates["douyin"].budget.max_in_flight == 2
+        await reload(h, h.poll, [a1])
+        assert sorted(wl.gates) == ["douyin"]  # its last broadcaster gone: gate and job too
+        assert [job.id for job in wl.scheduler.get_jobs()] == ["poll:douyin"]
+        result = await reload(h, h.poll, [a1, b1, b2])
+        assert sorted(result.added) == ["b1", "b2"]
+        assert sorted(job.id for job in wl.scheduler.get_jobs()) == ["poll:douyin", "poll:second"]
+        await sim_b.wait_until(lambda: wl.gates["second"].requests >= 2, timeout=5)
+        # b2 moved to the first platform: restarted behind that platform's gate
+        before = wl.gates["douyin"].requests
+        moved = await reload(h, h.poll, [a1, b1, replace(b2, platform="douyin")])
+        assert (moved.added, moved.removed, moved.changed) == ((), (), ("b2",))
+        counts = {p: g.broadcasters for p, g in wl.gate_statistics().items()}
+        assert counts == {"douyin": 2, "second": 1}
+        await sim_a.wait_until(lambda: wl.gates["douyin"].requests > before, timeout=5)

@@ -1,13 +1,21 @@
-"""The request budget (real anyio tasks and clock), the breaker and the cooldown (pure)."""
+"""The request budget (real anyio tasks and clock), the breaker and the cooldown (pure), and
+the platform gates in front of them (one per platform, real anyio clock)."""
 
 from __future__ import annotations
 
 import itertools
+import time
+from dataclasses import replace
 
 import anyio
 import pytest
 
+from dylived.config.load import PollConfig
+from dylived.errors import RiskControl
+from dylived.model import LiveStatus
+from dylived.watch.broadcaster import CheckSkipped
 from dylived.watch.gates import BreakerState, CircuitBreaker, ErrorCooldown, RequestBudget
+from dylived.watch.watchlist import PlatformGate
 
 
 def state_of(breaker: CircuitBreaker) -> BreakerState:
@@ -126,3 +134,34 @@ def test_cooldown_grows_to_max_and_resets() -> None:
     cooldown.record_success()
     assert cooldown.ready(100)
     assert cooldown.remaining(100) == 0
+
+
+@pytest.mark.anyio
+async def test_each_platforms_gate_pauses_only_its_own_requests() -> None:
+    poll = PollConfig(min_spacing=0, breaker_pause=30, breaker_pause_max=60)
+    first, second = PlatformGate("first", poll), PlatformGate("second", poll)
+    made: list[str] = []
+
+    async def refused() -> LiveStatus:
+        made.append("first")
+        raise RiskControl("HTTP 429", retry_after=45)
+
+    async def fine() -> LiveStatus:
+        made.append("second")
+        return LiveStatus(live=False)
+
+    with pytest.raises(RiskControl):
+        await first.check(refused)
+    with pytest.raises(CheckSkipped, match="first polling is paused"):
+        await first.check(refused)  # no request made
+    for _ in range(3):
+        await second.check(fine)
+    assert made == ["first", "second", "second", "second"]
+    paused, open_ = first.snapshot(broadcasters=2), second.snapshot(broadcasters=1)
+    assert (paused.breaker.state, paused.risk_signals, paused.requests) == ("open", 1, 1)
+    assert paused.open_until_ms is not None
+    assert 44 <= paused.open_until_ms / 1000 - time.time() <= 45  # Retry-After over 30 s
+    assert (open_.breaker.state, open_.risk_signals, open_.requests) == ("closed", 0, 3)
+    assert open_.open_until_ms is None
+    first.reconfigure(replace(poll, max_concurrent=1))  # a new budget: the counts stay
+    assert (first.budget.max_in_flight, first.snapshot(2).requests) == (1, 1)

@@ -84,7 +84,7 @@ async def test_risk_control_opens_breaker_pauses_polling_and_recovers(
     two = ONE + '[[broadcaster]]\ntarget = "200000000002"\nname = "bob"\n'
     scenario = Scenario(rooms=(RoomSpec(WEB_RID), RoomSpec("200000000002")))
     async with Simulator.running(scenario) as sim, watching(sim, tmp_path, poll, two) as h:
-        gate = h.watchlist.gate
+        gate = h.watchlist.gates["douyin"]
         await sim.wait_until(lambda: sim.observed.request_counts()["web_enter"] >= 4, timeout=10)
         sim.room(WEB_RID).inject("risk_control", duration=2.5)
         await sim.wait_until(lambda: gate.statistics().state.value == "open", timeout=5)
@@ -122,7 +122,7 @@ async def test_429_retry_after_is_honoured(tmp_path: Path) -> None:
         )
         # The simulator logs the 429 once it is sent, before the daemon has read it, and the
         # gate starts closed: wait for it to have opened on the 429 and closed again.
-        gate = h.watchlist.gate
+        gate = h.watchlist.gates["douyin"]
         await sim.wait_until(
             lambda: (
                 gate.statistics().times_opened >= 1 and gate.statistics().state.value == "closed"

@@ -104,6 +104,7 @@ from dylived.sim.observe import (
     PushConnectionRecord,
     SentEvent,
 )
+from dylived.sim.personality import Personality, UnknownPlatform, register, registered
 from dylived.sim.room import SimRoom
 from dylived.sim.scenario import (
     FAULT_KINDS,
@@ -116,12 +117,11 @@ from dylived.sim.scenario import (
 )
 from dylived.sim.script import METHODS, ScriptedEvent, SimUser
 from dylived.sim.server import Simulator, endpoint_of
-from dylived.sim.status import LEGACY_KEYS, QUALITY_LADDER
+from dylived.sim.view import QUALITY_LADDER, RoomView
 
 
 __all__ = [
     "FAULT_KINDS",
-    "LEGACY_KEYS",
     "METHODS",
     "QUALITY_LADDER",
     "AckRecord",
@@ -130,8 +130,10 @@ __all__ = [
     "MediaConnectionRecord",
     "MediaLibrary",
     "Observations",
+    "Personality",
     "PushConnectionRecord",
     "RoomSpec",
+    "RoomView",
     "Scenario",
     "ScheduleStep",
     "ScriptedEvent",
@@ -139,7 +141,10 @@ __all__ = [
     "SimRoom",
     "SimUser",
     "Simulator",
+    "UnknownPlatform",
     "endpoint_of",
     "load_scenario",
     "parse_scenario",
+    "register",
+    "registered",
 ]

@@ -56,7 +56,10 @@ class Personality(Protocol):
         """The event types a push client gets first on connecting, in one frame."""
 
     def endpoint_of(self, path: str) -> str | None:
-        """The name of its HTTP endpoint at ``path`` (a request-count key), or None."""
+        """The name of its HTTP endpoint at ``path`` (a request-count key), or None.
+
+        Personalities are asked in turn, so each claims only the paths its platform has.
+        """
 
     async def answer(self, endpoint: str, request: HttpRequest, sim: Simulator) -> Answer:
         """Serve one request to one of its endpoints (not the push upgrade)."""
@@ -74,11 +77,12 @@ class Personality(Protocol):
 class UnknownPlatform(ValueError):
     """A room names a platform no personality plays."""
 
-    def __init__(self, platform: str, known: Iterable[str]) -> None:
+    def __init__(self, platform: str, known: Iterable[str], where: str = "") -> None:
         self.platform = platform
         self.known = tuple(sorted(known))
+        prefix = f"{where}: " if where else ""
         super().__init__(
-            f"unknown platform {platform!r}; this simulator plays {', '.join(self.known)}"
+            f"{prefix}unknown platform {platform!r}; this simulator plays {', '.join(self.known)}"
         )
 
 
@@ -112,10 +116,12 @@ def default_platform(personalities: Mapping[str, Personality]) -> str:
     return defaults[0]
 
 
-def resolve(platform: str, personalities: Mapping[str, Personality]) -> Personality:
+def resolve(
+    platform: str, personalities: Mapping[str, Personality], where: str = ""
+) -> Personality:
     """The personality for ``platform`` ("" = the default); UnknownPlatform when none plays it."""
     name = platform or default_platform(personalities)
     found = personalities.get(name)
     if found is None:
-        raise UnknownPlatform(name, personalities)
+        raise UnknownPlatform(name, personalities, where)
     return found

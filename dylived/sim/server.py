@@ -181,10 +181,7 @@ class Simulator:
     def _make_room(self, spec: RoomSpec) -> SimRoom:
         if spec.web_rid in self.rooms:
             raise ValueError(f"duplicate room {spec.web_rid}")
-        try:
-            personality = resolve(spec.platform, self.personalities)
-        except ValueError as exc:
-            raise ValueError(f"room {spec.web_rid}: {exc}") from exc
+        personality = resolve(spec.platform, self.personalities, f"room {spec.web_rid}")
         room = SimRoom(
             spec,
             personality.platform,

@@ -14,6 +14,7 @@ status 2 with ``finish_time`` for 60 scenario-seconds after an end, the real qui
 from __future__ import annotations
 
 import json
+import re
 import secrets
 import time
 import urllib.parse
@@ -33,6 +34,7 @@ if TYPE_CHECKING:
 
 
 PUSH_PATH = "/webcast/im/push/v2/"
+SHARE_PATH = re.compile(r"/[^/@]+/?")  # a short link's code, e.g. /iRNBho6u/ (not /@handle)
 REFLOW_STALE_SECONDS = 60.0  # reflow keeps saying status 2 this long after an end (real quirk)
 PUSH_QUERY = {
     "app_name": "douyin_web",
@@ -77,8 +79,7 @@ class DouyinPersonality:
             return "reflow_page"
         if path.startswith(("/share/user/", "/user/")):
             return "profile_page"
-        # a short code such as /iRNBho6u/ (not a TikTok-style /@handle)
-        return "share" if path.count("/") <= 2 and "@" not in path else None
+        return "share" if SHARE_PATH.fullmatch(path) else None
 
     async def answer(self, endpoint: str, request: HttpRequest, sim: Simulator) -> Answer:
         if endpoint == "home":

@@ -105,7 +105,7 @@ from dylived.sim.observe import (
     PushConnectionRecord,
     SentEvent,
 )
-from dylived.sim.personality import Personality, UnknownPlatform, register, registered
+from dylived.sim.personality import Personality, UnknownPlatform, registered
 from dylived.sim.room import SimRoom
 from dylived.sim.scenario import (
     FAULT_KINDS,
@@ -146,6 +146,5 @@ __all__ = [
     "endpoint_of",
     "load_scenario",
     "parse_scenario",
-    "register",
     "registered",
 ]

@@ -87,16 +87,14 @@ class UnknownPlatform(ValueError):
 
 
 _registry: dict[str, Personality] = {}
-
-
-def register(personality: Personality) -> None:
-    """Add a personality to every simulator from now on (subpackages are found by themselves)."""
-    _registry[personality.platform] = personality
+_discovered = False  # True once the subpackages were imported
 
 
 def registered() -> Mapping[str, Personality]:
     """Every registered personality by platform, discovering the subpackages on first use."""
-    if not _registry:
+    global _discovered
+    if not _discovered:
+        _discovered = True
         import dylived.sim
 
         for info in pkgutil.iter_modules(dylived.sim.__path__):
@@ -104,7 +102,7 @@ def registered() -> Mapping[str, Personality]:
                 module = importlib.import_module(f"dylived.sim.{info.name}")
                 found = getattr(module, "PERSONALITY", None)
                 if found is not None:
-                    register(found)
+                    _registry.setdefault(found.platform, found)
     return dict(_registry)
 
 

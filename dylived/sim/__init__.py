@@ -68,7 +68,8 @@ schedule. Media seams: ``stream_url_override`` (every stream URL the status give
 ``file:///etc/passwd``), ``hls_segment_url`` (what the live playlist names, ``{seq}`` filled in),
 ``media_metadata`` (onMetaData strings, e.g. a ``title``, sent to each FLV viewer first).
 ``sim.ws_url(room_id, **params)`` builds a push URL with the parameters the room's platform
-demands; ``sim.rooms_of(platform)`` and ``room.platform`` tell which rooms a personality serves.
+demands; ``room.platform``, ``sim.rooms_of(platform)`` and ``sim.room_of(platform, web_rid)``
+tell which rooms a personality serves.
 
 Faults (``scenario.FAULT_KINDS``; windows in scenario seconds): ``ws_drop`` (abrupt TCP close),
 ``ws_reject`` (upgrade answered HTTP 200 + Handshake-Msg), ``http_5xx`` (status, default 503),

@@ -88,6 +88,11 @@ class Simulator:
     def room(self, web_rid: str) -> SimRoom:
         return self.rooms[web_rid]
 
+    def room_of(self, platform: str, web_rid: str) -> SimRoom | None:
+        """The room ``web_rid`` if ``platform``'s personality serves it."""
+        room = self.rooms.get(web_rid)
+        return room if room is not None and room.platform == platform else None
+
     def rooms_of(self, platform: str) -> dict[str, SimRoom]:
         """The rooms (by web_rid) that ``platform``'s personality serves."""
         return {key: room for key, room in self.rooms.items() if room.platform == platform}

@@ -62,7 +62,7 @@ class OtherTv:
         return "othertv_room" if path == "/api/room" else None
 
     async def answer(self, endpoint: str, request: HttpRequest, sim: Simulator) -> Answer:
-        room = sim.rooms_of(self.platform).get(request.query.get("handle", ""))
+        room = sim.room_of(self.platform, request.query.get("handle", ""))
         return json_reply(self.render_status(room.view() if room is not None else None))
 
     def render_status(self, view: RoomView | None) -> dict[str, Any]:

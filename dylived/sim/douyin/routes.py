@@ -137,7 +137,7 @@ class DouyinPersonality:
         return Reply(200, body, headers=(("Set-Cookie", cookie),), content_type=HTML)
 
     def _web_enter(self, request: HttpRequest, sim: Simulator) -> Reply:
-        room = sim.rooms_of(self.platform).get(request.query.get("web_rid", ""))
+        room = sim.room_of(self.platform, request.query.get("web_rid", ""))
         faulted = sim.request_fault(room)
         if faulted is not None:
             return faulted

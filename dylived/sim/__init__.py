@@ -1,12 +1,28 @@
-"""The platform simulator: a faithful Douyin on 127.0.0.1 for tests, benchmarks and the demo.
+"""The platform simulator: faithful live platforms on 127.0.0.1 for tests, benchmarks and the demo.
 
 One process, **one TCP port** on 127.0.0.1 (port 0 allowed), serving everything the daemon
-talks to. The HTTP side is h11 over anyio (``sim/http.py``) so media bodies can stream in real
-time; a WebSocket upgrade on the same port is handed to websockets' sans-I/O ``ServerProtocol``
-(``sim/push.py``). So ``web_base`` and ``ws_base`` share host and port; a daemon config sets
-``[douyin] web_base = sim.web_base`` and ``ws_hosts = [sim.ws_base]`` (push path
-``/webcast/im/push/v2/``). Frames are encoded with the generated schema only
-(``dylived.wire._pb``; ``sim/encode.py``), never with ``dylived.wire`` logic.
+talks to. It is a **platform-neutral core** and **one personality per platform**:
+
+- The core: the HTTP/1.1 server (h11 over anyio, ``sim/http.py``; media bodies stream in real
+  time) and its router (``sim/server.py``); the media server (``sim/streams.py``,
+  ``sim/media.py``: FLV and live HLS of ffmpeg-encoded testsrc); the push WebSocket (a
+  WebSocket upgrade on the same port goes to websockets' sans-I/O ``ServerProtocol``,
+  ``sim/push.py``) with the ByteDance PushFrame framing, acks and heartbeats
+  (``sim/framing.py``, parameterised by the platform's schema); rooms (``sim/room.py``),
+  scenarios and event scripts (``sim/scenario.py``, ``sim/script.py``), and the observation and
+  control endpoints (``sim/observe.py``, ``/_sim/…`` in ``sim/control.py``).
+- A personality (``sim/personality.py``, the ``Personality`` protocol) is what one platform's
+  servers look like: the HTTP routes it answers, how a room's status JSON is rendered, its push
+  URL and the parameters it demands, and how events become its protobuf messages. Each
+  subpackage of ``dylived.sim`` with a ``PERSONALITY`` registers one (e.g. the Douyin
+  personality in ``sim/douyin/``, which documents its routes; a TikTok one goes beside it);
+  ``Simulator(personalities=[…])`` adds more. A scenario room names its ``platform``; a room
+  that names none is the default personality's (the Douyin one), so older scenarios still work.
+
+So ``web_base`` and ``ws_base`` share host and port; a daemon config points the platform's
+section at them (for Douyin: ``web_base = sim.web_base``, ``ws_hosts = [sim.ws_base]``, push path
+``/webcast/im/push/v2/``). Frames are encoded with generated schemas only (``dylived.wire._pb``),
+never with ``dylived.wire`` logic.
 
 Quick start (tests)::
 
@@ -27,37 +43,20 @@ subprocess: ``dylived-sim --scenario FILE --listen 127.0.0.1:0`` prints one JSON
 ``{"web_base": …, "ws_base": …, "port": …, "rooms": [...]}``, then serves until SIGTERM/SIGINT;
 drive it over HTTP with ``/_sim/…`` (``sim/control.py``).
 
-HTTP endpoints (names are the ``endpoint`` of request records and keys of request counts):
-
-- ``home`` ``GET /``: sets a ``ttwid`` cookie. ``web_enter`` ``GET /webcast/room/web/enter/
-  ?web_rid=…``: without a ttwid this simulator issued → HTTP 200 with an **empty body** (the real
-  risk-control answer; ``strict_ttwid = false`` accepts any). Live → ``data.data[0].status`` 2,
-  ``data.room_status`` 0, full ``stream_url`` (see ``sim/status.py``); ended → status 4,
-  room_status 2, no ``stream_url`` (``ended_style = "prompts"``: ``data.prompts`` and no
-  ``data.user``); unknown web_rid → ``data.data`` empty. ``a_bogus``/``msToken`` are not checked.
-- ``reflow`` ``GET /webcast/room/reflow/info/?sec_user_id=…`` → ``data.room`` (status 2/4, owner
-  with web_rid); unknown → ``status_code`` 10011. For 60 scenario-seconds after an end it still
-  says status 2 with ``finish_time`` > 0 and an ``rtm_expr_tag=reflow_room_info`` URL (the real
-  quirk).
-- ``share`` ``GET /<code>/`` (a v.douyin.com short code from the room's ``share_code`` /
-  ``profile_code``) → 302 to ``/douyin/webcast/reflow/<room_id>?sec_user_id=…`` (``reflow_page``)
-  or ``/share/user/<sec_uid>?sec_uid=…`` (``profile_page``: HTML with RENDER_DATA, ``web_rid``
-  only while live).
-- ``flv`` / ``hls_playlist`` / ``hls_segment`` ``/thirdgame/stream-<id><suffix>.flv|.m3u8`` and
-  ``…/<seq>.ts``: real H.264/AAC, six qualities (origin 1280x720, uhd 1024x576, hd 960x540,
-  sd 854x480, ld 640x360, md 426x240; ``resolution_change`` swaps to portrait), delivered in real
-  time (``sim/media.py``). URLs carry ``expire=<hex unix time>`` and ``sign``: expired, forged,
-  revoked (``url_expire``) or unknown → 403; an ended stream → 404.
-- ``ws_push`` ``/webcast/im/push/v2/?room_id=…&signature=…``: both required (400 otherwise;
-  unknown room_id → 404; ``check_signature = true`` verifies the signature against its stub and
-  rejects like ``ws_reject``: HTTP 200 + ``Handshake-Msg``). On open: one frame with room_stats and
-  viewer_count, then the room's scripted events at its rates, batched per 50 ms tick. Every msg
-  frame sets ``need_ack``; acks (``payload_type`` "ack", log_id echoed) and heartbeats
-  (``payload_type`` "hb"; exact ``3a 02 68 62`` counted) are recorded. No heartbeat for
-  ``heartbeat_timeout`` (30 s) → dropped; pings every ``ping_interval`` (10 s), pong later than
-  ``ping_timeout`` (20 s) → dropped. Stream end → a ControlMessage (action 3) frame, then a close
-  frame (1000). A push URL for a room_id that is no longer live is accepted and closed at once.
-- ``sim_control`` ``/_sim/…`` (see ``sim/control.py``).
+HTTP endpoints (names are the ``endpoint`` of request records and keys of request counts): the
+core's are ``flv`` / ``hls_playlist`` / ``hls_segment`` ``/thirdgame/stream-<id><suffix>.flv|
+.m3u8`` and ``…/<seq>.ts`` (real H.264/AAC, six qualities: origin 1280x720, uhd 1024x576, hd
+960x540, sd 854x480, ld 640x360, md 426x240; ``resolution_change`` swaps to portrait; delivered
+in real time; URLs carry ``expire=<hex unix time>`` and ``sign``: expired, forged, revoked
+(``url_expire``) or unknown → 403, an ended stream → 404), ``ws_push`` (any personality's push
+path; on open one frame of the personality's opening events, then the room's scripted events at
+its rates, batched per 50 ms tick; every msg frame sets ``need_ack``; acks (``payload_type``
+"ack", log_id echoed) and heartbeats (``payload_type`` "hb"; the exact minimal frame counted)
+are recorded; no heartbeat for ``heartbeat_timeout`` (30 s) → dropped; pings every
+``ping_interval`` (10 s), pong later than ``ping_timeout`` (20 s) → dropped; stream end → a
+ControlMessage (action 3) frame, then a close frame (1000); a push URL for a room_id that is no
+longer live is accepted and closed at once) and ``sim_control`` ``/_sim/…``. Every other
+endpoint is a personality's (see its package; ``not_found`` when none claims the path).
 
 Runtime control — ``SimRoom`` (``sim.room(web_rid)``; ``sim.add_room(spec)`` adds one):
 ``go_live(title=None) -> room_id``, ``go_offline(control=True)``, ``push(type, **fields) ->
@@ -68,14 +67,17 @@ count=None, status=503, retry_after=5)``; state: ``live``, ``room_id``, ``stream
 schedule. Media seams: ``stream_url_override`` (every stream URL the status gives, e.g.
 ``file:///etc/passwd``), ``hls_segment_url`` (what the live playlist names, ``{seq}`` filled in),
 ``media_metadata`` (onMetaData strings, e.g. a ``title``, sent to each FLV viewer first).
-``sim.ws_url(room_id, **params)`` builds a push URL with the usual parameters.
+``sim.ws_url(room_id, **params)`` builds a push URL with the parameters the room's platform
+demands; ``room.platform``, ``sim.rooms_of(platform)`` and ``sim.room_of(platform, web_rid)``
+tell which rooms a personality serves.
 
 Faults (``scenario.FAULT_KINDS``; windows in scenario seconds): ``ws_drop`` (abrupt TCP close),
 ``ws_reject`` (upgrade answered HTTP 200 + Handshake-Msg), ``http_5xx`` (status, default 503),
 ``http_429`` (Retry-After), ``risk_control`` (200, empty body) — these four by ``count`` (default
-1) or ``duration`` on web_enter/reflow (ws_reject on the upgrade); ``stream_stall`` (media
+1) or ``duration`` on the personality's status endpoints (e.g. the Douyin personality's
+web_enter/reflow; ws_reject on the push upgrade); ``stream_stall`` (media
 connections open, no bytes, default 5 s), ``stream_cut`` (media connections dropped),
-``url_expire`` (old URLs → 403, media dropped; a fresh web_enter gives new ones),
+``url_expire`` (old URLs → 403, media dropped; a fresh status answer gives new ones),
 ``resolution_change`` (from the next 4 s clip boundary, plus a stream_adaptation event),
 ``stream_end_without_control`` (offline, push connections dropped without a control frame).
 
@@ -104,6 +106,7 @@ from dylived.sim.observe import (
     PushConnectionRecord,
     SentEvent,
 )
+from dylived.sim.personality import Personality, UnknownPlatform, registered
 from dylived.sim.room import SimRoom
 from dylived.sim.scenario import (
     FAULT_KINDS,
@@ -116,12 +119,11 @@ from dylived.sim.scenario import (
 )
 from dylived.sim.script import METHODS, ScriptedEvent, SimUser
 from dylived.sim.server import Simulator, endpoint_of
-from dylived.sim.status import LEGACY_KEYS, QUALITY_LADDER
+from dylived.sim.view import QUALITY_LADDER, RoomView
 
 
 __all__ = [
     "FAULT_KINDS",
-    "LEGACY_KEYS",
     "METHODS",
     "QUALITY_LADDER",
     "AckRecord",
@@ -130,8 +132,10 @@ __all__ = [
     "MediaConnectionRecord",
     "MediaLibrary",
     "Observations",
+    "Personality",
     "PushConnectionRecord",
     "RoomSpec",
+    "RoomView",
     "Scenario",
     "ScheduleStep",
     "ScriptedEvent",
@@ -139,7 +143,9 @@ __all__ = [
     "SimRoom",
     "SimUser",
     "Simulator",
+    "UnknownPlatform",
     "endpoint_of",
     "load_scenario",
     "parse_scenario",
+    "registered",
 ]

@@ -17,6 +17,7 @@ from pathlib import Path
 import anyio
 
 from dylived.errors import ConfigError
+from dylived.sim.personality import registered
 from dylived.sim.scenario import Scenario, load_scenario
 from dylived.sim.server import Simulator
 
@@ -25,8 +26,10 @@ EX_CONFIG = 78
 
 
 def build_parser() -> argparse.ArgumentParser:
+    platforms = ", ".join(registered())
     parser = argparse.ArgumentParser(
-        prog="dylived-sim", description="A simulated Douyin on loopback, for tests and the demo."
+        prog="dylived-sim",
+        description=f"Simulated live platforms ({platforms}) on loopback, for tests and the demo.",
     )
     parser.add_argument("--scenario", type=Path, help="scenario TOML (default: no rooms)")
     parser.add_argument(

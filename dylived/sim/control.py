@@ -31,6 +31,7 @@ def state(sim: Simulator) -> dict[str, Any]:
         "rooms": [
             {
                 "web_rid": room.web_rid,
+                "platform": room.platform,
                 "nickname": room.nickname,
                 "sec_uid": room.sec_uid,
                 "uid": room.uid,

@@ -12,11 +12,13 @@ from __future__ import annotations
 import base64
 import dataclasses
 import hashlib
+import json
 import time
 import urllib.parse
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from http import HTTPStatus
+from typing import Any
 
 import anyio
 import anyio.abc
@@ -24,6 +26,7 @@ import h11
 
 
 READ_SIZE = 65536
+HTML = "text/html; charset=utf-8"
 WS_GUID = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
 
 
@@ -52,6 +55,11 @@ class Reply:
     body: bytes = b""
     headers: tuple[tuple[str, str], ...] = ()
     content_type: str = "application/json; charset=utf-8"
+
+
+def json_reply(body: Mapping[str, Any], status: int = 200) -> Reply:
+    """A compact JSON body (no spaces, UTF-8 text as is), as the real services send."""
+    return Reply(status, json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode())
 
 
 class BodyWriter:

@@ -2,9 +2,10 @@
 
 Runs websockets' sans-I/O ``ServerProtocol`` (already OPEN: the HTTP layer did the upgrade) over
 the anyio stream. The room hands it batches of events with ``offer``; a writer task sends them as
-PushFrames (need_ack set) in order. A pinger sends WebSocket pings every ``ping_interval`` and
-drops a client whose pong is more than ``ping_timeout`` late; a watchdog drops a client that sent
-no heartbeat frame for ``heartbeat_timeout``. ``end`` closes politely (optionally after a
+PushFrames (need_ack set) in order, in the framing of the room's personality (``sim/framing.py``).
+A pinger sends WebSocket pings every ``ping_interval`` and drops a client whose pong is more than
+``ping_timeout`` late; a watchdog drops a client that sent no heartbeat frame for
+``heartbeat_timeout``. ``end`` closes politely (optionally after a
 ControlMessage action 3); ``drop`` closes the TCP connection without a close frame. Everything
 the client does is written to its ``PushConnectionRecord``.
 """
@@ -23,7 +24,7 @@ from websockets.frames import Frame, Opcode
 from websockets.protocol import State
 from websockets.server import ServerProtocol
 
-from dylived.sim.encode import FrameContext, encode_frame, parse_client_frame
+from dylived.sim.framing import FrameContext, Framing
 from dylived.sim.observe import AckRecord, PushConnectionRecord, SentEvent
 from dylived.sim.script import ScriptedEvent
 
@@ -47,6 +48,7 @@ class PushSession:
         *,
         record: PushConnectionRecord,
         room_id: int,
+        framing: Framing,
         heartbeat_timeout: float,
         ping_interval: float,
         ping_timeout: float,
@@ -55,6 +57,7 @@ class PushSession:
     ) -> None:
         self.record = record
         self.room_id = room_id
+        self.framing = framing
         self.heartbeat_timeout = heartbeat_timeout
         self.ping_interval = ping_interval
         self.ping_timeout = ping_timeout
@@ -172,7 +175,7 @@ class PushSession:
         )
 
     def _client_frame(self, data: bytes, now: float) -> None:
-        parsed = parse_client_frame(data)
+        parsed = self.framing.parse_client_frame(data)
         if parsed.kind == "heartbeat":
             self.record.heartbeats.append(now)
             self.record.exact_heartbeats += parsed.exact_heartbeat
@@ -205,7 +208,7 @@ class PushSession:
         self._seq += 1
         log_id = self._rng.randrange(1, 2**63)
         now = time.time()
-        frame = encode_frame(
+        frame = self.framing.encode_frame(
             events,
             FrameContext(
                 room_id=self.room_id,

@@ -23,7 +23,7 @@ from dylived.model import EVENT_TYPES
 from dylived.sim.media import CLIP_MS
 from dylived.sim.scenario import FAULT_KINDS, FaultSpec, RoomSpec, Scenario
 from dylived.sim.script import EventScript, ScriptedEvent, SimUser
-from dylived.sim.status import QUALITY_BY_KEY, RoomView, StreamLinks
+from dylived.sim.view import QUALITY_BY_KEY, RoomView, StreamLinks
 
 
 if TYPE_CHECKING:
@@ -49,6 +49,7 @@ class SimRoom:
     def __init__(
         self,
         spec: RoomSpec,
+        platform: str,
         scenario: Scenario,
         *,
         msg_ids: itertools.count[int],
@@ -56,6 +57,7 @@ class SimRoom:
         links: Callable[[SimRoom], dict[str, StreamLinks]],
     ) -> None:
         self.spec = spec.with_identity()
+        self.platform = platform  # whose personality serves this room
         self.scenario = scenario
         self._msg_ids = msg_ids
         self._room_ids = room_ids

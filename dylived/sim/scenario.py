@@ -18,6 +18,7 @@ TOML shape (every key optional except ``web_rid``)::
 
     [[room]]
     web_rid = "200000000001"
+    platform = "douyin"                  # its personality, e.g. the Douyin personality (default)
     nickname = "测试主播"
     sec_uid = "MS4wLjABAAAA…"          # generated from web_rid when absent
     uid = 71000000000001                  # numeric user id; generated when absent
@@ -41,6 +42,7 @@ from typing import Any
 
 from dylived.errors import ConfigError
 from dylived.model import EVENT_TYPES
+from dylived.sim.personality import UnknownPlatform, registered
 
 
 FAULT_KINDS: tuple[str, ...] = (
@@ -88,7 +90,7 @@ class FaultSpec:
 class RoomSpec:
     """One broadcaster: identity, schedule, event rates and faults."""
 
-    web_rid: str
+    web_rid: str  # the room's key: the handle its platform's status API is asked by
     nickname: str = ""
     sec_uid: str = ""
     uid: int = 0
@@ -99,6 +101,7 @@ class RoomSpec:
     schedule: tuple[ScheduleStep, ...] = (ScheduleStep("offline"),)
     rates: Mapping[str, float] = field(default_factory=dict)
     faults: tuple[FaultSpec, ...] = ()
+    platform: str = ""  # whose personality serves it; "" = the default platform
 
     def with_identity(self) -> RoomSpec:
         """This spec with every missing identity field derived deterministically from web_rid."""
@@ -117,6 +120,7 @@ class RoomSpec:
             schedule=self.schedule,
             rates=dict(self.rates),
             faults=self.faults,
+            platform=self.platform,
         )
 
 
@@ -197,6 +201,7 @@ _ROOM_KEYS = {
     "rates",
     "faults",
     "live",
+    "platform",
 }
 _FAULT_KEYS = {"kind", "at", "duration", "count", "status", "retry_after"}
 
@@ -243,12 +248,23 @@ def _parse_room(raw: Any, path: str, problems: _Problems) -> RoomSpec | None:
         problems.add(f"{path}.web_rid", "required: a non-empty string")
         return None
     strings = {}
-    for key in ("nickname", "sec_uid", "title", "share_code", "profile_code", "ended_style"):
+    for key in (
+        "nickname",
+        "sec_uid",
+        "title",
+        "share_code",
+        "profile_code",
+        "ended_style",
+        "platform",
+    ):
         value = raw.get(key, "")
         if not isinstance(value, str):
             problems.add(f"{path}.{key}", "expected a string")
             value = ""
         strings[key] = value
+    platform = strings["platform"]
+    if platform and platform not in registered():
+        problems.add(f"{path}.platform", str(UnknownPlatform(platform, registered())))
     if strings["ended_style"] not in ("", "status", "prompts"):
         problems.add(f"{path}.ended_style", "expected 'status' or 'prompts'")
     uid = raw.get("uid", 0)
@@ -300,6 +316,7 @@ def _parse_room(raw: Any, path: str, problems: _Problems) -> RoomSpec | None:
         schedule=tuple(steps) or (ScheduleStep("offline"),),
         rates=rates,
         faults=tuple(faults),
+        platform=platform,
     )
 
 

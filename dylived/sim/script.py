@@ -5,7 +5,8 @@
 followers) so consecutive events agree with each other, and gift streaks: a streakable gift
 arrives as several messages with the same ``group_id``, growing ``repeat_count`` and
 ``repeat_end`` 1 on the last. ``make_event`` builds one event of a type on request (the runtime
-``push``). Nothing here knows protobuf: ``sim/encode.py`` turns these values into frames.
+``push``). Nothing here knows protobuf: each personality (e.g. the Douyin personality's
+``messages.py``) turns these values into its messages.
 """
 
 from __future__ import annotations

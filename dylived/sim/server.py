@@ -1,20 +1,20 @@
-"""The Simulator: one loopback port serving the status API, media, the push WebSocket and /_sim.
+"""The Simulator: one loopback port serving every personality's routes, media, push and /_sim.
 
-Routing and the HTTP-level behaviour of the real service live here (ttwid cookie, empty 200
-bodies without it, request faults, the share-link redirect, the push upgrade and its
-rejections); rooms (``sim/room.py``), media (``sim/streams.py``) and push connections
-(``sim/push.py``) do the rest. The public API is documented in ``dylived/sim/__init__.py``.
+Routing lives here: ``/_sim/…`` (``sim/control.py``) and the media paths (``sim/streams.py``)
+are the core's; a path under a personality's ``push_path`` is its push upgrade (the core serves
+the accepted connection, ``sim/push.py``); any other path goes to the first personality that
+names it (``Personality.endpoint_of``), else 404. Each room has its platform's personality
+(``RoomSpec.platform``; see ``sim/personality.py``). Request faults are answered here
+(``request_fault``). The public API is documented in ``dylived/sim/__init__.py``.
 """
 
 from __future__ import annotations
 
 import contextlib
 import itertools
-import json
 import secrets
 import time
-import urllib.parse
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -23,24 +23,18 @@ import anyio.abc
 from anyio.abc import SocketAttribute
 
 from dylived.sim import http
-from dylived.sim.http import HttpRequest, Reply, Upgrade
+from dylived.sim.http import HTML, HttpRequest, Reply, Upgrade
 from dylived.sim.media import MediaLibrary
 from dylived.sim.observe import HttpRequestRecord, Observations, PushConnectionRecord, SentEvent
+from dylived.sim.personality import Personality, default_platform, registered, resolve
 from dylived.sim.push import PushSession
 from dylived.sim.room import SimRoom
 from dylived.sim.scenario import FaultSpec, RoomSpec, Scenario
-from dylived.sim.signature import signature_matches
-from dylived.sim.status import reflow_body, web_enter_body
 from dylived.sim.streams import StreamService
 
 
-PUSH_PATH = "/webcast/im/push/v2/"
-REFLOW_STALE_SECONDS = 60.0  # reflow keeps saying status 2 this long after an end (real quirk)
-HTML = "text/html; charset=utf-8"
-
-
 class Simulator:
-    """A faithful Douyin on 127.0.0.1; see dylived/sim/__init__.py for the guide."""
+    """Faithful platforms on 127.0.0.1, one personality each; see dylived/sim/__init__.py."""
 
     def __init__(
         self,
@@ -51,6 +45,7 @@ class Simulator:
         media: MediaLibrary | None = None,
         media_cache_dir: Path | None = None,
         record_frames: bool = True,
+        personalities: Iterable[Personality] = (),
     ) -> None:
         if host != "127.0.0.1":
             raise ValueError("the simulator only listens on 127.0.0.1")
@@ -60,7 +55,12 @@ class Simulator:
         self.observed = Observations()
         self.media = media or MediaLibrary(cache_dir=media_cache_dir)
         self.record_frames = record_frames
-        self.ttwids: set[str] = set()
+        self.personalities: Mapping[str, Personality] = {
+            **registered(),
+            **{p.platform: p for p in personalities},
+        }
+        self.default_platform = default_platform(self.personalities)
+        self.ttwids: set[str] = set()  # the ttwid cookies personalities issued (ByteDance's)
         self.rooms: dict[str, SimRoom] = {}
         self._msg_ids = itertools.count(7_390_000_000_000_000_001)
         self._room_ids = itertools.count(7_480_000_000_000_000_001 + self.scenario.seed * 10**6)
@@ -82,10 +82,20 @@ class Simulator:
 
     @property
     def push_url(self) -> str:
-        return f"{self.ws_base}{PUSH_PATH}"
+        """The push endpoint of the default platform."""
+        return f"{self.ws_base}{self.personalities[self.default_platform].push_path}"
 
     def room(self, web_rid: str) -> SimRoom:
         return self.rooms[web_rid]
+
+    def room_of(self, platform: str, web_rid: str) -> SimRoom | None:
+        """The room ``web_rid`` if ``platform``'s personality serves it."""
+        room = self.rooms.get(web_rid)
+        return room if room is not None and room.platform == platform else None
+
+    def rooms_of(self, platform: str) -> dict[str, SimRoom]:
+        """The rooms (by web_rid) that ``platform``'s personality serves."""
+        return {key: room for key, room in self.rooms.items() if room.platform == platform}
 
     def add_room(self, spec: RoomSpec) -> SimRoom:
         """Add a room at runtime (its schedule and faults start now)."""
@@ -94,37 +104,36 @@ class Simulator:
             self._task_group.start_soon(room.run)
         return room
 
-    def room_by_id(self, room_id: str) -> SimRoom | None:
+    def room_by_id(self, room_id: str, *, platform: str | None = None) -> SimRoom | None:
+        """The room now (or last) broadcasting as ``room_id``, of ``platform`` if given."""
         for room in self.rooms.values():
-            if room.room_id == room_id and room_id:
+            if room.room_id == room_id and room_id and platform in (None, room.platform):
                 return room
         return None
 
     def ws_url(self, room_id: str, **params: str) -> str:
-        """A push URL with the parameters the real endpoint requires (signature not computed)."""
-        query = {
-            "app_name": "douyin_web",
-            "version_code": "180800",
-            "webcast_sdk_version": "1.0.14-beta.0",
-            "update_version_code": "1.0.14-beta.0",
-            "compress": "gzip",
-            "device_platform": "web",
-            "host": "https://live.douyin.com",
-            "aid": "6383",
-            "live_id": "1",
-            "did_rule": "3",
-            "endpoint": "live_pc",
-            "support_wrds": "1",
-            "user_unique_id": "7319483754668557238",
-            "im_path": "/webcast/im/fetch/",
-            "identity": "audience",
-            "need_persist_msg_count": "15",
-            "room_id": room_id,
-            "heartbeatDuration": "0",
-            "signature": "00000000deadbeef",
-            **params,
-        }
-        return f"{self.push_url}?{urllib.parse.urlencode(query)}"
+        """A push URL with the parameters the room's platform requires (signature not computed).
+
+        A room_id no room has gets the default platform's URL.
+        """
+        room = self.room_by_id(room_id)
+        platform = room.platform if room is not None else self.default_platform
+        return self.personalities[platform].push_url(self.ws_base, room_id, **params)
+
+    def request_fault(self, room: SimRoom | None) -> Reply | None:
+        """The answer of a pending request fault (http_5xx, http_429, risk_control), if any."""
+        if room is None:
+            return None
+        fault = room.take_fault(("http_5xx", "http_429", "risk_control"))
+        return fault_reply(fault) if fault is not None else None
+
+    def record_rejected_upgrade(self, request: HttpRequest) -> None:
+        """Note a push upgrade a personality refused the way its platform does."""
+        self.observed.rejected_upgrades.append(self._request_record(request, "ws_push", 200, 0))
+
+    def endpoint_of(self, path: str) -> str:
+        """The name of the endpoint a path belongs to (the key of request counts)."""
+        return endpoint_of(path, self.personalities.values())
 
     async def wait_until(
         self,
@@ -177,8 +186,10 @@ class Simulator:
     def _make_room(self, spec: RoomSpec) -> SimRoom:
         if spec.web_rid in self.rooms:
             raise ValueError(f"duplicate room {spec.web_rid}")
+        personality = resolve(spec.platform, self.personalities, f"room {spec.web_rid}")
         room = SimRoom(
             spec,
+            personality.platform,
             self.scenario,
             msg_ids=self._msg_ids,
             room_ids=self._room_ids,
@@ -195,160 +206,65 @@ class Simulator:
     async def _connection(self, stream: anyio.abc.SocketStream) -> None:
         await http.serve_connection(stream, self._route, self._record)
 
-    def _record(self, request: HttpRequest, status: int, body_bytes: int) -> None:
-        self.observed.requests.append(
-            HttpRequestRecord(
-                at=time.time(),
-                method=request.method,
-                target=request.target,
-                endpoint=endpoint_of(request.path),
-                status=status,
-                query=dict(request.query),
-                headers=dict(request.headers),
-                cookies=dict(request.cookies),
-                body_bytes=body_bytes,
-            )
+    def _request_record(
+        self, request: HttpRequest, endpoint: str, status: int, body_bytes: int
+    ) -> HttpRequestRecord:
+        return HttpRequestRecord(
+            at=time.time(),
+            method=request.method,
+            target=request.target,
+            endpoint=endpoint,
+            status=status,
+            query=dict(request.query),
+            headers=dict(request.headers),
+            cookies=dict(request.cookies),
+            body_bytes=body_bytes,
         )
 
+    def _record(self, request: HttpRequest, status: int, body_bytes: int) -> None:
+        self.observed.requests.append(
+            self._request_record(request, self.endpoint_of(request.path), status, body_bytes)
+        )
+
+    def _push_owner(self, path: str) -> Personality | None:
+        for personality in self.personalities.values():
+            if path.startswith(personality.push_path.rstrip("/")):
+                return personality
+        return None
+
     async def _route(self, request: HttpRequest) -> http.Answer:
-        endpoint = endpoint_of(request.path)
-        if endpoint == "home":
-            return self._home()
-        if endpoint == "web_enter":
-            return self._web_enter(request)
-        if endpoint == "reflow":
-            return self._reflow(request)
-        if endpoint == "ws_push":
-            return self._push_upgrade(request)
+        endpoint = self.endpoint_of(request.path)
         if endpoint in ("flv", "hls_playlist", "hls_segment"):
             return await self._require_streams().answer(request)
         if endpoint == "sim_control":
             return await self._control(request)
-        if endpoint == "reflow_page":
-            return Reply(200, b"<html><body>reflow</body></html>", content_type=HTML)
-        if endpoint == "profile_page":
-            return self._profile_page(request)
-        code = request.path.strip("/")
-        for room in self.rooms.values():
-            if code and code == room.spec.share_code:
-                return self._redirect(
-                    f"{self.web_base}/douyin/webcast/reflow/{room.room_id or '0'}?"
-                    + urllib.parse.urlencode(
-                        {"u_code": "0", "did": "0", "sec_user_id": room.sec_uid, "share_type": "0"}
-                    )
-                )
-            if code and code == room.spec.profile_code:
-                return self._redirect(
-                    f"{self.web_base}/share/user/{room.sec_uid}?"
-                    + urllib.parse.urlencode({"sec_uid": room.sec_uid})
-                )
+        if endpoint == "ws_push":
+            owner = self._push_owner(request.path)
+            assert owner is not None  # endpoint_of said it is a push path
+            return self._push_upgrade(owner, request)
+        for personality in self.personalities.values():
+            if personality.endpoint_of(request.path) == endpoint:
+                return await personality.answer(endpoint, request, self)
         return Reply(404, b'{"status_code":404}')
 
-    def _home(self) -> Reply:
-        ttwid = "1%7C" + secrets.token_urlsafe(32) + "%7C" + str(int(time.time()))
-        self.ttwids.add(ttwid)
-        cookie = f"ttwid={ttwid}; Path=/; Max-Age=31536000; HttpOnly"
-        body = (
-            "<!DOCTYPE html><html><head><title>抖音直播</title></head><body></body></html>".encode()
-        )
-        return Reply(200, body, headers=(("Set-Cookie", cookie),), content_type=HTML)
-
-    def _redirect(self, location: str) -> Reply:
-        return Reply(302, b"", headers=(("Location", location),), content_type="text/html")
-
-    def _fault_reply(self, room: SimRoom | None) -> Reply | None:
-        if room is None:
-            return None
-        fault = room.take_fault(("http_5xx", "http_429", "risk_control"))
-        if fault is None:
-            return None
-        return fault_reply(fault)
-
-    def _web_enter(self, request: HttpRequest) -> Reply:
-        room = self.rooms.get(request.query.get("web_rid", ""))
-        faulted = self._fault_reply(room)
-        if faulted is not None:
-            return faulted
-        ttwid = request.cookies.get("ttwid", "")
-        if not ttwid or (self.scenario.strict_ttwid and ttwid not in self.ttwids):
-            return Reply(200, b"")  # the real service: HTTP 200, empty body
-        body = web_enter_body(room.view() if room is not None else None)
-        return _json(body)
-
-    def _reflow(self, request: HttpRequest) -> Reply:
-        sec_uid = request.query.get("sec_user_id", "")
-        room = next((r for r in self.rooms.values() if r.sec_uid == sec_uid), None)
-        faulted = self._fault_reply(room)
-        if faulted is not None:
-            return faulted
-        if room is None or not room.room_id:
-            return _json(reflow_body(None))
-        stale = (
-            not room.live
-            and room.finished_at > 0
-            and time.time() - room.finished_at < self.scenario.wall(REFLOW_STALE_SECONDS)
-        )
-        return _json(reflow_body(room.view(), stale_replay=stale))
-
-    def _profile_page(self, request: HttpRequest) -> Reply:
-        sec_uid = request.path.rstrip("/").rsplit("/", 1)[-1]
-        room = next((r for r in self.rooms.values() if r.sec_uid == sec_uid), None)
-        if room is None:
-            return Reply(404, b"", content_type=HTML)
-        data: dict[str, dict[str, Any]] = {
-            "user": {
-                "uid": str(room.uid),
-                "secUid": room.sec_uid,
-                "nickname": room.nickname,
-                "unique_id": room.web_rid,
-            }
-        }
-        if room.live:
-            data["user"]["web_rid"] = room.web_rid
-            data["user"]["roomData"] = {"room_id": room.room_id, "status": 2}
-        render = urllib.parse.quote(json.dumps(data, ensure_ascii=False))
-        page = (
-            f'<html><body><script id="RENDER_DATA" type="application/json">{render}</script>'
-            "</body></html>"
-        )
-        return Reply(200, page.encode(), content_type=HTML)
-
-    def _push_upgrade(self, request: HttpRequest) -> http.Answer:
+    def _push_upgrade(self, personality: Personality, request: HttpRequest) -> http.Answer:
         if not request.wants_websocket:
             return Reply(400, b"websocket upgrade required", content_type="text/plain")
-        room_id = request.query.get("room_id", "")
-        signature = request.query.get("signature", "")
-        if not room_id or not signature:
-            return Reply(400, b'{"status_code":10011,"message":"params error"}')
-        room = self.room_by_id(room_id)
-        if room is None:
-            return Reply(404, b'{"status_code":4001038}')
-        fault = room.take_fault(("ws_reject",))
-        bad_signature = self.scenario.check_signature and not signature_matches(
-            signature, request.query
+        verdict = personality.accept_push(request, self)
+        if isinstance(verdict, Reply):
+            return verdict
+        room = verdict
+        return Upgrade(
+            lambda stream, initial: self._serve_push(room, personality, request, stream, initial)
         )
-        if fault is not None or bad_signature:
-            message = "signature verify failed" if bad_signature else "reject by risk control"
-            self.observed.rejected_upgrades.append(
-                HttpRequestRecord(
-                    time.time(),
-                    request.method,
-                    request.target,
-                    "ws_push",
-                    200,
-                    dict(request.query),
-                    dict(request.headers),
-                    dict(request.cookies),
-                    0,
-                )
-            )
-            return Reply(
-                200, b"", headers=(("Handshake-Msg", message), ("Handshake-Status", "403"))
-            )
-        return Upgrade(lambda stream, initial: self._serve_push(room, request, stream, initial))
 
     async def _serve_push(
-        self, room: SimRoom, request: HttpRequest, stream: anyio.abc.ByteStream, initial: bytes
+        self,
+        room: SimRoom,
+        personality: Personality,
+        request: HttpRequest,
+        stream: anyio.abc.ByteStream,
+        initial: bytes,
     ) -> None:
         record = PushConnectionRecord(
             conn_id=next(self._conn_ids),
@@ -363,6 +279,7 @@ class Simulator:
         session = PushSession(
             record=record,
             room_id=int(record.room_id),
+            framing=personality.framing,
             heartbeat_timeout=scenario.heartbeat_timeout or float("inf"),
             ping_interval=scenario.ping_interval,
             ping_timeout=scenario.ping_timeout or float("inf"),
@@ -372,9 +289,7 @@ class Simulator:
         current = room.live and room.room_id == record.room_id
         if current and room.script is not None:
             room.sessions.add(session)
-            session.offer(
-                [room.script.make_event("room_stats"), room.script.make_event("viewer_count")]
-            )
+            session.offer([room.script.make_event(k) for k in personality.opening_events])
         else:
             session.end("room_not_live", control=None)
         try:
@@ -417,20 +332,11 @@ def fault_reply(fault: FaultSpec) -> Reply:
     return Reply(fault.status, b"<html><body>upstream error</body></html>", content_type=HTML)
 
 
-def _json(body: dict[str, Any]) -> Reply:
-    return Reply(200, json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode())
+def endpoint_of(path: str, personalities: Iterable[Personality] | None = None) -> str:
+    """The name of the endpoint a path belongs to (the key of request counts).
 
-
-def endpoint_of(path: str) -> str:
-    """The name of the endpoint a path belongs to (the key of request counts)."""
-    if path == "/":
-        return "home"
-    if path.startswith("/webcast/room/web/enter"):
-        return "web_enter"
-    if path.startswith("/webcast/room/reflow/info"):
-        return "reflow"
-    if path.startswith(PUSH_PATH.rstrip("/")):
-        return "ws_push"
+    The core's own paths first, then each personality's push path and routes, in order.
+    """
     if path.startswith("/thirdgame/"):
         if path.endswith(".flv"):
             return "flv"
@@ -439,8 +345,11 @@ def endpoint_of(path: str) -> str:
         return "hls_segment"
     if path.startswith("/_sim/"):
         return "sim_control"
-    if path.startswith("/douyin/webcast/reflow/"):
-        return "reflow_page"
-    if path.startswith(("/share/user/", "/user/")):
-        return "profile_page"
-    return "share" if path.count("/") <= 2 else "not_found"
+    chosen = tuple(registered().values() if personalities is None else personalities)
+    if any(path.startswith(p.push_path.rstrip("/")) for p in chosen):
+        return "ws_push"
+    for personality in chosen:
+        endpoint = personality.endpoint_of(path)
+        if endpoint is not None:
+            return endpoint
+    return "not_found"

@@ -34,7 +34,7 @@ from dylived.sim.media import (
 )
 from dylived.sim.observe import MediaConnectionRecord, Observations
 from dylived.sim.room import SimRoom
-from dylived.sim.status import QUALITY_BY_SUFFIX, QUALITY_LADDER, StreamLinks
+from dylived.sim.view import QUALITY_BY_SUFFIX, QUALITY_LADDER, StreamLinks
 
 
 STREAM_PATH = re.compile(

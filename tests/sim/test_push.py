@@ -40,7 +40,7 @@ CLASSES: dict[str, Any] = {
 
 
 def decode(frame_bytes: bytes) -> tuple[pb.PushFrame, pb.Response, list[tuple[pb.Message, Any]]]:
-    """Test-side decoding with the generated schema (independent of sim/encode)."""
+    """Test-side decoding with the generated schema (independent of the sim's encoder)."""
     frame = pb.PushFrame.FromString(frame_bytes)
     headers = {h.key: h.value for h in frame.headers_list}
     assert headers["compress_type"] == "gzip"

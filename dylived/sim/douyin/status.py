@@ -1,4 +1,4 @@
-"""JSON bodies of the room-status endpoints, shaped like the real service (pure).
+"""The Douyin personality's status JSON: web/enter and reflow bodies, shaped like the real service.
 
 Modelled on the real web/enter capture (shared/captures/douyin-web-enter-live-2026-04.json):
 ``data.data[0]`` room object (status 2/4, ``id_str``, ``title``, ``owner``, ``stats``,
@@ -14,66 +14,12 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from typing import Any
 
-
-@dataclass(frozen=True, slots=True)
-class Quality:
-    sdk_key: str
-    name: str  # as the real options.qualities name it
-    suffix: str  # stream name suffix, e.g. "_or4"
-    level: int
-    width: int
-    height: int
-    bitrate: int
+from dylived.sim.view import FPS, QUALITY_LADDER, Quality, RoomView, StreamLinks
 
 
-# Best first; frame sizes are kept small so many rooms stay cheap, and all differ.
-QUALITY_LADDER: tuple[Quality, ...] = (
-    Quality("origin", "原画", "_or4", 5, 1280, 720, 1_500_000),
-    Quality("uhd", "蓝光", "_uhd", 4, 1024, 576, 1_000_000),
-    Quality("hd", "超清", "_hd", 3, 960, 540, 800_000),
-    Quality("sd", "高清", "_sd", 2, 854, 480, 600_000),
-    Quality("ld", "标清", "_ld", 1, 640, 360, 400_000),
-    Quality("md", "流畅", "_md", 0, 426, 240, 250_000),
-)
-QUALITY_BY_KEY: Mapping[str, Quality] = {q.sdk_key: q for q in QUALITY_LADDER}
-QUALITY_BY_SUFFIX: Mapping[str, Quality] = {q.suffix: q for q in QUALITY_LADDER}
 LEGACY_KEYS: Mapping[str, str] = {"FULL_HD1": "uhd", "HD1": "hd", "SD1": "ld", "SD2": "sd"}
-FPS = 25
-
-
-@dataclass(frozen=True, slots=True)
-class StreamLinks:
-    """Where one quality can be pulled, and the frame size it has right now."""
-
-    flv: str
-    hls: str
-    width: int
-    height: int
-
-
-@dataclass(frozen=True, slots=True)
-class RoomView:
-    """What the status endpoints need to know about a room at one moment."""
-
-    web_rid: str
-    uid: int
-    sec_uid: str
-    nickname: str
-    title: str
-    live: bool
-    room_id: str  # current room id, or the last one, or "" if never live
-    stream_id: str
-    viewers: int
-    total_users: int
-    now_ms: int
-    ended_style: str = "status"
-    links: Mapping[str, StreamLinks] = field(default_factory=dict)
-    session_id: str = ""
-    create_time: int = 0
-    finish_time: int = 0
 
 
 OFFLINE_ROOM_ID_BASE = 7_100_000_000_000_000_000  # placeholder room id of a never-live room

@@ -1,27 +1,18 @@
-"""Scripted events → webcast PushFrame bytes, with the generated schema only (pure).
+"""Scripted events → Douyin's webcast messages, and its push framing schema (pure).
 
-This is the simulator's own encoder: it imports ``dylived.wire._pb.douyin_pb2`` and nothing
+The Douyin personality's own encoder: it imports ``dylived.wire._pb.douyin_pb2`` and nothing
 else from ``dylived.wire``, so an encoder bug here and a decoder bug there cannot cancel out.
-Frames look like the real 2022 capture: service 8888, method 8, headers ``compress_type=gzip``,
-``im-internal_ext``, ``im-cursor``, ``im-now``, ``im-live_cursor``; payload_encoding ``pb``,
-payload_type ``msg``; payload = gzip(Response{need_ack, heartbeat_duration, internal_ext, …}).
-``parse_client_frame`` classifies what a client sends (heartbeat, ack, other).
+``encode_event`` builds one ``Message.payload`` (ChatMessage, GiftMessage, …); ``SCHEMA`` gives
+the shared PushFrame envelope (``sim/framing.py``) Douyin's classes and service 8888, method 8.
 """
 
 from __future__ import annotations
 
-import gzip
-from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import Any
 
+from dylived.sim.framing import FrameSchema, Framing
 from dylived.sim.script import ScriptedEvent, SimUser
 from dylived.wire._pb import douyin_pb2 as pb
-
-
-HEARTBEAT_BYTES = bytes.fromhex("3a026862")
-PUSH_SERVICE = 8888
-PUSH_METHOD = 8
 
 
 def _user(user: SimUser) -> pb.User:
@@ -192,89 +183,12 @@ def encode_event(event: ScriptedEvent) -> bytes:
     return bytes(message.SerializeToString())
 
 
-@dataclass(frozen=True, slots=True)
-class FrameContext:
-    """What the frame envelope carries besides the events."""
-
-    room_id: int
-    seq_id: int
-    log_id: int
-    now_ms: int
-    user_unique_id: str = "7300000000000000000"
-    heartbeat_duration: int = 0
-    need_ack: bool = True
-
-    @property
-    def internal_ext(self) -> str:
-        return (
-            f"internal_src:pushserver|wss_push_room_id:{self.room_id}"
-            f"|wss_push_did:{self.user_unique_id}|wss_push_log_id:{self.log_id}"
-            f"|wss_push_ms:{self.now_ms}|wss_msg_type:r|wrds_v:{self.seq_id}"
-        )
-
-    @property
-    def cursor(self) -> str:
-        return f"t-{self.now_ms}_r-{self.seq_id}_d-1_u-1_fh-{self.log_id}"
-
-
-def encode_frame(events: Sequence[ScriptedEvent], ctx: FrameContext) -> bytes:
-    """A complete server→client WebSocket binary message carrying ``events``."""
-    response = pb.Response(
-        messages_list=[
-            pb.Message(method=event.method, payload=encode_event(event), msg_id=event.msg_id)
-            for event in events
-        ],
-        cursor=ctx.cursor,
-        fetch_interval=1000,
-        now=ctx.now_ms,
-        internal_ext=ctx.internal_ext,
-        fetch_type=1,
-        heartbeat_duration=ctx.heartbeat_duration,
-        need_ack=ctx.need_ack,
-        live_cursor="d-1_u-1",
-    )
-    payload = gzip.compress(response.SerializeToString(), compresslevel=6, mtime=0)
-    frame = pb.PushFrame(
-        seq_id=ctx.seq_id,
-        log_id=ctx.log_id,
-        service=PUSH_SERVICE,
-        method=PUSH_METHOD,
-        headers_list=[
-            pb.HeadersList(key="compress_type", value="gzip"),
-            pb.HeadersList(key="im-internal_ext", value=ctx.internal_ext),
-            pb.HeadersList(key="im-cursor", value=ctx.cursor),
-            pb.HeadersList(key="im-now", value=str(ctx.now_ms)),
-            pb.HeadersList(key="im-live_cursor", value="d-1_u-1"),
-        ],
-        payload_encoding="pb",
-        payload_type="msg",
-        payload=payload,
-    )
-    return bytes(frame.SerializeToString())
-
-
-@dataclass(frozen=True, slots=True)
-class ClientFrame:
-    """What a client sent: ``kind`` is "heartbeat", "ack" or "other" ("garbage" if unparsable)."""
-
-    kind: str
-    log_id: int = 0
-    payload: bytes = b""
-    payload_type: str = ""
-    exact_heartbeat: bool = False
-
-
-def parse_client_frame(data: bytes) -> ClientFrame:
-    """Classify one binary message from a client."""
-    frame = pb.PushFrame()
-    try:
-        frame.ParseFromString(data)
-    except Exception:  # protobuf raises DecodeError; any failure means garbage
-        return ClientFrame("garbage", payload=data)
-    if frame.payload_type == "hb":
-        return ClientFrame("heartbeat", payload_type="hb", exact_heartbeat=data == HEARTBEAT_BYTES)
-    if frame.payload_type == "ack":
-        return ClientFrame("ack", log_id=frame.log_id, payload=frame.payload, payload_type="ack")
-    return ClientFrame(
-        "other", log_id=frame.log_id, payload=frame.payload, payload_type=frame.payload_type
-    )
+SCHEMA = FrameSchema(
+    push_frame=pb.PushFrame,
+    headers=pb.HeadersList,
+    response=pb.Response,
+    message=pb.Message,
+    service=8888,
+    method=8,
+)
+FRAMING = Framing(SCHEMA, encode_event)

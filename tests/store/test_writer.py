@@ -326,11 +326,14 @@ async def test_sigkill_mid_write_leaves_a_sound_database(db_path: Path) -> None:
 
 
 async def test_submit_nowait_reports_a_full_buffer(db_path: Path) -> None:
-    async with Writer.open(db_path, buffer=1) as writer:  # run() not started: nothing drains
+    # run() not started: nothing drains; the cap counts a control operation as one
+    async with Writer.open(db_path, max_pending_rows=2) as writer:
         check = RecordStatusCheck("nia", T0, live=False)
         assert writer.submit_nowait(check) is True
+        assert writer.submit_nowait(check) is True
         assert writer.submit_nowait(check) is False
-        assert writer.statistics().backlog == 1
+        assert writer.statistics().backlog == 2
+        assert writer.statistics().held == 2
         writer.stop()
         with pytest.raises(StoreError, match="stopped"):
             writer.submit_nowait(check)

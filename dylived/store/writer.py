@@ -211,7 +211,7 @@ class Writer:
         batch_rows: int = 500,
         flush_interval: float = 0.25,
         retry_interval: float = 2.0,
-        max_pending_rows: int = 50_000,
+        max_pending_rows: int = 20_000,
         unknown_cap: int = 1000,
         max_db_bytes: int | None = None,
         free_floor: Callable[[], int] | None = None,

@@ -15,7 +15,8 @@ cursor and internal_ext are the browser's fallbacks. **user_unique_id policy**: 
 for every connection (BU's range; SR regenerates per retry because an id "may be expired").
 
 **Connection**: the binary ``hb`` frame at once and then every 10 s (or the server's
-``heartbeat_duration``), acks sent as soon as a frame asks, server pings answered by websockets.
+``heartbeat_duration``), a frame's ack sent once its rows are handed over (below), server pings
+answered by websockets.
 Each event becomes its dataset.md row with the server time, the receive wall-clock ms and
 ``stream_offset_s`` = where that moment falls in the session's recording
 (``ctx.timeline.offset_at``: null in a gap or while nothing is recorded).
@@ -32,6 +33,7 @@ closes the connection, which is a disconnect gap like any other. A frame is acke
 its rows are in the writer's stream, and at stop (cancellation) what the reader holds is
 handed over shielded and bounded (``FINAL_FLUSH_TIMEOUT``); the writer's own stop commits its
 stream: nothing acknowledged to the server is lost on SIGTERM.
+
 ``exclude_events`` types are dropped; unknown/undecodable messages are kept raw (the whole
 frame, so ``dylived decode`` can read it), the first ``unknown_per_method`` per method and
 ``unknown_total`` per session; more than ``undecodable_warn_share`` undecodable among the last

@@ -44,86 +44,7 @@ async def status_json(state: Path) -> dict[str, Any]:
         return body
 
 
-async def test_daemon_captures_every_type_and_control_3_closes_the_session_within_5_s(
-    tmp_path: Path,
-) -> None:
-    scenario = Scenario(
-        rooms=(RoomSpec(WEB_RID, nickname="测试主播", rates={"chat": 20, "like": 5}),),
-        ping_interval=1.0,
-    )
-    state = tmp_path / "state"
-    db = state / "dylived.db"
-    config = tmp_path / "dylived.toml"
-    async with Simulator.running(scenario) as sim:
-        write_config(config, sim, state)
-        room = sim.room(WEB_RID)
-        room.go_live()
-        log = (tmp_path / "daemon.log").open("wb")
-        process = await anyio.open_process(
-            [sys.executable, "-m", "dylived", "run", "--config", str(config)],
-            cwd=REPO_ROOT,
-            env={**os.environ, "PYTHONUNBUFFERED": "1"},
-            stdout=log,
-            stderr=log,
-        )
-        try:
-            await wait_for(lambda: query(db, "SELECT 1 FROM events LIMIT 1"), 20, "events")
-            await sim.wait_until(lambda: sim.observed.push_for(WEB_RID), 5)
-            pushed = {
-                kind: room.push(kind, **({"status": 1} if kind == "control" else {})).msg_id
-                for kind in EVENT_TYPES
-            }
-            ids = [str(m) for m in pushed.values()]
-            marks = ",".join("?" * len(ids))
-            sql = f"SELECT msg_id, type FROM events WHERE msg_id IN ({marks})"
-            await wait_for(lambda: len(query(db, sql, *ids)) == len(ids), 10, "13 types")
-            await sim.wait_until(lambda: sim.observed.pongs(), 5)  # pings every 1 s
-            status = await status_json(state)
-            capture = status["broadcasters"][0]["capture"]
-            offline_at = time.monotonic()
-            room.go_offline()
-            try:
-                await wait_for(
-                    lambda: query(db, "SELECT 1 FROM sessions WHERE ended_at_ms IS NOT NULL"),
-                    10,
-                    "session closed",
-                )
-            except AssertionError as exc:  # say why: the daemon's own account of it
-                tail = (tmp_path / "daemon.log").read_text(errors="replace")[-4000:]
-                raise AssertionError(f"{exc}; daemon log ends:\n{tail}") from None
-            closed_after = time.monotonic() - offline_at
-            [(reason, summary_text)] = query(db, "SELECT reason_for_exit, summary FROM sessions")
-            stored = dict(query(db, sql, *ids))
-            process.send_signal(signal.SIGTERM)
-            with anyio.fail_after(15):
-                returncode = await process.wait()
-        finally:
-            if process.returncode is None:
-                process.kill()
-                with anyio.move_on_after(5, shield=True):
-                    await process.wait()
-            log.close()
-
-    assert returncode == 0
-    assert {stored[str(pushed[kind])] for kind in EVENT_TYPES} == set(EVENT_TYPES)
-    assert capture["state"] == "running"
-    assert capture["connected"] is True
-    assert capture["events_per_minute"] > 0
-    assert capture["reconnects"] == 0
-    assert closed_after < 5
-    assert reason == "stream_ended"
-    summary = json.loads(summary_text)
-    assert summary["reason_for_exit"] == "stream_ended"
-    assert summary["connection_opened"] is True
-    assert summary["reconnect_count"] == 0
-    assert summary["total_events"] >= len(EVENT_TYPES)
-    assert summary["event_counts"]["chat"] >= 1
-    [conn] = sim.observed.push_for(WEB_RID)
-    assert conn.acks
-    assert conn.exact_heartbeats >= 1
-    assert conn.pongs
-
-
+CAP_100 = "store_max_pending_rows = 100\n"
 LOCK_SCENARIO = Scenario(
     rooms=(RoomSpec(WEB_RID, nickname="alice", rates={"chat": 50, "like": 25}),),
     ping_interval=1.0,
@@ -131,12 +52,14 @@ LOCK_SCENARIO = Scenario(
 
 
 @contextlib.asynccontextmanager
-async def capped_daemon(tmp_path: Path, sim: Simulator) -> AsyncIterator[anyio.abc.Process]:
-    """The daemon capturing the live room with a store cap of 100 rows; killed if still up."""
+async def capturing_daemon(
+    tmp_path: Path, sim: Simulator, daemon_keys: str = ""
+) -> AsyncIterator[anyio.abc.Process]:
+    """The daemon capturing the room, gone live, until its first row; killed if still up."""
     state, config = tmp_path / "state", tmp_path / "dylived.toml"
     write_config(config, sim, state)
     text = config.read_text(encoding="utf-8")
-    config.write_text(text.replace("[daemon]\n", "[daemon]\nstore_max_pending_rows = 100\n"))
+    config.write_text(text.replace("[daemon]\n", f"[daemon]\n{daemon_keys}"))
     sim.room(WEB_RID).go_live()
     with (tmp_path / "daemon.log").open("wb") as log:
         process = await anyio.open_process(
@@ -161,6 +84,67 @@ async def capture_status(state: Path) -> dict[str, Any]:
     return capture
 
 
+async def test_daemon_captures_every_type_and_control_3_closes_the_session_within_5_s(
+    tmp_path: Path,
+) -> None:
+    scenario = Scenario(
+        rooms=(RoomSpec(WEB_RID, nickname="测试主播", rates={"chat": 20, "like": 5}),),
+        ping_interval=1.0,
+    )
+    state = tmp_path / "state"
+    db = state / "dylived.db"
+    async with Simulator.running(scenario) as sim, capturing_daemon(tmp_path, sim) as process:
+        room = sim.room(WEB_RID)
+        await sim.wait_until(lambda: sim.observed.push_for(WEB_RID), 5)
+        pushed = {
+            kind: room.push(kind, **({"status": 1} if kind == "control" else {})).msg_id
+            for kind in EVENT_TYPES
+        }
+        ids = [str(m) for m in pushed.values()]
+        marks = ",".join("?" * len(ids))
+        sql = f"SELECT msg_id, type FROM events WHERE msg_id IN ({marks})"
+        await wait_for(lambda: len(query(db, sql, *ids)) == len(ids), 10, "13 types")
+        await sim.wait_until(lambda: sim.observed.pongs(), 5)  # pings every 1 s
+        status = await status_json(state)
+        capture = status["broadcasters"][0]["capture"]
+        offline_at = time.monotonic()
+        room.go_offline()
+        try:
+            await wait_for(
+                lambda: query(db, "SELECT 1 FROM sessions WHERE ended_at_ms IS NOT NULL"),
+                10,
+                "session closed",
+            )
+        except AssertionError as exc:  # say why: the daemon's own account of it
+            tail = (tmp_path / "daemon.log").read_text(errors="replace")[-4000:]
+            raise AssertionError(f"{exc}; daemon log ends:\n{tail}") from None
+        closed_after = time.monotonic() - offline_at
+        [(reason, summary_text)] = query(db, "SELECT reason_for_exit, summary FROM sessions")
+        stored = dict(query(db, sql, *ids))
+        process.send_signal(signal.SIGTERM)
+        with anyio.fail_after(15):
+            returncode = await process.wait()
+
+    assert returncode == 0
+    assert {stored[str(pushed[kind])] for kind in EVENT_TYPES} == set(EVENT_TYPES)
+    assert capture["state"] == "running"
+    assert capture["connected"] is True
+    assert capture["events_per_minute"] > 0
+    assert capture["reconnects"] == 0
+    assert closed_after < 5
+    assert reason == "stream_ended"
+    summary = json.loads(summary_text)
+    assert summary["reason_for_exit"] == "stream_ended"
+    assert summary["connection_opened"] is True
+    assert summary["reconnect_count"] == 0
+    assert summary["total_events"] >= len(EVENT_TYPES)
+    assert summary["event_counts"]["chat"] >= 1
+    [conn] = sim.observed.push_for(WEB_RID)
+    assert conn.acks
+    assert conn.exact_heartbeats >= 1
+    assert conn.pongs
+
+
 async def test_a_database_locked_by_another_process_makes_the_capture_wait_and_loses_nothing(
     tmp_path: Path,
 ) -> None:
@@ -170,7 +154,10 @@ async def test_a_database_locked_by_another_process_makes_the_capture_wait_and_l
     connection, with no events gap."""
     state = tmp_path / "state"
     db = state / "dylived.db"
-    async with Simulator.running(LOCK_SCENARIO) as sim, capped_daemon(tmp_path, sim) as process:
+    async with (
+        Simulator.running(LOCK_SCENARIO) as sim,
+        capturing_daemon(tmp_path, sim, CAP_100) as process,
+    ):
         before = await capture_status(state)
         locker = sqlite3.connect(db, timeout=5, isolation_level=None)
         try:
@@ -227,7 +214,10 @@ async def test_sigterm_while_the_capture_waits_on_a_locked_database_loses_no_ack
     frame it acknowledged to the simulator is stored."""
     state = tmp_path / "state"
     db = state / "dylived.db"
-    async with Simulator.running(LOCK_SCENARIO) as sim, capped_daemon(tmp_path, sim) as process:
+    async with (
+        Simulator.running(LOCK_SCENARIO) as sim,
+        capturing_daemon(tmp_path, sim, CAP_100) as process,
+    ):
         locker = sqlite3.connect(db, timeout=5, isolation_level=None)
         try:
             locker.execute("BEGIN IMMEDIATE")

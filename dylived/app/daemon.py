@@ -98,7 +98,11 @@ class Daemon:
             root.start_soon(self.commands.run)
             # event rows go on into the reserve under min_free, down to half of it
             floor = lambda: self.config.recording.min_free // 2  # noqa: E731
-            async with Writer.open(config.daemon.database, free_floor=floor) as writer:
+            async with Writer.open(
+                config.daemon.database,
+                free_floor=floor,
+                max_pending_rows=config.daemon.store_max_pending_rows,
+            ) as writer:
                 if writer.recovered_sessions:
                     logger.warning(
                         "closed %d session(s) left open by a crash as daemon_stopped",

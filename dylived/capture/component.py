@@ -15,13 +15,25 @@ cursor and internal_ext are the browser's fallbacks. **user_unique_id policy**: 
 for every connection (BU's range; SR regenerates per retry because an id "may be expired").
 
 **Connection**: the binary ``hb`` frame at once and then every 10 s (or the server's
-``heartbeat_duration``), acks sent as soon as a frame asks, server pings answered by websockets.
+``heartbeat_duration``), a frame's ack sent once its rows are handed over (below), server pings
+answered by websockets.
 Each event becomes its dataset.md row with the server time, the receive wall-clock ms and
 ``stream_offset_s`` = where that moment falls in the session's recording
-(``ctx.timeline.offset_at``: null in a gap or while nothing is recorded). Rows go to the store
-hand-over (``handover.StoreHandOver``), whose flusher task hands them to the writer
-(``InsertEvents``, at most ``batch_rows`` per op), so a slow writer never stalls the socket
-reader unless ``max_pending_rows`` are waiting (then the reader waits: backpressure).
+(``ctx.timeline.offset_at``: null in a gap or while nothing is recorded).
+
+**Into the store**: the reader hands each frame's rows (one ``InsertEvents``) and operations
+(``AddGap``, ``UpdateSession``, ``InsertUnknown``) to the writer's one bounded stream, in
+order (``handover.StoreHandOver``), *before* it sends the frame's ack and reads the
+next frame; the writer alone batches them into transactions. When the writer holds its
+``max_pending_rows`` (a slow disk, the database locked by another process) the reader waits
+(``store_waits``/``store_wait_s`` in health): the heartbeat task goes on, so the connection
+stays open, but no frame is read or acked meanwhile — the server's frames wait in the TCP
+buffers (flow control), nothing read is dropped; a server that gives up on the slow reader
+closes the connection, which is a disconnect gap like any other. A frame is acked only once
+its rows are in the writer's stream, and at stop (cancellation) what the reader holds is
+handed over shielded and bounded (``FINAL_FLUSH_TIMEOUT``); the writer's own stop commits its
+stream: nothing acknowledged to the server is lost on SIGTERM.
+
 ``exclude_events`` types are dropped; unknown/undecodable messages are kept raw (the whole
 frame, so ``dylived decode`` can read it), the first ``unknown_per_method`` per method and
 ``unknown_total`` per session; more than ``undecodable_warn_share`` undecodable among the last
@@ -123,9 +135,7 @@ class EventCapture:
         if not settings.ws_hosts:
             raise ValueError("no ws_hosts configured")
         self.settings = settings
-        self.handover = StoreHandOver(
-            sink, batch_rows=settings.batch_rows, max_pending_rows=settings.max_pending_rows
-        )
+        self.handover = StoreHandOver(sink)
         self.exclude_events = frozenset(exclude_events)
         self._cookie_header = cookie_header
         self._rng = rng or random.Random()
@@ -172,16 +182,15 @@ class EventCapture:
                 UpdateSession(ctx.session_id, reconnect_count=self.reconnect_count)
             )
         try:
-            async with anyio.create_task_group() as tg:
-                tg.start_soon(self.handover.run_flusher, ctx.session_id)
-                task_status.started()
-                await self._connect_loop(ctx)
-                await anyio.sleep_forever()  # gave up or the stream ended: the session decides
+            task_status.started()
+            await self.handover.deliver()
+            await self._connect_loop(ctx)
+            await anyio.sleep_forever()  # gave up or the stream ended: the session decides
         finally:
             self.connected = False
             with anyio.move_on_after(FINAL_FLUSH_TIMEOUT, shield=True):
                 self._close_gap(wall_ms(), final=True)
-                await self.handover.flush_all(ctx.session_id)
+                await self.handover.deliver()
 
     def health(self) -> ComponentHealth:
         now = anyio.current_time()
@@ -208,6 +217,8 @@ class EventCapture:
                 "heartbeats_sent": wire["heartbeats_sent"],
                 "acks_sent": wire["acks_sent"],
                 "bad_frames": self.bad_frames,
+                "store_waits": self.handover.waits,
+                "store_wait_s": round(self.handover.waited_s, 3),
             },
         )
 
@@ -299,6 +310,7 @@ class EventCapture:
             if not self.connection_opened:
                 self.connection_opened = True
                 self.handover.queue_op(UpdateSession(ctx.session_id, connection_opened=True))
+            await self.handover.deliver()
             session = self._session = WebcastSession(dedup=self.dedup)
             try:
                 cause = await self._serve_connection(ctx, conn, session)
@@ -314,6 +326,7 @@ class EventCapture:
         self._gap_from_ms, self._gap_cause = wall_ms(), cause
         self.detail = f"disconnected: {cause}"
         self.handover.queue_op(UpdateSession(ctx.session_id, reconnect_count=self.reconnect_count))
+        await self.handover.deliver()
         logger.info("push connection of %s ended (%s) after %.1f s", ctx.key, cause, lasted)
 
     async def _serve_connection(
@@ -377,17 +390,17 @@ class EventCapture:
                 if self.bad_frames <= 10 or self.bad_frames % 1000 == 0:
                     logger.warning("bad push frame #%d skipped: %s", self.bad_frames, exc)
                 continue
-            outgoing = session.data_to_send()
+            outgoing = session.data_to_send()  # the ack: sent once the rows are handed over
+            ended = self._take_events(ctx, session.events_received(), data, received_ms)
+            await self.handover.deliver()  # back-pressure: waits while the writer is full
             if closing is None:
                 try:
                     for frame in outgoing:
                         await conn.send(frame)
                 except PushClosed as exc:
                     closing = exc
-            if self._take_events(ctx, session.events_received(), data, received_ms):
+            if ended:
                 return STREAM_ENDED
-            if self.handover.full:
-                await self.handover.wait_drained()  # backpressure: the writer is far behind
             if session.close_requested:
                 return "server_close_frame"
 
@@ -440,7 +453,7 @@ class EventCapture:
             self.total_events += len(rows)
             self.last_event_at = now
             self.rate.add(now, len(rows))
-            self.handover.queue_rows(rows)
+            self.handover.queue_rows(ctx.session_id, rows)
         if self.undecodable.should_warn(now):
             logger.warning(
                 "%.1f%% of the last %d push messages could not be decoded: the protocol may "

@@ -33,8 +33,6 @@ class CaptureSettings:
     idle_timeout_s: float = 90.0
     open_timeout_s: float = 10.0
     reconnect_scale: float = 1.0  # multiplies the reconnect delays (tests shorten them)
-    batch_rows: int = 500
-    max_pending_rows: int = 50_000
     unknown_per_method: int = 50
     unknown_total: int = 500
     undecodable_window: int = 1000

@@ -69,6 +69,7 @@ class DaemonConfig:
     ffmpeg: str = ""
     log_level: str = "info"
     state_file: Path = Path("/var/lib/dylived/watchlist-overrides.json")
+    store_max_pending_rows: int = 20_000  # the store writer's one cap (store/writer.py)
 
     @property
     def tzinfo(self) -> ZoneInfo:

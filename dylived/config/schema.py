@@ -417,6 +417,7 @@ SPECS: dict[str, dict[str, Converter]] = {
         "ffmpeg": text,
         "log_level": lower_choice(LOG_LEVELS),
         "state_file": nonempty_text,
+        "store_max_pending_rows": integer(1, 10_000_000),
     },
     "control": {"socket": nonempty_text, "mode": mode, "group": text, "metrics_listen": listen},
     "poll": {

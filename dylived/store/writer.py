@@ -1,19 +1,28 @@
-"""The only writer of the database: one aiosqlite connection fed by a bounded memory stream.
+"""The only writer of the database: one aiosqlite connection fed by one bounded stream.
 
-Producers ``await writer.submit(op)`` typed operations (``store/ops.py``); :meth:`Writer.run`
-batches them and commits every ``batch_rows`` event rows or ``flush_interval`` seconds, in
-one transaction (``executemany`` for event rows), in submission order. Operations that need an
-answer are flushed at once and answered through their :class:`~dylived.store.ops.Reply`.
+Every producer (each event capture, the recorders, the watch) ``await writer.submit(op)``
+typed operations (``store/ops.py``) into one FIFO stream; :meth:`Writer.run` is the one place
+they are batched: it commits every ``batch_rows`` event rows or ``flush_interval`` seconds, in
+one transaction (``executemany`` for event rows), in submission order (so one producer's
+``AddGap``/``UpdateSession``/``SetEventOffsets`` stay in order with its rows). Operations that
+need an answer are flushed at once and answered through their :class:`~dylived.store.ops.Reply`.
+
+**The one back-pressure rule**: the writer holds at most ``max_pending_rows`` (queued in the
+stream plus taken but not committed; an event row counts one, any other operation one);
+``submit`` waits while an operation would not fit. So a slow disk or a database locked by
+another process makes the producers wait (an event capture stops reading its socket, see
+``dylived/capture/component.py``) instead of growing memory or dropping anything.
 
 Errors never crash it: a full disk (SQLITE_FULL, ENOSPC) or an I/O or lock error rolls the
 transaction back, is logged and counted (``dylived.errors.DiskFull`` in :meth:`statistics`),
 and the same batch is retried after ``retry_interval`` while new operations keep being
-accepted (event rows beyond ``max_pending_rows`` are dropped and counted, never control
-operations). An operation that SQLite rejects on its own (a constraint) is isolated, logged
-and answered with a StoreError; the rest of its batch is committed. A batch of event rows
-that fails is retried row by row, so one bad row costs only itself (``rows_rejected``,
-logged); a number too large for SQLite's INTEGER is stored as NULL, counted in
-``values_out_of_range`` (``store/statements.py``).
+accepted: while writes fail, the oldest event rows beyond half of ``max_pending_rows`` are
+dropped (counted, and an events gap) so that no producer waits on a store that may not come
+back; control operations are never dropped. An operation that SQLite rejects on its own (a
+constraint) is isolated, logged and answered with a StoreError; the rest of its batch is
+committed. A batch of event rows that fails is retried row by row, so one bad row costs only
+itself (``rows_rejected``, logged); a number too large for SQLite's INTEGER is stored as NULL,
+counted in ``values_out_of_range`` (``store/statements.py``).
 
 Before the disk is full: while the free space of the database's file system is under
 ``free_floor`` (``store/space.py``), event rows are dropped (counted) and only control
@@ -36,6 +45,7 @@ from __future__ import annotations
 import errno
 import json
 import logging
+import math
 import sqlite3
 import time
 from collections.abc import AsyncIterator, Callable, Sequence
@@ -86,7 +96,9 @@ class WriterStatistics:
 
     backlog: int  # operations buffered in the stream, not yet taken
     pending_ops: int  # taken, not yet committed
-    pending_rows: int
+    pending_rows: int  # event rows taken, not yet committed
+    held: int  # rows + other operations held (stream and taken): at most max_pending_rows
+    waits: int  # submits that waited for room (back-pressure)
     rows_written: int  # event rows inserted (duplicates not counted)
     rows_ignored: int  # event rows ignored as duplicates (same session and msg_id)
     rows_dropped: int  # event rows dropped while the disk was full
@@ -127,6 +139,11 @@ def _dumps(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
 
 
+def _cost(op: WriteOp) -> int:
+    """What ``op`` counts against ``max_pending_rows``: its event rows, else one."""
+    return len(op.events) if isinstance(op, InsertEvents) else 1
+
+
 def _needs_immediate_flush(op: WriteOp) -> bool:
     return isinstance(op, OpenSession | ResumeSession | CloseSession | Drain)
 
@@ -138,7 +155,6 @@ class Writer:
         self,
         conn: aiosqlite.Connection,
         *,
-        buffer: int,
         batch_rows: int,
         flush_interval: float,
         retry_interval: float,
@@ -156,7 +172,13 @@ class Writer:
         self._lost = space.LostEvents()
         self._send: MemoryObjectSendStream[WriteOp]
         self._receive: MemoryObjectReceiveStream[WriteOp]
-        self._send, self._receive = anyio.create_memory_object_stream[WriteOp](buffer)
+        # Unbounded in operations: the bound is max_pending_rows, kept by submit (_held).
+        self._send, self._receive = anyio.create_memory_object_stream[WriteOp](math.inf)
+        self._queued_cost = 0  # of the operations in the stream
+        self._pending_cost = 0  # of self._pending
+        self._room = anyio.Event()
+        self._waits = 0
+        self._stopped = False
         self._batch_rows = batch_rows
         self._flush_interval = flush_interval
         self._retry_interval = retry_interval
@@ -186,11 +208,10 @@ class Writer:
         cls,
         path: str | Path,
         *,
-        buffer: int = 1000,
         batch_rows: int = 500,
         flush_interval: float = 0.25,
         retry_interval: float = 2.0,
-        max_pending_rows: int = 100_000,
+        max_pending_rows: int = 20_000,
         unknown_cap: int = 1000,
         max_db_bytes: int | None = None,
         free_floor: Callable[[], int] | None = None,
@@ -198,7 +219,8 @@ class Writer:
     ) -> AsyncIterator[Writer]:
         """Open (creating the file), migrate, recover crashed sessions; always closes.
 
-        ``free_floor`` gives the free bytes under which event rows are dropped (None: never);
+        ``max_pending_rows`` is the one cap of the stream (module docstring); ``free_floor``
+        gives the free bytes under which event rows are dropped (None: never);
         ``free`` reads the free space of the file system holding ``path``.
 
         Raises:
@@ -209,7 +231,6 @@ class Writer:
             await db.migrate(conn)
             writer = cls(
                 conn,
-                buffer=buffer,
                 batch_rows=batch_rows,
                 flush_interval=flush_interval,
                 retry_interval=retry_interval,
@@ -229,7 +250,7 @@ class Writer:
             try:
                 yield writer
             finally:
-                writer._send.close()
+                writer.stop()
                 writer._receive.close()
         finally:
             await db.close_quietly(conn)
@@ -237,24 +258,48 @@ class Writer:
     # ------------------------------------------------------------ the producer side
 
     async def submit(self, op: WriteOp) -> None:
-        """Queue one operation; waits while the buffer is full (backpressure).
+        """Queue one operation; waits while it would not fit under ``max_pending_rows``.
 
         Cancel-safe: a cancelled submit queued nothing. Raises StoreError after :meth:`stop`.
         """
-        try:
-            await self._send.send(op)
-        except (anyio.ClosedResourceError, anyio.BrokenResourceError) as exc:
-            raise StoreError("the store writer is stopped") from exc
+        cost = _cost(op)
+        if not self._fits(cost):
+            self._waits += 1
+            while not self._fits(cost):
+                if self._room.is_set():
+                    self._room = anyio.Event()
+                await self._room.wait()
+        self._queue(op, cost)
 
     def submit_nowait(self, op: WriteOp) -> bool:
-        """Queue one operation if the buffer has room; False (nothing queued) when it is full."""
-        try:
-            self._send.send_nowait(op)
-        except anyio.WouldBlock:
+        """Queue one operation if it fits; False (nothing queued) when it does not."""
+        cost = _cost(op)
+        if not self._fits(cost):
+            if self._stopped:
+                raise StoreError("the store writer is stopped")
             return False
+        self._queue(op, cost)
+        return True
+
+    def _fits(self, cost: int) -> bool:
+        """Room for ``cost`` (an operation larger than the cap fits an empty writer); a
+        stopped writer always "fits", so that the send below raises StoreError."""
+        held = self._queued_cost + self._pending_cost
+        return held == 0 or held + cost <= self._max_pending_rows or self._stopped
+
+    def _queue(self, op: WriteOp, cost: int) -> None:
+        try:
+            self._send.send_nowait(op)  # never WouldBlock: the stream is unbounded
         except (anyio.ClosedResourceError, anyio.BrokenResourceError) as exc:
             raise StoreError("the store writer is stopped") from exc
-        return True
+        self._queued_cost += cost
+
+    def _received(self, op: WriteOp) -> None:
+        self._queued_cost -= _cost(op)
+
+    def _wake_producers(self) -> None:
+        if self._queued_cost + self._pending_cost < self._max_pending_rows or self._stopped:
+            self._room.set()
 
     async def request(self, op: OpenSession) -> int:
         """Submit and wait for the new session id (cancel-safe; the op may still be applied)."""
@@ -282,13 +327,17 @@ class Writer:
 
     def stop(self) -> None:
         """Accept nothing more; :meth:`run` commits what it has and returns."""
+        self._stopped = True
         self._send.close()
+        self._room.set()  # waiting producers get StoreError
 
     def statistics(self) -> WriterStatistics:
         return WriterStatistics(
             backlog=self._send.statistics().current_buffer_used,
             pending_ops=len(self._pending),
             pending_rows=self._pending_rows,
+            held=self._queued_cost + self._pending_cost,
+            waits=self._waits,
             rows_written=self._rows_written,
             rows_ignored=self._rows_ignored,
             rows_dropped=self._rows_dropped,
@@ -339,7 +388,9 @@ class Writer:
         elif self._first_pending_at is not None:
             deadline = min(deadline, self._first_pending_at + self._flush_interval)
         with anyio.move_on_after(max(0.0, deadline - now)):
-            return await self._receive.receive()
+            op = await self._receive.receive()
+            self._received(op)
+            return op
         return None
 
     def _take(self, op: WriteOp, now: float) -> None:
@@ -347,34 +398,41 @@ class Writer:
             seen = self._unknown_counts.get(op.session_id, 0)
             if seen >= self._unknown_cap:
                 self._unknown_dropped += 1
+                self._wake_producers()
                 return
             self._unknown_counts[op.session_id] = seen + 1
         self._pending.append(op)
+        self._pending_cost += _cost(op)
         if isinstance(op, InsertEvents):
             self._pending_rows += len(op.events)
         if self._first_pending_at is None:
             self._first_pending_at = now
-        if self._retry_at is not None and self._pending_rows > self._max_pending_rows:
+        if self._retry_at is not None and self._over_shed_mark():
             self._shed_rows()
 
+    def _over_shed_mark(self) -> bool:
+        return self._queued_cost + self._pending_cost > self._max_pending_rows // 2
+
     def _shed_rows(self) -> None:
-        """Drop the oldest event batches while writes fail (control ops are always kept)."""
+        """While writes fail: drop the oldest event batches down to half the cap, so that no
+        producer waits on a store that may not come back (control ops are always kept)."""
         kept: list[WriteOp] = []
         cause = "disk" if self._disk_full else "store_error"
         for op in self._pending:
-            if isinstance(op, InsertEvents) and self._pending_rows > self._max_pending_rows:
-                self._pending_rows -= len(op.events)
+            if isinstance(op, InsertEvents) and self._over_shed_mark():
+                self._pending_cost -= len(op.events)
                 self._rows_dropped += self._lost.add(op, cause)
             else:
                 kept.append(op)
         self._pending = kept
+        self._after_pending_change()
         logger.error("store: writes failing, dropped event rows (total %d)", self._rows_dropped)
 
     def _flush_due(self, op: WriteOp | None, now: float) -> bool:
+        if self._retry_at is not None:  # even with nothing pending (all shed): the gaps
+            return now >= self._retry_at
         if not self._pending:
             return False
-        if self._retry_at is not None:
-            return now >= self._retry_at
         if op is not None and _needs_immediate_flush(op):
             return True
         if self._pending_rows >= self._batch_rows:
@@ -392,6 +450,7 @@ class Writer:
                     op = self._receive.receive_nowait()
                 except (anyio.WouldBlock, anyio.EndOfStream, anyio.ClosedResourceError):
                     break
+                self._received(op)
                 self._take(op, time.monotonic())
             if self._pending or self._lost:
                 self._retry_at = None
@@ -411,10 +470,14 @@ class Writer:
         if self._under_floor():
             self._drop_events()
             if not self._pending:
+                self._retry_at = None  # nothing to retry; the gaps wait for space
                 return
         elif self._lost:  # space is back: what was lost goes first
             self._pending[:0] = self._lost.gaps()
         ops = self._pending
+        if not ops:
+            self._retry_at = None
+            return
         try:
             counts = await self._execute_batch(ops)
         except Exception as exc:
@@ -554,7 +617,7 @@ class Writer:
             logger.warning("store: %s; retrying in %.1f s", error, self._retry_interval)
         self._retry_at = time.monotonic() + self._retry_interval
         self._after_pending_change()
-        if self._pending_rows > self._max_pending_rows:
+        if self._over_shed_mark():
             self._shed_rows()
 
     def _committed(self, ops: Sequence[WriteOp], counts: _Counts) -> None:
@@ -586,8 +649,10 @@ class Writer:
         self._pending_rows = sum(
             len(op.events) for op in self._pending if isinstance(op, InsertEvents)
         )
+        self._pending_cost = sum(_cost(op) for op in self._pending)
         if not self._pending:
             self._first_pending_at = None
+        self._wake_producers()
 
     async def _rollback(self) -> None:
         try:

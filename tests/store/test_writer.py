@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import signal
+import sqlite3
 import subprocess
 import sys
 import textwrap
@@ -326,11 +327,14 @@ async def test_sigkill_mid_write_leaves_a_sound_database(db_path: Path) -> None:
 
 
 async def test_submit_nowait_reports_a_full_buffer(db_path: Path) -> None:
-    async with Writer.open(db_path, buffer=1) as writer:  # run() not started: nothing drains
+    # run() not started: nothing drains; the cap counts a control operation as one
+    async with Writer.open(db_path, max_pending_rows=2) as writer:
         check = RecordStatusCheck("nia", T0, live=False)
         assert writer.submit_nowait(check) is True
+        assert writer.submit_nowait(check) is True
         assert writer.submit_nowait(check) is False
-        assert writer.statistics().backlog == 1
+        assert writer.statistics().backlog == 2
+        assert writer.statistics().held == 2
         writer.stop()
         with pytest.raises(StoreError, match="stopped"):
             writer.submit_nowait(check)
@@ -381,3 +385,41 @@ async def test_long_texts_are_stored_cut_at_the_cap_marked_and_counted(db_path: 
     [(room_info,)] = query(db_path, "SELECT room_info FROM sessions")
     assert json.loads(room_info)["title"] == "t" * TEXT_CAP
     assert summary["truncated_events"] == 2
+
+
+async def test_submit_waits_while_the_writer_holds_its_cap_and_goes_on_after_the_commit(
+    db_path: Path,
+) -> None:
+    """The one back-pressure rule, against a real lock: while a second connection holds the
+    write lock, the writer's transaction waits (busy timeout), what it holds stays at the cap
+    and a submit that does not fit waits; once the lock goes, every row is committed."""
+    async with running_writer(db_path, flush_interval=0.02, max_pending_rows=30) as writer:
+        sid = await writer.request(OpenSession("pia", T0))
+        locker = sqlite3.connect(db_path, timeout=5, isolation_level=None)
+        try:
+            locker.execute("BEGIN IMMEDIATE")
+            for start in range(0, 30, 10):
+                await writer.submit(InsertEvents(sid, chats(start, 10)))  # fits: 30 of 30
+            waited = anyio.Event()
+
+            async def one_more() -> None:
+                await writer.submit(InsertEvents(sid, chats(30, 10)))
+                waited.set()
+
+            async with anyio.create_task_group() as tg:
+                tg.start_soon(one_more)
+                await anyio.sleep(1)
+                held = writer.statistics()
+                assert not waited.is_set()  # it waits: 30 held, 10 more do not fit
+                locker.rollback()
+                with anyio.fail_after(10):
+                    await waited.wait()
+        finally:
+            locker.close()
+        await writer.drain()
+        stats = writer.statistics()
+    assert held.held == 30
+    assert held.waits == 1
+    assert stats.rows_written == 40
+    assert stats.rows_dropped == 0
+    assert query(db_path, "SELECT count(*) FROM events") == [(40,)]

@@ -13,7 +13,9 @@ from typing import Any
 import pytest
 from hypothesis import given, settings, strategies as st
 
+from dylived.control.api import BadRequest
 from dylived.control.render import display_width
+from dylived.control.routes import subtitle_options
 from dylived.replay import subtitles
 from dylived.replay.subtitles import Cue, Placed, clean, collect, layout, render_ass, render_srt
 from dylived.store.db import SegmentRecord
@@ -189,3 +191,13 @@ def test_a_segment_window_is_its_start_and_duration_or_the_next_start() -> None:
         [chat(1, 5.9, "a"), chat(2, 6.5, "b"), chat(3, 21.0, "c")], origin_s=6.02, until_s=20.5
     )
     assert [(c.seq, c.start_cs) for c in got.cues] == [(2, 48)]  # segment-relative
+
+
+def test_the_query_options_are_checked() -> None:
+    options = subtitle_options({"include": "chat,join", "segment": "3", "font_size": "30"})
+    assert options.include == frozenset({"chat", "join"})
+    assert (options.segment, options.font_size, options.scroll_s) == (3, 30, 8.0)
+    assert subtitle_options({}).include == subtitles.DEFAULT_INCLUDE
+    for bad in ({"include": "chat,likes"}, {"include": ""}, {"font_size": "2"}, {"segment": "x"}):
+        with pytest.raises(BadRequest):
+            subtitle_options(bad)

@@ -3,7 +3,8 @@
     dylivectl [--socket PATH] [--json] COMMAND
       status | list | show B | add TARGET [--name N] [--option K=V] | remove B | pause B
       resume B | record start|stop B | reload | tail [B] | sessions [B] | segments [SESSION]
-      export SESSION [--format jsonl|csv|manifest] [-o FILE] | health
+      export SESSION [--format jsonl|csv|manifest|ass|srt] [--segment N] [--include KINDS]
+        [--font-size PX] [--scroll-s S] [-o FILE] | health
 
 Owns argument parsing, one function per command, and exit codes: 0 ok, 1 the daemon answered
 with an error (its message is printed), 2 usage, 3 the daemon is not reachable (the message
@@ -23,6 +24,8 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
+
+import httpx
 
 from dylived import __version__
 from dylived.control import render
@@ -384,14 +387,39 @@ def cmd_segments(client: ControlClient, args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _subtitle_params(args: argparse.Namespace) -> dict[str, str | int]:
+    params: dict[str, str | int] = {}
+    if args.format not in ("ass", "srt"):
+        return params
+    for name in ("segment", "include", "font_size", "scroll_s"):
+        if getattr(args, name) is not None:
+            params[name] = getattr(args, name)
+    return params
+
+
+def _subtitle_counts(response: httpx.Response) -> None:
+    """Subtitle exports: what was shown, dropped and skipped, on stderr."""
+    lines = response.headers.get("x-dylived-lines")
+    if lines is None:
+        return
+    dropped = response.headers.get("x-dylived-dropped", "0")
+    no_offset = response.headers.get("x-dylived-no-offset", "0")
+    print(
+        f"{lines} lines, {dropped} dropped (every lane full), "
+        f"{no_offset} events skipped (no stream offset)",
+        file=sys.stderr,
+    )
+
+
 def cmd_export(client: ControlClient, args: argparse.Namespace) -> int:
     path = f"/v1/sessions/{args.session}/export"
-    params: dict[str, str | int] = {"format": args.format}
+    params: dict[str, str | int] = {"format": args.format, **_subtitle_params(args)}
     if args.output in (None, "-"):
         with client.stream(path, params) as response:
             for chunk in response.iter_bytes():
                 sys.stdout.buffer.write(chunk)
         sys.stdout.buffer.flush()
+        _subtitle_counts(response)
         return EXIT_OK
     target = Path(args.output)
     partial = target.with_name(target.name + ".part")
@@ -401,6 +429,7 @@ def cmd_export(client: ControlClient, args: argparse.Namespace) -> int:
             for chunk in response.iter_bytes():
                 out.write(chunk)
                 written += len(chunk)
+        _subtitle_counts(response)
         partial.replace(target)  # only a complete export gets the final name
     finally:
         partial.unlink(missing_ok=True)
@@ -511,7 +540,19 @@ def build_parser() -> argparse.ArgumentParser:
     )
     export = command("export", cmd_export, "export a session's events (dataset.md format)")
     export.add_argument("session", type=int, metavar="SESSION")
-    export.add_argument("--format", choices=("jsonl", "csv", "manifest"), default="jsonl")
+    export.add_argument(
+        "--format", choices=("jsonl", "csv", "manifest", "ass", "srt"), default="jsonl"
+    )
+    export.add_argument(
+        "--segment", type=int, metavar="N", help="ass/srt: only segment N, timed from its start"
+    )
+    export.add_argument(
+        "--include",
+        metavar="KINDS",
+        help="ass/srt: chat,gift,join (default chat,gift)",
+    )
+    export.add_argument("--font-size", type=int, metavar="PX", help="ass: default from the height")
+    export.add_argument("--scroll-s", type=int, metavar="S", help="ass: seconds to cross (8)")
     export.add_argument("-o", "--output", metavar="FILE", help="write to FILE (default: stdout)")
     command("health", cmd_health, "the daemon's health checks; exit 1 when unhealthy")
     notify = command("notify", cmd_notify, "notifications: `notify test [URL]` sends a test")

@@ -51,12 +51,19 @@ from dylived.control.api import (
     JsonObject,
     MetricsSnapshot,
     NotFound,
+    SubtitleFormat,
     Unavailable,
 )
 from dylived.errors import ConfigError, DylivedError
 from dylived.model import WatchState
-from dylived.store.db import Database
-from dylived.store.export import export_session, session_manifest
+from dylived.replay.subtitles import SubtitleFile, SubtitleOptions
+from dylived.store.db import Database, SessionNotFound
+from dylived.store.export import (
+    SegmentNotFound,
+    export_session,
+    session_manifest,
+    session_subtitles,
+)
 from dylived.store.writer import Writer
 from dylived.watch.broadcaster import WatchStatistics
 from dylived.watch.session import wall_ms
@@ -432,6 +439,15 @@ class Facade:
                 return
             async for chunk in export_session(db, session_id, fmt):
                 yield chunk
+
+    async def subtitles(
+        self, session_id: int, fmt: SubtitleFormat, options: SubtitleOptions
+    ) -> SubtitleFile:
+        async with Database.open(self.config.daemon.database) as db:
+            try:
+                return await session_subtitles(db, session_id, fmt, options)
+            except (SessionNotFound, SegmentNotFound) as exc:
+                raise NotFound(str(exc)) from exc
 
     async def health(self) -> JsonObject:
         checks = []

@@ -26,10 +26,14 @@ from collections.abc import AsyncIterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol
 
+from dylived.replay.subtitles import SubtitleFile, SubtitleOptions
+
 
 JsonObject = dict[str, Any]
 ExportFormat = Literal["jsonl", "csv", "manifest"]
 EXPORT_FORMATS: tuple[ExportFormat, ...] = ("jsonl", "csv", "manifest")
+SubtitleFormat = Literal["ass", "srt"]
+SUBTITLE_FORMATS: tuple[SubtitleFormat, ...] = ("ass", "srt")
 
 
 class ApiError(Exception):
@@ -311,6 +315,17 @@ class DaemonFacade(Protocol):
         of byte chunks (any size): ``jsonl``/``csv`` give ``room_info`` first, one row per
         event, ``summary`` last (dataset.md); ``manifest`` gives the recordings manifest JSON.
         Memory must not grow with the size of the session.
+        """
+        ...
+
+    async def subtitles(
+        self, session_id: int, fmt: SubtitleFormat, options: SubtitleOptions
+    ) -> SubtitleFile:
+        """``GET /v1/sessions/{id}/export?format=ass|srt&include=chat,gift&segment=N``.
+
+        The session's chat, gifts and joins as subtitles (``dylived.replay.subtitles``), timed
+        from the session's start or, with ``segment``, from that segment's start. Raises
+        ``NotFound`` for an unknown session or segment. Built in memory from compact cues.
         """
         ...
 

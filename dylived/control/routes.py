@@ -17,12 +17,15 @@ from urllib.parse import parse_qsl, unquote
 from dylived.control import metrics as metrics_text
 from dylived.control.api import (
     EXPORT_FORMATS,
+    SUBTITLE_FORMATS,
     ApiError,
     BadRequest,
     DaemonFacade,
     JsonObject,
     NotFound,
+    SubtitleFormat,
 )
+from dylived.replay.subtitles import DEFAULT_INCLUDE, KINDS, SubtitleOptions
 
 
 logger = logging.getLogger(__name__)
@@ -30,6 +33,7 @@ logger = logging.getLogger(__name__)
 JSON_TYPE = "application/json"
 NDJSON_TYPE = "application/x-ndjson"
 CSV_TYPE = "text/csv; charset=utf-8"
+SUBTITLE_TYPES = {"ass": "text/x-ssa; charset=utf-8", "srt": "application/x-subrip; charset=utf-8"}
 STATE_CHANGING_METHODS = frozenset({"POST", "PATCH", "DELETE", "PUT"})
 MAX_SESSIONS_LIMIT = 10_000
 
@@ -255,11 +259,52 @@ async def _events(facade: DaemonFacade, request: Request, args: tuple[str, ...])
     return StreamResponse(200, NDJSON_TYPE, _ndjson(rows))
 
 
+def subtitle_options(query: Mapping[str, str]) -> SubtitleOptions:
+    """``include`` (comma list of chat, gift, join), ``segment``, ``font_size``, ``scroll_s``."""
+    raw = query.get("include")
+    include = DEFAULT_INCLUDE if raw is None else frozenset(filter(None, raw.split(",")))
+    if not include or not include <= set(KINDS):
+        raise BadRequest(f"include must be a comma list of {', '.join(KINDS)}, got {raw!r}")
+    segment = _int_param(query, "segment", -1)
+    size = _int_param(query, "font_size", 0)
+    if size and not 8 <= size <= 400:
+        raise BadRequest("query parameter 'font_size' must be between 8 and 400")
+    scroll = _int_param(query, "scroll_s", 8, minimum=1)
+    return SubtitleOptions(
+        include=include,
+        segment=None if segment < 0 else segment,
+        font_size=size or None,
+        scroll_s=float(scroll),
+    )
+
+
+async def _one_chunk(data: bytes) -> AsyncIterator[bytes]:
+    yield data
+
+
+async def _subtitles(
+    facade: DaemonFacade, session_id: int, fmt: SubtitleFormat, query: Mapping[str, str]
+) -> StreamResponse:
+    options = subtitle_options(query)
+    done = await facade.subtitles(session_id, fmt, options)
+    part = "" if options.segment is None else f"-segment-{options.segment}"
+    headers = (
+        ("content-disposition", f'attachment; filename="session-{session_id}{part}.{fmt}"'),
+        ("x-dylived-lines", str(done.lines)),
+        ("x-dylived-dropped", str(done.dropped)),
+        ("x-dylived-no-offset", str(done.no_offset)),
+    )
+    return StreamResponse(200, SUBTITLE_TYPES[fmt], _one_chunk(done.text.encode()), headers)
+
+
 async def _export(facade: DaemonFacade, request: Request, args: tuple[str, ...]) -> StreamResponse:
     session_id = _session_id(args[0])
     fmt = request.query.get("format", "jsonl")
+    if fmt in SUBTITLE_FORMATS:
+        return await _subtitles(facade, session_id, fmt, request.query)
     if fmt not in EXPORT_FORMATS:
-        raise BadRequest(f"format must be one of {', '.join(EXPORT_FORMATS)}, got {fmt!r}")
+        every = (*EXPORT_FORMATS, *SUBTITLE_FORMATS)
+        raise BadRequest(f"format must be one of {', '.join(every)}, got {fmt!r}")
     chunks = await facade.export(session_id, fmt)
     content_type = {"jsonl": NDJSON_TYPE, "csv": CSV_TYPE, "manifest": JSON_TYPE}[fmt]
     filename = f"session-{session_id}.{'json' if fmt == 'manifest' else fmt}"

@@ -12,8 +12,9 @@ with ``'`` (OWASP's defence against formula injection: a chat line reading ``=HY
 stays text in a spreadsheet); numbers dylived wrote itself are left as they are, and the JSONL
 export is never altered.
 :func:`recordings_manifest` builds ``{"results": ..., "recordings": [...], "remuxed": [...]}``
-(``remuxed``, dylived's addition: the MP4s made from the session, see ``RemuxRecord``). Reads
-only.
+(``remuxed``, dylived's addition: the MP4s made from the session, see ``RemuxRecord``).
+:func:`session_subtitles` gathers a session's (or one segment's) events into the ASS or SRT
+file of ``dylived.replay.subtitles``, sized to the segment's video. Reads only.
 """
 
 from __future__ import annotations
@@ -25,6 +26,8 @@ from collections.abc import AsyncIterable, AsyncIterator, Mapping, Sequence
 from pathlib import PurePath
 from typing import Any, Literal
 
+from dylived.errors import StoreError
+from dylived.replay import subtitles
 from dylived.store.db import (
     Database,
     RemuxRecord,
@@ -214,3 +217,70 @@ async def session_manifest(
     segments = await database.segments(session_id)
     remuxes = await database.remuxes(session_id)
     return recordings_manifest(results or f"session:{session_id}", segments, remuxes)
+
+
+class SegmentNotFound(StoreError, LookupError):
+    """The session has no segment with that seq, or it has no start offset (404)."""
+
+
+def subtitle_window(
+    segments: Sequence[SegmentRecord], seq: int | None
+) -> tuple[float, float | None, SegmentRecord | None]:
+    """``(origin_s, until_s, segment)``: the whole session from 0, or segment ``seq``'s span."""
+    if seq is None:
+        return 0.0, None, next((s for s in segments if s.width and s.height), None)
+    ordered = sorted(segments, key=lambda s: s.seq)
+    index = next((i for i, s in enumerate(ordered) if s.seq == seq), None)
+    if index is None or ordered[index].start_offset_s is None:
+        raise SegmentNotFound(f"no segment {seq} with a start offset in this session")
+    seg = ordered[index]
+    start = seg.start_offset_s or 0.0
+    later = [s.start_offset_s for s in ordered[index + 1 :] if s.start_offset_s is not None]
+    if seg.media_duration_s is not None:
+        return start, start + seg.media_duration_s, seg
+    return start, (later[0] if later else None), seg
+
+
+async def session_subtitles(
+    database: Database,
+    session_id: int,
+    fmt: Literal["ass", "srt"],
+    options: subtitles.SubtitleOptions,
+    *,
+    page_size: int = 1000,
+) -> subtitles.SubtitleFile:
+    """The subtitles of one session or segment (``options.segment``), built in memory from
+    compact cues (one short line per shown event)."""
+    session = await database.get_session(session_id)
+    if session is None:
+        raise SessionNotFound(session_id)
+    origin, until, seg = subtitle_window(await database.segments(session_id), options.segment)
+    cues: list[subtitles.Cue] = []
+    no_offset, after = 0, 0
+    while True:
+        page = await database.events_after(session_id, after, limit=page_size)
+        got = subtitles.collect(
+            ((e.seq, e.row) for e in page), options.include, origin_s=origin, until_s=until
+        )
+        cues += got.cues
+        no_offset += got.no_offset
+        if len(page) < page_size:
+            break
+        after = page[-1].seq
+    if fmt == "srt":
+        text = subtitles.render_srt(cues, cue_s=options.cue_s)
+        return subtitles.SubtitleFile(text, len(cues), 0, no_offset)
+    width, height = subtitles.DEFAULT_SIZE
+    if seg is not None and seg.width and seg.height:
+        width, height = seg.width, seg.height
+    lay = subtitles.layout(
+        cues,
+        width,
+        height,
+        font_size=options.font_size,
+        scroll_s=options.scroll_s,
+        area=options.area,
+    )
+    title = f"{session.nickname or session.web_rid} session {session_id}"
+    text = subtitles.render_ass(lay, font=options.font, no_offset=no_offset, title=title)
+    return subtitles.SubtitleFile(text, len(lay.placed), lay.dropped, no_offset)

@@ -31,8 +31,11 @@ from dylived.control.api import (
     JsonObject,
     MetricsSnapshot,
     NotFound,
+    SubtitleFormat,
 )
 from dylived.control.server import ControlSettings, serve
+from dylived.replay import subtitles
+from dylived.replay.subtitles import SubtitleFile, SubtitleOptions
 
 
 NOW_MS = int(time.time() * 1000)
@@ -186,6 +189,14 @@ class FakeDaemon:
     async def export(self, session_id: int, fmt: ExportFormat) -> AsyncIterator[bytes]:
         session = self._session(session_id)
         return self._export(session, fmt)
+
+    async def subtitles(
+        self, session_id: int, fmt: SubtitleFormat, options: SubtitleOptions
+    ) -> SubtitleFile:
+        events = self.events_by_session[self._session(session_id)["id"]]
+        got = subtitles.collect(((e["seq"], e) for e in events), options.include)
+        text = subtitles.render_srt(got.cues)
+        return SubtitleFile(text, len(got.cues), 0, got.no_offset)
 
     async def _export(self, session: JsonObject, fmt: ExportFormat) -> AsyncIterator[bytes]:
         events = self.events_by_session[session["id"]]

@@ -31,7 +31,7 @@ from dylived.sim import RoomSpec, Scenario, Simulator
 from dylived.sim.room import SimRoom
 from dylived.sim.script import SimUser
 from tests.conftest import REPO_ROOT
-from tests.daemon_rig import broadcaster_table, simulator_config
+from tests.daemon_rig import broadcaster_table, query, simulator_config, wait_for
 
 
 pytestmark = [pytest.mark.anyio, pytest.mark.e2e, pytest.mark.slow]
@@ -378,6 +378,93 @@ async def test_rejected_reload_exits_1_listing_every_problem(rig: Rig) -> None:
     assert "internal" not in add_err
     assert (await ctl(rig, "reload"))[0] == 0  # the good file again
     assert "zed" not in (await ctl(rig, "list"))[1]
+
+
+def dialogue_starts(ass: str) -> dict[int, float]:
+    """``{seq: start seconds}`` of an ASS file's Dialogue lines (the Name field holds the seq)."""
+    starts = {}
+    for line in ass.splitlines():
+        if line.startswith("Dialogue: "):
+            _, start, _, _, name, *_ = line.split(",", 9)
+            h, m, s = start.split(":")
+            starts[int(name)] = int(h) * 3600 + int(m) * 60 + float(s)
+    return starts
+
+
+SHOWN = (
+    "SELECT seq, stream_offset_s FROM events WHERE session_id = ? AND type IN "
+    "('chat', 'emoji_chat', 'gift') AND stream_offset_s IS NOT NULL"
+)
+
+
+async def export_with_offsets(
+    rig: Rig, session: int, *argv: str
+) -> tuple[str, str, dict[int, float]]:
+    """An export (stdout, stderr) and the stored offsets it was made from: read before and after
+    and retried while they differ (a closing segment rebases the offsets of recent events)."""
+    db = rig.state / "dylived.db"
+    for _ in range(5):
+        before = dict(query(db, SHOWN, session))
+        code, out, err = await ctl(rig, "export", str(session), *argv)
+        assert code == 0, err
+        after = dict(query(db, SHOWN, session))
+        if all(after.get(seq) == off for seq, off in before.items()):
+            return out, err, after
+    raise AssertionError("the stored offsets kept changing")
+
+
+async def test_export_ass_plays_in_ffmpeg_with_the_stored_offsets(rig: Rig, tmp_path: Path) -> None:
+    gifter = SimUser(11, 11, "送礼{\\pos(0,0)}", "MS4wLjABAAAAgift", "gift")
+    rig.room.push("gift", user=gifter, gift_name="玫瑰", gift_diamond_count=1, repeat_count=3)
+    rig.room.push("chat", user=gifter, content="{\\fs200}big\\Nline\nnext 😀")
+    rig.room.push("member", user=SimUser(12, 12, "carol", "MS4wLjABAAAAcarol", "carol"))
+    db = rig.state / "dylived.db"
+    hostile = "SELECT 1 FROM events WHERE type = 'chat' AND payload LIKE '%fs200%'"
+    await wait_for(lambda: query(db, hostile), 20, "the hostile chat line stored")
+    sessions = (await ctl_json(rig, "sessions", "alice"))["sessions"]
+    session = sessions[0]["id"]
+    segments = (
+        await wait_for_json(
+            rig,
+            ["segments", str(session)],
+            lambda j: any(s["state"] == "closed" for s in j["segments"]),
+            30,
+            "a closed segment",
+        )
+    )["segments"]
+    first = min((s for s in segments if s["state"] == "closed"), key=lambda s: s["seq"])
+    # the first segment alone, timed from its start, over its own video in real ffmpeg
+    start, end = first["start_offset_s"], first["start_offset_s"] + first["media_duration_s"]
+    out = tmp_path / "first.ass"
+    argv = ["--format", "ass", "--segment", str(first["seq"]), "-o", str(out)]
+    _, err, offsets = await export_with_offsets(rig, session, *argv)
+    lines, dropped = (int(n) for n in re.findall(r"(\d+) lines, (\d+) dropped", err)[0])
+    starts = dialogue_starts(out.read_text(encoding="utf-8"))
+    expected = {seq for seq, off in offsets.items() if start <= off < end}
+    assert len(starts) == lines > 0
+    assert set(starts) <= expected
+    assert len(expected) - len(starts) == dropped
+    for seq, at in starts.items():
+        assert abs(at - (offsets[seq] - start)) <= 0.01, (seq, at, offsets[seq], start)
+    argv = ["/usr/bin/ffmpeg", "-hide_banner", "-nostdin", "-loglevel", "error"]
+    argv += ["-i", first["path"], "-vf", f"subtitles={out}", "-f", "null", "-"]
+    done = await anyio.run_process(argv, check=False)
+    assert done.returncode == 0, done.stderr.decode()
+    assert b"rror" not in done.stderr, done.stderr.decode()
+    # the whole session, timed from its start (as its segments play in order)
+    ass, _, offsets = await export_with_offsets(rig, session, "--format", "ass")
+    whole = dialogue_starts(ass)
+    assert set(whole) <= set(offsets)
+    assert len(whole) >= len(starts)
+    assert all(abs(at - offsets[seq]) <= 0.01 for seq, at in whole.items())
+    assert "｛＼fs200｝big＼Nline next 😀" in ass  # the hostile chat line, plain and on one line
+    assert "送礼｛＼pos(0,0)｝ sent 玫瑰 ×3" in ass  # a gift: name × count
+    code, srt, err = await ctl(rig, "export", str(session), "--format", "srt", "--include", "join")
+    assert code == 0, err
+    assert re.search(r"\n\d\d:\d\d:\d\d,\d{3} --> \d\d:\d\d:\d\d,\d{3}\ncarol joined\n", srt)
+    code, _, err = await ctl(rig, "export", str(session), "--format", "ass", "--segment", "999")
+    assert code == 1
+    assert "999" in err
 
 
 async def metrics_text(rig: Rig) -> str:

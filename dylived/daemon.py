@@ -48,7 +48,8 @@ from dylived.facade import WRITER_STALL, Facade, needs_ffmpeg
 from dylived.logs import setup_logging
 from dylived.net.http import HttpClient
 from dylived.notify import Notifier, watchdog_interval
-from dylived.platforms.douyin import DouyinPlatform
+from dylived.platforms import registry
+from dylived.platforms.base import Platform
 from dylived.record.housekeeping import Housekeeper
 from dylived.record.probe import find_usable_ffmpeg
 from dylived.record.recovery import recover_recordings
@@ -58,6 +59,12 @@ from dylived.store.writer import Writer
 
 
 logger = logging.getLogger(__name__)
+
+
+def platform_section(config: Config, name: str) -> Any:
+    """The config section of platform ``name`` (``[<name>]``, one per platform)."""
+    return getattr(config, name)
+
 
 STOP_BUDGET = 10.0  # seconds from SIGTERM to exit
 STATUS_REFRESH = 2.0  # seconds between STATUS= recomputations
@@ -126,10 +133,12 @@ class Daemon:
         housekeeper = Housekeeper(
             lambda: self.config, config.daemon.database, writer.submit, self._ffmpeg
         )
+        name = registry.DEFAULT
         async with HttpClient(
-            user_agent=config.douyin.user_agent, timeout=config.poll.request_timeout
+            user_agent=platform_section(config, name).user_agent,
+            timeout=config.poll.request_timeout,
         ) as http:
-            platform = DouyinPlatform(http, config.douyin)
+            platform = registry.get(name).create(http, platform_section(config, name))
             watchlist = Watchlist(
                 config.poll,
                 config.broadcasters,  # type: ignore[arg-type]
@@ -137,16 +146,18 @@ class Daemon:
                 WriterSessionStore(writer, on_closed=housekeeper.session_closed),
                 [
                     lambda ctx: StatusSampler(),
-                    # Event capture (dylived/capture.py); [douyin] read per session (reloads).
+                    # Event capture (dylived/capture.py); the platform's section is read per
+                    # session (reloads).
                     lambda ctx: capture_factory(
-                        CaptureSettings.from_douyin(self.config.douyin),
+                        CaptureSettings(),
                         writer,
-                        platform.cookie_header,
+                        platform.event_source(platform_section(self.config, name)),
                     )(ctx),
                     # Video recording (dylived/record/component.py); idle unless wanted.
                     lambda ctx: self._recorder_component(writer, platform),
                 ],
                 paused=frozenset(b.key for b in config.broadcasters if b.paused),
+                platform=name,
             )
             async with anyio.create_task_group() as services:
                 housekeeping_scope = anyio.CancelScope()
@@ -200,7 +211,7 @@ class Daemon:
                     await anyio.lowlevel.checkpoint()
                 services.cancel_scope.cancel()
 
-    def _recorder_component(self, writer: Writer, platform: DouyinPlatform) -> Any:
+    def _recorder_component(self, writer: Writer, platform: Platform) -> Any:
         """A RecorderComponent for one session; None when this daemon has no ffmpeg."""
         from dylived.record.component import RecorderComponent, RecordingEnvironment
 

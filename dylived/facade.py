@@ -117,7 +117,7 @@ class Facade:
         )
         breaker = self.watchlist.gate.statistics()
         if breaker.state.value != "closed":
-            line += f", douyin paused (risk control, {breaker.state.value})"
+            line += f", {self.watchlist.gate.platform} paused (risk control, {breaker.state.value})"
         if force or line != self._last_status_line:
             self._last_status_line = line
             self.notifier.status(line)
@@ -302,7 +302,7 @@ class Facade:
         return {
             "id": key,
             "target": b.target_text,
-            "platform": "douyin",
+            "platform": getattr(b, "platform", None) or self.watchlist.gate.platform,
             "paused": b.paused,
             "enabled": b.enabled,
             "state": (s.state.value if s else ("paused" if b.paused else "offline")),
@@ -346,7 +346,7 @@ class Facade:
                 "database_bytes": db_bytes,
                 "status_line": self._last_status_line,
                 "breaker": {
-                    "douyin": {
+                    self.watchlist.gate.platform: {
                         "state": breaker.state.value,
                         "times_opened": breaker.times_opened,
                         "last_reason": breaker.last_reason,

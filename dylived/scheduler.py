@@ -1,7 +1,7 @@
 """The watchlist: one Watch per broadcaster, their poll times, the platform gate.
 
 APScheduler 3.11's ``AsyncIOScheduler`` only *triggers* polls (ecosystem.md §3, §8.6), through
-its public API: one interval job per platform (``id="poll:douyin"``, every ``tick`` seconds,
+its public API: one interval job per platform (``id="poll:<platform>"``, every ``tick`` seconds,
 ``max_instances=1``, ``coalesce=True``, run inline on the loop by APScheduler's
 ``DebugExecutor``) asks the :class:`PollClock` which broadcasters are due and calls
 ``watch.request_poll()`` for each (a flag and an event on the same loop). The clock keeps each
@@ -40,9 +40,10 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.interval import IntervalTrigger
 
 from dylived.budget import BreakerStatistics, CircuitBreaker, RequestBudget
-from dylived.errors import RiskControl
+from dylived.errors import RiskControl, UpstreamError
 from dylived.model import LiveStatus, WatchState
-from dylived.platforms.douyin import DouyinPlatform, ResolvedTarget
+from dylived.platforms import registry
+from dylived.platforms.base import Platform
 from dylived.watch import (
     CheckSkipped,
     ComponentFactory,
@@ -145,19 +146,27 @@ StatusFetcher = Callable[[BroadcasterOptions], Awaitable[LiveStatus]]
 
 
 class StatusSource:
-    """Resolves each broadcaster's target once (again when it changes), then asks its status."""
+    """Resolves each broadcaster's target once (again when it changes), then asks its status.
 
-    def __init__(self, platform: DouyinPlatform) -> None:
-        self._platform = platform
-        self._resolved: dict[str, tuple[str, ResolvedTarget]] = {}
+    The broadcaster's ``platform`` (the registry's default when it names none) picks which of
+    ``platforms`` answers.
+    """
+
+    def __init__(self, *platforms: Platform) -> None:
+        self._platforms = {platform.name: platform for platform in platforms}
+        self._resolved: dict[str, tuple[str, str, object]] = {}
 
     async def fetch(self, broadcaster: BroadcasterOptions) -> LiveStatus:
         b: Any = broadcaster  # config.BroadcasterConfig: target_text is the target as written
+        name = str(getattr(b, "platform", None) or registry.DEFAULT)
+        platform = self._platforms.get(name)
+        if platform is None:
+            raise UpstreamError(f"platform {name!r} is not running in this daemon")
         cached = self._resolved.get(b.key)
-        if cached is None or cached[0] != b.target_text:
-            cached = (b.target_text, await self._platform.resolve(b.target_text))
+        if cached is None or cached[:2] != (name, b.target_text):
+            cached = (name, b.target_text, await platform.resolve(b.target_text))
             self._resolved[b.key] = cached
-        return await self._platform.fetch_status(cached[1])
+        return await platform.fetch_status(cached[2])
 
 
 class PlatformGate:
@@ -245,6 +254,7 @@ class Watchlist:
         factories: session components made for each live session.
         paused: keys that start paused (the overrides state file).
         tick: the period of the platform's poll job in seconds (a poll starts at most this late).
+        platform: the name of the platform whose gate the polls go through.
     """
 
     def __init__(
@@ -257,6 +267,7 @@ class Watchlist:
         paused: frozenset[str] = frozenset(),
         *,
         tick: float = SCHEDULER_TICK,
+        platform: str = registry.DEFAULT,
     ) -> None:
         self.poll = poll
         self._initial = list(broadcasters)
@@ -264,7 +275,7 @@ class Watchlist:
         self._store = store
         self._factories = factories
         self._initially_paused = paused
-        self.gate = PlatformGate("douyin", poll)
+        self.gate = PlatformGate(platform, poll)
         self.watches: dict[str, Watch] = {}
         self._scopes: dict[str, anyio.CancelScope] = {}
         self._done: dict[str, anyio.Event] = {}

@@ -20,9 +20,9 @@ import anyio
 import anyio.abc
 
 from dylived.model import ExitReason, LiveStatus
+from dylived.platforms.douyin.rows import build_room_info_row
 from dylived.store import ops
 from dylived.store.writer import Writer
-from dylived.wire.rows import build_room_info_row
 
 
 logger = logging.getLogger(__name__)

@@ -1,4 +1,4 @@
-"""Regenerate dylived/wire/_pb/ from proto/*.proto with the pinned grpcio-tools.
+"""Regenerate each platform's protobuf code (dylived/platforms/<name>/_pb/) from its .proto files.
 
     python proto/gen.py            write the generated modules
     python proto/gen.py --check    exit 1 if the committed modules differ from a fresh build
@@ -17,17 +17,20 @@ import tempfile
 from pathlib import Path
 
 
-PROTO_DIR = Path(__file__).resolve().parent
-OUT_DIR = PROTO_DIR.parent / "dylived" / "wire" / "_pb"
+REPO = Path(__file__).resolve().parent.parent
+# Every platform keeps its schema next to its generated code: dylived/platforms/<name>/_pb/.
+SCHEMA_DIRS = sorted(
+    d for d in (REPO / "dylived" / "platforms").glob("*/_pb") if any(d.glob("*.proto"))
+)
 GENERATED_SUFFIXES = ("_pb2.py", "_pb2.pyi")
 
 
-def generate(out_dir: Path) -> None:
-    """Run protoc (from grpc_tools) on every .proto file into out_dir."""
+def generate(proto_dir: Path, out_dir: Path) -> None:
+    """Run protoc (from grpc_tools) on every .proto file of proto_dir into out_dir."""
     from grpc_tools import protoc
 
-    protos = sorted(str(p.name) for p in PROTO_DIR.glob("*.proto"))
-    args = ["protoc", f"-I{PROTO_DIR}", f"--python_out={out_dir}", f"--pyi_out={out_dir}", *protos]
+    protos = sorted(str(p.name) for p in proto_dir.glob("*.proto"))
+    args = ["protoc", f"-I{proto_dir}", f"--python_out={out_dir}", f"--pyi_out={out_dir}", *protos]
     if protoc.main(args) != 0:
         raise SystemExit("protoc failed")
 
@@ -55,15 +58,21 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--check", action="store_true", help="compare instead of writing")
     args = parser.parse_args(argv)
+    if not SCHEMA_DIRS:
+        print("no .proto files under dylived/platforms/*/_pb/", file=sys.stderr)
+        return 1
     if not args.check:
-        generate(OUT_DIR)
+        for schema_dir in SCHEMA_DIRS:
+            generate(schema_dir, schema_dir)
         return 0
-    with tempfile.TemporaryDirectory() as tmp:
-        generate(Path(tmp))
-        diff = differences(Path(tmp), OUT_DIR)
-    for name in diff:
-        print(f"generated file out of date: dylived/wire/_pb/{name}", file=sys.stderr)
-    return 1 if diff else 0
+    stale = []
+    for schema_dir in SCHEMA_DIRS:
+        with tempfile.TemporaryDirectory() as tmp:
+            generate(schema_dir, Path(tmp))
+            stale += [schema_dir / name for name in differences(Path(tmp), schema_dir)]
+    for path in stale:
+        print(f"generated file out of date: {path.relative_to(REPO)}", file=sys.stderr)
+    return 1 if stale else 0
 
 
 if __name__ == "__main__":

@@ -6,7 +6,7 @@ time; a WebSocket upgrade on the same port is handed to websockets' sans-I/O ``S
 (``sim/push.py``). So ``web_base`` and ``ws_base`` share host and port; a daemon config sets
 ``[douyin] web_base = sim.web_base`` and ``ws_hosts = [sim.ws_base]`` (push path
 ``/webcast/im/push/v2/``). Frames are encoded with the generated schema only
-(``dylived.wire._pb``; ``sim/encode.py``), never with ``dylived.wire`` logic.
+(``dylived.platforms.douyin._pb``; ``sim/encode.py``), never with ``dylived.wire`` logic.
 
 Quick start (tests)::
 

@@ -1,7 +1,8 @@
 """Scripted events → webcast PushFrame bytes, with the generated schema only (pure).
 
-This is the simulator's own encoder: it imports ``dylived.wire._pb.douyin_pb2`` and nothing
-else from ``dylived.wire``, so an encoder bug here and a decoder bug there cannot cancel out.
+This is the simulator's own encoder: it imports ``dylived.platforms.douyin._pb.douyin_pb2``
+and nothing of the decoding side (``dylived.wire``, the platform's messages), so an encoder
+bug here and a decoder bug there cannot cancel out.
 Frames look like the real 2022 capture: service 8888, method 8, headers ``compress_type=gzip``,
 ``im-internal_ext``, ``im-cursor``, ``im-now``, ``im-live_cursor``; payload_encoding ``pb``,
 payload_type ``msg``; payload = gzip(Response{need_ack, heartbeat_duration, internal_ext, …}).
@@ -15,8 +16,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from dylived.platforms.douyin._pb import douyin_pb2 as pb
 from dylived.sim.script import ScriptedEvent, SimUser
-from dylived.wire._pb import douyin_pb2 as pb
 
 
 HEARTBEAT_BYTES = bytes.fromhex("3a026862")

@@ -20,6 +20,7 @@ import anyio.abc
 
 from dylived.capture import CaptureSettings, EventCapture
 from dylived.model import ExitReason, LiveStatus
+from dylived.platforms.douyin.push import DouyinPush
 from dylived.session import SessionContext, wall_ms
 from dylived.sim import SimRoom, Simulator
 from dylived.store.ops import CloseSession, OpenSession
@@ -43,11 +44,15 @@ class Owner:
 
 
 def settings_for(sim: Simulator, **tuning: Any) -> CaptureSettings:
-    return CaptureSettings(
+    return CaptureSettings(**tuning)
+
+
+def push_for(sim: Simulator, cookie: str) -> DouyinPush:
+    return DouyinPush(
         ws_hosts=(sim.ws_base,),
         user_agent="Mozilla/5.0 (X11; Linux x86_64) dylived-test/1.0",
         origin=sim.web_base,
-        **tuning,
+        cookie_header=lambda: cookie,
     )
 
 
@@ -115,8 +120,8 @@ async def capture_rig(
         capture = EventCapture(
             settings_for(sim, **tuning),
             writer,
+            push_for(sim, cookie),
             exclude_events=exclude_events,
-            cookie_header=lambda: cookie,
             rng=random.Random(5),
         )
         scope = anyio.CancelScope()

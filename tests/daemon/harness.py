@@ -11,7 +11,7 @@ import anyio
 
 from dylived.config import loads_config
 from dylived.net.http import HttpClient
-from dylived.platforms.douyin import DouyinPlatform
+from dylived.platforms.douyin.client import DouyinPlatform
 from dylived.scheduler import StatusFetcher, StatusSource, Watchlist
 from dylived.session import StatusSampler, WriterSessionStore
 from dylived.sim import Simulator

@@ -20,12 +20,12 @@ from pathlib import Path
 
 from dylived.decode import decode_stream
 from dylived.model import LiveStatus
+from dylived.platforms.douyin._pb import douyin_pb2 as pb
+from dylived.platforms.douyin.rows import build_room_info_row
+from dylived.platforms.douyin.status import parse_enter, parse_reflow
 from dylived.sim.encode import FrameContext, encode_frame
 from dylived.sim.script import METHODS, EventScript, SimUser
 from dylived.sim.status import QUALITY_LADDER, RoomView, StreamLinks, reflow_body, web_enter_body
-from dylived.wire._pb import douyin_pb2 as pb
-from dylived.wire.rows import build_room_info_row
-from dylived.wire.status import parse_enter, parse_reflow
 
 
 GOLDEN = Path(__file__).parent / "golden"

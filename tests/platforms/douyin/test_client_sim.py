@@ -11,7 +11,8 @@ import pytest
 from dylived.config import DouyinConfig, Secret, Target
 from dylived.errors import RiskControl, RoomNotFound, UpstreamError
 from dylived.net.http import BlockedResponse, HttpClient
-from dylived.platforms.douyin import DouyinPlatform, ResolvedTarget, TargetKind
+from dylived.platforms.douyin.client import DouyinPlatform
+from dylived.platforms.douyin.targets import ResolvedTarget, TargetKind
 from dylived.sim import RoomSpec, Scenario, Simulator
 
 

@@ -1,4 +1,4 @@
-"""Room-status bodies of the Douyin HTTP APIs → ``LiveStatus``, and the choice of a stream.
+"""Room-status bodies of the Douyin HTTP APIs → ``LiveStatus``.
 
 Owns the parsing of two JSON bodies (protocol.md §1.2 web/enter, §1.4 reflow) into
 :class:`dylived.model.LiveStatus` with its stream URLs per quality, the classification of the
@@ -15,7 +15,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterator, Mapping
-from typing import NamedTuple, cast
+from typing import cast
 
 from dylived.errors import RiskControl, RoomNotFound, UpstreamError
 from dylived.model import LEGACY_QUALITIES, QUALITIES, LiveStatus, StreamVariant
@@ -24,12 +24,10 @@ from dylived.model import LEGACY_QUALITIES, QUALITIES, LiveStatus, StreamVariant
 __all__ = [
     "ACCOUNT_DELETED_NICKNAME",
     "RoomListEmpty",
-    "StreamChoice",
     "decode_body",
     "parse_enter",
     "parse_reflow",
     "parse_streams",
-    "select_stream",
 ]
 
 # data.data[0].status: 1 prepare, 2 living, 3 pause, 4 end (dycast RoomStatus enum).
@@ -62,13 +60,6 @@ class RoomListEmpty(RoomNotFound):
     @property
     def sec_uid(self) -> str | None:
         return None if self.identity is None else self.identity.sec_uid
-
-
-class StreamChoice(NamedTuple):
-    """The stream picked for a wanted quality, and whether it is a different quality."""
-
-    variant: StreamVariant
-    fell_back: bool
 
 
 # ---------------------------------------------------------------- small JSON helpers
@@ -249,36 +240,6 @@ def parse_streams(stream_url: object) -> dict[str, StreamVariant]:
                 bitrate=known.bitrate,
             )
     return variants
-
-
-def _rank(quality: str) -> int | None:
-    canonical = LEGACY_QUALITIES.get(quality, quality)
-    return QUALITIES.index(canonical) if canonical in QUALITIES else None
-
-
-def select_stream(status: LiveStatus, wanted_quality: str) -> StreamChoice:
-    """The variant of ``wanted_quality``, or the nearest available one.
-
-    Qualities are ordered origin, uhd, hd, sd, ld, md; a legacy name counts as the quality it
-    maps to (LEGACY_QUALITIES). Between two equally near qualities the better one wins, so a
-    fallback never records worse than it must.
-
-    Raises:
-        ValueError: ``wanted_quality`` is not a known quality name.
-        UpstreamError: the status has no stream with a usable URL.
-    """
-    wanted_rank = _rank(wanted_quality)
-    if wanted_rank is None:
-        raise ValueError(f"unknown video quality {wanted_quality!r}")
-    candidates = [
-        (abs(rank - wanted_rank), rank, variant)
-        for variant in status.streams.values()
-        if (rank := _rank(variant.quality)) is not None
-    ]
-    if not candidates:
-        raise UpstreamError("the room is live but its status lists no stream URL")
-    distance, _, variant = min(candidates, key=lambda c: (c[0], c[1]))
-    return StreamChoice(variant, fell_back=distance != 0)
 
 
 # ---------------------------------------------------------------- web/enter

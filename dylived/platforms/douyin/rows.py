@@ -1,4 +1,4 @@
-"""Typed wire events → the rows of shared/design/dataset.md, as plain JSON-ready dicts.
+"""Douyin's typed events → the rows of shared/design/dataset.md, as plain JSON-ready dicts.
 
 Field names are exactly dataset.md's. Every event row carries ``type``, ``msg_id``,
 ``room_id``, ``web_rid``, ``server_time_ms``, ``received_at_ms`` and ``stream_offset_s``; the
@@ -31,7 +31,7 @@ from collections.abc import Callable
 from typing import Any
 
 from dylived.model import LiveStatus
-from dylived.wire.messages import (
+from dylived.platforms.douyin.messages import (
     ChatEvent,
     ControlEvent,
     EmojiChatEvent,
@@ -44,12 +44,11 @@ from dylived.wire.messages import (
     RoomStatsEvent,
     SocialEvent,
     StreamAdaptationEvent,
-    UndecodableMessage,
-    UnknownMessage,
     User,
     ViewerCountEvent,
     WireEvent,
 )
+from dylived.wire.frames import UndecodableMessage, UnknownMessage
 
 
 Row = dict[str, Any]
@@ -243,7 +242,7 @@ def build_row(
     """The dataset.md row of one event.
 
     Args:
-        event: a value from ``wire.messages`` (typed, unknown or undecodable).
+        event: a value from ``messages.decode_message`` (typed, unknown or undecodable).
         web_rid: the broadcaster's web room id, when known.
         received_at_ms: when the frame arrived (Unix ms, the caller's clock).
         stream_offset_s: seconds into the recording; ``None`` when not recording.

@@ -15,16 +15,21 @@ from typing import Any
 import pytest
 
 from dylived.errors import RiskControl, RoomNotFound, UpstreamError
-from dylived.model import LEGACY_QUALITIES, QUALITIES, LiveStatus, StreamVariant
-from dylived.wire.status import (
+from dylived.model import (
+    LEGACY_QUALITIES,
+    QUALITIES,
+    LiveStatus,
+    StreamChoice,
+    StreamVariant,
+    select_stream,
+)
+from dylived.platforms.douyin.status import (
     ACCOUNT_DELETED_NICKNAME,
     RoomListEmpty,
-    StreamChoice,
     decode_body,
     parse_enter,
     parse_reflow,
     parse_streams,
-    select_stream,
 )
 
 

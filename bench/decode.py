@@ -152,7 +152,7 @@ def build_frames(count: int, seed: int = 2022) -> list[bytes]:
     return frames
 
 
-_STATUS = LiveStatus(live=True, web_rid="261378947940")
+_STATUS = LiveStatus(live=True, handle="261378947940")
 
 
 def run_pipeline(frames: list[bytes]) -> int:

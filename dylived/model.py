@@ -2,7 +2,8 @@
 
 What lives here is the vocabulary the layers exchange: the row types of the dataset, the
 reasons a session ends, the states of a watched broadcaster, and the parsed live status of a
-room with its stream URLs per quality. Wire-level typed events live in ``wire/messages.py``.
+room with its stream URLs per quality. Typed events are each platform's
+(``platforms/<name>/messages.py``).
 """
 
 from __future__ import annotations
@@ -85,16 +86,20 @@ class LiveStatus:
 
     live: bool
     room_id: str | None = None
-    web_rid: str | None = None
+    # The broadcaster's public handle on the platform, the one its live URL names (Douyin: the
+    # web_rid of live.douyin.com/<web_rid>).
+    handle: str | None = None
     title: str = ""
     nickname: str = ""
-    sec_uid: str | None = None
     user_id: str | None = None
     viewers: int | None = None
     viewers_text: str = ""
     # Keyed by quality name (QUALITIES, and the legacy keys when only those are present).
     streams: Mapping[str, StreamVariant] = field(default_factory=dict)
     server_time_ms: int | None = None
+    # Platform-owned values with no shared meaning, read only by that platform's package
+    # (Douyin: "sec_uid").
+    extra: Mapping[str, str] = field(default_factory=dict)
 
 
 class StreamChoice(NamedTuple):

@@ -69,6 +69,10 @@ class EventCodec(Protocol):
         """The dataset row of one decoded event (typed, unknown or undecodable)."""
         ...
 
+    def room_info_row(self, status: LiveStatus, *, raw_url: str, received_at_ms: int) -> Row:
+        """The ``room_info`` row of a session (the first row of its export)."""
+        ...
+
 
 class EventSource(EventCodec, Protocol):
     """A platform's event stream for one session (made per session: config reloads apply)."""

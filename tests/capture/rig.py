@@ -101,7 +101,7 @@ async def capture_rig(
     """A live session of ``web_rid`` (the room must be live) with its capture running."""
     room = sim.room(web_rid)
     status = LiveStatus(
-        live=True, room_id=room.room_id, web_rid=room.web_rid, nickname=room.nickname
+        live=True, room_id=room.room_id, handle=room.web_rid, nickname=room.nickname
     )
     async with Writer.open(db_path) as writer, anyio.create_task_group() as tg:
         await tg.start(writer.run)
@@ -111,7 +111,7 @@ async def capture_rig(
                 broadcaster_key="alice",
                 started_at_ms=started,
                 room_id=status.room_id,
-                web_rid=status.web_rid,
+                web_rid=status.handle,
             )
         )
         owner = Owner()

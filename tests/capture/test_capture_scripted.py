@@ -110,7 +110,7 @@ async def capturing(
         user_agent="Mozilla/5.0 dylived-test",
         origin="http://127.0.0.1",
     )
-    status = LiveStatus(live=True, room_id=ROOM_ID, web_rid="200000000001")
+    status = LiveStatus(live=True, room_id=ROOM_ID, handle="200000000001")
     async with Writer.open(db_path) as writer, anyio.create_task_group() as tg:
         await tg.start(writer.run)
         started = wall_ms()

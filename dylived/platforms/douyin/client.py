@@ -36,7 +36,7 @@ from dylived.errors import RoomNotFound, UpstreamError
 from dylived.model import LiveStatus
 from dylived.net.http import BlockedResponse, HttpClient
 from dylived.platforms.douyin.push import DouyinPush
-from dylived.platforms.douyin.status import RoomListEmpty, parse_enter, parse_reflow
+from dylived.platforms.douyin.status import RoomListEmpty, parse_enter, parse_reflow, sec_uid_of
 from dylived.platforms.douyin.targets import (
     ResolvedTarget,
     ShareLocation,
@@ -346,7 +346,11 @@ class DouyinPlatform:
             await self._get_json(self.reflow_url(sec_uid, room_id), referer=None), sec_uid=sec_uid
         )
         return ResolvedTarget(
-            text, kind, web_rid=status.web_rid, sec_uid=status.sec_uid or sec_uid, room_id=room_id
+            text,
+            kind,
+            web_rid=status.handle,
+            sec_uid=sec_uid_of(status) or sec_uid,
+            room_id=room_id,
         )
 
     # ------------------------------------------------------------ status
@@ -402,8 +406,8 @@ class DouyinPlatform:
         status = parse_reflow(
             await self._get_json(self.reflow_url(sec_uid), referer=None), sec_uid=sec_uid
         )
-        if status.web_rid is None and web_rid is not None:
-            status = replace(status, web_rid=web_rid)
+        if status.handle is None and web_rid is not None:
+            status = replace(status, handle=web_rid)
         return status
 
     async def refresh_stream_urls(self, resolved: ResolvedTarget) -> LiveStatus:

@@ -10,7 +10,8 @@ retry because an id "may be expired"). **Handshake**: the ttwid cookie and the u
 the status calls; ``Origin`` = ``web_base`` and ``Referer`` = ``web_base/`` as BU sends them.
 The optional im/fetch bootstrap is not used: cursor and internal_ext are the browser's
 fallbacks. Each connection's session uses :data:`SCHEMA` and ``messages.decode_message``;
-rows are ``rows.build_row`` with the broadcaster's web_rid.
+rows are ``rows.build_row`` with the broadcaster's web_rid (``LiveStatus.handle``), and a
+session's ``room_info`` row is ``rows.build_room_info_row``.
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ from dylived.model import LiveStatus
 from dylived.platforms.base import EventConnection, Row
 from dylived.platforms.douyin._pb import douyin_pb2 as pb
 from dylived.platforms.douyin.messages import ControlEvent, WireEvent, decode_message
-from dylived.platforms.douyin.rows import build_row
+from dylived.platforms.douyin.rows import build_room_info_row, build_row
 from dylived.platforms.douyin.sign import SignatureRandomness, build_push_url
 from dylived.wire.frames import PushSchema
 from dylived.wire.session import DedupWindow, WebcastSession
@@ -89,11 +90,14 @@ class DouyinCodec:
     ) -> Row:
         return build_row(
             event,  # type: ignore[arg-type]  # a value of messages.decode_message
-            web_rid=status.web_rid,
+            web_rid=status.handle,
             received_at_ms=received_at_ms,
             stream_offset_s=stream_offset_s,
             room_id=status.room_id,
         )
+
+    def room_info_row(self, status: LiveStatus, *, raw_url: str, received_at_ms: int) -> Row:
+        return build_room_info_row(status, raw_url=raw_url, received_at_ms=received_at_ms)
 
 
 CODEC = DouyinCodec()

@@ -48,6 +48,7 @@ from dylived.platforms.douyin.messages import (
     ViewerCountEvent,
     WireEvent,
 )
+from dylived.platforms.douyin.status import sec_uid_of
 from dylived.wire.frames import UndecodableMessage, UnknownMessage
 
 
@@ -283,11 +284,11 @@ def build_room_info_row(
     return {
         "type": "room_info",
         "room_id": status.room_id,
-        "web_rid": status.web_rid,
+        "web_rid": status.handle,
         "broadcaster": {
             "nickname": status.nickname,
             "user_id": status.user_id,
-            "sec_uid": status.sec_uid,
+            "sec_uid": sec_uid_of(status),
         },
         "title": status.title,
         "user_count_text": user_count_text,

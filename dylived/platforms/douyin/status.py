@@ -25,9 +25,11 @@ __all__ = [
     "ACCOUNT_DELETED_NICKNAME",
     "RoomListEmpty",
     "decode_body",
+    "douyin_extra",
     "parse_enter",
     "parse_reflow",
     "parse_streams",
+    "sec_uid_of",
 ]
 
 # data.data[0].status: 1 prepare, 2 living, 3 pause, 4 end (dycast RoomStatus enum).
@@ -46,6 +48,16 @@ _COUNT = re.compile(r"^(\d+(?:\.\d+)?)(万|w|W|亿)?$")
 _COUNT_SCALE = {"万": 10_000, "w": 10_000, "W": 10_000, "亿": 100_000_000}
 
 
+def douyin_extra(sec_uid: str | None) -> dict[str, str]:
+    """The platform-owned part of a Douyin ``LiveStatus``: the broadcaster's sec_uid, if known."""
+    return {"sec_uid": sec_uid} if sec_uid else {}
+
+
+def sec_uid_of(status: LiveStatus) -> str | None:
+    """The sec_uid of a Douyin status (``None`` when the body named none)."""
+    return status.extra.get("sec_uid")
+
+
 class RoomListEmpty(RoomNotFound):
     """web/enter answered with an empty ``data.data``: try the reflow API when a sec_uid is known.
 
@@ -59,7 +71,7 @@ class RoomListEmpty(RoomNotFound):
 
     @property
     def sec_uid(self) -> str | None:
-        return None if self.identity is None else self.identity.sec_uid
+        return None if self.identity is None else sec_uid_of(self.identity)
 
 
 # ---------------------------------------------------------------- small JSON helpers
@@ -290,9 +302,9 @@ def parse_enter(
     if not rooms:
         identity = LiveStatus(
             live=False,
-            web_rid=web_rid,
+            handle=web_rid,
             nickname=_text(user.get("nickname")) or "",
-            sec_uid=_text(user.get("sec_uid")),
+            extra=douyin_extra(_text(user.get("sec_uid"))),
             user_id=_text(user.get("id_str")),
             server_time_ms=server_time_ms,
         )
@@ -316,10 +328,10 @@ def parse_enter(
     return LiveStatus(
         live=live,
         room_id=_first(_text(room.get("id_str")), _text(data.get("enter_room_id"))),
-        web_rid=_first(web_rid, _text(data.get("web_rid")), _text(owner.get("web_rid"))),
+        handle=_first(web_rid, _text(data.get("web_rid")), _text(owner.get("web_rid"))),
         title=_text(room.get("title")) or "",
         nickname=_first(_text(user.get("nickname")), _text(owner.get("nickname"))) or "",
-        sec_uid=_first(_text(user.get("sec_uid")), _text(owner.get("sec_uid"))),
+        extra=douyin_extra(_first(_text(user.get("sec_uid")), _text(owner.get("sec_uid")))),
         user_id=_first(
             _text(user.get("id_str")),
             _text(owner.get("id_str")),
@@ -368,7 +380,7 @@ def parse_reflow(
         return LiveStatus(
             live=False,
             nickname=_text(user.get("nickname")) or "",
-            sec_uid=_first(_text(user.get("sec_uid")), sec_uid),
+            extra=douyin_extra(_first(_text(user.get("sec_uid")), sec_uid)),
             user_id=_text(user.get("id_str")),
             server_time_ms=server_time_ms,
         )
@@ -385,10 +397,10 @@ def parse_reflow(
     return LiveStatus(
         live=live,
         room_id=_first(_text(room.get("id_str")), _text(room.get("id"))),
-        web_rid=_text(owner.get("web_rid")),
+        handle=_text(owner.get("web_rid")),
         title=_text(room.get("title")) or "",
         nickname=_first(_text(owner.get("nickname")), _text(user.get("nickname"))) or "",
-        sec_uid=_first(_text(owner.get("sec_uid")), sec_uid),
+        extra=douyin_extra(_first(_text(owner.get("sec_uid")), sec_uid)),
         user_id=_first(_text(owner.get("id_str")), _text(owner.get("id"))),
         viewers=viewers,
         viewers_text=viewers_text,

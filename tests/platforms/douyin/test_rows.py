@@ -169,10 +169,10 @@ def test_room_info_row(viewers: int | None, text: str, expected: str | None) -> 
     status = LiveStatus(
         live=True,
         room_id="7630361251285076745",
-        web_rid="261378947940",
+        handle="261378947940",
         title="内格夫强势打法，把把虐",
         nickname="内格夫教主Duck",
-        sec_uid="MS4w",
+        extra={"sec_uid": "MS4w"},
         user_id="42",
         viewers=viewers,
         viewers_text=text,

@@ -28,7 +28,6 @@ from dylived.config_schema import (
     SPECS,
     TOP_LEVEL,
     Secret,
-    Target,
     key_problem,
     parse_target,
     read_table,
@@ -38,6 +37,8 @@ from dylived.config_schema import (
     unknown_key,
 )
 from dylived.errors import ConfigError
+from dylived.platforms.base import Target
+from dylived.platforms.douyin import options as douyin_options
 
 
 EX_CONFIG = 78
@@ -120,17 +121,15 @@ class CaptureConfig:
 
 @dataclass(frozen=True, slots=True)
 class DouyinConfig:
-    web_base: str = "https://live.douyin.com"
-    ws_hosts: tuple[str, ...] = (
-        "wss://webcast100-ws-web-lq.douyin.com",
-        "wss://webcast100-ws-web-hl.douyin.com",
-        "wss://webcast100-ws-web-lf.douyin.com",
-    )
-    app_base: str = "https://webcast.amemv.com"
-    share_base: str = "https://v.douyin.com"
+    """The ``[douyin]`` section; its defaults are the platform's (``platforms/douyin/options``)."""
+
+    web_base: str = douyin_options.WEB_BASE
+    ws_hosts: tuple[str, ...] = douyin_options.WS_HOSTS
+    app_base: str = douyin_options.APP_BASE
+    share_base: str = douyin_options.SHARE_BASE
     user_agent: str = DEFAULT_USER_AGENT
     cookies: Secret = field(default_factory=Secret)
-    user_unique_id: str = ""
+    user_unique_id: str = douyin_options.USER_UNIQUE_ID
 
 
 @dataclass(frozen=True, slots=True)

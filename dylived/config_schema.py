@@ -15,11 +15,12 @@ import string
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Literal
-from urllib.parse import parse_qs, urlsplit
+from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from dylived.model import EVENT_TYPES
+from dylived.platforms import registry
+from dylived.platforms.base import Target
 from dylived.record.naming import TEMPLATE_FIELDS
 
 
@@ -28,7 +29,6 @@ CONTAINERS = ("ts", "mkv", "mp4")
 LOG_LEVELS = ("debug", "info", "warning", "error")
 
 Converter = Callable[[Any], Any]
-TargetKind = Literal["web_rid", "share_url", "sec_uid", "user_id"]
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -50,75 +50,16 @@ class Secret:
         return f"Secret({str(self)!r})"
 
 
-@dataclasses.dataclass(frozen=True, slots=True)
-class Target:
-    """What a ``target`` names. ``value``: the web_rid, the share code of ``v.douyin.com/<code>/``,
-    the sec_uid, or the numeric user id. The adapter builds URLs from the ``[douyin]`` bases."""
-
-    kind: TargetKind
-    value: str
-
-
-_WEB_RID = re.compile(r"[0-9A-Za-z_][0-9A-Za-z_.]{0,63}")
-_SEC_UID = re.compile(r"MS4wLjAB[0-9A-Za-z_-]{8,}")
-_SHARE_CODE = re.compile(r"[0-9A-Za-z_-]{4,32}")
-_TARGET_FORMS = (
-    "use https://live.douyin.com/<web_rid>, a bare web_rid, a https://v.douyin.com/<code>/ share "
-    "link, https://www.douyin.com/user/<sec_uid>, a bare sec_uid (MS4wLjAB…) or uid:<user id>"
-)
-
-
 def parse_target(text: str) -> Target:
-    """Parse a ``target`` (pure). Share text pasted from the app is fine: its URL is used.
+    """Classify a ``target`` by the forms of the platform that claims it (the registry's
+    default platform when none does, so its error lists the accepted forms).
 
     Raises:
         ValueError: not one of the accepted forms; the message lists them.
     """
-    raw = text.strip()
-    if any(ch.isspace() for ch in raw):
-        found = re.search(r"https?://\S+", raw)
-        if found is None:
-            raise ValueError(f"{text!r} is not a Douyin target: {_TARGET_FORMS}")
-        raw = found.group(0)
-    prefix, sep, rest = raw.partition(":")
-    if sep and prefix.lower() in ("uid", "user_id"):
-        if not rest.isdigit():
-            raise ValueError(f"{text!r}: a numeric user id is digits only, as in uid:123456789")
-        return Target("user_id", rest)
-    if "/" in raw:
-        return _parse_target_url(raw if "://" in raw else "https://" + raw, text)
-    if _SEC_UID.fullmatch(raw):
-        return Target("sec_uid", raw)
-    if _WEB_RID.fullmatch(raw):
-        return Target("web_rid", raw)
-    raise ValueError(f"{text!r} is not a Douyin target: {_TARGET_FORMS}")
-
-
-def _parse_target_url(url: str, text: str) -> Target:
-    parts = urlsplit(url)
-    host = (parts.hostname or "").lower()
-    segments = [s for s in parts.path.split("/") if s]
-    if parts.scheme not in ("http", "https"):
-        raise ValueError(f"{text!r}: not an http(s) address")
-    if host == "live.douyin.com":
-        candidates = parse_qs(parts.query).get("live_web_rid", []) + segments[:1]
-        for candidate in candidates:
-            web_rid = candidate.removeprefix("+")
-            if _WEB_RID.fullmatch(web_rid):
-                return Target("web_rid", web_rid)
-        raise ValueError(f"{text!r}: no web_rid in the live.douyin.com address")
-    if host == "v.douyin.com":
-        if segments and _SHARE_CODE.fullmatch(segments[0]):
-            return Target("share_url", segments[0])
-        raise ValueError(f"{text!r}: no share code in the v.douyin.com link")
-    if host in ("douyin.com", "www.douyin.com", "iesdouyin.com", "www.iesdouyin.com"):
-        if len(segments) >= 2 and segments[-2] == "user":
-            if _SEC_UID.fullmatch(segments[-1]):
-                return Target("sec_uid", segments[-1])
-            raise ValueError(f"{text!r}: {segments[-1]!r} is not a sec_uid (MS4wLjAB…)")
-        if len(segments) >= 2 and segments[-2] == "live" and _WEB_RID.fullmatch(segments[-1]):
-            return Target("web_rid", segments[-1])
-    raise ValueError(f"{text!r} is not a Douyin address: {_TARGET_FORMS}")
+    spec = registry.get(registry.platform_of(text) or registry.DEFAULT)
+    target: Target = spec.parse_target(text)
+    return target
 
 
 # ----------------------------------------------------------------------------- converters

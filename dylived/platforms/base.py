@@ -29,6 +29,15 @@ Headers = tuple[tuple[str, str], ...]
 
 
 @dataclass(frozen=True, slots=True)
+class Target:
+    """What a configured ``target`` names on its platform: a platform-defined ``kind`` (for
+    Douyin a ``TargetKind`` value: web_rid, share_url, sec_uid, user_id) and its ``value``."""
+
+    kind: str
+    value: str
+
+
+@dataclass(frozen=True, slots=True)
 class EventConnection:
     """What one push WebSocket connection needs: where, and the handshake it sends.
 
@@ -138,7 +147,7 @@ class PlatformSpec:
 
     name: str
     claims: Callable[[str], bool]
-    parse_target: Callable[[str], Any]
+    parse_target: Callable[[str], Target]
     defaults: Any
     create: Callable[[HttpClient, Any], Platform]
     codec: EventCodec

@@ -14,6 +14,7 @@ from typing import Protocol
 from urllib.parse import parse_qs, urlsplit
 
 from dylived.errors import RoomNotFound
+from dylived.platforms.base import Target
 
 
 _SEC_UID_LOCATION = re.compile(r"^MS4wLjAB[A-Za-z0-9_-]+$")
@@ -54,21 +55,12 @@ class ShareLocation:
 
 
 class TargetLike(Protocol):
-    """A classified target, such as :class:`Target` (kind is a TargetKind value)."""
+    """A classified target, such as ``platforms.base.Target`` (kind is a TargetKind value)."""
 
     @property
     def kind(self) -> str: ...
     @property
     def value(self) -> str: ...
-
-
-@dataclass(frozen=True, slots=True)
-class Target:
-    """What a ``target`` names. ``value``: the web_rid, the share code of ``v.douyin.com/<code>/``,
-    the sec_uid, or the numeric user id. The client builds URLs from the ``[douyin]`` bases."""
-
-    kind: str  # a TargetKind value
-    value: str
 
 
 _WEB_RID = re.compile(r"[0-9A-Za-z_][0-9A-Za-z_.]{0,63}")

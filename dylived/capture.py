@@ -7,8 +7,8 @@ the platform's (its ``EventSource``) over ``wire.session``, and the SQL is the s
 **Connection** (``EventSource``, ``platforms/base.py``): the platform says what each
 connection opens (URL, handshake headers and cookie; ``host_index`` starts at 0 and moves to
 the next host after a failed attempt, staying on a host that works) and makes the sans-I/O
-session that decodes its frames; the platform's own rules (Douyin: ``platforms/douyin/push.py``)
-live there. Then the platform's heartbeat frame at once and then every 10 s (or the server's
+session that decodes its frames; the platform's own rules (``platforms/<name>/push.py``) live
+there. Then the platform's heartbeat frame at once and then every 10 s (or the server's
 ``heartbeat_duration``), acks sent as soon as a frame asks, server pings answered by websockets.
 Each event becomes its dataset.md row with the server time, the receive wall-clock ms and
 ``stream_offset_s`` = where that moment falls in the session's recording

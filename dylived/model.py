@@ -16,11 +16,6 @@ from typing import NamedTuple
 from dylived.errors import UpstreamError
 
 
-class Platform(enum.StrEnum):
-    DOUYIN = "douyin"
-    TIKTOK = "tiktok"
-
-
 # The 13 event row types of shared/design/dataset.md, in the order the dataset lists them.
 EVENT_TYPES: tuple[str, ...] = (
     "chat",
@@ -86,8 +81,8 @@ class LiveStatus:
 
     live: bool
     room_id: str | None = None
-    # The broadcaster's public handle on the platform, the one its live URL names (Douyin: the
-    # web_rid of live.douyin.com/<web_rid>).
+    # The broadcaster's public handle on the platform, the one its live URL names (for the
+    # first platform, the web_rid of its live URL).
     handle: str | None = None
     title: str = ""
     nickname: str = ""
@@ -98,7 +93,7 @@ class LiveStatus:
     streams: Mapping[str, StreamVariant] = field(default_factory=dict)
     server_time_ms: int | None = None
     # Platform-owned values with no shared meaning, read only by that platform's package
-    # (Douyin: "sec_uid").
+    # (e.g. a "sec_uid").
     extra: Mapping[str, str] = field(default_factory=dict)
 
 

@@ -228,7 +228,8 @@ def parse_response(payload: bytes, schema: PushSchema) -> PushResponse:
 
 
 def build_heartbeat(schema: PushSchema) -> bytes:
-    """The client heartbeat frame (Douyin's: ``3a 02 68 62``, PushFrame{payload_type: "hb"})."""
+    """The schema's client heartbeat frame (by default ``3a 02 68 62``, PushFrame{payload_type:
+    "hb"}, as a browser sends it)."""
     return schema.heartbeat
 
 
@@ -237,7 +238,7 @@ def build_ack(log_id: int, internal_ext: str, schema: PushSchema) -> bytes:
 
     ``PushFrame{log_id: <the incoming frame's log_id>, payload_type: "ack",
     payload: UTF-8 of the Response's internal_ext}``, and the schema's ``ack_encoding``
-    (none for Douyin, protocol.md §2.5).
+    (none by default, protocol.md §2.5).
     """
     frame = schema.push_frame(log_id=log_id, payload_type=PAYLOAD_TYPE_ACK)
     if schema.ack_encoding:

@@ -37,8 +37,8 @@ from dylived.config_schema import (
     unknown_key,
 )
 from dylived.errors import ConfigError
+from dylived.platforms import registry
 from dylived.platforms.base import Target
-from dylived.platforms.douyin import options as douyin_options
 
 
 EX_CONFIG = 78
@@ -119,17 +119,20 @@ class CaptureConfig:
     exclude_events: tuple[str, ...] = ()
 
 
+_DOUYIN_DEFAULTS: Any = registry.get("douyin").defaults
+
+
 @dataclass(frozen=True, slots=True)
 class DouyinConfig:
-    """The ``[douyin]`` section; its defaults are the platform's (``platforms/douyin/options``)."""
+    """The ``[douyin]`` section; its defaults are the platform's (its registry spec)."""
 
-    web_base: str = douyin_options.WEB_BASE
-    ws_hosts: tuple[str, ...] = douyin_options.WS_HOSTS
-    app_base: str = douyin_options.APP_BASE
-    share_base: str = douyin_options.SHARE_BASE
+    web_base: str = _DOUYIN_DEFAULTS.WEB_BASE
+    ws_hosts: tuple[str, ...] = _DOUYIN_DEFAULTS.WS_HOSTS
+    app_base: str = _DOUYIN_DEFAULTS.APP_BASE
+    share_base: str = _DOUYIN_DEFAULTS.SHARE_BASE
     user_agent: str = DEFAULT_USER_AGENT
     cookies: Secret = field(default_factory=Secret)
-    user_unique_id: str = douyin_options.USER_UNIQUE_ID
+    user_unique_id: str = _DOUYIN_DEFAULTS.USER_UNIQUE_ID
 
 
 @dataclass(frozen=True, slots=True)

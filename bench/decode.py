@@ -23,9 +23,9 @@ import time
 import zlib
 from collections.abc import Callable
 
-from dylived.wire._pb import douyin_pb2 as pb
-from dylived.wire.rows import build_row
-from dylived.wire.session import WebcastSession
+from dylived.model import LiveStatus
+from dylived.platforms.douyin._pb import douyin_pb2 as pb
+from dylived.platforms.douyin.push import CODEC
 
 
 MESSAGES_PER_FRAME = 20
@@ -152,13 +152,16 @@ def build_frames(count: int, seed: int = 2022) -> list[bytes]:
     return frames
 
 
+_STATUS = LiveStatus(live=True, handle="261378947940")
+
+
 def run_pipeline(frames: list[bytes]) -> int:
-    session = WebcastSession()
+    session = CODEC.new_session()
     events = 0
     for data in frames:
         session.receive_data(data)
         for event in session.events_received():
-            build_row(event, web_rid="261378947940", received_at_ms=0, stream_offset_s=None)
+            CODEC.event_row(event, _STATUS, received_at_ms=0, stream_offset_s=None)
             events += 1
         session.data_to_send()
     return events

@@ -34,7 +34,8 @@ import httpx
 
 from dylived.config.load import DouyinConfig
 from dylived.net.http import HttpClient
-from dylived.platforms.douyin import DouyinPlatform, ResolvedTarget, TargetKind
+from dylived.platforms.douyin.client import DouyinPlatform
+from dylived.platforms.douyin.targets import ResolvedTarget, TargetKind
 
 
 REPO = Path(__file__).resolve().parent.parent

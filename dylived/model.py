@@ -2,7 +2,8 @@
 
 What lives here is the vocabulary the layers exchange: the row types of the dataset, the
 reasons a session ends, the states of a watched broadcaster, and the parsed live status of a
-room with its stream URLs per quality. Wire-level typed events live in ``wire/messages.py``.
+room with its stream URLs per quality. Typed events are each platform's
+(``platforms/<name>/messages.py``).
 """
 
 from __future__ import annotations
@@ -10,11 +11,9 @@ from __future__ import annotations
 import enum
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
-
-class Platform(enum.StrEnum):
-    DOUYIN = "douyin"
-    TIKTOK = "tiktok"
+from dylived.errors import UpstreamError
 
 
 # The 13 event row types of shared/design/dataset.md, in the order the dataset lists them.
@@ -82,13 +81,54 @@ class LiveStatus:
 
     live: bool
     room_id: str | None = None
-    web_rid: str | None = None
+    # The broadcaster's public handle on the platform, the one its live URL names (for the
+    # first platform, the web_rid of its live URL).
+    handle: str | None = None
     title: str = ""
     nickname: str = ""
-    sec_uid: str | None = None
     user_id: str | None = None
     viewers: int | None = None
     viewers_text: str = ""
     # Keyed by quality name (QUALITIES, and the legacy keys when only those are present).
     streams: Mapping[str, StreamVariant] = field(default_factory=dict)
     server_time_ms: int | None = None
+    # Platform-owned values with no shared meaning, read only by that platform's package
+    # (e.g. a "sec_uid").
+    extra: Mapping[str, str] = field(default_factory=dict)
+
+
+class StreamChoice(NamedTuple):
+    """The stream picked for a wanted quality, and whether it is a different quality."""
+
+    variant: StreamVariant
+    fell_back: bool
+
+
+def _rank(quality: str) -> int | None:
+    canonical = LEGACY_QUALITIES.get(quality, quality)
+    return QUALITIES.index(canonical) if canonical in QUALITIES else None
+
+
+def select_stream(status: LiveStatus, wanted_quality: str) -> StreamChoice:
+    """The variant of ``wanted_quality``, or the nearest available one.
+
+    Qualities are ordered origin, uhd, hd, sd, ld, md; a legacy name counts as the quality it
+    maps to (LEGACY_QUALITIES). Between two equally near qualities the better one wins, so a
+    fallback never records worse than it must.
+
+    Raises:
+        ValueError: ``wanted_quality`` is not a known quality name.
+        UpstreamError: the status has no stream with a usable URL.
+    """
+    wanted_rank = _rank(wanted_quality)
+    if wanted_rank is None:
+        raise ValueError(f"unknown video quality {wanted_quality!r}")
+    candidates = [
+        (abs(rank - wanted_rank), rank, variant)
+        for variant in status.streams.values()
+        if (rank := _rank(variant.quality)) is not None
+    ]
+    if not candidates:
+        raise UpstreamError("the room is live but its status lists no stream URL")
+    distance, _, variant = min(candidates, key=lambda c: (c[0], c[1]))
+    return StreamChoice(variant, fell_back=distance != 0)

@@ -1,6 +1,4 @@
-"""Regenerate the protobuf gencode from proto/*.proto with the pinned grpcio-tools.
-
-Each .proto goes to the package named in OUT_DIRS (default dylived/wire/_pb/).
+"""Regenerate each platform's protobuf code (dylived/platforms/<name>/_pb/) from its .proto files.
 
     python proto/gen.py            write the generated modules
     python proto/gen.py --check    exit 1 if the committed modules differ from a fresh build
@@ -19,26 +17,20 @@ import tempfile
 from pathlib import Path
 
 
-PROTO_DIR = Path(__file__).resolve().parent
-OUT_DIR = PROTO_DIR.parent / "dylived" / "wire" / "_pb"
+REPO = Path(__file__).resolve().parent.parent
+# Every platform keeps its schema next to its generated code: dylived/platforms/<name>/_pb/.
+SCHEMA_DIRS = sorted(
+    d for d in (REPO / "dylived" / "platforms").glob("*/_pb") if any(d.glob("*.proto"))
+)
 GENERATED_SUFFIXES = ("_pb2.py", "_pb2.pyi")
-# a .proto whose gencode lives elsewhere than OUT_DIR → that package's directory
-OUT_DIRS = {"tiktok.proto": PROTO_DIR.parent / "dylived" / "platforms" / "tiktok" / "_pb"}
 
 
-def targets() -> dict[Path, list[str]]:
-    """Each output directory → the .proto files generated into it."""
-    groups: dict[Path, list[str]] = {}
-    for proto in sorted(PROTO_DIR.glob("*.proto")):
-        groups.setdefault(OUT_DIRS.get(proto.name, OUT_DIR), []).append(proto.name)
-    return groups
-
-
-def generate(out_dir: Path, protos: list[str]) -> None:
-    """Run protoc (from grpc_tools) on the given .proto files into out_dir."""
+def generate(proto_dir: Path, out_dir: Path) -> None:
+    """Run protoc (from grpc_tools) on every .proto file of proto_dir into out_dir."""
     from grpc_tools import protoc
 
-    args = ["protoc", f"-I{PROTO_DIR}", f"--python_out={out_dir}", f"--pyi_out={out_dir}", *protos]
+    protos = sorted(str(p.name) for p in proto_dir.glob("*.proto"))
+    args = ["protoc", f"-I{proto_dir}", f"--python_out={out_dir}", f"--pyi_out={out_dir}", *protos]
     if protoc.main(args) != 0:
         raise SystemExit("protoc failed")
 
@@ -66,17 +58,20 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--check", action="store_true", help="compare instead of writing")
     args = parser.parse_args(argv)
-    stale: list[str] = []
-    for out_dir, protos in targets().items():
-        if not args.check:
-            generate(out_dir, protos)
-            continue
+    if not SCHEMA_DIRS:
+        print("no .proto files under dylived/platforms/*/_pb/", file=sys.stderr)
+        return 1
+    if not args.check:
+        for schema_dir in SCHEMA_DIRS:
+            generate(schema_dir, schema_dir)
+        return 0
+    stale = []
+    for schema_dir in SCHEMA_DIRS:
         with tempfile.TemporaryDirectory() as tmp:
-            generate(Path(tmp), protos)
-            where = out_dir.relative_to(PROTO_DIR.parent)
-            stale += [f"{where}/{name}" for name in differences(Path(tmp), out_dir)]
-    for name in stale:
-        print(f"generated file out of date: {name}", file=sys.stderr)
+            generate(schema_dir, Path(tmp))
+            stale += [schema_dir / name for name in differences(Path(tmp), schema_dir)]
+    for path in stale:
+        print(f"generated file out of date: {path.relative_to(REPO)}", file=sys.stderr)
     return 1 if stale else 0
 
 

@@ -21,7 +21,7 @@ def test_generated_code_matches_proto_sources() -> None:
 def test_real_capture_parses_with_the_schema(chat_frame_bytes: bytes) -> None:
     import gzip
 
-    from dylived.wire._pb import douyin_pb2 as pb
+    from dylived.platforms.douyin._pb import douyin_pb2 as pb
 
     frame = pb.PushFrame.FromString(chat_frame_bytes)
     assert (frame.seq_id, frame.log_id, frame.payload_type) == (703, 8726349535470258530, "msg")

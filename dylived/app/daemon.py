@@ -51,7 +51,8 @@ from dylived.config.load import EX_CONFIG, Config, parse_config
 from dylived.config.overlay import load_config_with_overrides
 from dylived.errors import ConfigError, DylivedError, FfmpegUnusable
 from dylived.net.http import HttpClient
-from dylived.platforms.douyin import DouyinPlatform
+from dylived.platforms import registry
+from dylived.platforms.base import Platform
 from dylived.record.housekeeping import Housekeeper
 from dylived.record.probe import find_usable_ffmpeg
 from dylived.record.recovery import recover_recordings
@@ -61,6 +62,7 @@ from dylived.watch.watchlist import StatusSource, Watchlist
 
 
 logger = logging.getLogger(__name__)
+
 
 STOP_BUDGET = 10.0  # seconds from SIGTERM to exit
 STATUS_REFRESH = 2.0  # seconds between STATUS= recomputations
@@ -133,13 +135,13 @@ class Daemon:
         housekeeper = Housekeeper(
             lambda: self.config, config.daemon.database, writer.submit, self._ffmpeg
         )
+        name = registry.DEFAULT
+        section = config.section(name)
         async with (
-            HttpClient(
-                user_agent=config.douyin.user_agent, timeout=config.poll.request_timeout
-            ) as http,
+            HttpClient(user_agent=section.user_agent, timeout=config.poll.request_timeout) as http,
             Alerts.open(lambda: self.config) as alerts,  # [[notify]] (dylived/alerts/)
         ):
-            platform = DouyinPlatform(http, config.douyin)
+            platform = registry.get(name).create(http, section)
             watchlist = Watchlist(
                 config.poll,
                 config.broadcasters,  # type: ignore[arg-type]
@@ -149,13 +151,14 @@ class Daemon:
                 ),
                 [
                     lambda ctx: StatusSampler(),
-                    # Event capture (capture/component.py); [douyin] read per session (reloads).
+                    # Event capture (capture/component.py); the platform's section is read per
+                    # session (reloads).
                     lambda ctx: alerts.capture_observer(
                         ctx,
                         capture_factory(
-                            CaptureSettings.from_douyin(self.config.douyin),
+                            CaptureSettings(),
                             writer,
-                            platform.cookie_header,
+                            platform.event_source(self.config.section(name)),
                         )(ctx),
                     ),
                     # Video recording (dylived/record/component.py); idle unless wanted.
@@ -218,7 +221,7 @@ class Daemon:
                     await anyio.lowlevel.checkpoint()
                 services.cancel_scope.cancel()
 
-    def _recorder_component(self, writer: Writer, platform: DouyinPlatform) -> Any:
+    def _recorder_component(self, writer: Writer, platform: Platform) -> Any:
         """A RecorderComponent for one session; None when this daemon has no ffmpeg."""
         from dylived.record.component import RecorderComponent, RecordingEnvironment
 

@@ -3,10 +3,11 @@
 The debugging tool for protocol changes. Input is either one binary PushFrame (the raw bytes of
 one WebSocket message) or text with one hex-encoded frame per line (detected when the input is
 nothing but hex digits and whitespace; blank lines are skipped, frames are numbered by
-non-blank line from 1). Frames go through a ``wire.session.WebcastSession`` exactly as the
-daemon feeds them, and each event is printed as its dataset.md row (``wire/rows.py``) on its
-own line (UTF-8, not ASCII-escaped). Unknown methods print as ``{"type": "unknown", "method":
-…, "payload_base64": …}`` so that new message types can be studied.
+non-blank line from 1). Frames go through the platform's ``wire.session.WebcastSession``
+exactly as the daemon feeds them (the registry's default platform; its ``EventCodec``), and
+each event is printed as its dataset.md row on its own line (UTF-8, not ASCII-escaped).
+Unknown methods print as ``{"type": "unknown", "method": …, "payload_base64": …}`` so that
+new message types can be studied.
 
 With ``--acks`` every frame the session would send back is printed after the frame's events
 as ``{"ack": "<hex of the whole ack PushFrame>", "log_id": "<decimal log_id>"}``.
@@ -25,9 +26,10 @@ from collections.abc import Iterator
 from typing import TextIO
 
 from dylived.errors import RemoteProtocolError
+from dylived.model import LiveStatus
+from dylived.platforms import registry
+from dylived.platforms.base import EventCodec
 from dylived.wire.frames import parse_frame
-from dylived.wire.rows import build_row
-from dylived.wire.session import WebcastSession
 
 
 _HEX_TEXT = frozenset((string.hexdigits + string.whitespace).encode())
@@ -51,9 +53,20 @@ def split_frames(data: bytes) -> Iterator[tuple[int, bytes | str]]:
             yield number, "odd number of hex digits"
 
 
-def decode_stream(data: bytes, out: TextIO, err: TextIO, *, show_acks: bool = False) -> int:
+_NO_STATUS = LiveStatus(live=False)
+
+
+def decode_stream(
+    data: bytes,
+    out: TextIO,
+    err: TextIO,
+    *,
+    show_acks: bool = False,
+    codec: EventCodec | None = None,
+) -> int:
     """Decode every frame of ``data``, rows to ``out``, errors to ``err``; the exit status."""
-    session = WebcastSession()
+    codec = codec or registry.get(registry.DEFAULT).codec
+    session = codec.new_session()
     failed = False
     for number, frame in split_frames(data):
         if isinstance(frame, str):
@@ -67,10 +80,14 @@ def decode_stream(data: bytes, out: TextIO, err: TextIO, *, show_acks: bool = Fa
             failed = True
             continue
         for event in session.events_received():
-            print(json.dumps(build_row(event), ensure_ascii=False), file=out)
+            row = codec.event_row(event, _NO_STATUS, received_at_ms=None, stream_offset_s=None)
+            print(json.dumps(row, ensure_ascii=False), file=out)
         for outgoing in session.data_to_send():
             if show_acks:
-                ack = {"ack": outgoing.hex(), "log_id": str(parse_frame(outgoing).log_id)}
+                ack = {
+                    "ack": outgoing.hex(),
+                    "log_id": str(parse_frame(outgoing, session.schema).log_id),
+                }
                 print(json.dumps(ack), file=out)
     return 1 if failed else 0
 

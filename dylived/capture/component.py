@@ -2,21 +2,15 @@
 
 A LiveSession component (the seam in ``watch/broadcaster.py``) named ``"capture"``. It owns the
 connection policy and the bookkeeping; the bytes are ``net/ws.py``'s, the protocol is
-``wire.session``'s and the SQL is the store writer's.
+the platform's (its ``EventSource``) over ``wire.session``, and the SQL is the store writer's.
 
-**URL** (protocol.md §2.1–2.4): the configured ``[douyin] ws_hosts`` in order — a host without
-a path gets ``/webcast/im/push/v2/`` — starting with the first and moving to the next after a
-failed attempt, staying on a host that works; every query parameter and the native
-``signature`` (``wire.sign.build_push_url``, signature counter incremented per connection as
-JW does); the ttwid cookie and the user agent of the status calls; ``Origin`` = ``web_base``
-and ``Referer`` = ``web_base/`` as BU sends them. The optional im/fetch bootstrap is not used:
-cursor and internal_ext are the browser's fallbacks. **user_unique_id policy**: the configured
-``[douyin] user_unique_id`` when set; otherwise a fresh random 19-digit id in [7.3e18, 8.0e18)
-for every connection (BU's range; SR regenerates per retry because an id "may be expired").
-
-**Connection**: the binary ``hb`` frame at once and then every 10 s (or the server's
-``heartbeat_duration``), a frame's ack sent once its rows are handed over (below), server pings
-answered by websockets.
+**Connection** (``EventSource``, ``platforms/base.py``): the platform says what each
+connection opens (URL, handshake headers and cookie; ``host_index`` starts at 0 and moves to
+the next host after a failed attempt, staying on a host that works) and makes the sans-I/O
+session that decodes its frames; the platform's own rules (``platforms/<name>/push.py``) live
+there. Then the platform's heartbeat frame at once and then every 10 s (or the server's
+``heartbeat_duration``), a frame's ack sent once its rows are handed over (below), server
+pings answered by websockets.
 Each event becomes its dataset.md row with the server time, the receive wall-clock ms and
 ``stream_offset_s`` = where that moment falls in the session's recording
 (``ctx.timeline.offset_at``: null in a gap or while nothing is recorded).
@@ -72,16 +66,11 @@ import anyio.abc
 
 from dylived.capture.handover import EventSink, StoreHandOver
 from dylived.capture.policy import (
-    PUSH_PATH,
-    USER_UNIQUE_ID_RANGE,
     CaptureSettings,
     EventRate,
     ReconnectPolicy,
     UndecodableMonitor,
     UnknownSampler,
-    choose_user_unique_id,
-    push_endpoint,
-    push_headers,
 )
 from dylived.errors import DylivedError, RemoteProtocolError, TransportError, UpstreamError
 from dylived.model import ExitReason
@@ -92,6 +81,7 @@ from dylived.net.ws import (
     PushConnectOptions,
     open_push_connection,
 )
+from dylived.platforms.base import EventSource
 from dylived.store.ops import (
     AddGap,
     EventRecord,
@@ -99,10 +89,8 @@ from dylived.store.ops import (
     UpdateSession,
 )
 from dylived.watch.session import ComponentFactory, ComponentHealth, SessionContext, wall_ms
-from dylived.wire.messages import ControlEvent, UndecodableMessage, UnknownMessage, WireEvent
-from dylived.wire.rows import build_row
+from dylived.wire.frames import UndecodableMessage, UnknownMessage
 from dylived.wire.session import DedupWindow, WebcastSession
-from dylived.wire.sign import SignatureRandomness, build_push_url
 
 
 logger = logging.getLogger(__name__)
@@ -127,17 +115,17 @@ class EventCapture:
         self,
         settings: CaptureSettings,
         sink: EventSink,
+        source: EventSource,
         *,
         exclude_events: Sequence[str] = (),
-        cookie_header: Callable[[], str] = str,
         rng: random.Random | None = None,
     ) -> None:
-        if not settings.ws_hosts:
-            raise ValueError("no ws_hosts configured")
+        if not source.hosts:
+            raise ValueError("no push hosts configured")
         self.settings = settings
+        self.source = source
         self.handover = StoreHandOver(sink)
         self.exclude_events = frozenset(exclude_events)
-        self._cookie_header = cookie_header
         self._rng = rng or random.Random()
         self.policy = ReconnectPolicy(settings, self._rng)
         self.dedup = DedupWindow()
@@ -163,7 +151,7 @@ class EventCapture:
         self.wire_totals: collections.Counter[str] = collections.Counter()
         self._ctx: SessionContext | None = None
         self._gap_from_ms: int | None = None
-        self._session: WebcastSession | None = None
+        self._session: WebcastSession[object] | None = None
         self._gap_cause = ""
 
     # ------------------------------------------------------------------ the seam
@@ -195,7 +183,7 @@ class EventCapture:
     def health(self) -> ComponentHealth:
         now = anyio.current_time()
         age = None if self.last_event_at is None else round(now - self.last_event_at, 3)
-        host = self.settings.ws_hosts[self.host_index % len(self.settings.ws_hosts)]
+        host = self.source.hosts[self.host_index % len(self.source.hosts)]
         wire = self.wire_statistics()
         return ComponentHealth(
             self.state,
@@ -278,31 +266,25 @@ class EventCapture:
             self._gap_from_ms, self._gap_cause = at_ms, cause
         logger.info("push connection attempt failed (%s)", self.detail)
 
-    def _options(self, ctx: SessionContext) -> PushConnectOptions:
-        status = ctx.latest_status
-        if not status.room_id:
-            raise UpstreamError("the live status has no room_id")
-        self.connections += 1
-        host = self.settings.ws_hosts[self.host_index % len(self.settings.ws_hosts)]
-        url = build_push_url(
-            push_endpoint(host),
-            room_id=status.room_id,
-            user_unique_id=choose_user_unique_id(self.settings.user_unique_id, self._rng),
-            now_ms=wall_ms(),
-            randomness=SignatureRandomness.draw(self._rng, counter=self.connections),
-            user_agent=self.settings.user_agent,
+    async def _options(self, ctx: SessionContext) -> PushConnectOptions:
+        connection = await self.source.connection(
+            ctx.latest_status,
+            host_index=self.host_index,
+            number=self.connections + 1,
+            rng=self._rng,
         )
+        self.connections += 1
         return PushConnectOptions(
-            url=url,
-            user_agent=self.settings.user_agent,
-            headers=push_headers(self.settings.origin, self._cookie_header()),
-            origin=self.settings.origin,
+            url=connection.url,
+            user_agent=connection.user_agent,
+            headers=list(connection.headers),
+            origin=connection.origin,
             open_timeout=self.settings.open_timeout_s,
         )
 
     async def _one_connection(self, ctx: SessionContext) -> None:
         """One connection from open to close; returns after a disconnect (gap opened)."""
-        options = self._options(ctx)
+        options = await self._options(ctx)
         async with open_push_connection(options) as conn:
             opened = anyio.current_time()
             self.connected, self.state, self.detail = True, "running", ""
@@ -311,7 +293,7 @@ class EventCapture:
                 self.connection_opened = True
                 self.handover.queue_op(UpdateSession(ctx.session_id, connection_opened=True))
             await self.handover.deliver()
-            session = self._session = WebcastSession(dedup=self.dedup)
+            session = self._session = self.source.new_session(self.dedup)
             try:
                 cause = await self._serve_connection(ctx, conn, session)
             finally:
@@ -330,7 +312,7 @@ class EventCapture:
         logger.info("push connection of %s ended (%s) after %.1f s", ctx.key, cause, lasted)
 
     async def _serve_connection(
-        self, ctx: SessionContext, conn: PushConnection, session: WebcastSession
+        self, ctx: SessionContext, conn: PushConnection, session: WebcastSession[object]
     ) -> str:
         try:
             await self._heartbeat_now(conn, session)  # the browser's first frame
@@ -342,14 +324,14 @@ class EventCapture:
             tg.cancel_scope.cancel()
         return cause
 
-    async def _heartbeat_now(self, conn: PushConnection, session: WebcastSession) -> None:
+    async def _heartbeat_now(self, conn: PushConnection, session: WebcastSession[object]) -> None:
         now = anyio.current_time()
         if session.heartbeat_due(now):
             session.heartbeat(now)
             for frame in session.data_to_send():
                 await conn.send(frame)
 
-    async def _heartbeats(self, conn: PushConnection, session: WebcastSession) -> None:
+    async def _heartbeats(self, conn: PushConnection, session: WebcastSession[object]) -> None:
         try:
             while True:
                 due = session.next_heartbeat_at
@@ -363,7 +345,7 @@ class EventCapture:
         self,
         ctx: SessionContext,
         conn: PushConnection,
-        session: WebcastSession,
+        session: WebcastSession[object],
         *,
         closing: PushClosed | None = None,
     ) -> str:
@@ -407,7 +389,7 @@ class EventCapture:
     # ------------------------------------------------------------------ events → rows
 
     def _take_events(
-        self, ctx: SessionContext, events: list[WireEvent], frame: bytes, received_ms: int
+        self, ctx: SessionContext, events: list[object], frame: bytes, received_ms: int
     ) -> bool:
         """Queue the rows of one frame's events; True when the stream ended."""
         if not events:
@@ -433,20 +415,17 @@ class EventCapture:
                     )
                 continue
             self.undecodable.add(False)
-            if isinstance(event, ControlEvent) and event.stream_ended:
+            if self.source.ends_stream(event):
                 ended = True
-            if event.row_type in self.exclude_events:
+            row_type = self.source.row_type(event)
+            if row_type in self.exclude_events:
                 self.excluded += 1
                 continue
-            row = build_row(
-                event,
-                web_rid=status.web_rid,
-                received_at_ms=received_ms,
-                stream_offset_s=offset,
-                room_id=status.room_id,
+            row = self.source.event_row(
+                event, status, received_at_ms=received_ms, stream_offset_s=offset
             )
             rows.append(EventRecord.from_row(row, received_ms))
-            self.event_counts[event.row_type] += 1
+            self.event_counts[row_type] += 1
         now = anyio.current_time()
         self.policy.events_arrived()
         if rows:
@@ -479,7 +458,7 @@ def _closed_cause(exc: PushClosed) -> str:
     return f"closed_{exc.code}" if exc.clean else "connection_lost"
 
 
-def _stats(session: WebcastSession) -> dict[str, int]:
+def _stats(session: WebcastSession[object]) -> dict[str, int]:
     stats = session.statistics()
     return {name: getattr(stats, name) for name in stats.__slots__}
 
@@ -487,7 +466,7 @@ def _stats(session: WebcastSession) -> dict[str, int]:
 def capture_factory(
     settings: CaptureSettings,
     sink: EventSink,
-    cookie_header: Callable[[], str] = str,
+    source: EventSource,
     *,
     rng: random.Random | None = None,
 ) -> ComponentFactory:
@@ -500,8 +479,8 @@ def capture_factory(
         return EventCapture(
             settings,
             sink,
+            source,
             exclude_events=tuple(getattr(options, "exclude_events", ())),
-            cookie_header=cookie_header,
             rng=rng,
         )
 
@@ -509,8 +488,6 @@ def capture_factory(
 
 
 __all__ = [
-    "PUSH_PATH",
-    "USER_UNIQUE_ID_RANGE",
     "CaptureSettings",
     "EventCapture",
     "EventRate",
@@ -519,6 +496,4 @@ __all__ = [
     "UndecodableMonitor",
     "UnknownSampler",
     "capture_factory",
-    "choose_user_unique_id",
-    "push_endpoint",
 ]

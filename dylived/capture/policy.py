@@ -1,4 +1,4 @@
-"""The pure rules of event capture: settings, push URL pieces, reconnect policy, counters.
+"""The pure rules of event capture: settings, reconnect policy, counters.
 
 Used by ``dylived/capture/component.py`` (the EventCapture component; its docstring explains the
 behaviour). No I/O, no clock: callers pass ``now`` and an injected ``random.Random``.
@@ -8,26 +8,19 @@ from __future__ import annotations
 
 import collections
 import random
-import urllib.parse
 from dataclasses import dataclass
-from typing import Any
 
 from dylived.wire.backoff import reconnect_delay
 
 
-PUSH_PATH = "/webcast/im/push/v2/"
-USER_UNIQUE_ID_RANGE = (7_300_000_000_000_000_000, 8_000_000_000_000_000_000)
 UNDECODABLE_WARN_EVERY = 60.0  # seconds between two undecodable-share warnings
 
 
 @dataclass(frozen=True, slots=True)
 class CaptureSettings:
-    """The daemon-wide settings of event capture (``[douyin]`` plus tuning; seconds)."""
+    """The platform-neutral tuning of event capture (seconds); the platform's push settings
+    are its ``EventSource``'s."""
 
-    ws_hosts: tuple[str, ...]
-    user_agent: str
-    origin: str = "https://live.douyin.com"
-    user_unique_id: str = ""  # "" = a random id per connection (module docstring)
     healthy_after_s: float = 60.0
     max_failed_attempts: int = 6
     idle_timeout_s: float = 90.0
@@ -37,46 +30,6 @@ class CaptureSettings:
     unknown_total: int = 500
     undecodable_window: int = 1000
     undecodable_warn_share: float = 0.05
-
-    @classmethod
-    def from_douyin(cls, douyin: Any, **tuning: Any) -> CaptureSettings:
-        """From the ``[douyin]`` section (``config.load.DouyinConfig``)."""
-        return cls(
-            ws_hosts=tuple(douyin.ws_hosts),
-            user_agent=douyin.user_agent,
-            origin=str(douyin.web_base).rstrip("/"),
-            user_unique_id=douyin.user_unique_id,
-            **tuning,
-        )
-
-
-# ----------------------------------------------------------------------------- pure helpers
-
-
-def push_endpoint(host: str) -> str:
-    """The push endpoint of a configured host: ``/webcast/im/push/v2/`` unless it has a path."""
-    parts = urllib.parse.urlsplit(host)
-    if parts.path in ("", "/"):
-        return urllib.parse.urlunsplit(parts._replace(path=PUSH_PATH))
-    return host
-
-
-def push_headers(origin: str, cookie: str) -> list[tuple[str, str]]:
-    """The extra handshake headers, as the browser sends them (the cookie first, when any)."""
-    headers = [
-        ("Referer", origin + "/"),
-        ("Accept-Language", "zh-CN,zh;q=0.9"),
-        ("Cache-Control", "no-cache"),
-        ("Pragma", "no-cache"),
-    ]
-    if cookie:
-        headers.insert(0, ("Cookie", cookie))
-    return headers
-
-
-def choose_user_unique_id(configured: str, rng: random.Random) -> str:
-    """The configured id, else a random 19-digit id in [7.3e18, 8.0e18)."""
-    return configured or str(rng.randrange(*USER_UNIQUE_ID_RANGE))
 
 
 class UnknownSampler:

@@ -33,7 +33,6 @@ from dylived.config.schema import (
     SPECS,
     TOP_LEVEL,
     Secret,
-    Target,
     infer_platform,
     key_problem,
     parse_target,
@@ -44,6 +43,8 @@ from dylived.config.schema import (
     unknown_key,
 )
 from dylived.errors import ConfigError
+from dylived.platforms import registry
+from dylived.platforms.base import Target
 
 
 EX_CONFIG = 78
@@ -125,19 +126,20 @@ class CaptureConfig:
     exclude_events: tuple[str, ...] = ()
 
 
+_DOUYIN_DEFAULTS: Any = registry.get("douyin").defaults
+
+
 @dataclass(frozen=True, slots=True)
 class DouyinConfig:
-    web_base: str = "https://live.douyin.com"
-    ws_hosts: tuple[str, ...] = (
-        "wss://webcast100-ws-web-lq.douyin.com",
-        "wss://webcast100-ws-web-hl.douyin.com",
-        "wss://webcast100-ws-web-lf.douyin.com",
-    )
-    app_base: str = "https://webcast.amemv.com"
-    share_base: str = "https://v.douyin.com"
+    """The ``[douyin]`` section; its defaults are the platform's (its registry spec)."""
+
+    web_base: str = _DOUYIN_DEFAULTS.WEB_BASE
+    ws_hosts: tuple[str, ...] = _DOUYIN_DEFAULTS.WS_HOSTS
+    app_base: str = _DOUYIN_DEFAULTS.APP_BASE
+    share_base: str = _DOUYIN_DEFAULTS.SHARE_BASE
     user_agent: str = DEFAULT_USER_AGENT
     cookies: Secret = field(default_factory=Secret)
-    user_unique_id: str = ""
+    user_unique_id: str = _DOUYIN_DEFAULTS.USER_UNIQUE_ID
 
 
 @dataclass(frozen=True, slots=True)

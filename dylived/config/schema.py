@@ -15,11 +15,13 @@ import string
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Literal
-from urllib.parse import parse_qs, urlsplit
+from typing import Any
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from dylived.model import EVENT_TYPES
+from dylived.platforms import registry
+from dylived.platforms.base import Target
 from dylived.record.naming import TEMPLATE_FIELDS
 
 
@@ -28,7 +30,6 @@ CONTAINERS = ("ts", "mkv", "mp4")
 LOG_LEVELS = ("debug", "info", "warning", "error")
 
 Converter = Callable[[Any], Any]
-TargetKind = Literal["web_rid", "share_url", "sec_uid", "user_id"]
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -50,112 +51,53 @@ class Secret:
         return f"Secret({str(self)!r})"
 
 
-@dataclasses.dataclass(frozen=True, slots=True)
-class Target:
-    """What a ``target`` names. ``value``: the web_rid, the share code of ``v.douyin.com/<code>/``,
-    the sec_uid, or the numeric user id. The adapter builds URLs from the ``[douyin]`` bases."""
-
-    kind: TargetKind
-    value: str
-
-
-_WEB_RID = re.compile(r"[0-9A-Za-z_][0-9A-Za-z_.]{0,63}")
-_SEC_UID = re.compile(r"MS4wLjAB[0-9A-Za-z_-]{8,}")
-_SHARE_CODE = re.compile(r"[0-9A-Za-z_-]{4,32}")
-_TARGET_FORMS = (
-    "use https://live.douyin.com/<web_rid>, a bare web_rid, a https://v.douyin.com/<code>/ share "
-    "link, https://www.douyin.com/user/<sec_uid>, a bare sec_uid (MS4wLjAB…) or uid:<user id>"
-)
-
-
-# The platforms a target's form can name, and the one a bare id belongs to. Which of them dylived
-# implements is ``config.PLATFORM_SECTIONS`` (the platform registry's names).
+# The platforms a target's form can name. Which of them dylived implements is the platform
+# registry's (``config.load.PLATFORM_SECTIONS``); the others are recognised by their address
+# forms here only so that a target of theirs gets "not supported yet" instead of a parse error.
 KNOWN_PLATFORMS = ("douyin", "tiktok")
-DEFAULT_PLATFORM = "douyin"
+DEFAULT_PLATFORM = registry.DEFAULT
+_UNSUPPORTED_HOSTS = {"tiktok": "tiktok.com"}
 _TIKTOK_USER = re.compile(r"@[0-9A-Za-z_.]{1,64}")
+_BARE_WORD = re.compile(r"[0-9A-Za-z_.]{1,64}")
 
 
 def infer_platform(text: str) -> str | None:
-    """The platform a target's form names (pure), or None for a bare id that could be anyone's.
+    """The platform a target's form names (pure), or None for a bare id or name (letters,
+    digits, ``_`` and ``.``: it could be anyone's) and for a form no platform knows.
 
-    A ``tiktok.com`` address (``/@user``, ``/@user/live``, share links) or ``@user`` → "tiktok";
-    a Douyin address (``live.douyin.com``, ``v.douyin.com``, ``www.douyin.com``, iesdouyin), a
-    sec_uid or ``uid:<n>`` → "douyin". A bare web_rid or number → None (``DEFAULT_PLATFORM``
-    unless the broadcaster says ``platform``); so does a form no platform knows, which the
-    default platform's parser then rejects with the list of its forms.
+    A registered platform's forms first (``registry.platform_of``); then the address forms of a
+    known platform dylived does not implement yet: a ``tiktok.com`` address (``/@user``,
+    ``/@user/live``, share links) or ``@user`` → "tiktok". None becomes ``DEFAULT_PLATFORM``
+    unless the broadcaster says ``platform``; the default platform's parser then rejects a form
+    it does not know with the list of its forms.
     """
     raw = text.strip()
+    if _BARE_WORD.fullmatch(raw):
+        return None  # a bare id or name could be anyone's
+    claimed = registry.platform_of(raw)
+    if claimed is not None:
+        return claimed
     found = re.search(r"https?://\S+", raw)
     if found is not None or "/" in raw:
         address = found.group(0) if found is not None else raw
         host = urlsplit(address if "://" in address else "https://" + address).hostname or ""
-        host = host.lower()
-        if host == "tiktok.com" or host.endswith(".tiktok.com"):
-            return "tiktok"
-        if host.removeprefix("www.") in ("douyin.com", "iesdouyin.com") or host.endswith(
-            ".douyin.com"
-        ):
-            return "douyin"
+        for platform, domain in _UNSUPPORTED_HOSTS.items():
+            if host.lower() == domain or host.lower().endswith("." + domain):
+                return platform
         return None
-    if _TIKTOK_USER.fullmatch(raw):
-        return "tiktok"
-    prefix, sep, _ = raw.partition(":")
-    if (sep and prefix.lower() in ("uid", "user_id")) or _SEC_UID.fullmatch(raw):
-        return "douyin"
-    return None
+    return "tiktok" if _TIKTOK_USER.fullmatch(raw) else None
 
 
 def parse_target(text: str) -> Target:
-    """Parse a ``target`` (pure). Share text pasted from the app is fine: its URL is used.
+    """Classify a ``target`` by the forms of the platform that claims it (the registry's
+    default platform when none does, so its error lists the accepted forms).
 
     Raises:
         ValueError: not one of the accepted forms; the message lists them.
     """
-    raw = text.strip()
-    if any(ch.isspace() for ch in raw):
-        found = re.search(r"https?://\S+", raw)
-        if found is None:
-            raise ValueError(f"{text!r} is not a Douyin target: {_TARGET_FORMS}")
-        raw = found.group(0)
-    prefix, sep, rest = raw.partition(":")
-    if sep and prefix.lower() in ("uid", "user_id"):
-        if not rest.isdigit():
-            raise ValueError(f"{text!r}: a numeric user id is digits only, as in uid:123456789")
-        return Target("user_id", rest)
-    if "/" in raw:
-        return _parse_target_url(raw if "://" in raw else "https://" + raw, text)
-    if _SEC_UID.fullmatch(raw):
-        return Target("sec_uid", raw)
-    if _WEB_RID.fullmatch(raw):
-        return Target("web_rid", raw)
-    raise ValueError(f"{text!r} is not a Douyin target: {_TARGET_FORMS}")
-
-
-def _parse_target_url(url: str, text: str) -> Target:
-    parts = urlsplit(url)
-    host = (parts.hostname or "").lower()
-    segments = [s for s in parts.path.split("/") if s]
-    if parts.scheme not in ("http", "https"):
-        raise ValueError(f"{text!r}: not an http(s) address")
-    if host == "live.douyin.com":
-        candidates = parse_qs(parts.query).get("live_web_rid", []) + segments[:1]
-        for candidate in candidates:
-            web_rid = candidate.removeprefix("+")
-            if _WEB_RID.fullmatch(web_rid):
-                return Target("web_rid", web_rid)
-        raise ValueError(f"{text!r}: no web_rid in the live.douyin.com address")
-    if host == "v.douyin.com":
-        if segments and _SHARE_CODE.fullmatch(segments[0]):
-            return Target("share_url", segments[0])
-        raise ValueError(f"{text!r}: no share code in the v.douyin.com link")
-    if host in ("douyin.com", "www.douyin.com", "iesdouyin.com", "www.iesdouyin.com"):
-        if len(segments) >= 2 and segments[-2] == "user":
-            if _SEC_UID.fullmatch(segments[-1]):
-                return Target("sec_uid", segments[-1])
-            raise ValueError(f"{text!r}: {segments[-1]!r} is not a sec_uid (MS4wLjAB…)")
-        if len(segments) >= 2 and segments[-2] == "live" and _WEB_RID.fullmatch(segments[-1]):
-            return Target("web_rid", segments[-1])
-    raise ValueError(f"{text!r} is not a Douyin address: {_TARGET_FORMS}")
+    spec = registry.get(registry.platform_of(text) or registry.DEFAULT)
+    target: Target = spec.parse_target(text)
+    return target
 
 
 # ----------------------------------------------------------------------------- converters

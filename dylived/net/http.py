@@ -23,7 +23,7 @@ rules. A request is never re-sent by this client (httpcore drops an idle connect
 closed before reusing it). **Proxies**: one ``HttpClient`` per proxy — its pool is made in
 :func:`open_pool`, the one place an ``httpcore.Proxy`` would be passed.
 
-It knows nothing about Douyin (that is ``platforms/``) and never logs cookies or query strings.
+It knows no platform (that is ``platforms/``) and never logs cookies or query strings.
 """
 
 from __future__ import annotations

@@ -3,7 +3,7 @@
 Owns :func:`open_push_connection` (an async context manager yielding a :class:`PushConnection`)
 and the translation of websockets' exceptions into :mod:`dylived.errors`:
 
-- the upgrade answered with anything but 101 — Douyin's block is **HTTP 200** with a
+- the upgrade answered with anything but 101 — a platform's block can be **HTTP 200** with a
   ``Handshake-Msg`` header (protocol.md §2.5, sim ``ws_reject``), a bad signature or an unknown
   room a 4xx — → :class:`HandshakeRejected` (a ``RiskControl``; ``status_code``, ``message``);
   a 5xx → ``UpstreamError``
@@ -51,7 +51,7 @@ __all__ = [
 
 logger = logging.getLogger(__name__)
 
-# One WebSocket message is one PushFrame. Douyin gzips payloads; a frame is usually a few KB,
+# One WebSocket message is one PushFrame, its payload usually gzipped; a frame is a few KB,
 # a burst of a busy room some hundred KB. 8 MiB matches wire.frames' decompressed cap.
 DEFAULT_MAX_MESSAGE_SIZE = 8 * 1024 * 1024
 CLOSE_TIMEOUT = 2.0  # seconds a close handshake may take (bounded, shielded)
@@ -89,10 +89,10 @@ class PushConnectOptions:
     """How to open one push connection.
 
     Args:
-        url: the signed ``ws://``/``wss://`` push URL (``wire.sign.build_push_url``).
+        url: the signed ``ws://``/``wss://`` push URL (the platform's ``EventSource``).
         user_agent: the ``User-Agent`` (the same as the status calls).
         headers: extra request headers, e.g. ``Cookie``, ``Referer``, ``Accept-Language``.
-        origin: the ``Origin`` header (a browser sends ``https://live.douyin.com``).
+        origin: the ``Origin`` header (a browser sends the platform's web origin).
         open_timeout: seconds for TCP connect + upgrade.
         max_size: the largest message accepted (bytes).
         proxy: an explicit proxy URL, or None for a direct connection.

@@ -27,7 +27,7 @@ from zoneinfo import ZoneInfo
 import anyio
 import anyio.abc
 
-from dylived.model import ExitReason, LiveStatus
+from dylived.model import ExitReason, LiveStatus, select_stream
 from dylived.record.argv import argv_for_job
 from dylived.record.disk import CHECK_INTERVAL, DiskGuard
 from dylived.record.naming import NamingFields, contain, render_relative
@@ -36,7 +36,6 @@ from dylived.record.segments import GapRecord, SegmentAbandoned, SegmentOpened, 
 from dylived.record.supervisor import Recorder, RecorderSettings
 from dylived.store import ops
 from dylived.watch.session import ComponentHealth, SessionContext
-from dylived.wire.status import select_stream
 
 
 logger = logging.getLogger(__name__)

@@ -14,8 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from dylived.model import LiveStatus
-from dylived.wire.status import select_stream
+from dylived.model import LiveStatus, select_stream
 
 
 # ---------------------------------------------------------------- states (pure)

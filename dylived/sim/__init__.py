@@ -21,8 +21,8 @@ talks to. It is a **platform-neutral core** and **one personality per platform**
 
 So ``web_base`` and ``ws_base`` share host and port; a daemon config points the platform's
 section at them (for Douyin: ``web_base = sim.web_base``, ``ws_hosts = [sim.ws_base]``, push path
-``/webcast/im/push/v2/``). Frames are encoded with generated schemas only (``dylived.wire._pb``),
-never with ``dylived.wire`` logic.
+``/webcast/im/push/v2/``). Frames are encoded with generated schemas only
+(``dylived.platforms.<name>._pb``), never with ``dylived.wire`` logic.
 
 Quick start (tests)::
 

@@ -20,9 +20,9 @@ import anyio
 import anyio.abc
 
 from dylived.model import ExitReason, LiveStatus
+from dylived.platforms import registry
 from dylived.store import ops
 from dylived.store.writer import Writer
-from dylived.wire.rows import build_room_info_row
 
 
 logger = logging.getLogger(__name__)
@@ -329,19 +329,20 @@ class WriterSessionStore:
         self, key: str, options: Any, status: LiveStatus, started_at_ms: int
     ) -> int:
         b = options  # config.BroadcasterConfig
+        codec = registry.get(getattr(b, "platform", None) or registry.DEFAULT).codec
         op = ops.OpenSession(
             broadcaster_key=key,
             started_at_ms=started_at_ms,
             platform=b.platform,
             room_id=status.room_id,
-            web_rid=status.web_rid,
-            handle=status.web_rid,  # Douyin's handle (the only platform so far)
+            web_rid=status.handle,
+            handle=status.handle,
             title=status.title,
             nickname=status.nickname,
             capture_events=b.capture_events,
             record_video_requested=b.record_video,
             video_quality=b.video_quality,
-            room_info=build_room_info_row(
+            room_info=codec.room_info_row(
                 status, raw_url=b.target_text, received_at_ms=started_at_ms
             ),
             target=b.target_text,

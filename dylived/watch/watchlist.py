@@ -44,9 +44,10 @@ from apscheduler.executors.debug import DebugExecutor
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.interval import IntervalTrigger
 
-from dylived.errors import RiskControl
+from dylived.errors import RiskControl, UpstreamError
 from dylived.model import LiveStatus, WatchState
-from dylived.platforms.douyin import DouyinPlatform, ResolvedTarget
+from dylived.platforms import registry
+from dylived.platforms.base import Platform
 from dylived.watch.broadcaster import (
     CheckSkipped,
     ComponentFactory,
@@ -152,19 +153,27 @@ StatusFetcher = Callable[[BroadcasterOptions], Awaitable[LiveStatus]]
 
 
 class StatusSource:
-    """Resolves each broadcaster's target once (again when it changes), then asks its status."""
+    """Resolves each broadcaster's target once (again when it changes), then asks its status.
 
-    def __init__(self, platform: DouyinPlatform) -> None:
-        self._platform = platform
-        self._resolved: dict[str, tuple[str, ResolvedTarget]] = {}
+    The broadcaster's ``platform`` (the registry's default when it names none) picks which of
+    ``platforms`` answers.
+    """
+
+    def __init__(self, *platforms: Platform) -> None:
+        self._platforms = {platform.name: platform for platform in platforms}
+        self._resolved: dict[str, tuple[str, str, object]] = {}
 
     async def fetch(self, broadcaster: BroadcasterOptions) -> LiveStatus:
         b: Any = broadcaster  # config.BroadcasterConfig: target_text is the target as written
+        name = str(getattr(b, "platform", None) or registry.DEFAULT)
+        platform = self._platforms.get(name)
+        if platform is None:
+            raise UpstreamError(f"platform {name!r} is not running in this daemon")
         cached = self._resolved.get(b.key)
-        if cached is None or cached[0] != b.target_text:
-            cached = (b.target_text, await self._platform.resolve(b.target_text))
+        if cached is None or cached[:2] != (name, b.target_text):
+            cached = (name, b.target_text, await platform.resolve(b.target_text))
             self._resolved[b.key] = cached
-        return await self._platform.fetch_status(cached[1])
+        return await platform.fetch_status(cached[2])
 
 
 def wall_ms(at: float) -> int:

@@ -1,9 +1,13 @@
-"""The webcast envelope: PushFrame parse/build, capped gunzip, heartbeat, ack, Response.
+"""The ByteDance webcast envelope: PushFrame parse/build, capped gunzip, heartbeat, ack, Response.
 
 Every WebSocket binary message, in both directions, is a ``PushFrame`` (protocol.md §2.5–2.6).
 This module turns those bytes into frozen values (:class:`Frame`, :class:`PushResponse`) and
-builds the two frames a client sends (heartbeat, ack). Protobuf types stay inside this module
-for the envelope and inside ``wire/messages.py`` for events; callers only see dataclasses.
+builds the two frames a client sends (heartbeat, ack). It is shared by the platforms that speak
+this protocol: each passes its :class:`PushSchema` (its generated PushFrame and Response
+classes; their field numbers differ above 10, protocol.md §3.3) and keeps its event messages in
+its own package (``platforms/<name>/messages.py``). Callers only see dataclasses, and the two
+values a message decoder returns when it cannot type a message (:class:`UnknownMessage`,
+:class:`UndecodableMessage`).
 
 Pure: no sockets, files, clocks, anyio or asyncio. Every malformed input (bad protobuf, bad
 gzip, a payload that decompresses past the cap) raises :class:`RemoteProtocolError` and
@@ -15,17 +19,17 @@ from __future__ import annotations
 import zlib
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any, ClassVar
 
 from google.protobuf.message import DecodeError
 
 from dylived.errors import RemoteProtocolError
-from dylived.wire._pb import douyin_pb2 as pb
 
 
 # 8 MiB: a real Response with 20 messages is a few KiB; anything this big is hostile.
 DEFAULT_MAX_PAYLOAD_SIZE = 8 * 1024 * 1024
 
-# PushFrame{payload_type: "hb"}; matches a browser capture (protocol.md §2.5, JW douyin_test.go).
+# PushFrame{payload_type: "hb"}; matches a browser capture (protocol.md §2.5).
 HEARTBEAT_FRAME = b"\x3a\x02\x68\x62"
 
 GZIP_MAGIC = b"\x1f\x8b\x08"
@@ -37,6 +41,23 @@ PAYLOAD_TYPE_MSG = "msg"
 PAYLOAD_TYPE_HEARTBEAT = "hb"
 PAYLOAD_TYPE_ACK = "ack"
 PAYLOAD_TYPE_CLOSE = "close"
+
+
+@dataclass(frozen=True, slots=True)
+class PushSchema:
+    """A platform's generated envelope classes and the frames its clients send.
+
+    ``push_frame`` and ``response`` are protobuf message classes with the PushFrame fields
+    1–8 and the Response fields 1–10 under the names of protocol.md §2.6; the Response fields a
+    platform's schema does not have (``push_server_v2``, ``proxy_server``, ``live_cursor``)
+    read as empty. ``heartbeat`` is the exact client heartbeat frame; ``ack_encoding`` the
+    ``payload_encoding`` of an ack ("" leaves the field unset).
+    """
+
+    push_frame: Any
+    response: Any
+    heartbeat: bytes = HEARTBEAT_FRAME
+    ack_encoding: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,6 +102,31 @@ class ResponseMeta:
 
 
 @dataclass(frozen=True, slots=True)
+class UnknownMessage:
+    """A message whose method this build does not decode; kept raw for diagnosis."""
+
+    row_type: ClassVar[str] = "unknown"
+
+    method: str
+    msg_id: int
+    payload: bytes
+    server_time_ms: int
+
+
+@dataclass(frozen=True, slots=True)
+class UndecodableMessage:
+    """A known method whose payload did not parse; kept raw, with the parser's error."""
+
+    row_type: ClassVar[str] = "undecodable"
+
+    method: str
+    msg_id: int
+    payload: bytes
+    error: str
+    server_time_ms: int
+
+
+@dataclass(frozen=True, slots=True)
 class PushResponse:
     """A decoded Response: its metadata and its messages in order."""
 
@@ -107,7 +153,9 @@ def gunzip_capped(data: bytes, max_size: int = DEFAULT_MAX_PAYLOAD_SIZE) -> byte
     return out
 
 
-def parse_frame(data: bytes, *, max_payload_size: int = DEFAULT_MAX_PAYLOAD_SIZE) -> Frame:
+def parse_frame(
+    data: bytes, schema: PushSchema, *, max_payload_size: int = DEFAULT_MAX_PAYLOAD_SIZE
+) -> Frame:
     """Parse one WebSocket binary message into a :class:`Frame`.
 
     The payload is gunzipped when the ``compress_type`` header says gzip or the payload starts
@@ -118,12 +166,14 @@ def parse_frame(data: bytes, *, max_payload_size: int = DEFAULT_MAX_PAYLOAD_SIZE
         RemoteProtocolError: the bytes are not a PushFrame, or the payload is bad gzip or
             inflates past ``max_payload_size``.
     """
-    frame = pb.PushFrame()
+    frame = schema.push_frame()
     try:
         frame.ParseFromString(data)
     except DecodeError as exc:
         raise RemoteProtocolError(f"not a PushFrame: {exc}") from exc
-    headers = {header.key: header.value for header in frame.headers_list}
+    # field 5 by number: the schemas name it differently (Douyin headers_list, TikTok headers)
+    header_list = getattr(frame, frame.DESCRIPTOR.fields_by_number[5].name)
+    headers = {header.key: header.value for header in header_list}
     payload = frame.payload
     compressed = payload.startswith(GZIP_MAGIC) or (
         bool(payload) and headers.get("compress_type") == "gzip"
@@ -143,13 +193,18 @@ def parse_frame(data: bytes, *, max_payload_size: int = DEFAULT_MAX_PAYLOAD_SIZE
     )
 
 
-def parse_response(payload: bytes) -> PushResponse:
+def _optional_text(message: Any, name: str) -> str:
+    """A string field the platform's Response may not have ("" when it has none)."""
+    return str(getattr(message, name)) if name in message.DESCRIPTOR.fields_by_name else ""
+
+
+def parse_response(payload: bytes, schema: PushSchema) -> PushResponse:
     """Parse the (decompressed) payload of a ``msg`` frame into a :class:`PushResponse`.
 
     Raises:
         RemoteProtocolError: the bytes are not a Response.
     """
-    response = pb.Response()
+    response = schema.response()
     try:
         response.ParseFromString(payload)
     except DecodeError as exc:
@@ -162,9 +217,9 @@ def parse_response(payload: bytes) -> PushResponse:
         heartbeat_duration=response.heartbeat_duration,
         need_ack=response.need_ack,
         push_server=response.push_server,
-        push_server_v2=response.push_server_v2,
-        proxy_server=response.proxy_server,
-        live_cursor=response.live_cursor,
+        push_server_v2=_optional_text(response, "push_server_v2"),
+        proxy_server=_optional_text(response, "proxy_server"),
+        live_cursor=_optional_text(response, "live_cursor"),
         route_params=dict(response.route_params),
     )
     messages = tuple(
@@ -174,17 +229,21 @@ def parse_response(payload: bytes) -> PushResponse:
     return PushResponse(meta, messages)
 
 
-def build_heartbeat() -> bytes:
-    """The client heartbeat frame: exactly ``3a 02 68 62`` (PushFrame{payload_type: "hb"})."""
-    return HEARTBEAT_FRAME
+def build_heartbeat(schema: PushSchema) -> bytes:
+    """The schema's client heartbeat frame (by default ``3a 02 68 62``, PushFrame{payload_type:
+    "hb"}, as a browser sends it)."""
+    return schema.heartbeat
 
 
-def build_ack(log_id: int, internal_ext: str) -> bytes:
+def build_ack(log_id: int, internal_ext: str, schema: PushSchema) -> bytes:
     """The ack of a ``msg`` frame whose Response had ``need_ack``.
 
     ``PushFrame{log_id: <the incoming frame's log_id>, payload_type: "ack",
-    payload: UTF-8 of the Response's internal_ext}``, no payload_encoding (protocol.md §2.5).
+    payload: UTF-8 of the Response's internal_ext}``, and the schema's ``ack_encoding``
+    (none by default, protocol.md §2.5).
     """
-    frame = pb.PushFrame(log_id=log_id, payload_type=PAYLOAD_TYPE_ACK)
+    frame = schema.push_frame(log_id=log_id, payload_type=PAYLOAD_TYPE_ACK)
+    if schema.ack_encoding:
+        frame.payload_encoding = schema.ack_encoding
     frame.payload = internal_ext.encode()
-    return frame.SerializeToString()
+    return bytes(frame.SerializeToString())

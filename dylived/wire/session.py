@@ -1,5 +1,9 @@
 """The webcast session state machine, in the websockets sans-I/O shape.
 
+Platform-neutral: a platform makes one with its envelope schema and its message decoder
+(``WebcastSession(schema, decode)``; the capture asks the platform for it), and the events it
+yields are that decoder's values.
+
 The I/O layer feeds every WebSocket binary message to :meth:`WebcastSession.receive_data`,
 then takes the decoded events from :meth:`~WebcastSession.events_received` and sends what
 :meth:`~WebcastSession.data_to_send` returns (acks, heartbeats) as binary messages. It asks
@@ -19,26 +23,27 @@ from __future__ import annotations
 
 import enum
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Generic, TypeVar
 
 from dylived.errors import RemoteProtocolError
 from dylived.wire.frames import (
     DEFAULT_MAX_PAYLOAD_SIZE,
-    HEARTBEAT_FRAME,
     PAYLOAD_TYPE_CLOSE,
     PAYLOAD_TYPE_MSG,
+    PushSchema,
     ResponseMeta,
+    UndecodableMessage,
+    UnknownMessage,
     build_ack,
+    build_heartbeat,
     parse_frame,
     parse_response,
 )
-from dylived.wire.messages import (
-    UndecodableMessage,
-    UnknownMessage,
-    WireEvent,
-    decode_message,
-)
 
+
+E = TypeVar("E")  # what the platform's decoder makes of one message
 
 DEFAULT_DEDUP_CAPACITY = 10_000
 # The browser and most clients send a heartbeat every 10 s (protocol.md §2.5).
@@ -114,10 +119,12 @@ def heartbeat_interval_s(
     return min(max(default_s, seconds), MAX_HEARTBEAT_INTERVAL_S)
 
 
-class WebcastSession:
+class WebcastSession(Generic[E]):
     """One webcast push connection, without the connection.
 
     Args:
+        schema: the platform's envelope classes (:class:`~dylived.wire.frames.PushSchema`).
+        decode: the platform's message decoder; its values are the events.
         dedup: the msg_id window to use; share the previous session's to survive reconnects.
         max_payload_size: the decompressed-size cap of one frame's payload.
         heartbeat_default_s: the heartbeat interval until (and at least what) the server says.
@@ -125,11 +132,15 @@ class WebcastSession:
 
     def __init__(
         self,
+        schema: PushSchema,
+        decode: Callable[[str, int, bytes, int], E],
         *,
         dedup: DedupWindow | None = None,
         max_payload_size: int = DEFAULT_MAX_PAYLOAD_SIZE,
         heartbeat_default_s: float = DEFAULT_HEARTBEAT_INTERVAL_S,
     ) -> None:
+        self.schema = schema
+        self._decode = decode
         self.dedup = dedup if dedup is not None else DedupWindow()
         self.state = SessionState.OPEN
         self.max_payload_size = max_payload_size
@@ -141,7 +152,7 @@ class WebcastSession:
         # compare with the caller's receive time to measure skew. 0 until known.
         self.server_now_ms = 0
         self.last_seq_id = 0
-        self._events: list[WireEvent] = []
+        self._events: list[E] = []
         self._outgoing: list[bytes] = []
         self._frames = 0
         self._failed_frames = 0
@@ -168,11 +179,11 @@ class WebcastSession:
         """
         self._frames += 1
         try:
-            frame = parse_frame(data, max_payload_size=self.max_payload_size)
+            frame = parse_frame(data, self.schema, max_payload_size=self.max_payload_size)
             if frame.payload_type != PAYLOAD_TYPE_MSG:
                 self._other_frame(frame.payload_type)
                 return
-            response = parse_response(frame.payload)
+            response = parse_response(frame.payload, self.schema)
         except RemoteProtocolError:
             self._failed_frames += 1
             raise
@@ -184,9 +195,9 @@ class WebcastSession:
                 meta.heartbeat_duration, self.heartbeat_default_s
             )
         if meta.need_ack:
-            # Douyin clients ack with the Response's internal_ext; DC falls back to the header.
+            # Clients ack with the Response's internal_ext; DC falls back to the header.
             ext = meta.internal_ext or frame.headers.get("im-internal_ext", "")
-            self._outgoing.append(build_ack(frame.log_id, ext))
+            self._outgoing.append(build_ack(frame.log_id, ext, self.schema))
             self._acks += 1
         now_ms = meta.now_ms or _int_header(frame.headers.get("im-now"))
         self.server_now_ms = now_ms
@@ -195,7 +206,7 @@ class WebcastSession:
             if raw.msg_id and seen(raw.msg_id):
                 self._duplicates += 1
                 continue
-            event = decode_message(raw.method, raw.msg_id, raw.payload, now_ms)
+            event = self._decode(raw.method, raw.msg_id, raw.payload, now_ms)
             if isinstance(event, UnknownMessage):
                 self._unknown += 1
             elif isinstance(event, UndecodableMessage):
@@ -219,13 +230,13 @@ class WebcastSession:
 
     def heartbeat(self, now: float) -> None:
         """Queue a heartbeat frame and schedule the next one ``heartbeat_interval_s`` later."""
-        self._outgoing.append(HEARTBEAT_FRAME)
+        self._outgoing.append(build_heartbeat(self.schema))
         self._heartbeats += 1
         self.next_heartbeat_at = now + self.heartbeat_interval_s
 
     # ------------------------------------------------------------------ output
 
-    def events_received(self) -> list[WireEvent]:
+    def events_received(self) -> list[E]:
         """The events decoded since the last call, in arrival order."""
         events, self._events = self._events, []
         return events

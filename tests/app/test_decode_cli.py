@@ -10,7 +10,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from dylived.wire._pb import douyin_pb2 as pb
+from dylived.platforms.douyin._pb import douyin_pb2 as pb
 from tests.conftest import REPO_ROOT
 from tests.wire.wirebuild import build_frame
 

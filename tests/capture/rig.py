@@ -20,6 +20,7 @@ import anyio.abc
 
 from dylived.capture.component import CaptureSettings, EventCapture
 from dylived.model import ExitReason, LiveStatus
+from dylived.platforms.douyin.push import DouyinPush
 from dylived.sim import SimRoom, Simulator
 from dylived.store.ops import CloseSession, OpenSession
 from dylived.store.writer import Writer
@@ -43,11 +44,15 @@ class Owner:
 
 
 def settings_for(sim: Simulator, **tuning: Any) -> CaptureSettings:
-    return CaptureSettings(
+    return CaptureSettings(**tuning)
+
+
+def push_for(sim: Simulator, cookie: str) -> DouyinPush:
+    return DouyinPush(
         ws_hosts=(sim.ws_base,),
         user_agent="Mozilla/5.0 (X11; Linux x86_64) dylived-test/1.0",
         origin=sim.web_base,
-        **tuning,
+        cookie_header=lambda: cookie,
     )
 
 
@@ -96,7 +101,7 @@ async def capture_rig(
     """A live session of ``web_rid`` (the room must be live) with its capture running."""
     room = sim.room(web_rid)
     status = LiveStatus(
-        live=True, room_id=room.room_id, web_rid=room.web_rid, nickname=room.nickname
+        live=True, room_id=room.room_id, handle=room.web_rid, nickname=room.nickname
     )
     async with Writer.open(db_path) as writer, anyio.create_task_group() as tg:
         await tg.start(writer.run)
@@ -106,7 +111,7 @@ async def capture_rig(
                 broadcaster_key="alice",
                 started_at_ms=started,
                 room_id=status.room_id,
-                web_rid=status.web_rid,
+                web_rid=status.handle,
             )
         )
         owner = Owner()
@@ -115,8 +120,8 @@ async def capture_rig(
         capture = EventCapture(
             settings_for(sim, **tuning),
             writer,
+            push_for(sim, cookie),
             exclude_events=exclude_events,
-            cookie_header=lambda: cookie,
             rng=random.Random(5),
         )
         scope = anyio.CancelScope()

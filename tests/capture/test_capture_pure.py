@@ -1,4 +1,4 @@
-"""The pure parts of capture: URL pieces, the user_unique_id policy, reconnect policy, counters."""
+"""The pure parts of capture: reconnect policy, counters, the factory."""
 
 from __future__ import annotations
 
@@ -7,7 +7,6 @@ import random
 import pytest
 
 from dylived.capture.component import (
-    USER_UNIQUE_ID_RANGE,
     CaptureSettings,
     EventCapture,
     EventRate,
@@ -15,39 +14,14 @@ from dylived.capture.component import (
     UndecodableMonitor,
     UnknownSampler,
     capture_factory,
-    choose_user_unique_id,
-    push_endpoint,
 )
 from dylived.config.load import loads_config
 from dylived.model import ExitReason, LiveStatus
+from dylived.platforms.douyin.client import DouyinPlatform
 from dylived.watch.session import SessionContext
 
 
-SETTINGS = CaptureSettings(ws_hosts=("wss://h",), user_agent="UA")
-
-
-@pytest.mark.parametrize(
-    ("host", "endpoint"),
-    [
-        (
-            "wss://webcast100-ws-web-lq.douyin.com",
-            "wss://webcast100-ws-web-lq.douyin.com/webcast/im/push/v2/",
-        ),
-        ("ws://127.0.0.1:8080/", "ws://127.0.0.1:8080/webcast/im/push/v2/"),
-        ("wss://proxy.example/custom/push/", "wss://proxy.example/custom/push/"),
-    ],
-)
-def test_push_endpoint(host: str, endpoint: str) -> None:
-    assert push_endpoint(host) == endpoint
-
-
-def test_user_unique_id_is_the_configured_one_or_a_fresh_19_digit_id_in_range() -> None:
-    rng = random.Random(3)
-    assert choose_user_unique_id("7319483754668557238", rng) == "7319483754668557238"
-    drawn = {choose_user_unique_id("", rng) for _ in range(200)}
-    assert len(drawn) == 200
-    low, high = USER_UNIQUE_ID_RANGE
-    assert all(len(d) == 19 and low <= int(d) < high for d in drawn)
+SETTINGS = CaptureSettings()
 
 
 def test_reconnect_delays_grow_2_4_8_16_30_and_reset_only_after_a_healthy_connection() -> None:
@@ -135,13 +109,16 @@ name = "b"
 capture_events = false
 """
     )
-    factory = capture_factory(SETTINGS.from_douyin(config.douyin), sink=None)  # type: ignore[arg-type]
+    platform = DouyinPlatform(None, config.douyin)  # type: ignore[arg-type]  # no request made
+    source = platform.event_source(config.douyin)
+    factory = capture_factory(SETTINGS, None, source)  # type: ignore[arg-type]
     status = LiveStatus(live=True, room_id="1")
     a, b = config.broadcasters
     made = factory(SessionContext("a", a, status, None, 0, _Owner()))  # type: ignore[arg-type]
     assert isinstance(made, EventCapture)
     assert made.name == "capture"
     assert made.exclude_events == {"like"}
-    assert made.settings.ws_hosts == config.douyin.ws_hosts
-    assert made.settings.origin == "https://live.douyin.com"
+    assert made.source is source
+    assert source.hosts == config.douyin.ws_hosts
+    assert source.origin == "https://live.douyin.com"
     assert factory(SessionContext("b", b, status, None, 0, _Owner())) is None  # type: ignore[arg-type]

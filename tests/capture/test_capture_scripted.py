@@ -23,10 +23,11 @@ from websockets.http11 import Request, Response
 from dylived.app.decode import decode_stream
 from dylived.capture.component import CaptureSettings, EventCapture
 from dylived.model import ExitReason, LiveStatus
+from dylived.platforms.douyin._pb import douyin_pb2 as pb
+from dylived.platforms.douyin.push import DouyinPush
 from dylived.store.ops import CloseSession, OpenSession
 from dylived.store.writer import Writer
 from dylived.watch.session import SessionContext, wall_ms
-from dylived.wire._pb import douyin_pb2 as pb
 from tests.capture.rig import Owner
 from tests.wire.wirebuild import build_frame
 
@@ -103,13 +104,13 @@ async def scripted(server: ScriptedServer) -> AsyncIterator[ScriptedServer]:
 async def capturing(
     server: ScriptedServer, db_path: Path, **tuning: Any
 ) -> AsyncIterator[tuple[EventCapture, Owner, Writer, int, Callable[[], Any]]]:
-    settings = CaptureSettings(
+    settings = CaptureSettings(**tuning)
+    push = DouyinPush(
         ws_hosts=(f"ws://127.0.0.1:{server.port}",),
         user_agent="Mozilla/5.0 dylived-test",
         origin="http://127.0.0.1",
-        **tuning,
     )
-    status = LiveStatus(live=True, room_id=ROOM_ID, web_rid="200000000001")
+    status = LiveStatus(live=True, room_id=ROOM_ID, handle="200000000001")
     async with Writer.open(db_path) as writer, anyio.create_task_group() as tg:
         await tg.start(writer.run)
         started = wall_ms()
@@ -119,7 +120,7 @@ async def capturing(
         owner = Owner()
         ctx = SessionContext("alice", None, status, None, started, owner)  # type: ignore[arg-type]
         ctx.session_id = session_id
-        capture = EventCapture(settings, writer, rng=random.Random(1))
+        capture = EventCapture(settings, writer, push, rng=random.Random(1))
         scope = anyio.CancelScope()
         done = anyio.Event()
 

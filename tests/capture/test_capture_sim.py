@@ -10,8 +10,8 @@ from pathlib import Path
 import anyio
 import pytest
 
-from dylived.capture.component import USER_UNIQUE_ID_RANGE
 from dylived.model import EVENT_TYPES, ExitReason
+from dylived.platforms.douyin.push import USER_UNIQUE_ID_RANGE
 from dylived.sim import RoomSpec, Scenario, Simulator
 from tests.capture.rig import capture_rig
 

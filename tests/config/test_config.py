@@ -310,7 +310,7 @@ def test_broadcasters_merge_the_defaults() -> None:
     ],
 )
 def test_parse_target_accepts_every_documented_form(text: str, kind: str, value: str) -> None:
-    assert parse_target(text) == Target(kind, value)  # type: ignore[arg-type]
+    assert parse_target(text) == Target(kind, value)
 
 
 @pytest.mark.parametrize(

@@ -15,7 +15,7 @@ import pytest
 
 from dylived.config.load import Config, loads_config
 from dylived.net.http import HttpClient
-from dylived.platforms.douyin import DouyinPlatform
+from dylived.platforms.douyin.client import DouyinPlatform
 from dylived.record.component import RecorderComponent, RecordingEnvironment
 from dylived.record.housekeeping import (
     Housekeeper,

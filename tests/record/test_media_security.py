@@ -21,7 +21,7 @@ import pytest
 from dylived.config.load import DouyinConfig
 from dylived.model import LiveStatus
 from dylived.net.http import HttpClient
-from dylived.platforms.douyin import DouyinPlatform
+from dylived.platforms.douyin.client import DouyinPlatform
 from dylived.record.policy import ExitKind, RestartPolicy
 from dylived.record.segments import GapRecord, SegmentAbandoned, SegmentOpened, SegmentRecord
 from dylived.record.supervisor import Recorder, RecorderSettings

@@ -19,7 +19,7 @@ import pytest
 from dylived.config.load import DouyinConfig
 from dylived.model import LiveStatus
 from dylived.net.http import HttpClient
-from dylived.platforms.douyin import DouyinPlatform
+from dylived.platforms.douyin.client import DouyinPlatform
 from dylived.record.policy import RecorderState, RestartPolicy
 from dylived.record.segments import GapRecord, SegmentRecord
 from dylived.record.sizechange import follows_size_change

@@ -14,8 +14,8 @@ from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosedError, InvalidStatus
 
 from dylived.errors import ConfigError
+from dylived.platforms.douyin._pb import douyin_pb2 as pb
 from dylived.sim import FAULT_KINDS, Simulator, load_scenario, parse_scenario
-from dylived.wire._pb import douyin_pb2 as pb
 from tests.conftest import REPO_ROOT
 from tests.sim.conftest import WEB_RID
 

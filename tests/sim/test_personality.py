@@ -20,6 +20,7 @@ from websockets.asyncio.client import connect
 from websockets.exceptions import InvalidStatus
 
 from dylived.errors import ConfigError
+from dylived.platforms.douyin._pb import douyin_pb2 as pb
 from dylived.sim import (
     RoomSpec,
     RoomView,
@@ -35,7 +36,6 @@ from dylived.sim import (
 from dylived.sim.douyin.messages import SCHEMA
 from dylived.sim.framing import Framing
 from dylived.sim.http import Answer, HttpRequest, Reply, json_reply
-from dylived.wire._pb import douyin_pb2 as pb
 from tests.conftest import REPO_ROOT
 
 

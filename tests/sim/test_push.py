@@ -15,8 +15,8 @@ from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 
 from dylived.model import EVENT_TYPES
+from dylived.platforms.douyin._pb import douyin_pb2 as pb
 from dylived.sim import METHODS, RoomSpec, Scenario, Simulator
-from dylived.wire._pb import douyin_pb2 as pb
 from tests.sim.conftest import WEB_RID
 
 

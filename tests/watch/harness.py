@@ -18,7 +18,7 @@ import anyio
 from dylived.config.load import BroadcasterConfig, PollConfig, loads_config
 from dylived.model import LiveStatus
 from dylived.net.http import HttpClient
-from dylived.platforms.douyin import DouyinPlatform
+from dylived.platforms.douyin.client import DouyinPlatform
 from dylived.sim import Simulator
 from dylived.store.db import Database, SessionRecord
 from dylived.store.writer import Writer

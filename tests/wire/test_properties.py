@@ -12,10 +12,11 @@ from hypothesis import HealthCheck, given, settings, strategies as st
 
 from dylived.errors import RemoteProtocolError
 from dylived.model import EVENT_TYPES
-from dylived.wire._pb import douyin_pb2 as pb
+from dylived.platforms.douyin._pb import douyin_pb2 as pb
+from dylived.platforms.douyin.messages import decode_message
+from dylived.platforms.douyin.push import SCHEMA
+from dylived.platforms.douyin.rows import build_row
 from dylived.wire.frames import parse_frame
-from dylived.wire.messages import decode_message
-from dylived.wire.rows import build_row
 from dylived.wire.session import WebcastSession
 from tests.wire.wirebuild import Case, framed_batches
 
@@ -47,7 +48,7 @@ def test_each_event_type_decodes_to_its_row(row_type: str, data: st.DataObject) 
 
 def _check_batch(batch: tuple[bytes, list[Case], bool]) -> None:
     frame, cases, _ = batch
-    session = WebcastSession()
+    session = WebcastSession(SCHEMA, decode_message)
     session.receive_data(frame)
     events = session.events_received()
     rows = [build_row(e, web_rid="wr", received_at_ms=5, stream_offset_s=1.5) for e in events]
@@ -62,7 +63,7 @@ def _check_batch(batch: tuple[bytes, list[Case], bool]) -> None:
 @FAST
 @given(st.binary(max_size=300))
 def test_arbitrary_bytes_only_raise_remote_protocol_error(data: bytes) -> None:
-    session = WebcastSession(max_payload_size=4096)
+    session = WebcastSession(SCHEMA, decode_message, max_payload_size=4096)
     try:
         session.receive_data(data)
     except RemoteProtocolError:
@@ -107,7 +108,7 @@ def _mutate(data: bytes, edits: list[tuple[int, int, int]]) -> bytes:
 
 
 def _check_mutant(data: bytes) -> None:
-    session = WebcastSession(max_payload_size=64 * 1024)
+    session = WebcastSession(SCHEMA, decode_message, max_payload_size=64 * 1024)
     try:
         session.receive_data(data)
     except RemoteProtocolError:
@@ -115,7 +116,7 @@ def _check_mutant(data: bytes) -> None:
     for event in session.events_received():
         json.dumps(build_row(event), allow_nan=False)
     for frame in session.data_to_send():
-        assert parse_frame(frame).payload_type == "ack"
+        assert parse_frame(frame, SCHEMA).payload_type == "ack"
 
 
 @NO_HANG
@@ -134,7 +135,7 @@ def test_mutated_inner_response_never_raises_anything_else(
     chat_frame_bytes: bytes, edits: list[tuple[int, int, int]], compress: bool
 ) -> None:
     # Mutate the decompressed Response and re-frame it, so the mutations reach the messages.
-    inner = _mutate(parse_frame(chat_frame_bytes).payload, edits)
+    inner = _mutate(parse_frame(chat_frame_bytes, SCHEMA).payload, edits)
     _check_mutant(_raw_frame(gzip.compress(inner) if compress else inner))
 
 
@@ -144,7 +145,7 @@ def test_gzip_bomb_stops_at_the_cap(mebibytes: int, cap: int) -> None:
     bomb = gzip.compress(b"\x00" * (mebibytes * 1024 * 1024 // 64), compresslevel=9)
     frame = _raw_frame(bomb)
     with pytest.raises(RemoteProtocolError, match="cap"):
-        parse_frame(frame, max_payload_size=cap)
+        parse_frame(frame, SCHEMA, max_payload_size=cap)
 
 
 def _raw_frame(payload: bytes) -> bytes:
@@ -157,4 +158,4 @@ def test_large_bomb_does_not_allocate_its_inflated_size() -> None:
     chunk = b"\x00" * (1 << 20)
     bomb = b"".join(compressor.compress(chunk) for _ in range(256)) + compressor.flush()
     with pytest.raises(RemoteProtocolError, match="cap"):
-        parse_frame(_raw_frame(bomb))
+        parse_frame(_raw_frame(bomb), SCHEMA)

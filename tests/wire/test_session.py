@@ -5,9 +5,14 @@ from __future__ import annotations
 import pytest
 
 from dylived.errors import RemoteProtocolError
-from dylived.wire._pb import douyin_pb2 as pb
-from dylived.wire.frames import HEARTBEAT_FRAME, parse_frame
-from dylived.wire.messages import ChatEvent, LikeEvent, UndecodableMessage, UnknownMessage
+from dylived.platforms.douyin._pb import douyin_pb2 as pb
+from dylived.platforms.douyin.messages import (
+    ChatEvent,
+    LikeEvent,
+    decode_message,
+)
+from dylived.platforms.douyin.push import SCHEMA
+from dylived.wire.frames import HEARTBEAT_FRAME, UndecodableMessage, UnknownMessage, parse_frame
 from dylived.wire.session import (
     DedupWindow,
     SessionState,
@@ -26,7 +31,7 @@ def _like(msg_id: int, count: int = 1) -> tuple[str, int, bytes]:
 
 
 def test_real_frame_gives_one_chat_and_one_ack(chat_frame_bytes: bytes) -> None:
-    session = WebcastSession()
+    session = WebcastSession(SCHEMA, decode_message)
     session.receive_data(chat_frame_bytes)
     [event] = session.events_received()
     assert isinstance(event, ChatEvent)
@@ -34,7 +39,7 @@ def test_real_frame_gives_one_chat_and_one_ack(chat_frame_bytes: bytes) -> None:
     assert event.server_time_ms == 1672157081841  # Response.now: the chat has no create_time
     assert session.server_now_ms == 1672157081841
     [ack] = session.data_to_send()
-    parsed = parse_frame(ack)
+    parsed = parse_frame(ack, SCHEMA)
     assert parsed.log_id == 8726349535470258530
     assert parsed.payload.decode() == session.last_response.internal_ext  # type: ignore[union-attr]
     assert session.last_seq_id == 703
@@ -44,22 +49,22 @@ def test_real_frame_gives_one_chat_and_one_ack(chat_frame_bytes: bytes) -> None:
 
 
 def test_no_ack_unless_asked() -> None:
-    session = WebcastSession()
+    session = WebcastSession(SCHEMA, decode_message)
     session.receive_data(build_frame([_like(1)], need_ack=False))
     assert session.data_to_send() == []
     assert session.statistics().acks_sent == 0
 
 
 def test_ack_falls_back_to_the_internal_ext_header() -> None:
-    session = WebcastSession()
+    session = WebcastSession(SCHEMA, decode_message)
     frame = build_frame([], internal_ext="", headers={"im-internal_ext": "from-header"})
     session.receive_data(frame)
     [ack] = session.data_to_send()
-    assert parse_frame(ack).payload == b"from-header"
+    assert parse_frame(ack, SCHEMA).payload == b"from-header"
 
 
 def test_im_now_header_is_the_server_time_when_response_has_none() -> None:
-    session = WebcastSession()
+    session = WebcastSession(SCHEMA, decode_message)
     session.receive_data(build_frame([_like(1)], now_ms=0, headers={"im-now": "1672157081920"}))
     [event] = session.events_received()
     assert event.server_time_ms == 1672157081920
@@ -68,16 +73,16 @@ def test_im_now_header_is_the_server_time_when_response_has_none() -> None:
 
 @pytest.mark.parametrize("header", ["", "abc", "１２", "9" * 30])
 def test_bad_im_now_header_is_ignored(header: str) -> None:
-    session = WebcastSession()
+    session = WebcastSession(SCHEMA, decode_message)
     session.receive_data(build_frame([_like(1)], now_ms=0, headers={"im-now": header}))
     assert session.events_received()[0].server_time_ms == 0
 
 
 def test_duplicates_are_skipped_across_reconnects() -> None:
-    first = WebcastSession()
+    first = WebcastSession(SCHEMA, decode_message)
     first.receive_data(build_frame([_like(1), _like(2), _like(2)]))
     assert [e.msg_id for e in first.events_received()] == [1, 2]
-    second = WebcastSession(dedup=first.dedup)
+    second = WebcastSession(SCHEMA, decode_message, dedup=first.dedup)
     second.receive_data(build_frame([_like(2), _like(3)]))
     assert [e.msg_id for e in second.events_received()] == [3]
     assert first.statistics().duplicates_skipped == 1
@@ -85,7 +90,7 @@ def test_duplicates_are_skipped_across_reconnects() -> None:
 
 
 def test_msg_id_zero_is_never_deduplicated() -> None:
-    session = WebcastSession()
+    session = WebcastSession(SCHEMA, decode_message)
     session.receive_data(build_frame([_like(0), _like(0)]))
     assert len(session.events_received()) == 2
 
@@ -106,7 +111,7 @@ def test_dedup_window_needs_room() -> None:
 
 
 def test_unknown_and_undecodable_are_counted_and_do_not_stop_the_rest() -> None:
-    session = WebcastSession()
+    session = WebcastSession(SCHEMA, decode_message)
     session.receive_data(
         build_frame(
             [
@@ -126,7 +131,7 @@ def test_unknown_and_undecodable_are_counted_and_do_not_stop_the_rest() -> None:
 
 
 def test_bad_frame_raises_counts_and_leaves_the_session_usable() -> None:
-    session = WebcastSession()
+    session = WebcastSession(SCHEMA, decode_message)
     with pytest.raises(RemoteProtocolError):
         session.receive_data(b"\xff\xff")
     with pytest.raises(RemoteProtocolError):
@@ -140,19 +145,19 @@ def test_bad_frame_raises_counts_and_leaves_the_session_usable() -> None:
 
 
 def test_payload_cap_is_per_session() -> None:
-    session = WebcastSession(max_payload_size=16)
+    session = WebcastSession(SCHEMA, decode_message, max_payload_size=16)
     with pytest.raises(RemoteProtocolError, match="cap"):
         session.receive_data(build_frame([_like(1)]))
 
 
 def test_new_session_is_open() -> None:
-    session = WebcastSession()
+    session = WebcastSession(SCHEMA, decode_message)
     assert session.state is SessionState.OPEN
     assert not session.close_requested
 
 
 def test_close_frame_moves_to_closing_and_stops_heartbeats() -> None:
-    session = WebcastSession()
+    session = WebcastSession(SCHEMA, decode_message)
     session.receive_data(pb.PushFrame(payload_type="close").SerializeToString())
     assert session.state is SessionState.CLOSING
     assert session.close_requested
@@ -162,7 +167,7 @@ def test_close_frame_moves_to_closing_and_stops_heartbeats() -> None:
 
 
 def test_server_heartbeat_and_other_frames_are_ignored() -> None:
-    session = WebcastSession()
+    session = WebcastSession(SCHEMA, decode_message)
     session.receive_data(HEARTBEAT_FRAME)
     session.receive_data(pb.PushFrame(payload_type="ack").SerializeToString())
     assert session.events_received() == []
@@ -172,7 +177,7 @@ def test_server_heartbeat_and_other_frames_are_ignored() -> None:
 
 
 def test_heartbeat_schedule_follows_the_server() -> None:
-    session = WebcastSession()
+    session = WebcastSession(SCHEMA, decode_message)
     assert session.heartbeat_due(0.0)  # first one right after connecting
     session.heartbeat(0.0)
     assert session.data_to_send() == [HEARTBEAT_FRAME]

@@ -1,4 +1,4 @@
-"""100% branch coverage of dylived/wire/ (generated _pb excluded), checked inside the suite."""
+"""100% branch coverage of dylived/wire/ and Douyin's pure protocol modules, inside the suite."""
 
 from __future__ import annotations
 
@@ -10,6 +10,10 @@ import pytest
 from tests.conftest import REPO_ROOT
 
 
+# Douyin's pure modules, covered like wire/ (its client and push are tested against the sim).
+PURE_DOUYIN = ("status", "sign", "messages", "rows")
+
+
 @pytest.mark.slow
 def test_wire_has_full_branch_coverage() -> None:
     result = subprocess.run(
@@ -18,6 +22,9 @@ def test_wire_has_full_branch_coverage() -> None:
             "-m",
             "pytest",
             "tests/wire",
+            "tests/platforms/douyin/test_status.py",
+            "tests/platforms/douyin/test_sign.py",
+            "tests/platforms/douyin/test_rows.py",
             "-q",
             "-p",
             "no:cacheprovider",
@@ -30,6 +37,7 @@ def test_wire_has_full_branch_coverage() -> None:
             "error",
             "--ignore=tests/wire/test_wire_coverage.py",
             "--cov=dylived/wire",
+            *(f"--cov=dylived.platforms.douyin.{name}" for name in PURE_DOUYIN),
             "--cov-branch",
             "--cov-report=term-missing",
             "--cov-fail-under=100",

@@ -15,7 +15,7 @@ from typing import Any
 
 from hypothesis import strategies as st
 
-from dylived.wire._pb import douyin_pb2 as pb
+from dylived.platforms.douyin._pb import douyin_pb2 as pb
 
 
 U64 = st.integers(min_value=0, max_value=2**64 - 1)

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 
 from dylived.platforms.tiktok._pb import tiktok_pb2 as pb
 from dylived.platforms.tiktok.common import parse
-from dylived.wire.frames import RawMessage
+from dylived.wire.frames import PushSchema, RawMessage
 
 
 PAYLOAD_ENCODING = "pb"
@@ -30,6 +30,9 @@ PAYLOAD_TYPE_ENTER_ROOM_RESPONSE = "im_enter_room_resp"
 PAYLOAD_TYPE_HEARTBEAT = "hb"
 PAYLOAD_TYPE_ACK = "ack"
 LIVE_ID = 12  # TikTok LIVE's live_id in im_enter_room and the WebSocket query
+# The shared framing's view of TikTok's envelope (incoming frames; this module builds the
+# frames a TikTok client sends, whose heartbeat carries the room id, so ``heartbeat`` is unused).
+SCHEMA = PushSchema(push_frame=pb.PushFrame, response=pb.Response, ack_encoding=PAYLOAD_ENCODING)
 
 
 @dataclass(frozen=True, slots=True)

@@ -30,6 +30,7 @@ from dylived.platforms.tiktok.common import Row, RowContext
 from dylived.platforms.tiktok.decode import rows_of_response
 from dylived.platforms.tiktok.envelope import (
     PAYLOAD_TYPE_ENTER_ROOM_RESPONSE,
+    SCHEMA,
     FetchResult,
     build_ack,
     build_enter_room,
@@ -99,7 +100,7 @@ class TikTokSession:
         """
         self.frames += 1
         try:
-            frame = parse_frame(data, max_payload_size=self.max_payload_size)
+            frame = parse_frame(data, SCHEMA, max_payload_size=self.max_payload_size)
             if frame.payload_type == PAYLOAD_TYPE_ENTER_ROOM_RESPONSE:
                 self.entered = True
             if frame.payload_type != PAYLOAD_TYPE_MSG:

@@ -1,18 +1,18 @@
 """Scripted events → Douyin's webcast messages, and its push framing schema (pure).
 
-The Douyin personality's own encoder: it imports ``dylived.wire._pb.douyin_pb2`` and nothing
-else from ``dylived.wire``, so an encoder bug here and a decoder bug there cannot cancel out.
-``encode_event`` builds one ``Message.payload`` (ChatMessage, GiftMessage, …); ``SCHEMA`` gives
-the shared PushFrame envelope (``sim/framing.py``) Douyin's classes and service 8888, method 8.
-"""
+The Douyin personality's own encoder: it imports ``dylived.platforms.douyin._pb.douyin_pb2`` and
+nothing of the decoding side (``dylived.wire``, the platform's messages), so an encoder bug here
+and a decoder bug there cannot cancel out. ``encode_event`` builds one ``Message.payload``
+(ChatMessage, GiftMessage, …); ``SCHEMA`` gives the shared PushFrame envelope
+(``sim/framing.py``) Douyin's classes and service 8888, method 8."""
 
 from __future__ import annotations
 
 from typing import Any
 
+from dylived.platforms.douyin._pb import douyin_pb2 as pb
 from dylived.sim.framing import FrameSchema, Framing
 from dylived.sim.script import ScriptedEvent, SimUser
-from dylived.wire._pb import douyin_pb2 as pb
 
 
 def _user(user: SimUser) -> pb.User:

@@ -12,6 +12,7 @@ from dylived.errors import RemoteProtocolError
 from dylived.platforms.tiktok._pb import tiktok_pb2 as pb
 from dylived.platforms.tiktok.decode import rows_of_response
 from dylived.platforms.tiktok.envelope import (
+    SCHEMA,
     build_ack,
     build_enter_room,
     build_heartbeat,
@@ -44,7 +45,7 @@ def _msg_frame() -> bytes:
 
 
 def test_a_msg_frame_decodes_to_its_response_and_rows() -> None:
-    frame = parse_frame(_msg_frame())
+    frame = parse_frame(_msg_frame(), SCHEMA)
     assert (frame.payload_type, frame.log_id, frame.was_compressed) == (
         "msg",
         8726349535470258530,

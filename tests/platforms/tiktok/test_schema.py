@@ -33,7 +33,7 @@ def _check(root: Path) -> subprocess.CompletedProcess[str]:
 
 def test_gen_check_catches_stale_tiktok_gencode(tmp_path: Path) -> None:
     shutil.copytree(REPO_ROOT / "proto", tmp_path / "proto")
-    for package in ("dylived/wire/_pb", "dylived/platforms/tiktok/_pb"):
+    for package in ("dylived/platforms/douyin/_pb", "dylived/platforms/tiktok/_pb"):
         shutil.copytree(REPO_ROOT / package, tmp_path / package)
     assert _check(tmp_path).returncode == 0
     stale = tmp_path / "dylived/platforms/tiktok/_pb/tiktok_pb2.py"
@@ -44,8 +44,8 @@ def test_gen_check_catches_stale_tiktok_gencode(tmp_path: Path) -> None:
 
 
 def test_douyin_and_tiktok_schemas_load_together() -> None:
+    from dylived.platforms.douyin._pb import douyin_pb2
     from dylived.platforms.tiktok._pb import tiktok_pb2
-    from dylived.wire._pb import douyin_pb2
 
     assert tiktok_pb2.Response.DESCRIPTOR.full_name == "tiktok.Response"
     assert douyin_pb2.Response.DESCRIPTOR.full_name == "webcast.Response"

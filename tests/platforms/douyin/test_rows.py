@@ -7,17 +7,16 @@ import json
 import pytest
 
 from dylived.model import EVENT_TYPES, LiveStatus, StreamVariant
-from dylived.wire._pb import douyin_pb2 as pb
-from dylived.wire.frames import parse_frame, parse_response
-from dylived.wire.messages import (
+from dylived.platforms.douyin._pb import douyin_pb2 as pb
+from dylived.platforms.douyin.messages import (
     KNOWN_METHODS,
     ControlEvent,
     GiftEvent,
-    UndecodableMessage,
-    UnknownMessage,
     decode_message,
 )
-from dylived.wire.rows import build_room_info_row, build_row, is_streak_final
+from dylived.platforms.douyin.push import SCHEMA
+from dylived.platforms.douyin.rows import build_room_info_row, build_row, is_streak_final
+from dylived.wire.frames import UndecodableMessage, UnknownMessage, parse_frame, parse_response
 from tests.wire.wirebuild import EVENT_BUILDERS
 
 
@@ -30,7 +29,7 @@ def test_every_dataset_type_has_a_method() -> None:
 
 
 def test_real_chat_row(chat_frame_bytes: bytes) -> None:
-    [raw] = parse_response(parse_frame(chat_frame_bytes).payload).messages
+    [raw] = parse_response(parse_frame(chat_frame_bytes, SCHEMA).payload, SCHEMA).messages
     event = decode_message(raw.method, raw.msg_id, raw.payload, 1672157081841)
     row = build_row(event, web_rid="261378947940", received_at_ms=1672157082000)
     assert row == {
@@ -170,10 +169,10 @@ def test_room_info_row(viewers: int | None, text: str, expected: str | None) -> 
     status = LiveStatus(
         live=True,
         room_id="7630361251285076745",
-        web_rid="261378947940",
+        handle="261378947940",
         title="内格夫强势打法，把把虐",
         nickname="内格夫教主Duck",
-        sec_uid="MS4w",
+        extra={"sec_uid": "MS4w"},
         user_id="42",
         viewers=viewers,
         viewers_text=text,

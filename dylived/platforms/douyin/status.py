@@ -1,4 +1,4 @@
-"""Room-status bodies of the Douyin HTTP APIs → ``LiveStatus``, and the choice of a stream.
+"""Room-status bodies of the Douyin HTTP APIs → ``LiveStatus``.
 
 Owns the parsing of two JSON bodies (protocol.md §1.2 web/enter, §1.4 reflow) into
 :class:`dylived.model.LiveStatus` with its stream URLs per quality, the classification of the
@@ -15,7 +15,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterator, Mapping
-from typing import NamedTuple, cast
+from typing import cast
 
 from dylived.errors import RiskControl, RoomNotFound, UpstreamError
 from dylived.model import LEGACY_QUALITIES, QUALITIES, LiveStatus, StreamVariant
@@ -24,12 +24,12 @@ from dylived.model import LEGACY_QUALITIES, QUALITIES, LiveStatus, StreamVariant
 __all__ = [
     "ACCOUNT_DELETED_NICKNAME",
     "RoomListEmpty",
-    "StreamChoice",
     "decode_body",
+    "douyin_extra",
     "parse_enter",
     "parse_reflow",
     "parse_streams",
-    "select_stream",
+    "sec_uid_of",
 ]
 
 # data.data[0].status: 1 prepare, 2 living, 3 pause, 4 end (dycast RoomStatus enum).
@@ -48,6 +48,16 @@ _COUNT = re.compile(r"^(\d+(?:\.\d+)?)(万|w|W|亿)?$")
 _COUNT_SCALE = {"万": 10_000, "w": 10_000, "W": 10_000, "亿": 100_000_000}
 
 
+def douyin_extra(sec_uid: str | None) -> dict[str, str]:
+    """The platform-owned part of a Douyin ``LiveStatus``: the broadcaster's sec_uid, if known."""
+    return {"sec_uid": sec_uid} if sec_uid else {}
+
+
+def sec_uid_of(status: LiveStatus) -> str | None:
+    """The sec_uid of a Douyin status (``None`` when the body named none)."""
+    return status.extra.get("sec_uid")
+
+
 class RoomListEmpty(RoomNotFound):
     """web/enter answered with an empty ``data.data``: try the reflow API when a sec_uid is known.
 
@@ -61,14 +71,7 @@ class RoomListEmpty(RoomNotFound):
 
     @property
     def sec_uid(self) -> str | None:
-        return None if self.identity is None else self.identity.sec_uid
-
-
-class StreamChoice(NamedTuple):
-    """The stream picked for a wanted quality, and whether it is a different quality."""
-
-    variant: StreamVariant
-    fell_back: bool
+        return None if self.identity is None else sec_uid_of(self.identity)
 
 
 # ---------------------------------------------------------------- small JSON helpers
@@ -251,36 +254,6 @@ def parse_streams(stream_url: object) -> dict[str, StreamVariant]:
     return variants
 
 
-def _rank(quality: str) -> int | None:
-    canonical = LEGACY_QUALITIES.get(quality, quality)
-    return QUALITIES.index(canonical) if canonical in QUALITIES else None
-
-
-def select_stream(status: LiveStatus, wanted_quality: str) -> StreamChoice:
-    """The variant of ``wanted_quality``, or the nearest available one.
-
-    Qualities are ordered origin, uhd, hd, sd, ld, md; a legacy name counts as the quality it
-    maps to (LEGACY_QUALITIES). Between two equally near qualities the better one wins, so a
-    fallback never records worse than it must.
-
-    Raises:
-        ValueError: ``wanted_quality`` is not a known quality name.
-        UpstreamError: the status has no stream with a usable URL.
-    """
-    wanted_rank = _rank(wanted_quality)
-    if wanted_rank is None:
-        raise ValueError(f"unknown video quality {wanted_quality!r}")
-    candidates = [
-        (abs(rank - wanted_rank), rank, variant)
-        for variant in status.streams.values()
-        if (rank := _rank(variant.quality)) is not None
-    ]
-    if not candidates:
-        raise UpstreamError("the room is live but its status lists no stream URL")
-    distance, _, variant = min(candidates, key=lambda c: (c[0], c[1]))
-    return StreamChoice(variant, fell_back=distance != 0)
-
-
 # ---------------------------------------------------------------- web/enter
 
 
@@ -329,9 +302,9 @@ def parse_enter(
     if not rooms:
         identity = LiveStatus(
             live=False,
-            web_rid=web_rid,
+            handle=web_rid,
             nickname=_text(user.get("nickname")) or "",
-            sec_uid=_text(user.get("sec_uid")),
+            extra=douyin_extra(_text(user.get("sec_uid"))),
             user_id=_text(user.get("id_str")),
             server_time_ms=server_time_ms,
         )
@@ -355,10 +328,10 @@ def parse_enter(
     return LiveStatus(
         live=live,
         room_id=_first(_text(room.get("id_str")), _text(data.get("enter_room_id"))),
-        web_rid=_first(web_rid, _text(data.get("web_rid")), _text(owner.get("web_rid"))),
+        handle=_first(web_rid, _text(data.get("web_rid")), _text(owner.get("web_rid"))),
         title=_text(room.get("title")) or "",
         nickname=_first(_text(user.get("nickname")), _text(owner.get("nickname"))) or "",
-        sec_uid=_first(_text(user.get("sec_uid")), _text(owner.get("sec_uid"))),
+        extra=douyin_extra(_first(_text(user.get("sec_uid")), _text(owner.get("sec_uid")))),
         user_id=_first(
             _text(user.get("id_str")),
             _text(owner.get("id_str")),
@@ -407,7 +380,7 @@ def parse_reflow(
         return LiveStatus(
             live=False,
             nickname=_text(user.get("nickname")) or "",
-            sec_uid=_first(_text(user.get("sec_uid")), sec_uid),
+            extra=douyin_extra(_first(_text(user.get("sec_uid")), sec_uid)),
             user_id=_text(user.get("id_str")),
             server_time_ms=server_time_ms,
         )
@@ -424,10 +397,10 @@ def parse_reflow(
     return LiveStatus(
         live=live,
         room_id=_first(_text(room.get("id_str")), _text(room.get("id"))),
-        web_rid=_text(owner.get("web_rid")),
+        handle=_text(owner.get("web_rid")),
         title=_text(room.get("title")) or "",
         nickname=_first(_text(owner.get("nickname")), _text(user.get("nickname"))) or "",
-        sec_uid=_first(_text(owner.get("sec_uid")), sec_uid),
+        extra=douyin_extra(_first(_text(owner.get("sec_uid")), sec_uid)),
         user_id=_first(_text(owner.get("id_str")), _text(owner.get("id"))),
         viewers=viewers,
         viewers_text=viewers_text,

@@ -1,4 +1,4 @@
-"""Typed wire events → the rows of shared/design/dataset.md, as plain JSON-ready dicts.
+"""Douyin's typed events → the rows of shared/design/dataset.md, as plain JSON-ready dicts.
 
 Field names are exactly dataset.md's. Every event row carries ``type``, ``msg_id``,
 ``room_id``, ``web_rid``, ``server_time_ms``, ``received_at_ms`` and ``stream_offset_s``; the
@@ -31,7 +31,7 @@ from collections.abc import Callable
 from typing import Any
 
 from dylived.model import LiveStatus
-from dylived.wire.messages import (
+from dylived.platforms.douyin.messages import (
     ChatEvent,
     ControlEvent,
     EmojiChatEvent,
@@ -44,12 +44,12 @@ from dylived.wire.messages import (
     RoomStatsEvent,
     SocialEvent,
     StreamAdaptationEvent,
-    UndecodableMessage,
-    UnknownMessage,
     User,
     ViewerCountEvent,
     WireEvent,
 )
+from dylived.platforms.douyin.status import sec_uid_of
+from dylived.wire.frames import UndecodableMessage, UnknownMessage
 
 
 Row = dict[str, Any]
@@ -243,7 +243,7 @@ def build_row(
     """The dataset.md row of one event.
 
     Args:
-        event: a value from ``wire.messages`` (typed, unknown or undecodable).
+        event: a value from ``messages.decode_message`` (typed, unknown or undecodable).
         web_rid: the broadcaster's web room id, when known.
         received_at_ms: when the frame arrived (Unix ms, the caller's clock).
         stream_offset_s: seconds into the recording; ``None`` when not recording.
@@ -284,11 +284,11 @@ def build_room_info_row(
     return {
         "type": "room_info",
         "room_id": status.room_id,
-        "web_rid": status.web_rid,
+        "web_rid": status.handle,
         "broadcaster": {
             "nickname": status.nickname,
             "user_id": status.user_id,
-            "sec_uid": status.sec_uid,
+            "sec_uid": sec_uid_of(status),
         },
         "title": status.title,
         "user_count_text": user_count_text,

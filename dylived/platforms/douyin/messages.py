@@ -1,11 +1,11 @@
-"""``Message.method`` → a typed, frozen event value for the 13 event types of dataset.md.
+"""Douyin ``Message.method`` → a typed, frozen event value for the 13 event types of dataset.md.
 
 This is where protobuf stops: :func:`decode_message` parses one message payload with the
 generated schema and returns a frozen dataclass. Ids are Python ``int`` here (they are
-unsigned 64-bit on the wire); ``wire/rows.py`` turns them into strings for JSON.
+unsigned 64-bit on the wire); ``rows.py`` turns them into strings for JSON.
 
-An unknown method is a value (:class:`UnknownMessage`, with the raw payload kept for
-diagnosis) and an undecodable payload is a value (:class:`UndecodableMessage`, with the
+An unknown method is a value (``wire.frames.UnknownMessage``, with the raw payload kept for
+diagnosis) and an undecodable payload is a value (``wire.frames.UndecodableMessage``, with the
 error); :func:`decode_message` never raises for any payload, so nothing in one message can stop
 the next from being decoded.
 
@@ -23,7 +23,8 @@ from typing import Any, ClassVar
 
 from google.protobuf.message import DecodeError
 
-from dylived.wire._pb import douyin_pb2 as pb
+from dylived.platforms.douyin._pb import douyin_pb2 as pb
+from dylived.wire.frames import UndecodableMessage, UnknownMessage
 
 
 @dataclass(frozen=True, slots=True)
@@ -216,31 +217,6 @@ class ControlEvent(Event):
     @property
     def stream_ended(self) -> bool:
         return self.status == CONTROL_STREAM_ENDED
-
-
-@dataclass(frozen=True, slots=True)
-class UnknownMessage:
-    """A message whose method this build does not decode; kept raw for diagnosis."""
-
-    row_type: ClassVar[str] = "unknown"
-
-    method: str
-    msg_id: int
-    payload: bytes
-    server_time_ms: int
-
-
-@dataclass(frozen=True, slots=True)
-class UndecodableMessage:
-    """A known method whose payload did not parse; kept raw, with the parser's error."""
-
-    row_type: ClassVar[str] = "undecodable"
-
-    method: str
-    msg_id: int
-    payload: bytes
-    error: str
-    server_time_ms: int
 
 
 TypedEvent = (

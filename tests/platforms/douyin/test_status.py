@@ -15,16 +15,22 @@ from typing import Any
 import pytest
 
 from dylived.errors import RiskControl, RoomNotFound, UpstreamError
-from dylived.model import LEGACY_QUALITIES, QUALITIES, LiveStatus, StreamVariant
-from dylived.wire.status import (
+from dylived.model import (
+    LEGACY_QUALITIES,
+    QUALITIES,
+    LiveStatus,
+    StreamChoice,
+    StreamVariant,
+    select_stream,
+)
+from dylived.platforms.douyin.status import (
     ACCOUNT_DELETED_NICKNAME,
     RoomListEmpty,
-    StreamChoice,
     decode_body,
     parse_enter,
     parse_reflow,
     parse_streams,
-    select_stream,
+    sec_uid_of,
 )
 
 
@@ -120,11 +126,12 @@ def test_real_capture_is_parsed_as_live(enter_live_json_path: Path) -> None:
     status = parse_enter(enter_live_json_path.read_bytes(), web_rid="261378947940")
     assert status.live is True
     assert status.room_id == "7630361251285076745"
-    assert status.web_rid == "261378947940"
+    assert status.handle == "261378947940"
     assert status.title == "内格夫强势打法，把把虐"
     assert status.nickname == "内格夫教主Duck"
-    assert status.sec_uid is not None
-    assert status.sec_uid.startswith("MS4wLjAB")
+    sec_uid = sec_uid_of(status)
+    assert sec_uid is not None
+    assert sec_uid.startswith("MS4wLjAB")
     assert status.user_id == "3789344204128560"
     assert status.viewers == 91
     assert status.viewers_text == "91在线观众"
@@ -253,10 +260,10 @@ def test_hand_built_live_body() -> None:
     assert status == LiveStatus(
         live=True,
         room_id="7630361251285076745",
-        web_rid="1234",
+        handle="1234",
         title="标题",
         nickname="主播",
-        sec_uid=SEC_UID,
+        extra={"sec_uid": SEC_UID},
         user_id="3789",
         viewers=91,
         viewers_text="91",
@@ -292,14 +299,14 @@ def test_prompts_with_a_room_mean_offline() -> None:
 def test_prompts_without_user_or_rooms_mean_offline() -> None:
     body = enter_body(rooms=[], with_user=False, prompts="直播已结束")
     status = parse_enter(body, web_rid="42")
-    assert status == LiveStatus(live=False, web_rid="42", server_time_ms=1776584127911)
+    assert status == LiveStatus(live=False, handle="42", server_time_ms=1776584127911)
 
 
 def test_prompts_with_user_keep_the_identity() -> None:
     body = enter_body(prompts="直播已结束")
     del body["data"]["data"]
     status = parse_enter(body, web_rid="42")
-    assert (status.live, status.nickname, status.sec_uid, status.user_id) == (
+    assert (status.live, status.nickname, sec_uid_of(status), status.user_id) == (
         False,
         "主播",
         SEC_UID,
@@ -313,9 +320,9 @@ def test_empty_room_list_asks_for_the_reflow_fallback() -> None:
     assert info.value.sec_uid == SEC_UID
     assert info.value.identity == LiveStatus(
         live=False,
-        web_rid="42",
+        handle="42",
         nickname="主播",
-        sec_uid=SEC_UID,
+        extra={"sec_uid": SEC_UID},
         user_id="3789",
         server_time_ms=1776584127911,
     )
@@ -346,12 +353,12 @@ def test_identity_falls_back_to_owner_and_enter_room_id() -> None:
     room["owner"]["web_rid"] = "999"
     status = parse_enter(body)
     assert status.room_id == "7630361251285076745"  # data.enter_room_id
-    assert (status.web_rid, status.nickname, status.sec_uid) == ("999", "主播", SEC_UID)
+    assert (status.handle, status.nickname, sec_uid_of(status)) == ("999", "主播", SEC_UID)
     assert status.user_id == "3789"
     del room["owner"]
     room["owner_user_id_str"] = "555"
     status = parse_enter(body)
-    assert (status.user_id, status.nickname, status.sec_uid, status.web_rid) == (
+    assert (status.user_id, status.nickname, sec_uid_of(status), status.handle) == (
         "555",
         "",
         None,
@@ -485,12 +492,12 @@ def test_select_stream_ignores_unknown_qualities_and_rejects_unknown_wishes() ->
 def test_reflow_live() -> None:
     status = parse_reflow(reflow_body(), sec_uid=SEC_UID)
     assert status.live is True
-    assert (status.room_id, status.web_rid, status.user_id) == (
+    assert (status.room_id, status.handle, status.user_id) == (
         "7630361251285076745",
         "261378947940",
         "3789",
     )
-    assert (status.title, status.nickname, status.sec_uid) == ("reflow 标题", "主播", SEC_UID)
+    assert (status.title, status.nickname, sec_uid_of(status)) == ("reflow 标题", "主播", SEC_UID)
     assert (status.viewers, status.server_time_ms) == (1200, 1)
     assert set(status.streams) == set(LEGACY_QUALITIES)
 
@@ -511,7 +518,7 @@ def test_reflow_post_end_quirk_and_ended_room_are_offline(body: dict[str, Any]) 
 
 def test_reflow_without_room_but_with_user_is_offline() -> None:
     status = parse_reflow(reflow_body(room=False, user=True))
-    assert (status.live, status.nickname, status.sec_uid, status.user_id) == (
+    assert (status.live, status.nickname, sec_uid_of(status), status.user_id) == (
         False,
         "用户",
         SEC_UID,
@@ -543,7 +550,7 @@ def test_reflow_identity_fallbacks() -> None:
     room["id_str"] = "111"
     room["owner"] = {"id_str": "222", "sec_uid": "MS4wLjABother"}
     status = parse_reflow(copy.deepcopy(body), sec_uid=SEC_UID)
-    assert (status.room_id, status.user_id, status.sec_uid, status.nickname) == (
+    assert (status.room_id, status.user_id, sec_uid_of(status), status.nickname) == (
         "111",
         "222",
         "MS4wLjABother",

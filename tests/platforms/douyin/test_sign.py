@@ -8,7 +8,7 @@ import urllib.parse
 
 import pytest
 
-from dylived.wire.sign import (
+from dylived.platforms.douyin.sign import (
     DEFAULT_USER_AGENT,
     SignatureRandomness,
     build_push_url,

@@ -1,11 +1,11 @@
-"""The Douyin platform adapter: target forms, ttwid, room status and stream URLs over HTTP.
+"""The Douyin platform over HTTP: ttwid, target resolution, room status and stream URLs.
 
 Owns :class:`DouyinPlatform` (``resolve``, ``fetch_status``, ``refresh_stream_urls``,
-``cookie_header``, ``media_headers``) and the pure reading of a share link's redirect
-:func:`parse_share_location`. Target strings are classified by ``dylived.config.load.parse_target``.
+``cookie_header``, ``media_headers``, ``event_source``), the ``Platform`` of
+``platforms/base.py`` for Douyin. Target strings are classified by ``targets.parse_target``.
 Endpoints are configuration (``[douyin] web_base``, ``app_base``, ``share_base``): the tests and
 ``dylived demo`` point them at the simulator. HTTP goes through
-:class:`dylived.net.http.HttpClient`; bodies are parsed by :mod:`dylived.wire.status`. The
+:class:`dylived.net.http.HttpClient`; bodies are parsed by ``status.py``. The
 cookie is a secret: it is never logged, and never given to ffmpeg (``media_headers``).
 
 Which endpoint each target form needs (protocol.md §1.2, §1.4, §1.6):
@@ -23,32 +23,29 @@ numeric user id (``uid:<digits>``)          cannot be resolved: RoomNotFound say
 from __future__ import annotations
 
 import base64
-import enum
 import logging
 import random
 import re
-from dataclasses import dataclass, replace
-from typing import Protocol
-from urllib.parse import parse_qs, quote_plus, urlencode, urlsplit
+from dataclasses import replace
+from typing import Any, Protocol
+from urllib.parse import quote_plus, urlencode, urlsplit
 
 import anyio
 
-from dylived.config.load import parse_target
 from dylived.errors import RoomNotFound, UpstreamError
 from dylived.model import LiveStatus
 from dylived.net.http import BlockedResponse, HttpClient
-from dylived.wire.status import RoomListEmpty, parse_enter, parse_reflow
+from dylived.platforms.douyin.push import DouyinPush
+from dylived.platforms.douyin.status import RoomListEmpty, parse_enter, parse_reflow, sec_uid_of
+from dylived.platforms.douyin.targets import (
+    ResolvedTarget,
+    ShareLocation,
+    TargetKind,
+    TargetLike,
+    parse_share_location,
+    parse_target,
+)
 
-
-__all__ = [
-    "DouyinPlatform",
-    "DouyinSettings",
-    "ResolvedTarget",
-    "ShareLocation",
-    "TargetKind",
-    "TargetLike",
-    "parse_share_location",
-]
 
 logger = logging.getLogger(__name__)
 
@@ -56,8 +53,6 @@ ENTER_PATH = "/webcast/room/web/enter/"
 REFLOW_PATH = "/webcast/room/reflow/info/"
 # BU: the reflow API requires room_id but does not check it ("必要但不校验").
 REFLOW_ROOM_PLACEHOLDER = "2"
-_SEC_UID = re.compile(r"^MS4wLjAB[A-Za-z0-9_-]+$")
-_LIVE_HOSTS = frozenset({"live.douyin.com"})
 # Random bytes in base64 give the tokens' alphabets at a fraction of the cost of drawing
 # characters one by one: 138 bytes → 184 URL-safe characters (A-Z a-z 0-9 - _), 48 → 64.
 _MS_TOKEN_BYTES = 138
@@ -68,44 +63,6 @@ _NUMERIC_UID_HELP = (
     "broadcaster's sec_uid (MS4wLjAB…, from www.douyin.com/user/<sec_uid>) or the "
     "live.douyin.com/<web_rid> URL instead"
 )
-
-
-class TargetKind(enum.StrEnum):
-    """The configured forms of a ``[[broadcaster]] target`` (names as in dylived.config.load)."""
-
-    WEB_RID = "web_rid"
-    SHARE_URL = "share_url"
-    SEC_UID = "sec_uid"
-    USER_ID = "user_id"
-
-
-@dataclass(frozen=True, slots=True)
-class ResolvedTarget:
-    """What a target resolved to: enough to ask for its status."""
-
-    target: str  # as configured
-    kind: TargetKind
-    web_rid: str | None = None
-    sec_uid: str | None = None
-    room_id: str | None = None  # the room a share link pointed at (changes every broadcast)
-
-
-@dataclass(frozen=True, slots=True)
-class ShareLocation:
-    """What the redirect of a share link names."""
-
-    web_rid: str | None = None
-    sec_uid: str | None = None
-    room_id: str | None = None
-
-
-class TargetLike(Protocol):
-    """A classified target, such as ``dylived.config.load.Target`` (kind is a TargetKind value)."""
-
-    @property
-    def kind(self) -> str: ...
-    @property
-    def value(self) -> str: ...
 
 
 class DouyinSettings(Protocol):
@@ -128,44 +85,6 @@ class DouyinSettings(Protocol):
 
 def _with_scheme(text: str) -> str:
     return text if "://" in text else f"https://{text}"
-
-
-def _sec_uid_from(segments: list[str], query: dict[str, list[str]]) -> str | None:
-    for key in ("sec_user_id", "sec_uid"):
-        for value in query.get(key, []):
-            if _SEC_UID.match(value):
-                return value
-    if "user" in segments:  # /user/<sec_uid> and /share/user/<sec_uid>
-        index = segments.index("user") + 1
-        if index < len(segments) and _SEC_UID.match(segments[index]):
-            return segments[index]
-    return None
-
-
-def parse_share_location(location: str) -> ShareLocation:
-    """Read the ``Location`` a share link redirects to (protocol.md §1.6).
-
-    Live share → ``…/douyin/webcast/reflow/<room_id>?…sec_user_id=<sec_uid>``; profile share →
-    ``…/share/user/<sec_uid>?sec_uid=…``; some point straight at ``live.douyin.com/<web_rid>``.
-
-    Raises:
-        RoomNotFound: the location names none of these.
-    """
-    parts = urlsplit(location)
-    segments = [s for s in parts.path.split("/") if s]
-    query = parse_qs(parts.query)
-    sec_uid = _sec_uid_from(segments, query)
-    room_id = None
-    if "reflow" in segments:
-        index = segments.index("reflow") + 1
-        if index < len(segments) and segments[index].isdigit():
-            room_id = segments[index]
-    web_rid = None
-    if (parts.hostname or "").lower() in _LIVE_HOSTS and segments:
-        web_rid = segments[0].lstrip("+")
-    if sec_uid is None and room_id is None and web_rid is None:
-        raise RoomNotFound(f"the share link leads to {location!r}, which names no room or user")
-    return ShareLocation(web_rid=web_rid, sec_uid=sec_uid, room_id=room_id)
 
 
 def _random_tokens(rng: random.Random) -> str:
@@ -251,6 +170,8 @@ class DouyinPlatform:
     goes to the caller (the circuit breaker). A 429 never triggers a refresh.
     """
 
+    name = "douyin"
+
     def __init__(
         self,
         http: HttpClient,
@@ -271,6 +192,12 @@ class DouyinPlatform:
         self._ttwid_refresh_interval = ttwid_refresh_interval
         self._ttwid_fetched_at: float | None = None
         self.ttwid_fetches = 0  # how many times a ttwid was requested (statistics, tests)
+
+    # ------------------------------------------------------------ events
+
+    def event_source(self, section: Any) -> DouyinPush:
+        """The push connection of one session from the current ``[douyin]`` section."""
+        return DouyinPush.from_section(section, self.cookie_header)
 
     # ------------------------------------------------------------ cookies
 
@@ -419,7 +346,11 @@ class DouyinPlatform:
             await self._get_json(self.reflow_url(sec_uid, room_id), referer=None), sec_uid=sec_uid
         )
         return ResolvedTarget(
-            text, kind, web_rid=status.web_rid, sec_uid=status.sec_uid or sec_uid, room_id=room_id
+            text,
+            kind,
+            web_rid=status.handle,
+            sec_uid=sec_uid_of(status) or sec_uid,
+            room_id=room_id,
         )
 
     # ------------------------------------------------------------ status
@@ -475,8 +406,8 @@ class DouyinPlatform:
         status = parse_reflow(
             await self._get_json(self.reflow_url(sec_uid), referer=None), sec_uid=sec_uid
         )
-        if status.web_rid is None and web_rid is not None:
-            status = replace(status, web_rid=web_rid)
+        if status.handle is None and web_rid is not None:
+            status = replace(status, handle=web_rid)
         return status
 
     async def refresh_stream_urls(self, resolved: ResolvedTarget) -> LiveStatus:

@@ -11,7 +11,9 @@ import pytest
 from dylived.config.load import DouyinConfig, Secret, Target
 from dylived.errors import RiskControl, RoomNotFound, UpstreamError
 from dylived.net.http import BlockedResponse, HttpClient
-from dylived.platforms.douyin import DouyinPlatform, ResolvedTarget, TargetKind
+from dylived.platforms.douyin.client import DouyinPlatform
+from dylived.platforms.douyin.status import sec_uid_of
+from dylived.platforms.douyin.targets import ResolvedTarget, TargetKind
 from dylived.sim import RoomSpec, Scenario, Simulator
 
 
@@ -78,8 +80,8 @@ async def test_every_target_form_reports_live_then_offline() -> None:
             assert target.web_rid == LIVE_RID, target
             status = await r.platform.fetch_status(target)
             assert status.live is True, target
-            assert (status.room_id, status.web_rid, status.title) == (room_id, LIVE_RID, "今晚测试")
-            assert (status.nickname, status.sec_uid) == ("直播中", room.sec_uid)
+            assert (status.room_id, status.handle, status.title) == (room_id, LIVE_RID, "今晚测试")
+            assert (status.nickname, sec_uid_of(status)) == ("直播中", room.sec_uid)
             assert status.user_id == str(room.uid)
             assert {"origin", "uhd", "hd", "sd", "ld", "md"} <= set(status.streams)
             assert status.streams["ld"].height == 360
@@ -103,7 +105,7 @@ async def test_sec_uid_only_target_uses_reflow_and_its_post_end_quirk_is_offline
         room_id = room.go_live()
         target = ResolvedTarget(room.sec_uid, TargetKind.SEC_UID, sec_uid=room.sec_uid)
         status = await r.platform.fetch_status(target)
-        assert (status.live, status.room_id, status.web_rid) == (True, room_id, LIVE_RID)
+        assert (status.live, status.room_id, status.handle) == (True, room_id, LIVE_RID)
         assert r.count("web_enter") == 0
         room.go_offline()
         # The reflow API still says status 2 for a while after the end, with finish_time and a
@@ -118,8 +120,8 @@ async def test_sec_uid_only_target_uses_reflow_and_its_post_end_quirk_is_offline
 async def test_rooms_that_are_not_live() -> None:
     async with rig() as r:
         idle = await r.platform.fetch_status(await r.platform.resolve(IDLE_RID))
-        assert (idle.live, idle.nickname, idle.web_rid) == (False, "还没开播", IDLE_RID)
-        assert idle.sec_uid == r.sim.room(IDLE_RID).sec_uid
+        assert (idle.live, idle.nickname, idle.handle) == (False, "还没开播", IDLE_RID)
+        assert sec_uid_of(idle) == r.sim.room(IDLE_RID).sec_uid
         # A known broadcaster always has a room object (status 4 while offline), as on the
         # real service: one web/enter request per check, no reflow fallback.
         assert r.count("web_enter") == 1

@@ -13,12 +13,8 @@ import pytest
 from dylived.config.load import Target
 from dylived.errors import RoomNotFound
 from dylived.net.http import HttpClient
-from dylived.platforms.douyin import (
-    DouyinPlatform,
-    ShareLocation,
-    TargetKind,
-    parse_share_location,
-)
+from dylived.platforms.douyin.client import DouyinPlatform
+from dylived.platforms.douyin.targets import ShareLocation, TargetKind, parse_share_location
 
 
 SEC_UID = "MS4wLjABAAAAOMC6z5OYdk5GziCLRHbsYCyNKkCZ9ajxuk1QT3bFUV87v48FP5VWQNP8N6gPK5kN"

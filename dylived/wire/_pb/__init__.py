@@ -1,1 +1,0 @@
-"""Generated from proto/*.proto by proto/gen.py with the pinned grpcio-tools. Never edit by hand."""

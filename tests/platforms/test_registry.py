@@ -1,0 +1,94 @@
+"""The platform seam: the registry, and no module outside platforms/ and sim/ imports a platform."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import anyio
+import pytest
+
+from dylived.config.load import loads_config
+from dylived.model import LiveStatus
+from dylived.net.http import HttpClient
+from dylived.platforms import registry
+from tests.conftest import REPO_ROOT
+
+
+PACKAGE = REPO_ROOT / "dylived"
+# A platform's own package and the simulator's personalities may name it; nothing else may.
+ALLOWED = (PACKAGE / "platforms", PACKAGE / "sim")
+
+
+def _outside_modules() -> list[Path]:
+    return sorted(p for p in PACKAGE.rglob("*.py") if not any(p.is_relative_to(a) for a in ALLOWED))
+
+
+def test_no_module_outside_platforms_and_sim_imports_a_platform_package() -> None:
+    offenders = []
+    for path in _outside_modules():
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            names = []
+            if isinstance(node, ast.ImportFrom) and node.module:
+                names = [node.module] + [f"{node.module}.{a.name}" for a in node.names]
+            elif isinstance(node, ast.Import):
+                names = [a.name for a in node.names]
+            for name in names:
+                parts = name.split(".")
+                seam = parts[:2] == ["dylived", "platforms"] and len(parts) > 2
+                if seam and parts[2] not in ("base", "registry"):
+                    offenders.append(f"{path.relative_to(REPO_ROOT)}: {name}")
+    assert _outside_modules()  # the walk saw the daemon's modules
+    assert offenders == []
+
+
+@pytest.mark.parametrize(
+    ("target", "platform"),
+    [
+        ("https://live.douyin.com/261378947940", "douyin"),
+        ("https://v.douyin.com/iRNBho6u/", "douyin"),
+        ("www.douyin.com/user/MS4wLjABAAAAOMC6z5OYdk5GziCLRHbsYCyNKkCZ9a", "douyin"),
+        ("261378947940", "douyin"),
+        ("uid:123456", "douyin"),
+        ("看直播 https://v.douyin.com/iRNBho6u/ 复制此链接", "douyin"),
+        ("https://www.tiktok.com/@someone/live", None),
+        ("https://example.com/261378947940", None),
+        ("two words", None),
+    ],
+)
+def test_platform_of_a_target_is_the_platform_that_claims_its_form(
+    target: str, platform: str | None
+) -> None:
+    assert registry.platform_of(target) == platform
+
+
+def test_unknown_platform_names_the_known_ones() -> None:
+    assert registry.names() == ("douyin",)
+    assert registry.DEFAULT == "douyin"
+    with pytest.raises(ValueError, match="unknown platform 'myspace' \\(known: douyin\\)"):
+        registry.get("myspace")
+
+
+def test_the_spec_makes_a_platform_whose_event_source_reads_the_section() -> None:
+    config = loads_config(
+        '[douyin]\nws_hosts = ["ws://127.0.0.1:9"]\nweb_base = "http://127.0.0.1:8"\n'
+    )
+    spec = registry.get("douyin")
+    assert type(config.douyin)().ws_hosts == spec.defaults.WS_HOSTS
+
+    async def main() -> None:
+        async with HttpClient(user_agent="UA", timeout=1.0) as http:
+            platform = spec.create(http, config.douyin)
+            assert platform.name == "douyin"
+            assert dict(platform.media_headers())["Referer"] == "http://127.0.0.1:8/"
+            source = platform.event_source(config.douyin)
+            assert source.hosts == ("ws://127.0.0.1:9",)
+            status = LiveStatus(live=True, room_id="7300000000000000001", handle="1")
+            row = source.room_info_row(status, raw_url="1", received_at_ms=5)
+            assert (row["type"], row["web_rid"], row["room_id"]) == (
+                "room_info",
+                "1",
+                "7300000000000000001",
+            )
+
+    anyio.run(main)

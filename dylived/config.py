@@ -38,6 +38,7 @@ from dylived.config_schema import (
     unknown_key,
 )
 from dylived.errors import ConfigError
+from dylived.net.proxy import ProxyUrl
 
 
 EX_CONFIG = 78
@@ -131,6 +132,7 @@ class DouyinConfig:
     user_agent: str = DEFAULT_USER_AGENT
     cookies: Secret = field(default_factory=Secret)
     user_unique_id: str = ""
+    proxy: ProxyUrl | None = None  # the default of every broadcaster; None = direct
 
 
 @dataclass(frozen=True, slots=True)
@@ -144,6 +146,7 @@ class BroadcasterConfig:
     interval: float = 60.0
     recording: RecordingConfig = RecordingConfig()
     capture: CaptureConfig = CaptureConfig()
+    proxy: ProxyUrl | None = None  # effective: its own ``proxy``, else [douyin] proxy
     paused: bool = False  # paused at runtime (state overlay), not in the file
     origin: Literal["config", "runtime"] = "config"
 
@@ -299,6 +302,7 @@ def parse_broadcaster(
     recording: RecordingConfig,
     capture: CaptureConfig,
     poll: PollConfig,
+    default_proxy: ProxyUrl | None = None,
 ) -> tuple[str | None, BroadcasterConfig | None]:
     """One [[broadcaster]] table: its key (when known) and, if valid, its merged config."""
     before = len(problems)
@@ -336,7 +340,27 @@ def parse_broadcaster(
         interval=values.get("interval", poll.interval),
         recording=dataclasses.replace(recording, **rec),
         capture=dataclasses.replace(capture, **cap),
+        proxy=values.get("proxy", default_proxy),
     )
+
+
+def config_warnings(config: Config) -> list[str]:
+    """What works, but not as a user may expect (``check-config`` prints it, ``run`` logs it).
+
+    Today: a proxy that ffmpeg cannot use (anything but ``http://``) while video is recorded
+    (its media then goes direct; net/proxy.py).
+    """
+    warnings: list[str] = []
+    default = config.douyin.proxy
+    recorded = [b for b in config.broadcasters if b.record_video and b.proxy is not None]
+    problem = default.ffmpeg_problem() if default is not None else None
+    if problem and any(b.proxy == default for b in recorded):
+        warnings.append(f"douyin.proxy: {problem}")
+    for b in recorded:
+        problem = None if b.proxy is None or b.proxy == default else b.proxy.ffmpeg_problem()
+        if problem:
+            warnings.append(f"broadcaster {b.key!r} proxy: {problem}")
+    return warnings
 
 
 def render_config(config: Config) -> str:
@@ -378,7 +402,9 @@ def parse_config(data: Mapping[str, Any], source: str = "", base_dir: Path | Non
         first_path: dict[str, str] = {}
         for i, entry in enumerate(raw, start=1):
             path = f"broadcaster[{i}]"
-            key, parsed = parse_broadcaster(entry, path, problems, recording, capture, poll)
+            key, parsed = parse_broadcaster(
+                entry, path, problems, recording, capture, poll, sections["douyin"].proxy
+            )
             if key is not None and key in first_path:
                 where = "name" if isinstance(entry, dict) and "name" in entry else "target"
                 problems.append(
@@ -432,6 +458,7 @@ __all__ = [
     "RecordingConfig",
     "Secret",
     "Target",
+    "config_warnings",
     "load_config",
     "loads_config",
     "parse_broadcaster",

@@ -51,6 +51,7 @@ class Seen:
     host: str
     port: int
     path: str
+    query: str = ""
     upgrade: bool = False  # the tunnel's first request asked for a WebSocket upgrade
 
 
@@ -135,7 +136,7 @@ class CountingProxy:
                         await client.send(b"HTTP/1.1 403 Forbidden\r\nContent-Length: 0\r\n\r\n")
                         return
                     path = parts.path or "/"
-                    self.seen.append(Seen(method, host, port, path))
+                    self.seen.append(Seen(method, host, port, path, parts.query))
                     if upstream is None or authority != (host, port):
                         if upstream is not None:
                             await upstream.aclose()
@@ -197,9 +198,9 @@ class CountingProxy:
             first = await reader.receive()  # what it buffered, else the next bytes
             text = first.decode("latin-1", "replace")
             request_line = text.split("\r\n", 1)[0].split(" ")
-            path = request_line[1] if len(request_line) == 3 else ""
+            path, _, query = (request_line[1] if len(request_line) == 3 else "").partition("?")
             upgrade = "upgrade: websocket" in text.lower()
-            self.seen.append(Seen(method, host, port, path.split("?")[0], upgrade))
+            self.seen.append(Seen(method, host, port, path, query, upgrade))
             await upstream.send(first)
             async with anyio.create_task_group() as tg:
                 tg.start_soon(_relay, upstream, client)

@@ -181,20 +181,22 @@ class CountingProxy:
             await client.send(b"HTTP/1.1 403 Forbidden\r\nContent-Length: 0\r\n\r\n")
             return
         upstream = await anyio.connect_tcp("127.0.0.1", int(port_text))
-        await client.send(b"HTTP/1.1 200 Connection established\r\n\r\n")
-        await self._splice(client, reader, upstream, "CONNECT", host, int(port_text))
+        reply = b"HTTP/1.1 200 Connection established\r\n\r\n"
+        await self._splice(client, reader, upstream, reply, ("CONNECT", host, int(port_text)))
 
     async def _splice(
         self,
         client: anyio.abc.SocketStream,
         reader: BufferedByteReceiveStream,
         upstream: anyio.abc.SocketStream,
-        method: str,
-        host: str,
-        port: int,
+        reply: bytes,
+        where: tuple[str, str, int],
     ) -> None:
-        """Relay both ways; the tunnel's first bytes are read first to note its request."""
+        """Answer ``reply``, then relay both ways; the tunnel's first bytes are read first to
+        note its request (``where``: method, host and port, for ``seen``)."""
+        method, host, port = where
         async with upstream:
+            await client.send(reply)
             first = await reader.receive()  # what it buffered, else the next bytes
             text = first.decode("latin-1", "replace")
             request_line = text.split("\r\n", 1)[0].split(" ")
@@ -243,8 +245,8 @@ class CountingProxy:
             await client.send(b"\x05\x02\x00\x01" + bytes(6))  # not allowed
             return
         upstream = await anyio.connect_tcp("127.0.0.1", port)
-        await client.send(b"\x05\x00\x00\x01" + bytes(4) + struct.pack("!H", port))
-        await self._splice(client, reader, upstream, "SOCKS", host, port)
+        reply = b"\x05\x00\x00\x01" + bytes(4) + struct.pack("!H", port)
+        await self._splice(client, reader, upstream, reply, ("SOCKS", host, port))
 
 
 async def _relay(source: anyio.abc.ByteReceiveStream, sink: anyio.abc.SocketStream) -> None:

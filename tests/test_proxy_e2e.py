@@ -10,9 +10,7 @@ it; and alice's stored session has events and closed segments.
 
 from __future__ import annotations
 
-import os
 import signal
-import sys
 from pathlib import Path
 from urllib.parse import parse_qs
 
@@ -21,9 +19,9 @@ import pytest
 
 from dylived.sim import RoomSpec, Scenario, Simulator
 from dylived.sim.server import PUSH_PATH, endpoint_of
-from tests.conftest import REPO_ROOT
 from tests.daemon_rig import broadcaster_table, query, simulator_config, wait_for
 from tests.proxy_server import CountingProxy, Seen
+from tests.record.test_daemon_recording import daemon
 
 
 pytestmark = [pytest.mark.anyio, pytest.mark.e2e, pytest.mark.slow]
@@ -81,19 +79,11 @@ async def test_status_websocket_and_ffmpeg_of_a_broadcaster_go_through_its_http_
         sim.room(ALICE).go_live()
         sim.room(BOB).go_live()
         log_path = tmp_path / "daemon.log"
-        log = log_path.open("wb")
-        process = await anyio.open_process(
-            [sys.executable, "-m", "dylived", "run", "--config", str(config)],
-            cwd=REPO_ROOT,
-            env={**os.environ, "PYTHONUNBUFFERED": "1"},
-            stdout=log,
-            stderr=log,
-        )
         closed = (
             "SELECT COUNT(DISTINCT s.broadcaster_key) FROM segments g "
             "JOIN sessions s ON s.id = g.session_id WHERE g.state = 'closed'"
         )
-        try:
+        async with daemon(config, log_path) as process:
             try:
                 await wait_for(lambda: count(db, closed) == 2, 60, "a closed segment of each")
                 await wait_for(lambda: count(db, "SELECT COUNT(*) FROM events") > 0, 20, "events")
@@ -103,12 +93,6 @@ async def test_status_websocket_and_ffmpeg_of_a_broadcaster_go_through_its_http_
             process.send_signal(signal.SIGTERM)
             with anyio.fail_after(20):
                 returncode = await process.wait()
-        finally:
-            if process.returncode is None:
-                process.kill()
-                with anyio.move_on_after(5, shield=True):
-                    await process.wait()
-            log.close()
         enters = [r.query.get("web_rid") for r in sim.observed.requests_to("web_enter")]
         pushes = {rid: len(sim.observed.push_for(rid)) for rid in (ALICE, BOB)}
         media_paths = {

@@ -243,7 +243,6 @@ class HttpClient:
         ssl_context: ssl.SSLContext | None = None,
         proxy: ProxyUrl | None = None,
     ) -> None:
-        self.proxy = proxy
         self._timeout = timeout
         self._max_body = max_body
         self._extensions = {

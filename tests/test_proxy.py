@@ -18,6 +18,8 @@ import anyio.abc
 import pytest
 from websockets.asyncio.server import ServerConnection, serve
 
+from dylived.config import loads_config
+from dylived.config_overlay import apply_overrides
 from dylived.errors import TransportError
 from dylived.net.http import HttpClient
 from dylived.net.proxy import ProxyUrl, parse_proxy
@@ -75,6 +77,22 @@ def test_a_proxy_url_is_read_masked_and_revealed(text: str, masked: str, reveale
 def test_a_bad_proxy_url_says_what_is_wrong(text: str, message: str) -> None:
     with pytest.raises(ValueError, match=message):
         parse_proxy(text)
+
+
+def test_a_broadcaster_inherits_the_douyin_proxy_unless_it_sets_its_own() -> None:
+    config = loads_config(
+        '[douyin]\nproxy = "socks5://127.0.0.1:1080"\n\n'
+        '[[broadcaster]]\ntarget = "111"\n\n'
+        '[[broadcaster]]\ntarget = "222"\nproxy = ""\n\n'
+        '[[broadcaster]]\ntarget = "333"\nproxy = "http://127.0.0.1:3128"\n'
+    )
+    default, own = parse_proxy("socks5://127.0.0.1:1080"), parse_proxy("http://127.0.0.1:3128")
+    assert [b.proxy for b in config.broadcasters] == [default, None, own]
+    added = apply_overrides(config, {"added": [{"target": "444"}, {"target": "555", "proxy": ""}]})
+    assert [b.proxy for b in added.broadcasters[3:]] == [default, None]  # as in the file
+    changed = loads_config('[[broadcaster]]\ntarget = "111"\nproxy = "http://127.0.0.1:3128"\n')
+    before = loads_config('[[broadcaster]]\ntarget = "111"\n')
+    assert before.diff(changed).changed_fields == {"111": ("proxy",)}
 
 
 def dylived(*args: str) -> subprocess.CompletedProcess[str]:

@@ -5,7 +5,8 @@
 and an absolute-URI request (``GET http://host:port/path``) is sent on in origin form over a
 connection to that host, the response relayed as it comes (keep-alive works: the client's next
 request on the same connection goes the same way). With ``socks=True`` it is a SOCKS5 proxy
-instead (RFC 1928, CONNECT only, by domain name or IPv4). With ``credentials`` it asks for
+instead (RFC 1928, CONNECT only, by domain name or IPv4); with ``tls`` (a server context) an
+HTTP proxy is an ``https://`` one (TLS from the client to it). With ``credentials`` it asks for
 them (``Proxy-Authorization: Basic``, or the SOCKS5 user/password method) and refuses a client
 without them (407, or SOCKS auth failure), counting the refusals.
 
@@ -17,16 +18,19 @@ from __future__ import annotations
 
 import base64
 import ipaddress
+import ssl
 import struct
 from collections import Counter
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager, suppress
 from dataclasses import dataclass
+from typing import Any
 from urllib.parse import urlsplit
 
 import anyio
 import anyio.abc
 from anyio.streams.buffered import BufferedByteReceiveStream
+from anyio.streams.tls import TLSListener
 
 
 __all__ = ["CountingProxy", "Seen"]
@@ -58,8 +62,15 @@ class Seen:
 class CountingProxy:
     """Run with ``async with CountingProxy.running() as proxy``; ``proxy.url`` to configure."""
 
-    def __init__(self, *, socks: bool = False, credentials: tuple[str, str] | None = None):
+    def __init__(
+        self,
+        *,
+        socks: bool = False,
+        credentials: tuple[str, str] | None = None,
+        tls: ssl.SSLContext | None = None,
+    ):
         self.socks = socks
+        self.tls = tls
         self.credentials = credentials
         self.port = 0
         self.seen: list[Seen] = []
@@ -68,7 +79,7 @@ class CountingProxy:
 
     @property
     def url(self) -> str:
-        scheme = "socks5h" if self.socks else "http"
+        scheme = "socks5h" if self.socks else "https" if self.tls else "http"
         user = f"{self.credentials[0]}:{self.credentials[1]}@" if self.credentials else ""
         return f"{scheme}://{user}127.0.0.1:{self.port}"
 
@@ -80,8 +91,11 @@ class CountingProxy:
     @asynccontextmanager
     async def running(cls, **options: object) -> AsyncIterator[CountingProxy]:
         proxy = cls(**options)  # type: ignore[arg-type]
-        listener = await anyio.create_tcp_listener(local_host="127.0.0.1", local_port=0)
-        proxy.port = listener.extra(anyio.abc.SocketAttribute.local_port)
+        tcp = await anyio.create_tcp_listener(local_host="127.0.0.1", local_port=0)
+        proxy.port = tcp.extra(anyio.abc.SocketAttribute.local_port)
+        listener: anyio.abc.Listener[Any] = tcp
+        if proxy.tls is not None:
+            listener = TLSListener(tcp, proxy.tls, standard_compatible=False)
         async with listener, anyio.create_task_group() as tg:
             tg.start_soon(listener.serve, proxy._client)
             try:
@@ -91,7 +105,7 @@ class CountingProxy:
 
     # ------------------------------------------------------------ one client
 
-    async def _client(self, client: anyio.abc.SocketStream) -> None:
+    async def _client(self, client: anyio.abc.ByteStream) -> None:
         async with client:
             reader = BufferedByteReceiveStream(client)
             try:
@@ -108,10 +122,8 @@ class CountingProxy:
         self.refused.append(f"{host}:{port}")
         return False
 
-    async def _http(
-        self, client: anyio.abc.SocketStream, reader: BufferedByteReceiveStream
-    ) -> None:
-        upstream: anyio.abc.SocketStream | None = None
+    async def _http(self, client: anyio.abc.ByteStream, reader: BufferedByteReceiveStream) -> None:
+        upstream: anyio.abc.ByteStream | None = None
         authority: tuple[str, int] | None = None
         async with anyio.create_task_group() as tg:
             try:
@@ -173,7 +185,7 @@ class CountingProxy:
         return False
 
     async def _tunnel(
-        self, client: anyio.abc.SocketStream, reader: BufferedByteReceiveStream, target: str
+        self, client: anyio.abc.ByteStream, reader: BufferedByteReceiveStream, target: str
     ) -> None:
         host, _, port_text = target.rpartition(":")
         host = host.strip("[]")
@@ -186,9 +198,9 @@ class CountingProxy:
 
     async def _splice(
         self,
-        client: anyio.abc.SocketStream,
+        client: anyio.abc.ByteStream,
         reader: BufferedByteReceiveStream,
-        upstream: anyio.abc.SocketStream,
+        upstream: anyio.abc.ByteStream,
         reply: bytes,
         where: tuple[str, str, int],
     ) -> None:
@@ -211,9 +223,7 @@ class CountingProxy:
 
     # ------------------------------------------------------------ SOCKS5
 
-    async def _socks(
-        self, client: anyio.abc.SocketStream, reader: BufferedByteReceiveStream
-    ) -> None:
+    async def _socks(self, client: anyio.abc.ByteStream, reader: BufferedByteReceiveStream) -> None:
         version, count = await reader.receive_exactly(2)
         methods = await reader.receive_exactly(count)
         wanted = 2 if self.credentials else 0
@@ -249,7 +259,7 @@ class CountingProxy:
         await self._splice(client, reader, upstream, reply, ("SOCKS", host, port))
 
 
-async def _relay(source: anyio.abc.ByteReceiveStream, sink: anyio.abc.SocketStream) -> None:
+async def _relay(source: anyio.abc.ByteReceiveStream, sink: anyio.abc.ByteStream) -> None:
     try:
         while True:
             await sink.send(await source.receive())
@@ -257,5 +267,5 @@ async def _relay(source: anyio.abc.ByteReceiveStream, sink: anyio.abc.SocketStre
         pass
     finally:
         with anyio.move_on_after(1, shield=True):
-            with suppress(*_GONE):
+            with suppress(*_GONE, NotImplementedError, TypeError):  # TLS: no half-close
                 await sink.send_eof()

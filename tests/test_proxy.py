@@ -9,6 +9,7 @@ dylived gives it; and SOCKS5 (with credentials) for the status client and the We
 from __future__ import annotations
 
 import dataclasses
+import ssl
 import subprocess
 import sys
 from pathlib import Path
@@ -29,10 +30,11 @@ from dylived.record.component import ffmpeg_proxy
 from dylived.sim import RoomSpec, Scenario, Simulator
 from tests.conftest import REPO_ROOT
 from tests.ffmpegs import ffmpeg_bin
+from tests.platforms.test_http_transport import certificate
 from tests.proxy_server import CountingProxy
 
 
-__all__ = ["ffmpeg_bin"]
+__all__ = ["certificate", "ffmpeg_bin"]  # fixtures
 
 
 @pytest.fixture
@@ -277,3 +279,46 @@ async def test_the_event_websocket_goes_through_a_socks5_proxy() -> None:
         "/webcast/im/push/v2/",
         True,
     )
+
+
+# ----------------------------------------------------------------------------- https://
+
+
+@pytest.mark.anyio
+async def test_an_https_proxy_carries_status_and_websocket_trusting_ssl_cert_file(
+    certificate: tuple[Path, Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """TLS to the proxy itself, trusted through ``SSL_CERT_FILE`` as for any https."""
+    monkeypatch.setenv("SSL_CERT_FILE", str(certificate[0]))
+    server_side = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    server_side.load_cert_chain(*certificate)
+
+    async def echo(ws: ServerConnection) -> None:
+        async for message in ws:
+            await ws.send(message)
+
+    scenario = Scenario(rooms=(RoomSpec("200000000001"),))
+    async with (
+        Simulator.running(scenario) as sim,
+        serve(echo, "127.0.0.1", 0) as server,
+        CountingProxy.running(tls=server_side) as proxy,
+    ):
+        assert proxy.url.startswith("https://")
+        async with HttpClient(user_agent="UA", proxy=parse_proxy(proxy.url)) as http:
+            home = await http.fetch(sim.web_base + "/", require_body=False)
+        port = next(iter(server.sockets)).getsockname()[1]
+        options = PushConnectOptions(
+            url=f"ws://127.0.0.1:{port}/webcast/im/push/v2/",
+            user_agent="UA",
+            proxy=parse_proxy(proxy.url),
+        )
+        async with open_push_connection(options) as conn:
+            await conn.send(b"hb")
+            with anyio.fail_after(10):
+                echoed = await conn.receive()
+    assert home.status_code == 200
+    assert echoed == b"hb"
+    assert [(s.method, s.port, s.path) for s in proxy.seen] == [
+        ("GET", sim.port, "/"),
+        ("CONNECT", port, "/webcast/im/push/v2/"),
+    ]

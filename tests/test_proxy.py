@@ -246,26 +246,32 @@ async def test_status_requests_go_through_a_socks5_proxy_with_credentials() -> N
     assert homes == 2
 
 
+async def _echo(ws: ServerConnection) -> None:
+    async for message in ws:
+        await ws.send(message)
+
+
+async def _echo_through(proxy_url: str, port: int, data: bytes) -> tuple[PushConnectOptions, bytes]:
+    """Send ``data`` to the echo server on ``port`` through the proxy; (options, the echo)."""
+    options = PushConnectOptions(
+        url=f"ws://127.0.0.1:{port}/webcast/im/push/v2/?room_id=1",
+        user_agent="UA",
+        proxy=parse_proxy(proxy_url),
+    )
+    async with open_push_connection(options) as conn:
+        await conn.send(data)
+        with anyio.fail_after(10):
+            return options, await conn.receive()
+
+
 @pytest.mark.anyio
 async def test_the_event_websocket_goes_through_a_socks5_proxy() -> None:
-    async def echo(ws: ServerConnection) -> None:
-        async for message in ws:
-            await ws.send(message)
-
     async with (
-        serve(echo, "127.0.0.1", 0) as server,
+        serve(_echo, "127.0.0.1", 0) as server,
         CountingProxy.running(socks=True, credentials=("me", "pw")) as proxy,
     ):
         port = next(iter(server.sockets)).getsockname()[1]
-        options = PushConnectOptions(
-            url=f"ws://127.0.0.1:{port}/webcast/im/push/v2/?room_id=1",
-            user_agent="UA",
-            proxy=parse_proxy(proxy.url),
-        )
-        async with open_push_connection(options) as conn:
-            await conn.send(b"\x08\x01")
-            with anyio.fail_after(10):
-                echoed = await conn.receive()
+        options, echoed = await _echo_through(proxy.url, port, b"\x08\x01")
         wrong = dataclasses.replace(options, proxy=parse_proxy(proxy.url.replace(":pw@", ":no@")))
         with pytest.raises(TransportError, match=r"push connection to .* failed"):
             async with open_push_connection(wrong):
@@ -293,29 +299,17 @@ async def test_an_https_proxy_carries_status_and_websocket_trusting_ssl_cert_fil
     server_side = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     server_side.load_cert_chain(*certificate)
 
-    async def echo(ws: ServerConnection) -> None:
-        async for message in ws:
-            await ws.send(message)
-
     scenario = Scenario(rooms=(RoomSpec("200000000001"),))
     async with (
         Simulator.running(scenario) as sim,
-        serve(echo, "127.0.0.1", 0) as server,
+        serve(_echo, "127.0.0.1", 0) as server,
         CountingProxy.running(tls=server_side) as proxy,
     ):
         assert proxy.url.startswith("https://")
         async with HttpClient(user_agent="UA", proxy=parse_proxy(proxy.url)) as http:
             home = await http.fetch(sim.web_base + "/", require_body=False)
         port = next(iter(server.sockets)).getsockname()[1]
-        options = PushConnectOptions(
-            url=f"ws://127.0.0.1:{port}/webcast/im/push/v2/",
-            user_agent="UA",
-            proxy=parse_proxy(proxy.url),
-        )
-        async with open_push_connection(options) as conn:
-            await conn.send(b"hb")
-            with anyio.fail_after(10):
-                echoed = await conn.receive()
+        _, echoed = await _echo_through(proxy.url, port, b"hb")
     assert home.status_code == 200
     assert echoed == b"hb"
     assert [(s.method, s.port, s.path) for s in proxy.seen] == [

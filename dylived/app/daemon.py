@@ -14,7 +14,10 @@ listening from the first moment of ``run`` (and ``cli`` remembers a SIGHUP even 
 SIGTERM/SIGINT: acted on at once (a reload in progress is cancelled), ``STOPPING=1`` once
 start-up is complete, then in reverse: the config change in progress finishes, control socket,
 housekeeping (a remux in progress is killed, its ``.part`` removed), watchlist (every session
-closes as ``daemon_stopped``), writer (drained), HTTP client; exit 0, all within 10 s.
+closes as ``daemon_stopped``), writer (drained), HTTP clients; exit 0, all within 10 s.
+Proxies (README "Proxies"): one platform client, with its own HTTP pool and cookie jar, per
+distinct proxy (:class:`ProxiedPlatforms`); a broadcaster's status requests, event WebSocket
+and (http:// proxies only) ffmpeg use its proxy; ``config_warnings`` are logged once at start.
 SIGHUP or ``POST /v1/reload``: applied once the daemon is ready (a SIGHUP during start-up
 waits for it): ``RELOADING=1``, parse and validate the whole file; invalid → every problem
 logged, the running config kept; valid → applied as a diff; then ``READY=1``.
@@ -47,10 +50,11 @@ from dylived.app.facade import WRITER_STALL, Facade, needs_ffmpeg
 from dylived.app.logs import setup_logging
 from dylived.app.notify import Notifier, watchdog_interval
 from dylived.capture.component import CaptureSettings, capture_factory
-from dylived.config.load import EX_CONFIG, Config, parse_config
+from dylived.config.load import EX_CONFIG, Config, config_warnings, parse_config
 from dylived.config.overlay import load_config_with_overrides
 from dylived.errors import ConfigError, DylivedError, FfmpegUnusable
 from dylived.net.http import HttpClient
+from dylived.net.proxy import ProxyUrl
 from dylived.platforms.douyin import DouyinPlatform
 from dylived.record.housekeeping import Housekeeper
 from dylived.record.probe import find_usable_ffmpeg
@@ -133,17 +137,16 @@ class Daemon:
         housekeeper = Housekeeper(
             lambda: self.config, config.daemon.database, writer.submit, self._ffmpeg
         )
+        for warning in config_warnings(config):
+            logger.warning("config: %s", warning)
         async with (
-            HttpClient(
-                user_agent=config.douyin.user_agent, timeout=config.poll.request_timeout
-            ) as http,
+            ProxiedPlatforms(config) as platforms,  # one HTTP client per distinct proxy
             Alerts.open(lambda: self.config) as alerts,  # [[notify]] (dylived/alerts/)
         ):
-            platform = DouyinPlatform(http, config.douyin)
             watchlist = Watchlist(
                 config.poll,
                 config.broadcasters,  # type: ignore[arg-type]
-                StatusSource(platform).fetch,
+                StatusSource(platforms.of(None), platforms.of).fetch,
                 WriterSessionStore(
                     writer, on_closed=housekeeper.session_closed, observer=alerts.sessions
                 ),
@@ -153,13 +156,15 @@ class Daemon:
                     lambda ctx: alerts.capture_observer(
                         ctx,
                         capture_factory(
-                            CaptureSettings.from_douyin(self.config.douyin),
+                            CaptureSettings.from_douyin(
+                                self.config.douyin, proxy=ctx.options.proxy
+                            ),
                             writer,
-                            platform.cookie_header,
+                            platforms.of(ctx.options).cookie_header,
                         )(ctx),
                     ),
                     # Video recording (dylived/record/component.py); idle unless wanted.
-                    lambda ctx: self._recorder_component(writer, platform),
+                    lambda ctx: self._recorder_component(writer, platforms.of(ctx.options)),
                 ],
                 paused=frozenset(b.key for b in config.broadcasters if b.paused),
                 on_breaker=alerts.breaker_changed,
@@ -289,6 +294,41 @@ class Daemon:
                 self.notifier.watchdog()
             else:
                 logger.error("store writer made no progress; withholding the watchdog ping")
+
+
+class ProxiedPlatforms:
+    """One DouyinPlatform, with its own HttpClient (pool, cookie jar), per distinct proxy.
+
+    ``of(broadcaster)`` is the client of its ``proxy`` (None: direct), made on first use; all
+    are closed (bounded, shielded) when the block ends. Use as ``async with``.
+    """
+
+    def __init__(self, config: Config) -> None:
+        self._config = config
+        self._by_proxy: dict[ProxyUrl | None, DouyinPlatform] = {}
+        self._clients: list[HttpClient] = []
+
+    def of(self, broadcaster: Any) -> DouyinPlatform:
+        proxy: ProxyUrl | None = getattr(broadcaster, "proxy", None)
+        platform = self._by_proxy.get(proxy)
+        if platform is None:
+            http = HttpClient(
+                user_agent=self._config.douyin.user_agent,
+                timeout=self._config.poll.request_timeout,
+                proxy=proxy,
+            )
+            self._clients.append(http)
+            platform = self._by_proxy[proxy] = DouyinPlatform(http, self._config.douyin)
+            if proxy is not None:
+                logger.info("HTTP client %d: through the proxy %s", len(self._clients), proxy)
+        return platform
+
+    async def __aenter__(self) -> ProxiedPlatforms:
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        for http in self._clients:
+            await http.aclose()
 
 
 async def probe_ffmpeg(configured: str) -> str:

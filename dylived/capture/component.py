@@ -298,6 +298,7 @@ class EventCapture:
             headers=push_headers(self.settings.origin, self._cookie_header()),
             origin=self.settings.origin,
             open_timeout=self.settings.open_timeout_s,
+            proxy=self.settings.proxy,
         )
 
     async def _one_connection(self, ctx: SessionContext) -> None:

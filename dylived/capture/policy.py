@@ -12,6 +12,7 @@ import urllib.parse
 from dataclasses import dataclass
 from typing import Any
 
+from dylived.net.proxy import ProxyUrl
 from dylived.wire.backoff import reconnect_delay
 
 
@@ -28,6 +29,7 @@ class CaptureSettings:
     user_agent: str
     origin: str = "https://live.douyin.com"
     user_unique_id: str = ""  # "" = a random id per connection (module docstring)
+    proxy: ProxyUrl | None = None  # the broadcaster's proxy (None = direct)
     healthy_after_s: float = 60.0
     max_failed_attempts: int = 6
     idle_timeout_s: float = 90.0

@@ -152,19 +152,26 @@ StatusFetcher = Callable[[BroadcasterOptions], Awaitable[LiveStatus]]
 
 
 class StatusSource:
-    """Resolves each broadcaster's target once (again when it changes), then asks its status."""
+    """Resolves each broadcaster's target once (again when it changes), then asks its status.
 
-    def __init__(self, platform: DouyinPlatform) -> None:
-        self._platform = platform
+    ``route`` picks the platform client of one broadcaster (the daemon: one per proxy);
+    without it every broadcaster uses ``platform``.
+    """
+
+    def __init__(
+        self, platform: DouyinPlatform, route: Callable[[Any], DouyinPlatform] | None = None
+    ) -> None:
+        self._route = route or (lambda broadcaster: platform)
         self._resolved: dict[str, tuple[str, ResolvedTarget]] = {}
 
     async def fetch(self, broadcaster: BroadcasterOptions) -> LiveStatus:
         b: Any = broadcaster  # config.BroadcasterConfig: target_text is the target as written
+        platform = self._route(b)
         cached = self._resolved.get(b.key)
         if cached is None or cached[0] != b.target_text:
-            cached = (b.target_text, await self._platform.resolve(b.target_text))
+            cached = (b.target_text, await platform.resolve(b.target_text))
             self._resolved[b.key] = cached
-        return await self._platform.fetch_status(cached[1])
+        return await platform.fetch_status(cached[1])
 
 
 def wall_ms(at: float) -> int:

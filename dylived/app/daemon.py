@@ -14,7 +14,10 @@ listening from the first moment of ``run`` (and ``cli`` remembers a SIGHUP even 
 SIGTERM/SIGINT: acted on at once (a reload in progress is cancelled), ``STOPPING=1`` once
 start-up is complete, then in reverse: the config change in progress finishes, control socket,
 housekeeping (a remux in progress is killed, its ``.part`` removed), watchlist (every session
-closes as ``daemon_stopped``), writer (drained), HTTP client; exit 0, all within 10 s.
+closes as ``daemon_stopped``), writer (drained), HTTP clients; exit 0, all within 10 s.
+Proxies (README "Proxies"): one platform client, with its own HTTP pool and cookie jar, per
+distinct proxy (:class:`ProxiedPlatforms`); a broadcaster's status requests, event WebSocket
+and (http:// proxies only) ffmpeg use its proxy; ``config_warnings`` are logged once at start.
 SIGHUP or ``POST /v1/reload``: applied once the daemon is ready (a SIGHUP during start-up
 waits for it): ``RELOADING=1``, parse and validate the whole file; invalid → every problem
 logged, the running config kept; valid → applied as a diff; then ``READY=1``.
@@ -47,10 +50,11 @@ from dylived.app.facade import WRITER_STALL, Facade, needs_ffmpeg
 from dylived.app.logs import setup_logging
 from dylived.app.notify import Notifier, watchdog_interval
 from dylived.capture.component import CaptureSettings, capture_factory
-from dylived.config.load import EX_CONFIG, Config, parse_config
+from dylived.config.load import EX_CONFIG, Config, config_warnings, parse_config
 from dylived.config.overlay import load_config_with_overrides
 from dylived.errors import ConfigError, DylivedError, FfmpegUnusable
 from dylived.net.http import HttpClient
+from dylived.net.proxy import ProxyUrl
 from dylived.platforms import registry
 from dylived.platforms.base import Platform
 from dylived.record.housekeeping import Housekeeper
@@ -135,17 +139,16 @@ class Daemon:
         housekeeper = Housekeeper(
             lambda: self.config, config.daemon.database, writer.submit, self._ffmpeg
         )
-        name = registry.DEFAULT
-        section = config.section(name)
+        for warning in config_warnings(config):
+            logger.warning("config: %s", warning)
         async with (
-            HttpClient(user_agent=section.user_agent, timeout=config.poll.request_timeout) as http,
+            ProxiedPlatforms(config) as platforms,  # one HTTP client per distinct proxy
             Alerts.open(lambda: self.config) as alerts,  # [[notify]] (dylived/alerts/)
         ):
-            platform = registry.get(name).create(http, section)
             watchlist = Watchlist(
                 config.poll,
                 config.broadcasters,  # type: ignore[arg-type]
-                StatusSource(platform).fetch,
+                StatusSource(platforms.of(None), platforms.of).fetch,
                 WriterSessionStore(
                     writer, on_closed=housekeeper.session_closed, observer=alerts.sessions
                 ),
@@ -156,13 +159,15 @@ class Daemon:
                     lambda ctx: alerts.capture_observer(
                         ctx,
                         capture_factory(
-                            CaptureSettings(),
+                            CaptureSettings(proxy=ctx.options.proxy),
                             writer,
-                            platform.event_source(self.config.section(name)),
+                            platforms.of(ctx.options).event_source(
+                                self.config.section(ctx.options.platform)
+                            ),
                         )(ctx),
                     ),
                     # Video recording (dylived/record/component.py); idle unless wanted.
-                    lambda ctx: self._recorder_component(writer, platform),
+                    lambda ctx: self._recorder_component(writer, platforms.of(ctx.options)),
                 ],
                 paused=frozenset(b.key for b in config.broadcasters if b.paused),
                 on_breaker=alerts.breaker_changed,
@@ -292,6 +297,46 @@ class Daemon:
                 self.notifier.watchdog()
             else:
                 logger.error("store writer made no progress; withholding the watchdog ping")
+
+
+class ProxiedPlatforms:
+    """One platform client, with its own HttpClient (pool, cookie jar), per platform and
+    distinct proxy.
+
+    ``of(broadcaster)`` is the client of its platform and ``proxy`` (None: direct; a broadcaster
+    of None: the default platform, direct), made on first use from the registry; all are closed
+    (bounded, shielded) when the block ends. Use as ``async with``.
+    """
+
+    def __init__(self, config: Config) -> None:
+        self._config = config
+        self._clients: dict[tuple[str, ProxyUrl | None], Platform] = {}
+        self._http: list[HttpClient] = []
+
+    def of(self, broadcaster: Any) -> Platform:
+        name = str(getattr(broadcaster, "platform", None) or registry.DEFAULT)
+        proxy: ProxyUrl | None = getattr(broadcaster, "proxy", None)
+        platform = self._clients.get((name, proxy))
+        if platform is None:
+            section = self._config.section(name)
+            http = HttpClient(
+                user_agent=section.user_agent,
+                timeout=self._config.poll.request_timeout,
+                proxy=proxy,
+            )
+            self._http.append(http)
+            platform = self._clients[name, proxy] = registry.get(name).create(http, section)
+            if proxy is not None:
+                logger.info("%s HTTP client %d: through the proxy %s", name, len(self._http), proxy)
+        return platform
+
+    async def __aenter__(self) -> ProxiedPlatforms:
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        with anyio.CancelScope(shield=True), anyio.move_on_after(5):
+            for http in self._http:
+                await http.aclose()
 
 
 async def probe_ffmpeg(configured: str) -> str:

@@ -280,6 +280,7 @@ class EventCapture:
             headers=list(connection.headers),
             origin=connection.origin,
             open_timeout=self.settings.open_timeout_s,
+            proxy=self.settings.proxy,
         )
 
     async def _one_connection(self, ctx: SessionContext) -> None:

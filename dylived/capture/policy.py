@@ -10,6 +10,7 @@ import collections
 import random
 from dataclasses import dataclass
 
+from dylived.net.proxy import ProxyUrl
 from dylived.wire.backoff import reconnect_delay
 
 
@@ -21,6 +22,7 @@ class CaptureSettings:
     """The platform-neutral tuning of event capture (seconds); the platform's push settings
     are its ``EventSource``'s."""
 
+    proxy: ProxyUrl | None = None  # the broadcaster's proxy for the WebSocket (None = direct)
     healthy_after_s: float = 60.0
     max_failed_attempts: int = 6
     idle_timeout_s: float = 90.0

@@ -9,7 +9,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from dylived.config.load import EX_CONFIG, load_config, render_config
+from dylived.config.load import EX_CONFIG, config_warnings, load_config, render_config
 from dylived.errors import ConfigError
 
 
@@ -25,11 +25,16 @@ def _report(exc: ConfigError) -> int:
 
 
 def check_config_command(args: argparse.Namespace) -> int:
-    """``dylived check-config``: "ok: N broadcasters" and 0, or every problem and 78."""
+    """``dylived check-config``: "ok: N broadcasters" and 0, or every problem and 78.
+
+    Warnings (``config_warnings``) go to stderr as ``warning: …`` and do not change the exit.
+    """
     try:
         config = load_config(args.config)
     except ConfigError as exc:
         return _report(exc)
+    for warning in config_warnings(config):
+        sys.stderr.write(f"warning: {warning}\n")
     count = len(config.broadcasters)
     sys.stdout.write(f"ok: {count} broadcaster{'' if count == 1 else 's'}\n")
     return 0

@@ -7,7 +7,7 @@ platforms dylived supports are the keys of ``PLATFORM_SECTIONS``. The key-by-key
 target parsing live in ``config.schema`` (documented for users in ``etc/dylived.toml``), the
 runtime state overlay (``watchlist-overrides.json``) in ``config.overlay``, the
 ``check-config``/``print-config`` commands in ``config.commands``. Pure apart from reading its
-file; imports only ``config.schema`` and ``errors`` of dylived.
+file; imports only ``config.schema``, ``config.notify``, ``net.proxy`` and ``errors`` of dylived.
 
 Validation collects every problem as ``dotted.path: what is wrong`` (``broadcaster[N]`` counts
 from 1, the first ``[[broadcaster]]`` of the file) and raises one ``ConfigError``.
@@ -43,6 +43,7 @@ from dylived.config.schema import (
     unknown_key,
 )
 from dylived.errors import ConfigError
+from dylived.net.proxy import ProxyUrl
 from dylived.platforms import registry
 from dylived.platforms.base import Target
 
@@ -140,6 +141,7 @@ class DouyinConfig:
     user_agent: str = DEFAULT_USER_AGENT
     cookies: Secret = field(default_factory=Secret)
     user_unique_id: str = _DOUYIN_DEFAULTS.USER_UNIQUE_ID
+    proxy: ProxyUrl | None = None  # the default of every broadcaster; None = direct
 
 
 @dataclass(frozen=True, slots=True)
@@ -157,6 +159,7 @@ class BroadcasterConfig:
     interval: float = 60.0
     recording: RecordingConfig = RecordingConfig()
     capture: CaptureConfig = CaptureConfig()
+    proxy: ProxyUrl | None = None  # effective: its own ``proxy``, else its platform's
     paused: bool = False  # paused at runtime (state overlay), not in the file
     origin: Literal["config", "runtime"] = "config"
 
@@ -339,8 +342,12 @@ def parse_broadcaster(
     recording: RecordingConfig,
     capture: CaptureConfig,
     poll: PollConfig,
+    platforms: Mapping[str, Any] | None = None,
 ) -> tuple[str | None, BroadcasterConfig | None]:
-    """One [[broadcaster]] table: its key (when known) and, if valid, its merged config."""
+    """One [[broadcaster]] table: its key (when known) and, if valid, its merged config.
+
+    ``platforms``: the platform sections; its platform's ``proxy`` is its default one.
+    """
     before = len(problems)
     values = read_table(entry, path, BROADCASTER_SPEC, problems)
     if not isinstance(entry, dict):
@@ -369,15 +376,17 @@ def parse_broadcaster(
         return key, None
     rec = {k: values[k] for k in BROADCASTER_OVERRIDES if k in values and hasattr(recording, k)}
     cap = {k: values[k] for k in BROADCASTER_OVERRIDES if k in values and hasattr(capture, k)}
+    platform = platform or DEFAULT_PLATFORM
     return key, BroadcasterConfig(
         key=key,
         target=target,
         target_text=values["target"],
-        platform=platform or DEFAULT_PLATFORM,
+        platform=platform,
         enabled=values.get("enabled", True),
         interval=values.get("interval", poll.interval),
         recording=dataclasses.replace(recording, **rec),
         capture=dataclasses.replace(capture, **cap),
+        proxy=values.get("proxy", platform_proxy(platforms or {}, platform)),
     )
 
 
@@ -400,6 +409,33 @@ def _broadcaster_platform(
         problems.append(f"{where}: {_unsupported(platform)}")
         return None
     return platform
+
+
+def platform_proxy(platforms: Mapping[str, Any], platform: str) -> ProxyUrl | None:
+    """The ``proxy`` of a platform's section: the default of its broadcasters (None = direct)."""
+    proxy: ProxyUrl | None = getattr(platforms.get(platform), "proxy", None)
+    return proxy
+
+
+def config_warnings(config: Config) -> list[str]:
+    """What works, but not as a user may expect (``check-config`` prints it, ``run`` logs it).
+
+    Today: a proxy that ffmpeg cannot use (anything but ``http://``) while video is recorded
+    (its media then goes direct; net/proxy.py).
+    """
+    warnings: list[str] = []
+    recorded = [b for b in config.broadcasters if b.record_video and b.proxy is not None]
+    for name in config.platforms:
+        default = platform_proxy(config.platforms, name)
+        problem = default.ffmpeg_problem() if default is not None else None
+        if problem and any(b.platform == name and b.proxy == default for b in recorded):
+            warnings.append(f"{name}.proxy: {problem}")
+    for b in recorded:
+        default = platform_proxy(config.platforms, b.platform)
+        problem = None if b.proxy is None or b.proxy == default else b.proxy.ffmpeg_problem()
+        if problem:
+            warnings.append(f"broadcaster {b.key!r} proxy: {problem}")
+    return warnings
 
 
 def render_config(config: Config) -> str:
@@ -453,7 +489,9 @@ def parse_config(data: Mapping[str, Any], source: str = "", base_dir: Path | Non
     else:
         for i, entry in enumerate(raw, start=1):
             path = f"broadcaster[{i}]"
-            key, parsed = parse_broadcaster(entry, path, problems, recording, capture, poll)
+            key, parsed = parse_broadcaster(
+                entry, path, problems, recording, capture, poll, sections["platforms"]
+            )
             if key is not None and key in first_path:
                 where = "name" if isinstance(entry, dict) and "name" in entry else "target"
                 problems.append(
@@ -509,6 +547,7 @@ __all__ = [
     "RecordingConfig",
     "Secret",
     "Target",
+    "config_warnings",
     "load_config",
     "loads_config",
     "parse_broadcaster",

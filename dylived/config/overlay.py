@@ -107,7 +107,13 @@ def apply_overrides(config: Config, overrides: Mapping[str, Any], source: str = 
     for i, entry in enumerate(added_raw, start=1):
         path = f"added[{i}]"
         key, parsed = parse_broadcaster(
-            entry, path, problems, config.recording, config.capture, config.poll
+            entry,
+            path,
+            problems,
+            config.recording,
+            config.capture,
+            config.poll,
+            config.platforms,
         )
         if key is not None and key in seen:
             problems.append(f"{path}: duplicate broadcaster key {key!r} (also {seen[key]})")

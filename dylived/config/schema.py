@@ -2,7 +2,8 @@
 
 Owns *how* each key is checked and converted (one message per problem) and how the effective
 config is printed; ``config.load`` owns the frozen dataclasses and builds them from what this
-module returns. Pure: no file or network access; imports only ``model`` of dylived.
+module returns. Pure: no file or network access; imports only ``model``, ``record.naming`` and
+``net.proxy`` (the ``proxy`` keys) of dylived.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from dylived.model import EVENT_TYPES
+from dylived.net.proxy import ProxyUrl, parse_proxy
 from dylived.platforms import registry
 from dylived.platforms.base import Target
 from dylived.record.naming import TEMPLATE_FIELDS
@@ -398,6 +400,7 @@ SPECS: dict[str, dict[str, Converter]] = {
         "user_agent": nonempty_text,
         "cookies": secret_cookies,
         "user_unique_id": digits_or_empty,
+        "proxy": parse_proxy,
     },
 }
 BROADCASTER_OVERRIDES = (
@@ -409,6 +412,7 @@ BROADCASTER_OVERRIDES = (
     "capture_events",
     "exclude_events",
     "max_session_minutes",
+    "proxy",
 )
 BROADCASTER_SPEC: dict[str, Converter] = {
     "target": nonempty_text,
@@ -419,6 +423,7 @@ BROADCASTER_SPEC: dict[str, Converter] = {
     **{k: SPECS["recording"][k] for k in ("record_video", "video_quality", "segment_minutes")},
     **SPECS["capture"],
     "max_session_minutes": SPECS["recording"]["max_session_minutes"],
+    "proxy": parse_proxy,  # "" = direct even when [douyin] has a proxy
 }
 TOP_LEVEL = (*SPECS, "broadcaster", "notify")
 _HOME = {key: f"[{section}]" for section, spec in SPECS.items() for key in spec}
@@ -476,6 +481,8 @@ def toml_value(value: Any) -> str:
         return "[" + ", ".join(toml_value(v) for v in value) + "]"
     if isinstance(value, Secret):
         return '"********"  # secret: masked' if value else '""'
+    if isinstance(value, ProxyUrl):  # str() masks the password
+        return json.dumps(str(value)) + ("  # password masked" if value.password else "")
     if value is None:
         return '""'
     return json.dumps(str(value), ensure_ascii=False).replace("\x7f", "\\u007f")

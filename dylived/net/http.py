@@ -20,8 +20,11 @@ TLS trusts ``SSL_CERT_FILE`` / ``SSL_CERT_DIR`` when set (as OpenSSL and httpx d
 certifi store. A redirect to another origin (scheme, host or port) never carries the request's
 explicit ``Cookie`` or ``Authorization`` header; the jar's cookies follow their own domain
 rules. A request is never re-sent by this client (httpcore drops an idle connection the server
-closed before reusing it). **Proxies**: one ``HttpClient`` per proxy — its pool is made in
-:func:`open_pool`, the one place an ``httpcore.Proxy`` would be passed.
+closed before reusing it). **Proxies**: one ``HttpClient`` per proxy (``proxy=``, a
+``net.proxy.ProxyUrl``): its pool, made in :func:`open_pool`, sends http:// requests to an
+HTTP proxy as absolute URIs and tunnels https:// with CONNECT; SOCKS5 through ``socksio``
+(names resolved by the proxy for socks5:// too). ``connections_opened`` then counts connections
+to the proxy.
 
 It knows no platform (that is ``platforms/``) and never logs cookies or query strings.
 """
@@ -48,6 +51,7 @@ import httpx
 
 from dylived.errors import RiskControl, RoomNotFound, TransportError, UpstreamError
 from dylived.net.body import BodyReader
+from dylived.net.proxy import ProxyUrl
 
 
 __all__ = [
@@ -154,14 +158,27 @@ class _CountingBackend(httpcore.AnyIOBackend):
 
 
 def open_pool(
-    *, ssl_context: ssl.SSLContext, max_connections: int, backend: httpcore.AsyncNetworkBackend
+    *,
+    ssl_context: ssl.SSLContext,
+    max_connections: int,
+    backend: httpcore.AsyncNetworkBackend,
+    proxy: ProxyUrl | None = None,
 ) -> httpcore.AsyncConnectionPool:
-    """The connection pool of one client (the seam for a per-proxy client: ``proxy=``)."""
+    """The connection pool of one client, direct or through ``proxy``."""
     return httpcore.AsyncConnectionPool(
         ssl_context=ssl_context,
         max_connections=max_connections,
         keepalive_expiry=KEEPALIVE_EXPIRY,
         network_backend=backend,
+        proxy=None if proxy is None else httpcore_proxy(proxy, ssl_context),
+    )
+
+
+def httpcore_proxy(proxy: ProxyUrl, ssl_context: ssl.SSLContext) -> httpcore.Proxy:
+    """``proxy`` as httpcore wants it: the origin, credentials apart, TLS for an https:// one."""
+    auth = (proxy.username, proxy.password) if proxy.username or proxy.password else None
+    return httpcore.Proxy(
+        proxy.origin(), auth=auth, ssl_context=ssl_context if proxy.scheme == "https" else None
     )
 
 
@@ -212,7 +229,8 @@ class HttpClient:
             ``4 * timeout``.
         max_body: a larger body (after decompression) is refused with UpstreamError.
         max_connections: connections open at the same time, over all origins.
-        ssl_context: for https (default: :func:`trust_store`).
+        ssl_context: for https (default: :func:`trust_store`), also to an https:// proxy.
+        proxy: every request goes through it (None: direct).
     """
 
     def __init__(
@@ -223,6 +241,7 @@ class HttpClient:
         max_body: int = DEFAULT_MAX_BODY,
         max_connections: int = 16,
         ssl_context: ssl.SSLContext | None = None,
+        proxy: ProxyUrl | None = None,
     ) -> None:
         self._timeout = timeout
         self._max_body = max_body
@@ -234,6 +253,7 @@ class HttpClient:
             ssl_context=ssl_context or trust_store(),
             max_connections=max_connections,
             backend=self._backend,
+            proxy=proxy,
         )
         self._default_headers: dict[str, str] = {
             "accept": "*/*",

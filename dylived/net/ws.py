@@ -14,8 +14,11 @@ and the translation of websockets' exceptions into :mod:`dylived.errors`:
 Keep-alive (ecosystem.md §4, protocol.md §2.5): the server's WebSocket pings are answered by
 websockets automatically (the server drops clients that do not pong); our own keepalive pings
 are off (``ping_interval=None``) because the protocol's keepalive is the binary ``hb`` frame,
-which the caller (``capture/component.py``) sends. ``proxy=None``: no proxy from the environment
-unless the caller passes one. Knows nothing of the webcast protocol itself (that is ``wire/``).
+which the caller (``capture/component.py``) sends. Proxies: only the one the caller passes
+(``proxy``, a ``net.proxy.ProxyUrl``), never one from the environment; websockets opens the
+tunnel itself (HTTP CONNECT for ws:// and wss://, TLS to an https:// proxy with the same trust
+store as net/http.py, SOCKS5 through python-socks). Knows nothing of the webcast protocol
+itself (that is ``wire/``).
 """
 
 from __future__ import annotations
@@ -25,19 +28,22 @@ from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 
 import anyio
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import (
     ConnectionClosed,
     InvalidHandshake,
+    InvalidProxy,
     InvalidStatus,
     InvalidURI,
 )
 from websockets.typing import Origin
 
 from dylived.errors import RiskControl, TransportError, UpstreamError
-from dylived.net.http import parse_retry_after, redact_url
+from dylived.net.http import parse_retry_after, redact_url, trust_store
+from dylived.net.proxy import ProxyUrl
 
 
 __all__ = [
@@ -95,7 +101,7 @@ class PushConnectOptions:
         origin: the ``Origin`` header (a browser sends the platform's web origin).
         open_timeout: seconds for TCP connect + upgrade.
         max_size: the largest message accepted (bytes).
-        proxy: an explicit proxy URL, or None for a direct connection.
+        proxy: the proxy to connect through, or None for a direct connection.
         compression: ``"deflate"`` offers permessage-deflate as browsers do; None disables it.
     """
 
@@ -105,7 +111,7 @@ class PushConnectOptions:
     origin: str | None = None
     open_timeout: float = 10.0
     max_size: int = DEFAULT_MAX_MESSAGE_SIZE
-    proxy: str | None = None
+    proxy: ProxyUrl | None = None
     compression: str | None = "deflate"
 
 
@@ -183,6 +189,10 @@ async def open_push_connection(options: PushConnectOptions) -> AsyncIterator[Pus
         TransportError: the network failed (refused, reset, timeout, EOF in the handshake).
     """
     where = redact_url(options.url)
+    proxy = options.proxy
+    through: dict[str, Any] = {}  # TLS to an https:// proxy: our trust store, not the default
+    if proxy is not None and proxy.scheme == "https":
+        through["proxy_ssl"] = trust_store()
     try:
         ws = await connect(
             options.url,
@@ -190,17 +200,20 @@ async def open_push_connection(options: PushConnectOptions) -> AsyncIterator[Pus
             additional_headers=list(options.headers),
             user_agent_header=options.user_agent,
             compression=options.compression,
-            proxy=options.proxy,
+            proxy=None if proxy is None else proxy.reveal(),
             open_timeout=options.open_timeout,
             ping_interval=None,  # the protocol heartbeat is the binary hb frame
             ping_timeout=None,
             close_timeout=CLOSE_TIMEOUT,
             max_size=options.max_size,
+            **through,
         )
     except InvalidStatus as exc:
         raise _rejected(exc) from exc
     except InvalidURI as exc:
         raise TransportError(f"bad push URL {where}: {exc}") from exc
+    except InvalidProxy:  # never quoted: the message holds the proxy's password
+        raise TransportError(f"push connection to {where}: the proxy is unusable") from None
     except (InvalidHandshake, OSError, TimeoutError, EOFError) as exc:
         raise TransportError(f"push connection to {where} failed: {exc!r}") from exc
     connection = PushConnection(ws)

@@ -19,7 +19,13 @@ the output path is doubled (the muxer formats the whole path with the segment nu
 
 Nothing secret goes into the argv (every local user can read ``/proc/PID/cmdline``, and ffmpeg
 sends its headers to whatever host a redirect or a playlist names): no login cookie, no
-``Authorization``; the pull URLs are signed and need none. Only ``http://`` and ``https://``
+``Authorization``; the pull URLs are signed and need none. A proxy (``http://`` only, which is
+all ffmpeg speaks to a proxy; net/proxy.py) is therefore given as the ``http_proxy`` variable of
+ffmpeg's environment (:func:`ffmpeg_environment`; readable by the daemon's user only), which
+ffmpeg reads exactly as its ``-http_proxy`` option (absolute URIs for http inputs, CONNECT through
+its ``httpproxy`` protocol for https ones, which the whitelist then allows); ``no_proxy`` is
+removed so it applies to every host, and without a configured proxy ``http_proxy`` is removed
+too: the daemon's proxies are its config's, never its environment's. Only ``http://`` and ``https://``
 stream URLs are accepted (:func:`stream_url_problem`).
 
 Every option used exists in ffmpeg 5.1 (Debian bookworm) and 9.0 (ecosystem.md §7); the tests
@@ -33,6 +39,7 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePath
 from typing import Literal
 
+from dylived.net.proxy import ProxyUrl
 from dylived.record.policy import FfmpegJob
 
 
@@ -53,6 +60,9 @@ FLUSH_PER_PACKET = "flush_packets=1"
 # ffmpeg 5.1 and 9.0: without tls an https input fails, without crypto an encrypted playlist
 # does; file, concat, subfile, data, udp, rtp… are refused ("Protocol 'file' not on whitelist").
 PROTOCOL_WHITELIST = "http,https,tcp,tls,crypto"
+# With a proxy, https goes tls → httpproxy (a CONNECT tunnel) → tcp (ffmpeg 5.1 and 9.0 alike).
+PROXIED_WHITELIST = PROTOCOL_WHITELIST + ",httpproxy"
+_PROXY_VARIABLES = ("http_proxy", "HTTP_PROXY", "no_proxy", "NO_PROXY")
 STREAM_URL_PREFIXES = ("http://", "https://")
 # Headers that carry credentials: never given to ffmpeg (see the module docstring).
 SECRET_HEADERS = frozenset({"cookie", "authorization", "proxy-authorization"})
@@ -74,6 +84,7 @@ class RecordCommand:
     referer: str | None = None
     headers: Mapping[str, str] = field(default_factory=dict)  # never a secret (SECRET_HEADERS)
     loglevel: str = "warning"
+    proxied: bool = False  # an http_proxy is in ffmpeg's environment (ffmpeg_environment)
 
 
 def _check_header_text(text: str, what: str) -> str:
@@ -149,7 +160,7 @@ def build_record_argv(ffmpeg: str, command: RecordCommand) -> list[str]:
     argv = [ffmpeg, "-hide_banner", "-loglevel", f"level+{command.loglevel}", "-nostats", "-y"]
     argv += ["-progress", "pipe:1"]
     # input options: before -i, they apply to the input (and every URL it opens in turn)
-    argv += ["-protocol_whitelist", PROTOCOL_WHITELIST]
+    argv += ["-protocol_whitelist", PROXIED_WHITELIST if command.proxied else PROTOCOL_WHITELIST]
     argv += ["-rw_timeout", str(round(command.rw_timeout_s * 1_000_000))]
     if command.user_agent:
         argv += ["-user_agent", _check_header_text(command.user_agent, "user_agent")]
@@ -214,7 +225,22 @@ def command_from_job(job: FfmpegJob, *, loglevel: str = "warning") -> RecordComm
         referer=referer,
         headers=others,
         loglevel=loglevel,
+        proxied=job.http_proxy is not None,
     )
+
+
+def ffmpeg_environment(base: Mapping[str, str], proxy: ProxyUrl | None) -> dict[str, str]:
+    """ffmpeg's environment: ``base`` without proxy variables, plus ``http_proxy`` when given.
+
+    Raises:
+        ValueError: ``proxy`` is not an ``http://`` proxy (ffmpeg could not use it).
+    """
+    env = {name: value for name, value in base.items() if name not in _PROXY_VARIABLES}
+    if proxy is not None:
+        if problem := proxy.ffmpeg_problem():
+            raise ValueError(problem)
+        env["http_proxy"] = proxy.reveal()
+    return env
 
 
 def argv_for_job(ffmpeg: str, job: FfmpegJob) -> list[str]:

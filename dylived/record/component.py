@@ -11,7 +11,9 @@ where the recording is, for the events' ``stream_offset_s``, and stores each seg
 ``start_offset_s`` on that timeline. A session continued after a daemon restart
 (``ctx.resumed``) continues its seq and file numbers and its timeline (seeded by the session
 context), with a ``daemon_restart`` media gap from its last segment; a later recorder of the
-same session (record stop/start) continues its predecessor's. Imports nothing of the daemon.
+same session (record stop/start) continues its predecessor's. ffmpeg goes through the
+broadcaster's proxy when it is an ``http://`` one; with any other proxy the media goes direct
+(:func:`ffmpeg_proxy`; check-config and the daemon's start warn). Imports nothing of the daemon.
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ import anyio
 import anyio.abc
 
 from dylived.model import ExitReason, LiveStatus, select_stream
+from dylived.net.proxy import ProxyUrl
 from dylived.record.argv import argv_for_job
 from dylived.record.disk import CHECK_INTERVAL, DiskGuard
 from dylived.record.naming import NamingFields, contain, render_relative
@@ -54,6 +57,12 @@ class RecordingEnvironment:
     submit: Callable[[ops.WriteOp], Awaitable[None]]  # the store writer's submit
     headers: Callable[[], tuple[tuple[str, str], ...]] = tuple  # User-Agent, Referer
     disk_interval: float = CHECK_INTERVAL  # seconds between free-space checks, at most
+
+
+def ffmpeg_proxy(options: Any) -> ProxyUrl | None:
+    """The proxy ffmpeg uses for a broadcaster (``options.proxy``): None unless ``http://``."""
+    proxy: ProxyUrl | None = getattr(options, "proxy", None)
+    return proxy if proxy is not None and proxy.ffmpeg_problem() is None else None
 
 
 def session_files(
@@ -212,6 +221,7 @@ class RecorderComponent:
             stall_timeout=rec.stall_timeout,
             rw_timeout=rec.rw_timeout,
             headers=env.headers(),
+            http_proxy=ffmpeg_proxy(ctx.options),
         )
         session_id = ctx.session_id
 

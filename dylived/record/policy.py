@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from dylived.model import LiveStatus, select_stream
+from dylived.net.proxy import ProxyUrl
 
 
 # ---------------------------------------------------------------- states (pure)
@@ -123,6 +124,7 @@ class FfmpegJob:
     segment_seconds: float
     rw_timeout_s: float
     headers: tuple[tuple[str, str], ...] = ()
+    http_proxy: ProxyUrl | None = None  # an http:// proxy, given in ffmpeg's environment
 
 
 ArgvBuilder = Callable[[str, FfmpegJob], list[str]]

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import anyio
 
+from dylived.net.proxy import ProxyUrl
 from dylived.record.argv import Container
 from dylived.record.policy import ExitKind, RecorderState, RestartPolicy
 from dylived.record.process import StopLadder
@@ -40,6 +41,7 @@ class RecorderSettings:
     stop_kill_wait: float = 2.0
     hls_after_flv_failures: int = 3
     headers: tuple[tuple[str, str], ...] = ()
+    http_proxy: ProxyUrl | None = None  # an http:// proxy for ffmpeg (record/argv.py)
     restart: RestartPolicy = field(default_factory=RestartPolicy)
     stderr_lines: int = 200
     die_with_parent: bool = True  # SIGINT to ffmpeg if the daemon dies (see the launcher)

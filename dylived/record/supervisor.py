@@ -34,7 +34,13 @@ import anyio.abc
 
 from dylived.app.notify import child_environment
 from dylived.model import LiveStatus
-from dylived.record.argv import argv_for_job, output_pattern, shown_url, stream_url_problem
+from dylived.record.argv import (
+    argv_for_job,
+    ffmpeg_environment,
+    output_pattern,
+    shown_url,
+    stream_url_problem,
+)
 from dylived.record.disk import DiskGuard, SpaceWatch
 from dylived.record.policy import (
     ArgvBuilder,
@@ -372,6 +378,7 @@ class Recorder:
             segment_seconds=s.segment_seconds,
             rw_timeout_s=s.rw_timeout,
             headers=s.headers,
+            http_proxy=s.http_proxy,
         )
 
     async def _run_ffmpeg(self, source: Source) -> tuple[ExitKind, float]:
@@ -391,7 +398,7 @@ class Recorder:
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             start_new_session=True,
-            env=child_environment(),
+            env=ffmpeg_environment(child_environment(), job.http_proxy),
         )
         self._process = process
         try:

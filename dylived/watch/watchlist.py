@@ -44,9 +44,8 @@ from apscheduler.executors.debug import DebugExecutor
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.interval import IntervalTrigger
 
-from dylived.errors import RiskControl, UpstreamError
+from dylived.errors import RiskControl
 from dylived.model import LiveStatus, WatchState
-from dylived.platforms import registry
 from dylived.platforms.base import Platform
 from dylived.watch.broadcaster import (
     CheckSkipped,
@@ -155,23 +154,20 @@ StatusFetcher = Callable[[BroadcasterOptions], Awaitable[LiveStatus]]
 class StatusSource:
     """Resolves each broadcaster's target once (again when it changes), then asks its status.
 
-    The broadcaster's ``platform`` (the registry's default when it names none) picks which of
-    ``platforms`` answers.
+    ``route`` picks the platform client of one broadcaster (the daemon: one per platform and
+    proxy, ``app/daemon.ProxiedPlatforms``); without it every broadcaster uses ``platform``.
     """
 
-    def __init__(self, *platforms: Platform) -> None:
-        self._platforms = {platform.name: platform for platform in platforms}
+    def __init__(self, platform: Platform, route: Callable[[Any], Platform] | None = None) -> None:
+        self._route = route or (lambda broadcaster: platform)
         self._resolved: dict[str, tuple[str, str, object]] = {}
 
     async def fetch(self, broadcaster: BroadcasterOptions) -> LiveStatus:
         b: Any = broadcaster  # config.BroadcasterConfig: target_text is the target as written
-        name = str(getattr(b, "platform", None) or registry.DEFAULT)
-        platform = self._platforms.get(name)
-        if platform is None:
-            raise UpstreamError(f"platform {name!r} is not running in this daemon")
+        platform = self._route(b)
         cached = self._resolved.get(b.key)
-        if cached is None or cached[:2] != (name, b.target_text):
-            cached = (name, b.target_text, await platform.resolve(b.target_text))
+        if cached is None or cached[:2] != (platform.name, b.target_text):
+            cached = (platform.name, b.target_text, await platform.resolve(b.target_text))
             self._resolved[b.key] = cached
         return await platform.fetch_status(cached[2])
 

@@ -32,9 +32,9 @@ import anyio
 import httpcore
 import httpx
 
-from dylived.config.load import DouyinConfig
 from dylived.net.http import HttpClient
 from dylived.platforms.douyin.client import DouyinPlatform
+from dylived.platforms.douyin.options import DouyinConfig
 from dylived.platforms.douyin.targets import ResolvedTarget, TargetKind
 
 

@@ -25,10 +25,10 @@ from pathlib import Path
 
 import anyio
 
-from dylived.config.load import DouyinConfig
 from dylived.model import LiveStatus
 from dylived.net.http import HttpClient
 from dylived.platforms.douyin.client import DouyinPlatform
+from dylived.platforms.douyin.options import DouyinConfig
 from dylived.platforms.douyin.targets import ResolvedTarget
 from dylived.record.probe import find_ffmpeg
 from dylived.record.segments import GapRecord, SegmentRecord

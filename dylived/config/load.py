@@ -7,7 +7,8 @@ platforms dylived supports are the keys of ``PLATFORM_SECTIONS``. The key-by-key
 target parsing live in ``config.schema`` (documented for users in ``etc/dylived.toml``), the
 runtime state overlay (``watchlist-overrides.json``) in ``config.overlay``, the
 ``check-config``/``print-config`` commands in ``config.commands``. Pure apart from reading its
-file; imports only ``config.schema``, ``config.notify``, ``net.proxy`` and ``errors`` of dylived.
+file; imports only ``config.schema``, ``config.values``, ``config.notify``, ``net.proxy``,
+``errors`` and the platform registry of dylived.
 
 Validation collects every problem as ``dotted.path: what is wrong`` (``broadcaster[N]`` counts
 from 1, the first ``[[broadcaster]]`` of the file) and raises one ``ConfigError``.
@@ -21,7 +22,7 @@ import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal, cast
+from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
 from dylived.config.notify import NotifyTarget, parse_notify
@@ -32,7 +33,6 @@ from dylived.config.schema import (
     KNOWN_PLATFORMS,
     SPECS,
     TOP_LEVEL,
-    Secret,
     infer_platform,
     key_problem,
     parse_target,
@@ -42,6 +42,7 @@ from dylived.config.schema import (
     template_extension_problem,
     unknown_key,
 )
+from dylived.config.values import Secret
 from dylived.errors import ConfigError
 from dylived.net.proxy import ProxyUrl
 from dylived.platforms import registry
@@ -50,12 +51,6 @@ from dylived.platforms.base import Target
 
 EX_CONFIG = 78
 DEFAULT_TEMPLATE = "{broadcaster}/{date}/{broadcaster}_{start:%Y%m%d-%H%M%S}_{seq:04d}.ts"
-DEFAULT_USER_AGENT = (
-    "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) "
-    "Chrome/142.0.0.0 Safari/537.36"
-)
-
-
 # ----------------------------------------------------------------------------- values
 
 
@@ -127,23 +122,6 @@ class CaptureConfig:
     exclude_events: tuple[str, ...] = ()
 
 
-_DOUYIN_DEFAULTS: Any = registry.get("douyin").defaults
-
-
-@dataclass(frozen=True, slots=True)
-class DouyinConfig:
-    """The ``[douyin]`` section; its defaults are the platform's (its registry spec)."""
-
-    web_base: str = _DOUYIN_DEFAULTS.WEB_BASE
-    ws_hosts: tuple[str, ...] = _DOUYIN_DEFAULTS.WS_HOSTS
-    app_base: str = _DOUYIN_DEFAULTS.APP_BASE
-    share_base: str = _DOUYIN_DEFAULTS.SHARE_BASE
-    user_agent: str = DEFAULT_USER_AGENT
-    cookies: Secret = field(default_factory=Secret)
-    user_unique_id: str = _DOUYIN_DEFAULTS.USER_UNIQUE_ID
-    proxy: ProxyUrl | None = None  # the default of every broadcaster; None = direct
-
-
 @dataclass(frozen=True, slots=True)
 class BroadcasterConfig:
     """One broadcaster with the defaults merged in; ``key`` is its stable id (= ``name``).
@@ -202,9 +180,11 @@ class BroadcasterConfig:
 SECTIONS = ("daemon", "control", "poll", "recording", "capture")  # the global ones
 
 # The platforms dylived implements, each with its section: ``[name]`` read with
-# ``SPECS[name]`` into this class. The one list of supported platforms (the registry's names);
-# a platform that is not here is a config error wherever a broadcaster or a section names it.
-PLATFORM_SECTIONS: dict[str, type[Any]] = {"douyin": DouyinConfig}
+# ``SPECS[name]`` into the class its registry spec names. The one list of supported platforms
+# (the registry's); a platform that is not here is a config error wherever it is named.
+PLATFORM_SECTIONS: dict[str, type[Any]] = {
+    name: spec.section for name, spec in registry.specs().items()
+}
 
 
 def _default_platform_sections() -> dict[str, Any]:
@@ -237,11 +217,6 @@ class Config:
     broadcasters: tuple[BroadcasterConfig, ...] = ()
     notify: tuple[NotifyTarget, ...] = ()  # [[notify]] (config/notify.py)
     source: str = field(default="", compare=False)
-
-    @property
-    def douyin(self) -> DouyinConfig:
-        """The ``[douyin]`` section (``platforms["douyin"]``)."""
-        return cast(DouyinConfig, self.platforms["douyin"])
 
     def section(self, name: str) -> Any:
         """A global section or a platform's section by its name in the file."""
@@ -357,18 +332,14 @@ def parse_broadcaster(
     if "target" not in entry:
         problems.append(f"{path}.target: missing; every broadcaster needs a target")
     elif "target" in values and platform is not None:
+        spec = registry.get(platform)
         try:
-            target = parse_target(values["target"])
+            target = spec.parse_target(values["target"])
         except ValueError as exc:
             problems.append(f"{path}.target: {exc}")
         else:
-            if target.kind == "user_id":
-                problems.append(
-                    f"{path}.target: a numeric user id ({target.value}) cannot be resolved to a "
-                    "live room (Douyin offers no public user id → room lookup); use the live "
-                    "address https://live.douyin.com/<web_rid> or the profile's sec_uid "
-                    "(https://www.douyin.com/user/MS4wLjAB…) instead"
-                )
+            if (why := spec.target_problem(target)) is not None:
+                problems.append(f"{path}.target: {why}")
     key = values.get("name") or (target.value if target else None)
     if key is not None and (why := key_problem(key)):
         problems.append(f"{path}.{'name' if 'name' in values else 'target'}: {why}")
@@ -542,7 +513,6 @@ __all__ = [
     "ConfigDiff",
     "ControlConfig",
     "DaemonConfig",
-    "DouyinConfig",
     "PollConfig",
     "RecordingConfig",
     "Secret",

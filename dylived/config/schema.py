@@ -2,8 +2,9 @@
 
 Owns *how* each key is checked and converted (one message per problem) and how the effective
 config is printed; ``config.load`` owns the frozen dataclasses and builds them from what this
-module returns. Pure: no file or network access; imports only ``model``, ``record.naming`` and
-``net.proxy`` (the ``proxy`` keys) of dylived.
+module returns; the generic converters are ``config.values``', each platform's section spec its
+own (``registry.specs()``). Pure: no file or network access; imports only ``config.values``,
+``model``, ``record.naming``, ``net.proxy`` (the ``proxy`` keys) and the platform registry.
 """
 
 from __future__ import annotations
@@ -13,13 +14,13 @@ import difflib
 import json
 import re
 import string
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from dylived.config.values import Converter, Secret, got, nonempty_text, text
 from dylived.model import EVENT_TYPES
 from dylived.net.proxy import ProxyUrl, parse_proxy
 from dylived.platforms import registry
@@ -31,35 +32,11 @@ VIDEO_QUALITIES = ("origin", "uhd", "hd", "sd", "ld", "md", "FULL_HD1", "HD1", "
 CONTAINERS = ("ts", "mkv", "mp4")
 LOG_LEVELS = ("debug", "info", "warning", "error")
 
-Converter = Callable[[Any], Any]
-
-
-@dataclasses.dataclass(frozen=True, slots=True)
-class Secret:
-    """A secret string (cookies): masked in str/repr, print-config and logs; ``reveal()`` it."""
-
-    value: str = ""
-
-    def reveal(self) -> str:
-        return self.value
-
-    def __bool__(self) -> bool:
-        return bool(self.value)
-
-    def __str__(self) -> str:
-        return "********" if self.value else ""
-
-    def __repr__(self) -> str:
-        return f"Secret({str(self)!r})"
-
-
-# The platforms a target's form can name. Which of them dylived implements is the platform
-# registry's (``config.load.PLATFORM_SECTIONS``); the others are recognised by their address
-# forms here only so that a target of theirs gets "not supported yet" instead of a parse error.
-KNOWN_PLATFORMS = ("douyin", "tiktok")
+# The platforms a broadcaster's ``platform`` may name: the registered ones and the planned ones
+# (``registry.PLANNED``, told "not supported yet"). Which are implemented is the registry's
+# (``config.load.PLATFORM_SECTIONS``).
+KNOWN_PLATFORMS = registry.known()
 DEFAULT_PLATFORM = registry.DEFAULT
-_UNSUPPORTED_HOSTS = {"tiktok": "tiktok.com"}
-_TIKTOK_USER = re.compile(r"@[0-9A-Za-z_.]{1,64}")
 _BARE_WORD = re.compile(r"[0-9A-Za-z_.]{1,64}")
 
 
@@ -68,26 +45,14 @@ def infer_platform(text: str) -> str | None:
     digits, ``_`` and ``.``: it could be anyone's) and for a form no platform knows.
 
     A registered platform's forms first (``registry.platform_of``); then the address forms of a
-    known platform dylived does not implement yet: a ``tiktok.com`` address (``/@user``,
-    ``/@user/live``, share links) or ``@user`` → "tiktok". None becomes ``DEFAULT_PLATFORM``
-    unless the broadcaster says ``platform``; the default platform's parser then rejects a form
-    it does not know with the list of its forms.
+    planned platform (``registry.planned_of``: a ``tiktok.com`` address or ``@user`` →
+    "tiktok"). None becomes ``DEFAULT_PLATFORM`` unless the broadcaster says ``platform``; the
+    default platform's parser then rejects a form it does not know with the list of its forms.
     """
     raw = text.strip()
     if _BARE_WORD.fullmatch(raw):
         return None  # a bare id or name could be anyone's
-    claimed = registry.platform_of(raw)
-    if claimed is not None:
-        return claimed
-    found = re.search(r"https?://\S+", raw)
-    if found is not None or "/" in raw:
-        address = found.group(0) if found is not None else raw
-        host = urlsplit(address if "://" in address else "https://" + address).hostname or ""
-        for platform, domain in _UNSUPPORTED_HOSTS.items():
-            if host.lower() == domain or host.lower().endswith("." + domain):
-                return platform
-        return None
-    return "tiktok" if _TIKTOK_USER.fullmatch(raw) else None
+    return registry.platform_of(raw) or registry.planned_of(raw)
 
 
 def parse_target(text: str) -> Target:
@@ -105,65 +70,10 @@ def parse_target(text: str) -> Target:
 # ----------------------------------------------------------------------------- converters
 
 
-def _got(value: Any) -> str:
-    kinds = {bool: "boolean", int: "integer", float: "float", str: "string", list: "array"}
-    kind = kinds.get(type(value), "table" if isinstance(value, dict) else type(value).__name__)
-    return kind if isinstance(value, dict | list) else f"{value!r} ({kind})"
-
-
 def boolean(value: Any) -> bool:
     if isinstance(value, bool):
         return value
-    raise ValueError(f"expected true or false, got {_got(value)}")
-
-
-def text(value: Any) -> str:
-    if isinstance(value, str):
-        return value
-    raise ValueError(f"expected a string, got {_got(value)}")
-
-
-def nonempty_text(value: Any) -> str:
-    if not text(value).strip():
-        raise ValueError("must not be empty")
-    return str(value)
-
-
-_HEADER_UNSAFE = re.compile(r"[\x00-\x1f\x7f]")
-
-
-def cookie_header(value: Any) -> str:
-    """A browser's ``Cookie`` header, sent as it is: printable ASCII only.
-
-    CR, LF, NUL or any other control character would split or break the request header, and
-    the value is a secret: no message here (or anywhere) quotes it, only the position.
-    """
-    if not isinstance(value, str):
-        raise ValueError(f"expected a string, got: {_got_kind(value)} (the value is not shown)")
-    bad = _HEADER_UNSAFE.search(value)
-    if bad is not None:
-        name = {"\r": "CR", "\n": "LF", "\x00": "NUL"}.get(bad.group(), "a control character")
-        raise ValueError(
-            f"contains {name} at character {bad.start() + 1}; a Cookie header is one line of "
-            "printable ASCII (the value is not shown)"
-        )
-    if not value.isascii():
-        where = next(i for i, ch in enumerate(value) if not ch.isascii()) + 1
-        raise ValueError(
-            f"contains a non-ASCII character at character {where}; a Cookie header is one line "
-            "of printable ASCII (the value is not shown)"
-        )
-    return value
-
-
-def secret_cookies(value: Any) -> Secret:
-    """``cookie_header``, kept as a ``Secret`` (masked when printed)."""
-    return Secret(cookie_header(value))
-
-
-def _got_kind(value: Any) -> str:
-    kinds = {bool: "boolean", int: "integer", float: "float", list: "array", dict: "table"}
-    return kinds.get(type(value), type(value).__name__)
+    raise ValueError(f"expected true or false, got {got(value)}")
 
 
 _DURATION = re.compile(r"\s*(\d+(?:\.\d+)?)\s*(ms|s|m|min|h)?\s*")
@@ -186,7 +96,7 @@ def number(
         elif durations and isinstance(value, str) and (m := _DURATION.fullmatch(value)):
             result = float(m.group(1)) * _DURATION_UNITS[m.group(2)]
         else:
-            raise ValueError(f"expected a number of {unit}, got {_got(value)}")
+            raise ValueError(f"expected a number of {unit}, got {got(value)}")
         if result < minimum or (strict and result == minimum):
             raise ValueError(f"must be {'>' if strict else '≥'} {minimum:g}, got {result:g}")
         if maximum is not None and result > maximum:
@@ -199,7 +109,7 @@ def number(
 def integer(minimum: int, maximum: int) -> Converter:
     def convert(value: Any) -> int:
         if not isinstance(value, int) or isinstance(value, bool):
-            raise ValueError(f"expected a whole number, got {_got(value)}")
+            raise ValueError(f"expected a whole number, got {got(value)}")
         if not minimum <= value <= maximum:
             raise ValueError(f"must be between {minimum} and {maximum}, got {value}")
         return value
@@ -234,7 +144,7 @@ def size(*, off_allowed: bool = False) -> Converter:
         if m is None or (m.group(3) and not m.group(2)):
             off = ', or "" for off' if off_allowed else ""
             raise ValueError(
-                f'expected bytes or a size such as "2GiB" or "500MB"{off}, got {_got(value)}'
+                f'expected bytes or a size such as "2GiB" or "500MB"{off}, got {got(value)}'
             )
         power = " KMGT".index(m.group(2).upper() or " ")
         base = 1000 if (m.group(4) and not m.group(3)) else 1024
@@ -243,30 +153,9 @@ def size(*, off_allowed: bool = False) -> Converter:
     return convert
 
 
-def url(*schemes: str) -> Converter:
-    def convert(value: Any) -> str:
-        parts = re.match(r"([a-z]+)://([^/?#]+)", text(value))
-        if parts is None or parts.group(1) not in schemes:
-            raise ValueError(f"expected a {' or '.join(schemes)} URL, got {value!r}")
-        return str(value).rstrip("/")
-
-    return convert
-
-
-def url_list(*schemes: str) -> Converter:
-    one = url(*schemes)
-
-    def convert(value: Any) -> tuple[str, ...]:
-        if not isinstance(value, list) or not value:
-            raise ValueError(f"expected a non-empty array of URLs, got {_got(value)}")
-        return tuple(one(v) for v in value)
-
-    return convert
-
-
 def event_list(value: Any) -> tuple[str, ...]:
     if not isinstance(value, list):
-        raise ValueError(f"expected an array of event types, got {_got(value)}")
+        raise ValueError(f"expected an array of event types, got {got(value)}")
     wrong = [v for v in value if v not in EVENT_TYPES]
     if wrong:
         raise ValueError(f"{', '.join(map(repr, wrong))}: not among {', '.join(EVENT_TYPES)}")
@@ -278,7 +167,7 @@ def mode(value: Any) -> int:
         return int(value, 8)
     if isinstance(value, int) and not isinstance(value, bool) and 0 <= value <= 0o777:
         return value  # written as 0o660 in TOML
-    raise ValueError(f'expected an octal file mode such as "0660", got {_got(value)}')
+    raise ValueError(f'expected an octal file mode such as "0660", got {got(value)}')
 
 
 def listen(value: Any) -> str:
@@ -301,12 +190,6 @@ def timezone(value: Any) -> str:
 def lower_choice(options: tuple[str, ...]) -> Converter:
     inner = choice(options)
     return lambda value: inner(text(value).lower())
-
-
-def digits_or_empty(value: Any) -> str:
-    if text(value) == "" or str(value).isdigit():
-        return str(value)
-    raise ValueError(f'expected digits (a viewer id) or "" for a random one, got {value!r}')
 
 
 def template(value: Any) -> str:
@@ -392,17 +275,9 @@ SPECS: dict[str, dict[str, Converter]] = {
         "keep_originals": boolean,
     },
     "capture": {"capture_events": boolean, "exclude_events": event_list},
-    "douyin": {
-        "web_base": url("http", "https"),
-        "ws_hosts": url_list("ws", "wss"),
-        "app_base": url("http", "https"),
-        "share_base": url("http", "https"),
-        "user_agent": nonempty_text,
-        "cookies": secret_cookies,
-        "user_unique_id": digits_or_empty,
-        "proxy": parse_proxy,
-    },
 }
+# Each platform's section, with the keys and converters its package defines.
+SPECS.update((name, dict(spec.options)) for name, spec in registry.specs().items())
 BROADCASTER_OVERRIDES = (
     "enabled",
     "interval",
@@ -423,7 +298,7 @@ BROADCASTER_SPEC: dict[str, Converter] = {
     **{k: SPECS["recording"][k] for k in ("record_video", "video_quality", "segment_minutes")},
     **SPECS["capture"],
     "max_session_minutes": SPECS["recording"]["max_session_minutes"],
-    "proxy": parse_proxy,  # "" = direct even when [douyin] has a proxy
+    "proxy": parse_proxy,  # "" = direct even when its platform's section has a proxy
 }
 TOP_LEVEL = (*SPECS, "broadcaster", "notify")
 _HOME = {key: f"[{section}]" for section, spec in SPECS.items() for key in spec}
@@ -445,7 +320,7 @@ def read_table(
 ) -> dict[str, Any]:
     """Convert the known keys of one table; every problem is appended with its dotted path."""
     if not isinstance(raw, dict):
-        problems.append(f"{path}: expected a table, got {_got(raw)}")
+        problems.append(f"{path}: expected a table, got {got(raw)}")
         return {}
     values: dict[str, Any] = {}
     for key, value in raw.items():

@@ -15,7 +15,7 @@ Everything here is a protocol or a frozen value: no I/O, and no platform named.
 from __future__ import annotations
 
 import random
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -140,14 +140,20 @@ class PlatformSpec:
 
     ``claims(text)``: does this target string belong to the platform (by its form alone)?
     ``parse_target(text)``: the classified target (``ValueError`` listing the accepted forms).
-    ``defaults``: the platform's config section with every default (a frozen dataclass; its
-    fields are the section's keys). ``create(http, section)``: the :class:`Platform`.
-    ``codec``: its frames and events without a connection (``dylived decode``, benchmarks).
+    ``target_problem(target)``: why a parsed target cannot be watched (the config refuses the
+    broadcaster with that message), or None. ``section``: its config section ``[<name>]``, a
+    frozen dataclass whose fields are the section's keys with the platform's defaults (a
+    ``proxy`` and a ``user_agent`` field among them: the broadcasters' default proxy and the
+    HTTP client's User-Agent). ``options``: each key's converter (the value, or ``ValueError``
+    with the message). ``create(http, section)``: the :class:`Platform`. ``codec``: its frames
+    and events without a connection (``dylived decode``, benchmarks).
     """
 
     name: str
     claims: Callable[[str], bool]
     parse_target: Callable[[str], Target]
-    defaults: Any
+    target_problem: Callable[[Target], str | None]
+    section: type[Any]
+    options: Mapping[str, Callable[[Any], Any]]
     create: Callable[[HttpClient, Any], Platform]
     codec: EventCodec

@@ -109,8 +109,8 @@ name = "b"
 capture_events = false
 """
     )
-    platform = DouyinPlatform(None, config.douyin)  # type: ignore[arg-type]  # no request made
-    source = platform.event_source(config.douyin)
+    platform = DouyinPlatform(None, config.section("douyin"))  # type: ignore[arg-type]  # no request made
+    source = platform.event_source(config.section("douyin"))
     factory = capture_factory(SETTINGS, None, source)  # type: ignore[arg-type]
     status = LiveStatus(live=True, room_id="1")
     a, b = config.broadcasters
@@ -119,6 +119,6 @@ capture_events = false
     assert made.name == "capture"
     assert made.exclude_events == {"like"}
     assert made.source is source
-    assert source.hosts == config.douyin.ws_hosts
+    assert source.hosts == config.section("douyin").ws_hosts
     assert source.origin == "https://live.douyin.com"
     assert factory(SessionContext("b", b, status, None, 0, _Owner())) is None  # type: ignore[arg-type]

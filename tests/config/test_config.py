@@ -243,8 +243,8 @@ def test_durations_sizes_modes_and_paths_are_converted(tmp_path: Path) -> None:
     assert config.recording.min_free == 500_000_000
     assert config.recording.retention_max_bytes == int(1.5 * 1024**3)
     assert config.recording.segment_minutes == 0.1
-    assert config.douyin.web_base == "http://127.0.0.1:8080"
-    assert config.douyin.cookies.reveal() == "ttwid=abc"
+    assert config.section("douyin").web_base == "http://127.0.0.1:8080"
+    assert config.section("douyin").cookies.reveal() == "ttwid=abc"
 
 
 def test_broadcasters_merge_the_defaults() -> None:
@@ -378,7 +378,7 @@ def test_every_broadcaster_gets_a_platform_inferred_or_explicit() -> None:
     ]
     assert [b.target.kind for b in config.broadcasters] == ["web_rid"] * 3 + ["sec_uid"]
     assert tuple(config.platforms) == ("douyin",)
-    assert config.platforms["douyin"] is config.douyin
+    assert config.platforms["douyin"] is config.section("douyin")
 
 
 def test_a_tiktok_broadcaster_is_a_config_error_with_its_location() -> None:
@@ -481,7 +481,7 @@ def test_a_changed_platform_section_is_in_the_diff_by_its_name() -> None:
     old = loads_config('[[broadcaster]]\ntarget = "1"\n')
     new = loads_config('[douyin]\nuser_agent = "x"\n[[broadcaster]]\ntarget = "1"\n')
     assert old.diff(new).sections == ("douyin",)
-    assert new.douyin.user_agent == "x"
+    assert new.section("douyin").user_agent == "x"
 
 
 def test_a_changed_default_changes_every_broadcaster_that_inherits_it() -> None:
@@ -608,7 +608,7 @@ def test_print_config_masks_the_cookie_and_round_trips(tmp_path: Path) -> None:
     assert 'mode = "0660"' in result.stdout
     reloaded = loads_config(result.stdout, base_dir=Path("/"))
     original = load_config(path)
-    assert reloaded.douyin.cookies.reveal() == "********"
+    assert reloaded.section("douyin").cookies.reveal() == "********"
     assert dataclasses.replace(reloaded, platforms=original.platforms) == original
     assert 'name = "42"\nplatform = "douyin"\n' in result.stdout
 

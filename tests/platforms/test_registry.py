@@ -74,14 +74,15 @@ def test_the_spec_makes_a_platform_whose_event_source_reads_the_section() -> Non
         '[douyin]\nws_hosts = ["ws://127.0.0.1:9"]\nweb_base = "http://127.0.0.1:8"\n'
     )
     spec = registry.get("douyin")
-    assert type(config.douyin)().ws_hosts == spec.defaults.WS_HOSTS
+    assert type(config.section("douyin")) is spec.section
+    assert spec.section().ws_hosts != ("ws://127.0.0.1:9",)  # the file's value, not a default
 
     async def main() -> None:
         async with HttpClient(user_agent="UA", timeout=1.0) as http:
-            platform = spec.create(http, config.douyin)
+            platform = spec.create(http, config.section("douyin"))
             assert platform.name == "douyin"
             assert dict(platform.media_headers())["Referer"] == "http://127.0.0.1:8/"
-            source = platform.event_source(config.douyin)
+            source = platform.event_source(config.section("douyin"))
             assert source.hosts == ("ws://127.0.0.1:9",)
             status = LiveStatus(live=True, room_id="7300000000000000001", handle="1")
             row = source.room_info_row(status, raw_url="1", received_at_ms=5)

@@ -64,11 +64,11 @@ async def test_record_stop_and_start_continue_the_numbering(tmp_path: Path) -> N
         config = loads_config(config_text(sim, tmp_path))
         async with (
             Writer.open(database) as writer,
-            HttpClient(user_agent=config.douyin.user_agent, timeout=5) as http,
+            HttpClient(user_agent=config.section("douyin").user_agent, timeout=5) as http,
             anyio.create_task_group() as tg,
         ):
             await tg.start(writer.run)
-            platform = DouyinPlatform(http, config.douyin)
+            platform = DouyinPlatform(http, config.section("douyin"))
             env = RecordingEnvironment(
                 FFMPEG, tmp_path / "rec", config.daemon.tzinfo, writer.submit, disk_interval=1
             )

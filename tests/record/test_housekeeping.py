@@ -214,11 +214,11 @@ async def test_a_closed_session_is_remuxed_then_retention_removes_it(tmp_path: P
         config: list[Config] = [loads_config(config_text(sim, tmp_path, ""))]
         async with (
             Writer.open(database) as writer,
-            HttpClient(user_agent=config[0].douyin.user_agent, timeout=5) as http,
+            HttpClient(user_agent=config[0].section("douyin").user_agent, timeout=5) as http,
             anyio.create_task_group() as tg,
         ):
             await tg.start(writer.run)
-            platform = DouyinPlatform(http, config[0].douyin)
+            platform = DouyinPlatform(http, config[0].section("douyin"))
             env = RecordingEnvironment(
                 FFMPEG, config[0].daemon.recordings_dir, config[0].daemon.tzinfo, writer.submit
             )

@@ -18,10 +18,10 @@ from pathlib import Path
 import anyio
 import pytest
 
-from dylived.config.load import DouyinConfig
 from dylived.model import LiveStatus
 from dylived.net.http import HttpClient
 from dylived.platforms.douyin.client import DouyinPlatform
+from dylived.platforms.douyin.options import DouyinConfig
 from dylived.record.policy import ExitKind, RestartPolicy
 from dylived.record.segments import GapRecord, SegmentAbandoned, SegmentOpened, SegmentRecord
 from dylived.record.supervisor import Recorder, RecorderSettings

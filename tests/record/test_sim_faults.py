@@ -16,10 +16,10 @@ from pathlib import Path
 import anyio
 import pytest
 
-from dylived.config.load import DouyinConfig
 from dylived.model import LiveStatus
 from dylived.net.http import HttpClient
 from dylived.platforms.douyin.client import DouyinPlatform
+from dylived.platforms.douyin.options import DouyinConfig
 from dylived.record.policy import RecorderState, RestartPolicy
 from dylived.record.segments import GapRecord, SegmentRecord
 from dylived.record.sizechange import follows_size_change

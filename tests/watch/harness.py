@@ -69,7 +69,7 @@ async def watching(
     """
     config = loads_config(config_text(sim, poll, broadcasters, tmp_path))
     others = {
-        name: (loads_config(config_text(other, poll, "", tmp_path)).douyin, keys)
+        name: (loads_config(config_text(other, poll, "", tmp_path)).section("douyin"), keys)
         for name, (other, keys) in (platforms or {}).items()
     }
     chosen = [
@@ -84,7 +84,10 @@ async def watching(
     ):
         await tg.start(writer.run)
         sources: dict[str, StatusSource] = {}
-        for name, douyin in [("douyin", config.douyin), *((n, d) for n, (d, _) in others.items())]:
+        for name, douyin in [
+            ("douyin", config.section("douyin")),
+            *((n, d) for n, (d, _) in others.items()),
+        ]:
             # a client each, as each platform has: cookies do not tell 127.0.0.1's ports apart
             http = await stack.enter_async_context(
                 HttpClient(user_agent=douyin.user_agent, timeout=5)

@@ -66,7 +66,7 @@ _NUMERIC_UID_HELP = (
 
 
 class DouyinSettings(Protocol):
-    """The ``[douyin]`` config keys this adapter reads (``dylived.config.load`` provides them)."""
+    """The ``[douyin]`` config keys this adapter reads (``options.DouyinConfig`` has them)."""
 
     @property
     def web_base(self) -> str: ...

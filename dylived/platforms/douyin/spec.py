@@ -2,17 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from dylived.net.http import HttpClient
 from dylived.platforms.base import PlatformSpec
-from dylived.platforms.douyin import options
 from dylived.platforms.douyin.client import DouyinPlatform
+from dylived.platforms.douyin.options import OPTIONS, DouyinConfig
 from dylived.platforms.douyin.push import CODEC
-from dylived.platforms.douyin.targets import claims, parse_target
+from dylived.platforms.douyin.targets import claims, parse_target, target_problem
 
 
-def _create(http: HttpClient, section: Any) -> DouyinPlatform:
+def _create(http: HttpClient, section: DouyinConfig) -> DouyinPlatform:
     return DouyinPlatform(http, section)
 
 
@@ -20,7 +18,9 @@ SPEC = PlatformSpec(
     name=DouyinPlatform.name,
     claims=claims,
     parse_target=parse_target,
-    defaults=options,
+    target_problem=target_problem,
+    section=DouyinConfig,
+    options=OPTIONS,
     create=_create,
     codec=CODEC,
 )

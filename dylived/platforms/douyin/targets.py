@@ -72,6 +72,18 @@ _TARGET_FORMS = (
 )
 
 
+def target_problem(target: Target) -> str | None:
+    """Why a target of an accepted form cannot be watched (the config refuses it), or None."""
+    if target.kind != TargetKind.USER_ID:
+        return None
+    return (
+        f"a numeric user id ({target.value}) cannot be resolved to a live room (Douyin offers "
+        "no public user id → room lookup); use the live address "
+        "https://live.douyin.com/<web_rid> or the profile's sec_uid "
+        "(https://www.douyin.com/user/MS4wLjAB…) instead"
+    )
+
+
 def parse_target(text: str) -> Target:
     """Parse a ``target`` (pure). Share text pasted from the app is fine: its URL is used.
 

@@ -8,10 +8,11 @@ from dataclasses import dataclass
 
 import pytest
 
-from dylived.config.load import DouyinConfig, Secret, Target
+from dylived.config.load import Secret, Target
 from dylived.errors import RiskControl, RoomNotFound, UpstreamError
 from dylived.net.http import BlockedResponse, HttpClient
 from dylived.platforms.douyin.client import DouyinPlatform
+from dylived.platforms.douyin.options import DouyinConfig
 from dylived.platforms.douyin.status import sec_uid_of
 from dylived.platforms.douyin.targets import ResolvedTarget, TargetKind
 from dylived.sim import RoomSpec, Scenario, Simulator

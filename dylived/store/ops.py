@@ -120,8 +120,8 @@ class UpsertBroadcaster:
     key: str
     target: str
     added_at_ms: int
+    platform: str  # the broadcaster's platform (config's name for it)
     name: str | None = None
-    platform: str = "douyin"
 
 
 @dataclass(frozen=True, slots=True)
@@ -134,7 +134,7 @@ class OpenSession:
 
     broadcaster_key: str
     started_at_ms: int
-    platform: str = "douyin"
+    platform: str  # the broadcaster's platform (config's name for it)
     room_id: str | None = None
     web_rid: str | None = None
     handle: str | None = None

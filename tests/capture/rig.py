@@ -110,6 +110,7 @@ async def capture_rig(
             OpenSession(
                 broadcaster_key="alice",
                 started_at_ms=started,
+                platform="douyin",
                 room_id=status.room_id,
                 web_rid=status.handle,
             )

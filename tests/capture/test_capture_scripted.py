@@ -114,9 +114,7 @@ async def capturing(
     async with Writer.open(db_path) as writer, anyio.create_task_group() as tg:
         await tg.start(writer.run)
         started = wall_ms()
-        session_id = await writer.request(
-            OpenSession(broadcaster_key="alice", started_at_ms=started, room_id=ROOM_ID)
-        )
+        session_id = await writer.request(OpenSession("alice", started, "douyin", room_id=ROOM_ID))
         owner = Owner()
         ctx = SessionContext("alice", None, status, None, started, owner)  # type: ignore[arg-type]
         ctx.session_id = session_id

@@ -60,7 +60,7 @@ async def running_writer(database: Path) -> AsyncIterator[Writer]:
 async def add_session(
     writer: Writer, directory: Path, name: str, sizes: list[int], ended_ms: int | None
 ) -> int:
-    session_id = await writer.request(ops.OpenSession(name, T0))
+    session_id = await writer.request(ops.OpenSession(name, T0, "douyin"))
     for seq, size in enumerate(sizes, start=1):
         path = directory / name / f"{name}_{seq:04d}.ts"
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -131,7 +131,7 @@ async def test_remux_records_its_mp4_and_can_drop_the_originals(tmp_path: Path) 
     rec.mkdir()
     paths = [encode_ts(rec / f"s_20260101-000000_{i:04d}.ts", seconds=2) for i in (1, 2)]
     async with running_writer(database) as writer:
-        session_id = await writer.request(ops.OpenSession("s", T0))
+        session_id = await writer.request(ops.OpenSession("s", T0, "douyin"))
         for seq, path in enumerate(paths, start=1):
             size = path.stat().st_size
             await writer.submit(
@@ -162,7 +162,7 @@ async def test_a_cancelled_remux_leaves_no_half_file(tmp_path: Path) -> None:
     rec.mkdir()
     paths = [encode_ts(rec / f"s_{i:04d}.ts", seconds=4) for i in (1, 2, 3)]
     async with running_writer(database) as writer:
-        session_id = await writer.request(ops.OpenSession("s", T0))
+        session_id = await writer.request(ops.OpenSession("s", T0, "douyin"))
         for seq, path in enumerate(paths, start=1):
             op = ops.UpsertSegment(session_id, seq, str(path), "closed", T0, T0, 4.0, 1, "md")
             await writer.submit(op)

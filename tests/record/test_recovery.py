@@ -31,7 +31,7 @@ async def crashed_session(database: Path, parts: list[Path]) -> int:
     """A session with one closed segment and ``parts`` announced as 'writing'; never closed."""
     async with Writer.open(database) as writer, anyio.create_task_group() as tg:
         await tg.start(writer.run)
-        session_id = await writer.request(ops.OpenSession("alice", T0))
+        session_id = await writer.request(ops.OpenSession("alice", T0, "douyin"))
         await writer.submit(
             ops.UpsertSegment(
                 session_id, 1, "/r/a_0001.ts", "closed", T0, T0 + 6000, 6.0, 1000, "md"

@@ -57,7 +57,7 @@ async def _stored_session(path: Path, events: int = 25) -> int:
                 room_info=ROOM_INFO,
             )
         )
-        other = await writer.request(OpenSession("bob", T0))
+        other = await writer.request(OpenSession("bob", T0, "douyin"))
         await writer.submit(InsertEvents(other, chats(1000, 3)))
         await writer.submit(InsertEvents(sid, chats(0, events)))
         gift = {"type": "gift", "msg_id": 77, "received_at_ms": T0 + 99, "gift_name": "玫瑰"}
@@ -148,7 +148,9 @@ async def test_rows_are_room_info_events_in_order_then_summary(db_path: Path) ->
 
 async def test_room_info_is_completed_from_the_session_when_absent(db_path: Path) -> None:
     async with running_writer(db_path) as writer:
-        sid = await writer.request(OpenSession("eve", T0, room_id="9", title="hi", nickname="E"))
+        sid = await writer.request(
+            OpenSession("eve", T0, "douyin", room_id="9", title="hi", nickname="E")
+        )
     async with Database.open(db_path) as db:
         rows = await _collect(db, sid)
     assert rows[0] == {

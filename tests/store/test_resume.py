@@ -31,7 +31,7 @@ async def crashed_session(db_path: Path) -> int:
     """A session with 4 events (T0..T0+3), two closed segments (the second split in two by a
     frame size change) and one being written, left open as a SIGKILL leaves it."""
     async with running_writer(db_path) as writer:
-        sid = await writer.request(OpenSession("lee", T0, room_id=ROOM))
+        sid = await writer.request(OpenSession("lee", T0, "douyin", room_id=ROOM))
         await writer.submit(InsertEvents(sid, chats(0, 4)))
         for seq, name, start in (
             (1, "lee_0001.ts", T0),
@@ -98,11 +98,11 @@ async def test_a_session_is_not_reopened_for_another_room_or_after_the_bound(
 
 async def test_only_the_newest_session_ended_by_a_stop_is_listed(db_path: Path) -> None:
     async with running_writer(db_path) as writer:
-        old = await writer.request(OpenSession("lee", T0, room_id="1"))
+        old = await writer.request(OpenSession("lee", T0, "douyin", room_id="1"))
         await writer.close_session(CloseSession(old, T0 + 10, "daemon_stopped"))
-        ended = await writer.request(OpenSession("lee", T0 + 20, room_id="2"))
+        ended = await writer.request(OpenSession("lee", T0 + 20, "douyin", room_id="2"))
         await writer.close_session(CloseSession(ended, T0 + 30, "stream_ended"))
-        stopped = await writer.request(OpenSession("max", T0 + 40, room_id="3"))
+        stopped = await writer.request(OpenSession("max", T0 + 40, "douyin", room_id="3"))
         await writer.close_session(CloseSession(stopped, T0 + 50, "daemon_stopped"))
     async with Writer.open(db_path) as writer:
         assert {k: s.session_id for k, s in writer.stopped_sessions.items()} == {"max": stopped}
@@ -124,7 +124,7 @@ async def test_refresh_moves_only_a_stopped_sessions_end_to_its_last_segment(
     async with running_writer(db_path) as writer:
         ids = []
         for reason in ("daemon_stopped", "stream_ended"):
-            sid = await writer.request(OpenSession("lee", T0))
+            sid = await writer.request(OpenSession("lee", T0, "douyin"))
             await writer.submit(UpsertSegment(sid, 1, f"/r/{sid}.ts", "closed", T0, T0 + 9000))
             await writer.close_session(CloseSession(sid, T0 + 5000, reason))
             await writer.submit(RefreshSummary(sid))
@@ -138,7 +138,7 @@ async def test_a_crashed_session_without_events_ends_at_its_last_live_check(
     db_path: Path,
 ) -> None:
     async with running_writer(db_path) as writer:
-        sid = await writer.request(OpenSession("lee", T0, room_id=ROOM))
+        sid = await writer.request(OpenSession("lee", T0, "douyin", room_id=ROOM))
         for at, live in ((T0 - 5000, True), (T0 + 60_000, True), (T0 + 90_000, False)):
             await writer.submit(RecordStatusCheck("lee", at, live, ROOM))
         await writer.submit(RecordStatusCheck("max", T0 + 99_000, True, "other"))

@@ -45,7 +45,7 @@ async def test_closing_a_row_without_an_offset_keeps_the_writing_rows_offset(
     db_path: Path,
 ) -> None:
     async with running_writer(db_path) as writer:
-        sid = await writer.request(OpenSession("alice", T0))
+        sid = await writer.request(OpenSession("alice", T0, "douyin"))
         for seq, offset in ((1, 0.0), (2, 6.0)):
             await writer.submit(
                 UpsertSegment(sid, seq, f"/r/{seq}.ts.part", "writing", T0, start_offset_s=offset)
@@ -71,7 +71,7 @@ async def test_set_event_offsets_rewrites_column_and_payload_inside_the_range_on
         for i, at in enumerate(received)
     ]
     async with running_writer(db_path) as writer:
-        sid = await writer.request(OpenSession("alice", T0))
+        sid = await writer.request(OpenSession("alice", T0, "douyin"))
         await writer.submit(InsertEvents(sid, rows))
         # a segment covering T0 + 1 s .. T0 + 5 s that starts 30 s into the recording
         await writer.submit(SetEventOffsets(sid, T0 + 1000, T0 + 5000, T0 + 1000, 30.0))

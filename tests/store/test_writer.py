@@ -42,9 +42,13 @@ T0 = 1_700_000_000_000
 
 async def test_open_insert_close_gives_a_summary_matching_the_rows(db_path: Path) -> None:
     async with running_writer(db_path) as writer:
-        await writer.submit(UpsertBroadcaster("alice", "live.douyin.com/123456", T0, name="alice"))
+        await writer.submit(
+            UpsertBroadcaster("alice", "live.douyin.com/123456", T0, "douyin", name="alice")
+        )
         sid = await writer.request(
-            OpenSession("alice", T0, room_id="7300", web_rid="123456", title="t", nickname="A")
+            OpenSession(
+                "alice", T0, "douyin", room_id="7300", web_rid="123456", title="t", nickname="A"
+            )
         )
         await writer.submit(InsertEvents(sid, chats(0, 30)))
         # a reconnect re-delivers 10 of them: ignored
@@ -83,7 +87,7 @@ async def test_open_insert_close_gives_a_summary_matching_the_rows(db_path: Path
 
 async def test_closing_twice_keeps_the_first_close(db_path: Path) -> None:
     async with running_writer(db_path) as writer:
-        sid = await writer.request(OpenSession("bob", T0))
+        sid = await writer.request(OpenSession("bob", T0, "douyin"))
         first = await writer.close_session(CloseSession(sid, T0 + 1000, "stream_ended"))
         again = await writer.close_session(CloseSession(sid, T0 + 9000, "daemon_stopped"))
     assert again == first
@@ -92,7 +96,7 @@ async def test_closing_twice_keeps_the_first_close(db_path: Path) -> None:
 
 async def test_a_full_batch_flushes_without_waiting_for_the_interval(db_path: Path) -> None:
     async with running_writer(db_path, batch_rows=500, flush_interval=60) as writer:
-        sid = await writer.request(OpenSession("carol", T0))
+        sid = await writer.request(OpenSession("carol", T0, "douyin"))
         await writer.submit(InsertEvents(sid, chats(0, 499)))
         await anyio.sleep(0.3)
         assert writer.statistics().rows_written == 0  # below the batch size: still pending
@@ -104,7 +108,7 @@ async def test_a_full_batch_flushes_without_waiting_for_the_interval(db_path: Pa
 
 async def test_a_partial_batch_flushes_after_the_interval(db_path: Path) -> None:
     async with running_writer(db_path, flush_interval=0.05) as writer:
-        sid = await writer.request(OpenSession("dan", T0))
+        sid = await writer.request(OpenSession("dan", T0, "douyin"))
         await writer.submit(InsertEvents(sid, chats(0, 3)))
         await wait_until(lambda: query(db_path, "SELECT count(*) FROM events") == [(3,)])
         stats = writer.statistics()
@@ -116,7 +120,7 @@ async def test_stop_commits_what_is_pending(db_path: Path) -> None:
     async with Writer.open(db_path, flush_interval=60) as writer:
         async with anyio.create_task_group() as tg:
             await tg.start(writer.run)
-            sid = await writer.request(OpenSession("erin", T0))
+            sid = await writer.request(OpenSession("erin", T0, "douyin"))
             await writer.submit(InsertEvents(sid, chats(0, 7)))
             writer.stop()
         with pytest.raises(StoreError, match="stopped"):
@@ -129,7 +133,7 @@ async def test_cancellation_commits_pending_rows_and_propagates(db_path: Path) -
         with anyio.CancelScope() as scope:
             async with anyio.create_task_group() as tg:
                 await tg.start(writer.run)
-                sid = await writer.request(OpenSession("fay", T0))
+                sid = await writer.request(OpenSession("fay", T0, "douyin"))
                 await writer.submit(InsertEvents(sid, chats(0, 12)))
                 await anyio.sleep(0.05)
                 scope.cancel()
@@ -139,7 +143,7 @@ async def test_cancellation_commits_pending_rows_and_propagates(db_path: Path) -
 
 async def test_drain_waits_for_the_commit(db_path: Path) -> None:
     async with running_writer(db_path, flush_interval=60) as writer:
-        sid = await writer.request(OpenSession("gus", T0))
+        sid = await writer.request(OpenSession("gus", T0, "douyin"))
         await writer.submit(InsertEvents(sid, chats(0, 5)))
         await writer.drain()
         assert query(db_path, "SELECT count(*) FROM events") == [(5,)]
@@ -147,7 +151,7 @@ async def test_drain_waits_for_the_commit(db_path: Path) -> None:
 
 async def test_a_rejected_operation_is_isolated_and_the_rest_committed(db_path: Path) -> None:
     async with running_writer(db_path, flush_interval=60) as writer:
-        sid = await writer.request(OpenSession("hal", T0))
+        sid = await writer.request(OpenSession("hal", T0, "douyin"))
         await writer.submit(InsertEvents(sid, chats(0, 3)))
         await writer.submit(InsertEvents(4242, chats(3, 2)))  # no such session: FK violation
         await writer.submit(InsertEvents(sid, chats(5, 3)))
@@ -168,7 +172,7 @@ async def test_an_integer_beyond_64_bits_costs_no_row_of_its_batch(db_path: Path
     rows = [chat_row(i, T0 + i) for i in range(500)]
     rows[17]["server_time_ms"], rows[400]["server_time_ms"] = huge, tiny
     async with running_writer(db_path, flush_interval=60) as writer:
-        sid = await writer.request(OpenSession("ivy", T0))
+        sid = await writer.request(OpenSession("ivy", T0, "douyin"))
         await writer.submit(InsertEvents(sid, [EventRecord.from_row(r) for r in rows]))
         await writer.submit(RecordStatusCheck("ivy", T0, live=True, viewers=2**64))
         await writer.drain()
@@ -187,7 +191,7 @@ async def test_one_row_sqlite_refuses_costs_only_itself_not_its_batch(
     rows = [chat_row(i, T0 + i) for i in range(500)]
     rows[250]["content"] = "lone surrogate \ud800"  # not UTF-8: SQLite cannot bind it
     async with running_writer(db_path, flush_interval=60) as writer:
-        sid = await writer.request(OpenSession("jon", T0))
+        sid = await writer.request(OpenSession("jon", T0, "douyin"))
         await writer.submit(InsertEvents(sid, [EventRecord.from_row(r) for r in rows]))
         await writer.drain()
         summary = await writer.close_session(CloseSession(sid, T0 + 1000, "stream_ended"))
@@ -201,7 +205,7 @@ async def test_one_row_sqlite_refuses_costs_only_itself_not_its_batch(
 
 async def test_unknown_messages_are_capped_per_session(db_path: Path) -> None:
     async with running_writer(db_path, unknown_cap=3) as writer:
-        sid = await writer.request(OpenSession("ivy", T0))
+        sid = await writer.request(OpenSession("ivy", T0, "douyin"))
         for i in range(5):
             await writer.submit(InsertUnknown(sid, "WebcastNewThing", T0 + i, b"\x08\x01"))
         await writer.drain()
@@ -212,7 +216,7 @@ async def test_unknown_messages_are_capped_per_session(db_path: Path) -> None:
 async def test_a_full_database_is_retried_not_fatal_and_resumes(db_path: Path) -> None:
     big = "x" * 2000
     async with running_writer(db_path, flush_interval=0.02, retry_interval=0.05) as writer:
-        sid = await writer.request(OpenSession("jo", T0))
+        sid = await writer.request(OpenSession("jo", T0, "douyin"))
         await writer.drain()
         (pages,) = query(db_path, "PRAGMA page_count")[0]
         await writer.submit(SetDatabaseLimit((pages + 16) * 4096))  # ~64 KiB of room left
@@ -241,7 +245,7 @@ async def test_rows_beyond_the_pending_cap_are_dropped_while_full(db_path: Path)
     async with running_writer(
         db_path, flush_interval=0.02, retry_interval=10, max_pending_rows=50
     ) as writer:
-        sid = await writer.request(OpenSession("kim", T0))
+        sid = await writer.request(OpenSession("kim", T0, "douyin"))
         await writer.drain()
         await writer.submit(SetDatabaseLimit(1))
         for start in range(0, 100, 10):
@@ -260,7 +264,7 @@ async def test_rows_beyond_the_pending_cap_are_dropped_while_full(db_path: Path)
 
 async def test_open_sessions_of_a_crash_are_closed_as_daemon_stopped(db_path: Path) -> None:
     async with running_writer(db_path) as writer:
-        sid = await writer.request(OpenSession("lee", T0))
+        sid = await writer.request(OpenSession("lee", T0, "douyin"))
         await writer.submit(InsertEvents(sid, chats(0, 4)))
         await writer.submit(UpsertSegment(sid, 0, "/r/lee_0000.ts.part", "writing", T0))
         await writer.drain()
@@ -287,7 +291,7 @@ CRASHING_PRODUCER = textwrap.dedent(
         async with Writer.open(path, flush_interval=0.01) as writer:
             async with anyio.create_task_group() as tg:
                 await tg.start(writer.run)
-                sid = await writer.request(OpenSession("max", 1_700_000_000_000))
+                sid = await writer.request(OpenSession("max", 1_700_000_000_000, "douyin"))
                 n, told = 0, False
                 while True:
                     await writer.submit(InsertEvents(sid, chats(n, 50)))
@@ -346,7 +350,7 @@ async def test_a_reply_is_set_once_and_can_be_awaited_again() -> None:
     done.fail(StoreError("late"))  # ignored: already answered
     await done.wait()
     assert done.done
-    failed = OpenSession("x", T0).reply
+    failed = OpenSession("x", T0, "douyin").reply
     failed.fail(StoreError("nope"))
     failed.set(3)  # ignored
     for _ in range(2):
@@ -367,7 +371,7 @@ async def test_long_texts_are_stored_cut_at_the_cap_marked_and_counted(db_path: 
     rows = [long_chat, rank, wide, chat_row(4, T0)]
     async with running_writer(db_path) as writer:
         sid = await writer.request(
-            OpenSession("kim", T0, room_info={"type": "room_info", "title": "t" * 10_000})
+            OpenSession("kim", T0, "douyin", room_info={"type": "room_info", "title": "t" * 10_000})
         )
         await writer.submit(InsertEvents(sid, [EventRecord.from_row(r) for r in rows]))
         summary = await writer.close_session(CloseSession(sid, T0 + 1000, "stream_ended"))
@@ -394,7 +398,7 @@ async def test_submit_waits_while_the_writer_holds_its_cap_and_goes_on_after_the
     write lock, the writer's transaction waits (busy timeout), what it holds stays at the cap
     and a submit that does not fit waits; once the lock goes, every row is committed."""
     async with running_writer(db_path, flush_interval=0.02, max_pending_rows=30) as writer:
-        sid = await writer.request(OpenSession("pia", T0))
+        sid = await writer.request(OpenSession("pia", T0, "douyin"))
         locker = sqlite3.connect(db_path, timeout=5, isolation_level=None)
         try:
             locker.execute("BEGIN IMMEDIATE")

@@ -25,7 +25,7 @@ async def test_under_the_floor_events_are_dropped_then_an_events_gap_says_so(
     async with running_writer(
         db_path, flush_interval=0.02, free_floor=lambda: 10 * MIB, free=lambda _p: space["free"]
     ) as writer:
-        sid = await writer.request(OpenSession("liz", T0))
+        sid = await writer.request(OpenSession("liz", T0, "douyin"))
         await writer.submit(InsertEvents(sid, chats(0, 10, start_ms=T0)))
         await writer.drain()
         space["free"] = 10 * MIB - 1
@@ -54,7 +54,7 @@ async def test_a_session_closed_under_the_floor_counts_its_events_gap(db_path: P
     async with running_writer(
         db_path, flush_interval=0.02, free_floor=lambda: 10 * MIB, free=lambda _p: space["free"]
     ) as writer:
-        sid = await writer.request(OpenSession("max", T0))
+        sid = await writer.request(OpenSession("max", T0, "douyin"))
         await writer.submit(InsertEvents(sid, chats(0, 5, start_ms=T0)))
         summary = await writer.close_session(CloseSession(sid, T0 + 10_000, "stream_ended"))
     assert summary["total_events"] == 0
@@ -73,7 +73,7 @@ async def test_a_really_full_disk_sheds_rows_into_a_gap_and_never_corrupts(
         async with running_writer(
             db_path, flush_interval=0.02, retry_interval=0.05, max_pending_rows=200
         ) as writer:
-            sid = await writer.request(OpenSession("ned", T0))
+            sid = await writer.request(OpenSession("ned", T0, "douyin"))
             await writer.drain()
             fill_to(filler, fs, 0)  # other data takes every byte left
             for start in range(0, 1000, 50):

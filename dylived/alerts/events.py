@@ -9,7 +9,8 @@ Every event is an :class:`Alert`; :meth:`Alert.body` is exactly what a JSON webh
      "events": 5123, "segments": 2, "gaps": 1, ...}}
 
 ``event`` is one of :data:`EVENTS`; ``time`` is UTC ISO 8601 with milliseconds; ``broadcaster``,
-``session_id`` and ``title`` are null for events of the daemon (``disk_low``, ``blocked``…);
+``session_id`` and ``title`` are null for events of the daemon (``disk_low``, ``blocked``…),
+``platform`` for those of no platform (``disk_low``, ``daemon_error``, ``test``);
 ``message`` is one human-readable line (what Apprise targets get as the body); ``key`` is the
 dedup key (the same key is delivered at most once per target); ``details`` holds the event's
 own fields (for ``ended``: the session summary). New fields may be added, none renamed.
@@ -53,7 +54,7 @@ class Alert:
     message: str
     key: str  # the dedup key, e.g. "live:12"
     broadcaster: str | None = None
-    platform: str = "douyin"
+    platform: str | None = None  # the broadcaster's or the gate's platform; None: the daemon's
     session_id: int | None = None
     title: str | None = None
     details: Mapping[str, Any] = field(default_factory=dict)

@@ -37,8 +37,9 @@ logger = logging.getLogger(__name__)
 DISK_CHECK_INTERVAL = 15.0  # seconds between free-space looks of the disk_low source
 
 
-def _platform(options: Any) -> str:
-    return str(getattr(options, "platform", "douyin"))
+def _platform(options: Any) -> str | None:
+    platform = getattr(options, "platform", None)
+    return None if platform is None else str(platform)
 
 
 class SessionAlerts:
@@ -46,7 +47,7 @@ class SessionAlerts:
 
     def __init__(self, bus: AlertBus) -> None:
         self._bus = bus
-        self._open: dict[int, tuple[str | None, str]] = {}  # session id → (title, platform)
+        self._open: dict[int, tuple[str | None, str | None]] = {}  # id → (title, platform)
 
     def opened(self, key: str, session_id: int, status: Any, options: Any) -> None:
         title = getattr(status, "title", None)
@@ -67,7 +68,7 @@ class SessionAlerts:
         )
 
     def closed(self, key: str, session_id: int, reason: str, summary: Mapping[str, Any]) -> None:
-        title, platform = self._open.pop(session_id, (None, "douyin"))
+        title, platform = self._open.pop(session_id, (None, None))
         if reason == "daemon_stopped":
             return
         gaps = summary.get("gaps") or {}
@@ -117,7 +118,7 @@ class SessionAlerts:
                 f"{key}: event capture gave up ({detail}); the recording goes on",
                 f"capture_gave_up:{session_id}",
                 key,
-                self._open.get(session_id, (None, "douyin"))[1],
+                self._open.get(session_id, (None, None))[1],
                 session_id,
                 title,
                 {"detail": detail},

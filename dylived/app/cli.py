@@ -43,7 +43,7 @@ def default_config_path() -> str:
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="dylived",
-        description="Archive Douyin live broadcasts: video with ffmpeg, live events into SQLite.",
+        description="Archive live broadcasts: video with ffmpeg, live events into SQLite.",
     )
     parser.add_argument("--version", action="version", version=f"dylived {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")

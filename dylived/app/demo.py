@@ -1,11 +1,12 @@
 """``dylived demo [--seconds N] [--dir DIR]``: the simulator and the real daemon, on loopback.
 
 Owns the demo only: it starts ``dylived-sim`` with ``etc/sim/demo.toml`` on ``127.0.0.1:0``,
-writes a config into DIR that points every platform endpoint at it (state, database and
-recordings in DIR too), runs ``dylived run`` as a subprocess (the real daemon, with its
-signals and control socket), shows a refreshing status table read from the control socket
-(who is live and since when, events, segments), stops both with SIGTERM, and prints where the
-database and recordings are with a short summary. Both children are always reaped.
+writes a config into DIR that points each of its rooms' platforms at it (the section each
+simulator personality gives; state, database and recordings in DIR too), runs ``dylived run``
+as a subprocess (the real daemon, with its signals and control socket), shows a refreshing
+status table read from the control socket (who is live and since when, events, segments), stops
+both with SIGTERM, and prints where the database and recordings are with a short summary. Both
+children are always reaped.
 """
 
 from __future__ import annotations
@@ -36,11 +37,23 @@ def demo_scenario(override: str | None = None) -> Path:
 
 
 def write_demo_config(
-    directory: Path, base_url: str, ws_base: str, rooms: list[tuple[str, str]]
+    directory: Path, base_url: str, ws_base: str, rooms: list[tuple[str, str, str]]
 ) -> Path:
-    """The daemon config of the demo: endpoints at the simulator, everything kept in DIR."""
+    """The daemon config of the demo: endpoints at the simulator, everything kept in DIR.
+
+    ``rooms``: (handle, name, platform); each platform's section is what its simulator
+    personality says points the platform at the simulator.
+    """
+    from dylived.sim.personality import registered, resolve
+
+    personalities = registered()
+    platforms = dict.fromkeys(platform for _, _, platform in rooms)
+    sections = "\n".join(
+        resolve(platform, personalities).daemon_config(base_url, ws_base) for platform in platforms
+    )
     entries = "\n".join(
-        f'[[broadcaster]]\ntarget = "{web_rid}"\nname = "{name}"\n' for web_rid, name in rooms
+        f'[[broadcaster]]\ntarget = "{handle}"\nname = "{name}"\nplatform = "{platform}"\n'
+        for handle, name, platform in rooms
     )
     path = directory / "dylived.toml"
     path.write_text(
@@ -65,25 +78,22 @@ min_spacing = 0.05
 [recording]
 segment_minutes = 0.5
 
-[douyin]
-web_base = "{base_url}"
-app_base = "{base_url}"
-share_base = "{base_url}"
-ws_hosts = ["{ws_base}"]
-
+{sections}
 {entries}""",
         encoding="utf-8",
     )
     return path
 
 
-def demo_rooms(scenario: Path) -> list[tuple[str, str]]:
-    """(web_rid, name) of every room of the scenario; names safe for file names."""
+def demo_rooms(scenario: Path) -> list[tuple[str, str, str]]:
+    """(handle, name, platform) of every room of the scenario; names safe for file names."""
+    from dylived.sim.personality import default_platform, registered
     from dylived.sim.scenario import load_scenario
 
+    default = default_platform(registered())
     rooms = []
     for index, room in enumerate(load_scenario(scenario).rooms, start=1):
-        rooms.append((room.web_rid, f"room{index}"))
+        rooms.append((room.web_rid, f"room{index}", room.platform or default))
     return rooms
 
 

@@ -4,8 +4,9 @@ The core (HTTP server, media, push framing and sessions, rooms, scenarios, ``/_s
 platform. A personality is what one platform's servers look like from a client: the HTTP routes
 it answers (``endpoint_of`` names them, ``answer`` serves them), how a room's status JSON is
 rendered (``render_status``), its push WebSocket (``push_path``, ``push_url``, ``accept_push``
-checks the URL's parameters and refuses the way that platform does) and how events become its
-protobuf messages (``framing``). A scenario room names its platform (``RoomSpec.platform``);
+checks the URL's parameters and refuses the way that platform does), how events become its
+protobuf messages (``framing``) and the daemon config section that points the platform at the
+simulator (``daemon_config``). A scenario room names its platform (``RoomSpec.platform``);
 a room is served only by its platform's personality.
 
 Personalities register per platform: each subpackage of ``dylived.sim`` that defines
@@ -72,6 +73,10 @@ class Personality(Protocol):
 
     def push_url(self, ws_base: str, room_id: str, **params: str) -> str:
         """A push URL with the parameters its endpoint demands (signature not computed)."""
+
+    def daemon_config(self, web_base: str, ws_base: str) -> str:
+        """The daemon's config section (TOML) that points its platform at this simulator, whose
+        HTTP base is ``web_base`` and push base ``ws_base`` (``dylived demo``, benchmarks)."""
 
 
 class UnknownPlatform(ValueError):

@@ -77,6 +77,9 @@ class OtherTv:
     def push_url(self, ws_base: str, room_id: str, **params: str) -> str:
         return f"{ws_base}{self.push_path}?room_id={room_id}"
 
+    def daemon_config(self, web_base: str, ws_base: str) -> str:
+        return f'[othertv]\nweb_base = "{web_base}"\n'
+
 
 def _scenario() -> Scenario:
     live = (ScheduleStep("live"),)

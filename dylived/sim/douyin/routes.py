@@ -107,6 +107,12 @@ class DouyinPersonality:
         }
         return f"{ws_base}{PUSH_PATH}?{urllib.parse.urlencode(query)}"
 
+    def daemon_config(self, web_base: str, ws_base: str) -> str:
+        return (
+            f'[douyin]\nweb_base = "{web_base}"\napp_base = "{web_base}"\n'
+            f'share_base = "{web_base}"\nws_hosts = ["{ws_base}"]\n'
+        )
+
     def accept_push(self, request: HttpRequest, sim: Simulator) -> SimRoom | Reply:
         room_id = request.query.get("room_id", "")
         signature = request.query.get("signature", "")

@@ -1,4 +1,5 @@
-"""The platform seam: the registry, and no module outside platforms/ and sim/ imports a platform."""
+"""The platform seam: the registry, and no module outside platforms/ and sim/ imports a platform
+or names one in its code."""
 
 from __future__ import annotations
 
@@ -40,6 +41,65 @@ def test_no_module_outside_platforms_and_sim_imports_a_platform_package() -> Non
                     offenders.append(f"{path.relative_to(REPO_ROOT)}: {name}")
     assert _outside_modules()  # the walk saw the daemon's modules
     assert offenders == []
+
+
+def _documentation(tree: ast.AST) -> set[int]:
+    """The ids of the string constants that are documentation: a statement of its own (module,
+    class and function docstrings, and the strings documenting an attribute)."""
+    return {
+        id(node.value)
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Expr)
+        and isinstance(node.value, ast.Constant)
+        and isinstance(node.value.value, str)
+    }
+
+
+def _names_in_code(source: str, word: str) -> list[str]:
+    """Every identifier, attribute, argument, import and string of ``source`` that contains
+    ``word`` (any case), outside documentation; comments are not in the syntax tree."""
+    tree = ast.parse(source)
+    docs = _documentation(tree)
+    found = []
+    for node in ast.walk(tree):
+        if id(node) in docs:
+            continue
+        for field, value in ast.iter_fields(node):
+            values = value if isinstance(value, list) else [value]
+            for text in (v for v in values if isinstance(v, str)):
+                if word in text.lower():
+                    found.append(f"line {getattr(node, 'lineno', '?')}: {field} {text!r}")
+    return found
+
+
+def test_the_name_check_sees_code_and_skips_documentation() -> None:
+    source = (
+        '"""Douyin in the module docstring."""\n'
+        "import dylived.platforms.douyin as d  # douyin in a comment\n"
+        "def f(douyin_arg: int) -> str:\n"
+        '    """Douyin in a docstring."""\n'
+        '    return f"{douyin_arg} on DOUYIN" + d.douyin_name\n'
+        'X = "tiktok"\n'
+        '"""Douyin documenting X."""\n'
+    )
+    found = _names_in_code(source, "douyin")
+    assert sorted(found) == [
+        "line 2: name 'dylived.platforms.douyin'",
+        "line 3: arg 'douyin_arg'",
+        "line 5: attr 'douyin_name'",
+        "line 5: id 'douyin_arg'",
+        "line 5: value ' on DOUYIN'",
+    ]
+
+
+def test_no_module_outside_platforms_and_sim_names_a_platform_in_code() -> None:
+    offenders = {}
+    for path in _outside_modules():
+        for name in registry.names():
+            found = _names_in_code(path.read_text(encoding="utf-8"), name)
+            if found:
+                offenders[f"{path.relative_to(REPO_ROOT)} ({name})"] = found
+    assert offenders == {}
 
 
 @pytest.mark.parametrize(

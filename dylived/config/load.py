@@ -51,6 +51,8 @@ from dylived.platforms.base import Target
 
 EX_CONFIG = 78
 DEFAULT_TEMPLATE = "{broadcaster}/{date}/{broadcaster}_{start:%Y%m%d-%H%M%S}_{seq:04d}.ts"
+
+
 # ----------------------------------------------------------------------------- values
 
 

@@ -125,6 +125,10 @@ def test_platform_of_a_target_is_the_platform_that_claims_its_form(
 def test_unknown_platform_names_the_known_ones() -> None:
     assert registry.names() == ("douyin",)
     assert registry.DEFAULT == "douyin"
+    assert registry.known() == ("douyin", "tiktok")  # tiktok: planned, "not supported yet"
+    assert registry.planned_of("https://www.tiktok.com/@someone/live") == "tiktok"
+    assert registry.planned_of("@someone") == "tiktok"
+    assert registry.planned_of("https://example.com/@someone") is None
     with pytest.raises(ValueError, match="unknown platform 'myspace' \\(known: douyin\\)"):
         registry.get("myspace")
 

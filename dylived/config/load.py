@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any, Literal, cast
 from zoneinfo import ZoneInfo
 
+from dylived.config.hooks import HooksConfig, parse_hooks
 from dylived.config.notify import NotifyTarget, parse_notify
 from dylived.config.schema import (
     BROADCASTER_OVERRIDES,
@@ -236,6 +237,9 @@ class Config:
     platforms: Mapping[str, Any] = field(default_factory=_default_platform_sections)
     broadcasters: tuple[BroadcasterConfig, ...] = ()
     notify: tuple[NotifyTarget, ...] = ()  # [[notify]] (config/notify.py)
+    hooks: HooksConfig = field(
+        default_factory=HooksConfig
+    )  # [hooks] and the broadcasters' own (config/hooks.py)
     source: str = field(default="", compare=False)
 
     @property
@@ -452,6 +456,10 @@ def render_config(config: Config) -> str:
         lines += render_table("[[broadcaster]]", values)
     for n in config.notify:  # a URL may hold a token (Telegram, Discord webhooks): masked
         lines += render_table("[[notify]]", _notify_values(n))
+    hooks = section_values(config.hooks)
+    for key, own in hooks.pop("broadcasters").items():
+        lines += [f"# broadcaster {key!r} hooks: {dict(own)!r}"] if own else []
+    lines += render_table("[hooks]", hooks)
     return "\n".join(lines)
 
 
@@ -482,6 +490,7 @@ def parse_config(data: Mapping[str, Any], source: str = "", base_dir: Path | Non
     raw = data.get("broadcaster", [])
     broadcasters: list[BroadcasterConfig] = []
     first_path: dict[str, str] = {}
+    own_hooks: dict[str, tuple[str, Any]] = {}  # key → (path, its hooks table)
     if isinstance(raw, dict):
         problems.append("broadcaster: write each broadcaster as [[broadcaster]] (two brackets)")
     elif not isinstance(raw, list):
@@ -502,10 +511,19 @@ def parse_config(data: Mapping[str, Any], source: str = "", base_dir: Path | Non
                 first_path[key] = path
             if parsed is not None:
                 broadcasters.append(parsed)
+            if isinstance(entry, dict) and isinstance(entry.get("hooks"), dict):
+                own_hooks[parsed.key if parsed else path] = (path, entry["hooks"])
     notify = parse_notify(data.get("notify"), problems, first_path)
+    hooks = parse_hooks(data.get("hooks"), own_hooks, problems, base_dir or Path.cwd())
     if problems:
         raise ConfigError(problems, source)
-    return Config(**sections, broadcasters=tuple(broadcasters), notify=notify, source=source)
+    return Config(
+        **sections,
+        broadcasters=tuple(broadcasters),
+        notify=notify,
+        hooks=hooks,
+        source=source,
+    )
 
 
 def loads_config(text: str, source: str = "<string>", base_dir: Path | None = None) -> Config:

@@ -123,6 +123,12 @@ def text(value: Any) -> str:
     raise ValueError(f"expected a string, got {_got(value)}")
 
 
+def table(value: Any) -> dict[str, Any]:
+    if isinstance(value, dict):
+        return value
+    raise ValueError(f"expected a table, got {_got(value)}")
+
+
 def nonempty_text(value: Any) -> str:
     if not text(value).strip():
         raise ValueError("must not be empty")
@@ -424,8 +430,9 @@ BROADCASTER_SPEC: dict[str, Converter] = {
     **SPECS["capture"],
     "max_session_minutes": SPECS["recording"]["max_session_minutes"],
     "proxy": parse_proxy,  # "" = direct even when [douyin] has a proxy
+    "hooks": table,  # its own hook lists: checked by config/hooks.py
 }
-TOP_LEVEL = (*SPECS, "broadcaster", "notify")
+TOP_LEVEL = (*SPECS, "broadcaster", "notify", "hooks")
 _HOME = {key: f"[{section}]" for section, spec in SPECS.items() for key in spec}
 _KEY_FORBIDDEN = re.compile(r"[/\\%?#\x00-\x1f\x7f]")
 

@@ -143,6 +143,9 @@ class MetricsSnapshot:
     store_rows_truncated: int = 0  # event rows with a text cut at the stored-text cap
     # notifications by (event, result): result is "sent", "failed" or "dropped"
     notifications: Mapping[tuple[str, str], int] = field(default_factory=dict)
+    # [hooks] runs by (hook, result): "done", "failed", "timeout" (killed) or "skipped"
+    hook_runs: Mapping[tuple[str, str], int] = field(default_factory=dict)
+    hooks_running: int = 0
 
 
 class DaemonFacade(Protocol):

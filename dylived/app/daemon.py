@@ -184,6 +184,7 @@ class Daemon:
 
                 await services.start(run_housekeeping)
                 await services.start(alerts.run)  # never waited on: a queue and its sender
+                await writer.drain()  # the recovery's segments committed: their hooks are due
                 await services.start(hooks.run)  # hooks are child processes, never waited on
                 watch_scope = anyio.CancelScope()
 

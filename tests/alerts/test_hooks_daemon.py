@@ -18,6 +18,7 @@ import anyio
 import pytest
 
 from dylived.sim import RoomSpec, Scenario, Simulator
+from tests.alerts.test_hooks import alive, script
 from tests.daemon.helpers import control
 from tests.daemon_rig import broadcaster_table, query, simulator_config, wait_for
 from tests.record.test_daemon_recording import daemon
@@ -37,26 +38,11 @@ RUNS = (
 )
 
 
-def script(path: Path, body: str) -> Path:
-    path.write_text("#!/bin/sh\n" + body, encoding="utf-8")
-    path.chmod(0o755)
-    return path
-
-
 def metric(text: str, hook: str, result: str) -> int:
     prefix = f'dylived_hook_runs_total{{hook="{hook}",result="{result}"}} '
     return next(
         (int(line[len(prefix) :]) for line in text.splitlines() if line.startswith(prefix)), 0
     )
-
-
-def alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    stat = Path(f"/proc/{pid}/stat").read_text()
-    return stat.rsplit(")", 1)[1].split()[0] != "Z"
 
 
 async def test_segment_hooks_run_once_each_a_hanging_one_is_killed_and_a_restart_catches_up(

@@ -183,6 +183,11 @@ async def test_the_store_makes_a_run_due_when_a_segment_session_or_remux_is_fini
             ("on_segment_closed", one, 1),
             ("on_session_closed", one, 0),
         ]
+        # bob's stopped session was not continued: a new one opened, the old one is final
+        three = await writer.request(ops.OpenSession("bob", 20_000))
+        await writer.drain()
+        assert ("on_session_closed", two, 0) in await due(path)
+        assert ("on_session_closed", three, 0) not in await due(path)
     rows = query(
         path,
         "SELECT state, finished_at_ms, exit_code FROM hook_runs WHERE item = 2 "

@@ -3,8 +3,9 @@
 -- The triggers make a row 'due' in the same transaction that finishes the thing it is about,
 -- so a run cannot be lost between the two: a segment becoming 'closed' (on_segment_closed,
 -- item = its seq), a session closed for a reason other than the daemon's stop
--- (on_session_closed, item = 0; a daemon_stopped session may be resumed), an MP4 remux 'done'
--- (on_remuxed, item = its part). The hook runner (dylived/alerts/hooks.py) takes due rows,
+-- (on_session_closed, item = 0; a daemon_stopped session may be resumed, so it is due only once
+-- a newer session of its broadcaster opens instead), an MP4 remux 'done' (on_remuxed, item =
+-- its part). The hook runner (dylived/alerts/hooks.py) takes due rows,
 -- runs the configured hook and sets the outcome: done (exit 0), failed, timeout (killed), or
 -- skipped (no hook configured, or its file is gone). A row still 'due' at start was due while
 -- the daemon was down (or was killed by the stop): it is run then.
@@ -45,6 +46,16 @@ BEGIN
     INSERT OR IGNORE INTO hook_runs (hook, session_id, item, due_at_ms)
     VALUES ('on_session_closed', NEW.id, 0,
             CAST((julianday('now') - 2440587.5) * 86400000 AS INTEGER));
+END;
+
+CREATE TRIGGER hook_session_superseded AFTER INSERT ON sessions
+BEGIN
+    INSERT OR IGNORE INTO hook_runs (hook, session_id, item, due_at_ms)
+    SELECT 'on_session_closed', id, 0,
+           CAST((julianday('now') - 2440587.5) * 86400000 AS INTEGER)
+    FROM (SELECT id, reason_for_exit FROM sessions
+          WHERE broadcaster_key = NEW.broadcaster_key AND id < NEW.id ORDER BY id DESC LIMIT 1)
+    WHERE reason_for_exit = 'daemon_stopped';
 END;
 
 CREATE TRIGGER hook_remuxed AFTER INSERT ON remuxes WHEN NEW.state = 'done'

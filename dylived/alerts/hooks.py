@@ -12,7 +12,8 @@ goes to the log (at most ``MAX_LINES`` lines per stream, each cut at ``MAX_LINE`
 ``[hooks] timeout`` it is killed (SIGTERM, SIGKILL ``KILL_GRACE`` s later, the whole group)
 and reaped. The outcome (``done``, ``failed``, ``timeout``, ``skipped``: no hook configured or
 the file is gone) goes back through the store writer and is counted per (hook, result) for
-``/metrics``. Rows still due at start (the daemon was down, or its stop killed the hook) are
+``/metrics`` (a reload changes the hooks and their timeout at the next run; ``max_running``
+applies from the next start). Rows still due at start (the daemon was down, or its stop killed the hook) are
 run then, and logged. Nothing here can stop recording: a hook is only ever a child process.
 """
 
@@ -35,6 +36,7 @@ import anyio
 import anyio.abc
 
 from dylived.config.hooks import expand
+from dylived.errors import DylivedError
 from dylived.store import ops
 from dylived.store.db import Database, DueHookRun
 
@@ -100,7 +102,12 @@ class HookRunner:
         async with Database.open(config.daemon.database) as db, anyio.create_task_group() as tg:
             task_status.started()
             while True:
-                due = await db.due_hook_runs(limit=len(self._taken) + 64)
+                try:
+                    due = await db.due_hook_runs(limit=len(self._taken) + 64)
+                except DylivedError as exc:  # locked or unreadable for now: next time
+                    logger.warning("hooks: cannot read the due runs: %s", exc)
+                    await anyio.sleep(self._poll * 5)
+                    continue
                 keys = {run.key for run in due}
                 self._taken &= keys  # an outcome committed: no longer due, forget it
                 if self.due_at_start is None:
@@ -121,35 +128,42 @@ class HookRunner:
 
     async def _run_one(self, run: DueHookRun, slots: anyio.Semaphore) -> None:
         try:
-            config = self._config()
-            argv = config.hooks.argv(run.hook, run.broadcaster)
-            label = f"{run.hook} of {run.broadcaster} (session {run.session_id}, {run.item})"
-            state: Literal["done", "failed", "timeout", "skipped"]
-            if not argv:
-                state, code, detail = "skipped", None, "no hook configured"
-            elif run.hook != "on_session_closed" and not await _exists(run.path):
-                state, code, detail = "skipped", None, f"the file is gone: {run.path}"
-                logger.warning("hook %s skipped: %s", label, detail)
-            else:
-                values = placeholder_values(run, config.daemon.tzinfo)
-                env = {**self._environ, "DYLIVED_HOOK": run.hook}
-                env.update((f"DYLIVED_{k.upper()}", v) for k, v in values.items())
-                self.running += 1
-                try:
-                    state, code, detail = await run_hook(
-                        [argv[0], *(expand(a, values) for a in argv[1:])],
-                        env,
-                        config.hooks.timeout,
-                        label,
-                        cwd=config.daemon.recordings_dir,
-                    )
-                finally:
-                    self.running -= 1
-            self.counts[(run.hook, state)] += 1
-            outcome = ops.SetHookRun(run.hook, run.session_id, run.item, state, _now_ms(), code)
-            await self._submit(replace(outcome, detail=detail or None))
+            await self._settle(run)
+        except Exception:  # our bug must not end the runner; the row stays due (next start)
+            self.counts[(run.hook, "error")] += 1
+            logger.exception("hooks: running %s of session %d failed", run.hook, run.session_id)
         finally:
             slots.release()
+
+    async def _settle(self, run: DueHookRun) -> None:
+        """Run ``run``'s hook (or skip it) and store the outcome."""
+        config = self._config()
+        argv = config.hooks.argv(run.hook, run.broadcaster)
+        label = f"{run.hook} of {run.broadcaster} (session {run.session_id}, {run.item})"
+        state: Literal["done", "failed", "timeout", "skipped"]
+        if not argv:
+            state, code, detail = "skipped", None, "no hook configured"
+        elif run.hook != "on_session_closed" and not await _exists(run.path):
+            state, code, detail = "skipped", None, f"the file is gone: {run.path}"
+            logger.warning("hook %s skipped: %s", label, detail)
+        else:
+            values = placeholder_values(run, config.daemon.tzinfo)
+            env = {**self._environ, "DYLIVED_HOOK": run.hook}
+            env.update((f"DYLIVED_{k.upper()}", v) for k, v in values.items())
+            self.running += 1
+            try:
+                state, code, detail = await run_hook(
+                    [argv[0], *(expand(a, values) for a in argv[1:])],
+                    env,
+                    config.hooks.timeout,
+                    label,
+                    cwd=config.daemon.recordings_dir,
+                )
+            finally:
+                self.running -= 1
+        self.counts[(run.hook, state)] += 1
+        outcome = ops.SetHookRun(run.hook, run.session_id, run.item, state, _now_ms(), code)
+        await self._submit(replace(outcome, detail=detail or None))
 
 
 async def _exists(path: str | None) -> bool:

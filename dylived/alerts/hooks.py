@@ -13,8 +13,9 @@ goes to the log (at most ``MAX_LINES`` lines per stream, each cut at ``MAX_LINE`
 and reaped. The outcome (``done``, ``failed``, ``timeout``, ``skipped``: no hook configured or
 the file is gone) goes back through the store writer and is counted per (hook, result) for
 ``/metrics`` (a reload changes the hooks and their timeout at the next run; ``max_running``
-applies from the next start). Rows still due at start (the daemon was down, or its stop killed the hook) are
-run then, and logged. Nothing here can stop recording: a hook is only ever a child process.
+applies from the next start). Rows still due at start (the daemon was down, or its stop
+killed the hook) are run then, and logged. Nothing here can stop recording: a hook is only
+ever a child process.
 """
 
 from __future__ import annotations

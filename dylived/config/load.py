@@ -449,16 +449,17 @@ def render_config(config: Config) -> str:
         lines += render_table(f"[{name}]", section_values(config.section(name)))
     for b in config.broadcasters:
         flat = b.flat()
-        values = {"target": b.target_text, "name": b.key, "platform": b.platform}
+        values: dict[str, Any] = {"target": b.target_text, "name": b.key, "platform": b.platform}
         values.update((k, flat[k]) for k in BROADCASTER_OVERRIDES)
+        own = config.hooks.broadcasters.get(b.key, {})
+        values.update((f"hooks.{hook}", argv) for hook, argv in own.items())
         if b.paused or b.origin != "config":
             lines.append(f"# {b.key}: {'paused, ' if b.paused else ''}from {b.origin}")
         lines += render_table("[[broadcaster]]", values)
     for n in config.notify:  # a URL may hold a token (Telegram, Discord webhooks): masked
         lines += render_table("[[notify]]", _notify_values(n))
     hooks = section_values(config.hooks)
-    for key, own in hooks.pop("broadcasters").items():
-        lines += [f"# broadcaster {key!r} hooks: {dict(own)!r}"] if own else []
+    del hooks["broadcasters"]  # in their [[broadcaster]] tables
     lines += render_table("[hooks]", hooks)
     return "\n".join(lines)
 

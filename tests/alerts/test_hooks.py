@@ -14,7 +14,7 @@ import pytest
 
 from dylived.alerts.hooks import placeholder_values, run_hook
 from dylived.config.hooks import expand, placeholder_problem
-from dylived.config.load import loads_config
+from dylived.config.load import loads_config, render_config
 from dylived.store import ops
 from dylived.store.db import Database, DueHookRun
 from tests.conftest import REPO_ROOT
@@ -127,6 +127,8 @@ hooks.on_session_closed = ["echo", "{session_id}"]
     assert hooks.argv("on_session_closed", "b")[1:] == ("{session_id}",)
     assert hooks.argv("on_remuxed", "b") == ()
     assert loads_config("").hooks.argv("on_segment_closed", "x") == ()
+    # print-config writes them back, each broadcaster's in its table
+    assert loads_config(render_config(config), base_dir=tmp_path).hooks == hooks
 
 
 def test_placeholders_expand_to_the_runs_values() -> None:

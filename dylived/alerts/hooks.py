@@ -89,7 +89,11 @@ class HookRunner:
         self._config = config  # the running config (a reload applies to the next run)
         self._submit = submit
         self._poll = poll
-        self._environ = dict(os.environ if environ is None else environ)
+        self._environ = {  # systemd's notify and watchdog variables are the daemon's alone
+            k: v
+            for k, v in (os.environ if environ is None else environ).items()
+            if k not in ("NOTIFY_SOCKET", "WATCHDOG_USEC", "WATCHDOG_PID", "LISTEN_FDS")
+        }
         self._taken: set[tuple[str, int, int]] = set()  # running, or outcome not committed
         self.counts: collections.Counter[tuple[str, str]] = collections.Counter()
         self.running = 0

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import os
 import signal
+import time
 from pathlib import Path
 
 import anyio
@@ -31,6 +32,10 @@ POLL = "interval = 1\njitter = 0.1\nlive_interval = 1\ngrace = 2\n"
 CLOSED = (
     "SELECT g.path FROM segments g JOIN sessions s ON s.id = g.session_id "
     "WHERE s.broadcaster_key = ? AND g.state = 'closed' ORDER BY g.session_id, g.seq"
+)
+CLOSED_SINCE = (
+    "SELECT g.path FROM segments g JOIN sessions s ON s.id = g.session_id "
+    "WHERE s.broadcaster_key = ? AND g.state = 'closed' AND g.started_at_ms > ?"
 )
 RUNS = (
     "SELECT h.state, count(*) FROM hook_runs h JOIN sessions s ON s.id = h.session_id "
@@ -94,13 +99,17 @@ async def test_segment_hooks_run_once_each_a_hanging_one_is_killed_and_a_restart
             await first.wait()
         bob_before = len(query(db, CLOSED, "bob"))
         recovered_due = len(query(db, "SELECT 1 FROM segments WHERE state = 'writing'"))
+        restarted_ms = time.time_ns() // 1_000_000
         async with daemon(config, log) as second:
-            # the cut segment's hook (due at the start), then one more segment of alice's
-            await wait_for(
-                lambda: len(runs.read_text().splitlines()) >= len(query(db, CLOSED, "alice")) > 3,
-                30,
-                "the hooks of the restart",
-            )
+            # the cut segment's hook (due at the start), and a segment of each after the restart
+            def caught_up() -> bool:
+                fresh = [
+                    len(query(db, CLOSED_SINCE, who, restarted_ms)) for who in ("alice", "bob")
+                ]
+                hooked = len(runs.read_text().splitlines()) >= len(query(db, CLOSED, "alice"))
+                return min(fresh) >= 1 and hooked
+
+            await wait_for(caught_up, 30, "the hooks of the restart")
             sim.room(ALICE).go_offline()
             sim.room(BOB).go_offline()
             ended = "SELECT count(*) FROM sessions WHERE reason_for_exit = 'stream_ended'"

@@ -99,6 +99,13 @@ class HookRunner:
         self.running = 0
         self.due_at_start: int | None = None
 
+    def status(self) -> dict[str, object]:
+        """``daemon.hooks`` of ``GET /v1/status``: running now, due at start, runs by result."""
+        counts: dict[str, dict[str, int]] = {}
+        for (hook, result), n in sorted(self.counts.items()):
+            counts.setdefault(hook, {})[result] = n
+        return {"running": self.running, "due_at_start": self.due_at_start, "runs": counts}
+
     async def run(
         self, *, task_status: anyio.abc.TaskStatus[None] = anyio.TASK_STATUS_IGNORED
     ) -> None:

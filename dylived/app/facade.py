@@ -356,6 +356,7 @@ class Facade:
                 "free_disk_bytes": free_disk(self.config.daemon.recordings_dir),
                 "database_bytes": db_bytes,
                 "status_line": self._last_status_line,
+                "hooks": self.hooks.status() if self.hooks else None,
                 "platforms": {
                     platform: platform_block(gate)
                     for platform, gate in self.watchlist.gate_statistics().items()

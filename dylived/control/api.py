@@ -165,6 +165,8 @@ class DaemonFacade(Protocol):
             {"daemon": {"version": str, "pid": int, "started_at_ms": int, "uptime_s": float,
                         "config_path": str, "free_disk_bytes": int, "database_bytes": int,
                         "status_line": str,
+                        "hooks": {"running": int, "due_at_start": int|None,
+                                  "runs": {<hook>: {<result>: int}}}|None,  # [hooks]
                         "platforms": {<platform name>: <gate>, ...},
                         "counts": {"broadcasters": int, "live": int, "recording": int,
                                    "paused": int, "sessions": int, "events": int,

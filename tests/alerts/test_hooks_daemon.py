@@ -95,6 +95,7 @@ async def test_segment_hooks_run_once_each_a_hanging_one_is_killed_and_a_restart
             await wait_for(hooked_and_timed_out, 40, "2 alice hooks done, 2 bob hooks killed")
             with control(state) as client:
                 metrics = client.get("/metrics").text
+                first_status = client.get("/v1/status").json()["daemon"]["hooks"]
             first.kill()  # mid-segment: the start-up recovery closes the one it cut
             await first.wait()
         bob_before = len(query(db, CLOSED, "bob"))
@@ -134,6 +135,8 @@ async def test_segment_hooks_run_once_each_a_hanging_one_is_killed_and_a_restart
     # bob's hung hooks were killed at their timeout, their sleep too, and bob recorded on
     assert metric(metrics, "on_segment_closed", "timeout") >= 2
     assert metric(metrics, "on_segment_closed", "done") >= 2
+    assert first_status["due_at_start"] == 0
+    assert first_status["runs"]["on_segment_closed"]["timeout"] >= 2
     assert len(query(db, CLOSED, "bob")) > bob_before >= 2
     bob_runs = dict(query(db, RUNS, "bob"))
     assert bob_runs.get("timeout", 0) >= 2

@@ -14,9 +14,8 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, tzinfo
 from typing import Any
-from zoneinfo import ZoneInfo
 
 
 DAY_S = 24 * 3600
@@ -141,7 +140,7 @@ def next_opening(second_of_day: float, windows: Sequence[Window]) -> Window | No
     return min(windows, key=lambda w: (w.start_s - second_of_day) % DAY_S)
 
 
-def decide(now: datetime, tz: ZoneInfo, options: FilterOptions, title: str) -> Decision:
+def decide(now: datetime, tz: tzinfo, options: FilterOptions, title: str) -> Decision:
     """Record? capture? why not? ``now`` must be aware; it is compared in ``tz``'s wall clock."""
     local = now.astimezone(tz)
     second = local.hour * 3600 + local.minute * 60 + local.second + local.microsecond / 1e6

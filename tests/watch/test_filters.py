@@ -24,8 +24,8 @@ SHANGHAI = ZoneInfo("Asia/Shanghai")
 BERLIN = ZoneInfo("Europe/Berlin")
 
 
-def at(tz: ZoneInfo, *fields: int) -> datetime:
-    return datetime(*fields, tzinfo=tz)  # type: ignore[misc]
+def at(tz: ZoneInfo, y: int, mo: int, d: int, h: int, mi: int = 0, s: int = 0) -> datetime:
+    return datetime(y, mo, d, h, mi, s, tzinfo=tz)
 
 
 def windows(*texts: str, **kw: object) -> FilterOptions:

@@ -2,8 +2,9 @@
 
 A title filter keeps a live broadcaster unrecorded (no ffmpeg, ``dylivectl status`` says why)
 until the title changes; a ``record_windows`` window that closes mid-broadcast ends the
-recording cleanly. The window is written relative to the daemon's wall clock (seconds allowed
-in a window), in its ``daemon.timezone``: no mocked clock.
+recording cleanly and, without ``capture_outside_windows``, the events' capture. The window is
+written relative to the daemon's wall clock (seconds allowed in a window), in its
+``daemon.timezone``: no mocked clock.
 """
 
 from __future__ import annotations
@@ -27,14 +28,17 @@ pytestmark = [pytest.mark.anyio, pytest.mark.e2e, pytest.mark.slow]
 TZ = "Asia/Shanghai"
 
 
-def write_config(path: Path, sim: Simulator, state: Path, rid: str, filters: str) -> None:
-    """One broadcaster ``b0`` with ``filters`` (its keys), 6 s ``md`` segments, no events."""
+def write_config(
+    path: Path, sim: Simulator, state: Path, rid: str, filters: str, *, events: bool = False
+) -> None:
+    """One broadcaster ``b0`` with ``filters`` (its keys), 6 s ``md`` segments; ``events``:
+    capture them."""
     text = simulator_config(
         sim,
         state,
         broadcasters=broadcaster_table(rid, "b0", filters),
         recording='record_video = true\nvideo_quality = "md"\nsegment_minutes = 0.1\n',
-        extra="[capture]\ncapture_events = false\n",
+        extra=f"[capture]\ncapture_events = {'true' if events else 'false'}\n",
     )
     path.write_text(text.replace("[daemon]\n", f'[daemon]\ntimezone = "{TZ}"\n'), "utf-8")
 
@@ -84,8 +88,9 @@ async def test_a_window_closing_mid_broadcast_closes_the_recording_cleanly(tmp_p
     now = datetime.now(UTC).astimezone(ZoneInfo(TZ))
     start, end = now - timedelta(minutes=1), now + timedelta(seconds=14)
     window = f"{start:%H:%M:%S}-{end:%H:%M:%S}"
-    async with Simulator.running(Scenario(rooms=(RoomSpec(rid, nickname="主播"),))) as sim:
-        write_config(config, sim, state, rid, f'record_windows = ["{window}"]\n')
+    room = RoomSpec(rid, nickname="主播", rates={"chat": 10})
+    async with Simulator.running(Scenario(rooms=(room,))) as sim:
+        write_config(config, sim, state, rid, f'record_windows = ["{window}"]\n', events=True)
         sim.room(rid).go_live()
         async with daemon(config, tmp_path / "daemon.log") as process:
             writing = "SELECT COUNT(*) FROM segments"
@@ -104,6 +109,14 @@ async def test_a_window_closing_mid_broadcast_closes_the_recording_cleanly(tmp_p
             assert shown["recording"]["not_recorded"] == (
                 f"outside record_windows (next {start:%H:%M:%S})"
             )
+            # events: captured inside the window, dropped outside it (no capture_outside_windows)
+            events = "SELECT COUNT(*) FROM events"
+            stored = count(db, events)
+            assert stored > 0
+            await anyio.sleep(2)
+            assert count(db, events) == stored
+            code, out = await dylivectl(state, "--json", "show", "b0")
+            assert json.loads(out)["capture"]["outside_windows"] > 0
             process.send_signal(signal.SIGTERM)
             with anyio.fail_after(20):
                 assert await process.wait() == 0

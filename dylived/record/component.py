@@ -132,8 +132,7 @@ class RecorderComponent:
     async def _record(self, ctx: SessionContext) -> None:
         while True:
             if not self._wanted(ctx):
-                self._detail = self._not_recorded and f"not recorded: {self._not_recorded}"
-                self._detail = self._detail or "not recording (record_video off or record stop)"
+                self._detail = "not recording (record_video off or record stop)"
                 self._idle = True
                 await self._wait_wanted(ctx, True)
                 continue
@@ -165,8 +164,10 @@ class RecorderComponent:
     def health(self) -> ComponentHealth:
         recorder = self.recorder
         if recorder is None or self._idle:
-            extra = {"not_recorded": self._not_recorded} if self._not_recorded else {}
-            return ComponentHealth("idle", self._detail, extra)
+            if self._not_recorded:  # a filter keeps it out: the reason as it is now
+                why = self._not_recorded
+                return ComponentHealth("idle", f"not recorded: {why}", {"not_recorded": why})
+            return ComponentHealth("idle", self._detail)
         stats = recorder.statistics()
         details: dict[str, object] = {
             k: (v.value if isinstance(v, RecorderState) else v) for k, v in asdict(stats).items()
@@ -214,7 +215,7 @@ class RecorderComponent:
 
     async def _follow_override(self, ctx: SessionContext, recorder: Recorder) -> None:
         await self._wait_wanted(ctx, False)
-        logger.info("record stop for %s", ctx.key)
+        logger.info("recording of %s stopped: %s", ctx.key, self._not_recorded or "record stop")
         recorder.stop()
 
     async def _follow_status(self, ctx: SessionContext, recorder: Recorder) -> None:

@@ -162,7 +162,9 @@ class Daemon:
                     lambda ctx: alerts.capture_observer(
                         ctx,
                         capture_factory(
-                            CaptureSettings(proxy=ctx.options.proxy),
+                            CaptureSettings(
+                                proxy=ctx.options.proxy, timezone=self.config.daemon.tzinfo
+                            ),
                             writer,
                             platforms.of(ctx.options).event_source(
                                 self.config.section(ctx.options.platform)

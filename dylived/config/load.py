@@ -120,6 +120,11 @@ class RecordingConfig:
     retention_max_days: float = 0.0
     remux_mp4: bool = False
     keep_originals: bool = True
+    # filters (watch/filters.py): empty windows = always; plain keywords, case-insensitive
+    record_windows: tuple[str, ...] = ()
+    capture_outside_windows: bool = False
+    title_include: tuple[str, ...] = ()
+    title_exclude: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

@@ -2,8 +2,8 @@
 
 Owns *how* each key is checked and converted (one message per problem) and how the effective
 config is printed; ``config.load`` owns the frozen dataclasses and builds them from what this
-module returns. Pure: no file or network access; imports only ``model``, ``record.naming`` and
-``net.proxy`` (the ``proxy`` keys) of dylived.
+module returns. Pure: no file or network access; imports only ``model``, ``record.naming``,
+``watch.filters`` (the filter keys) and ``net.proxy`` (the ``proxy`` keys) of dylived.
 """
 
 from __future__ import annotations
@@ -25,6 +25,7 @@ from dylived.net.proxy import ProxyUrl, parse_proxy
 from dylived.platforms import registry
 from dylived.platforms.base import Target
 from dylived.record.naming import TEMPLATE_FIELDS
+from dylived.watch.filters import ItemProblems, parse_keywords, parse_windows
 
 
 VIDEO_QUALITIES = ("origin", "uhd", "hd", "sd", "ld", "md", "FULL_HD1", "HD1", "SD1", "SD2")
@@ -396,6 +397,10 @@ SPECS: dict[str, dict[str, Converter]] = {
         "retention_max_days": number(unit="days", durations=False),
         "remux_mp4": boolean,
         "keep_originals": boolean,
+        "record_windows": parse_windows,  # filters (watch/filters.py)
+        "capture_outside_windows": boolean,
+        "title_include": parse_keywords,
+        "title_exclude": parse_keywords,
     },
     "capture": {"capture_events": boolean, "exclude_events": event_list},
     "douyin": {
@@ -409,6 +414,7 @@ SPECS: dict[str, dict[str, Converter]] = {
         "proxy": parse_proxy,
     },
 }
+FILTER_KEYS = ("record_windows", "capture_outside_windows", "title_include", "title_exclude")
 BROADCASTER_OVERRIDES = (
     "enabled",
     "interval",
@@ -419,6 +425,7 @@ BROADCASTER_OVERRIDES = (
     "exclude_events",
     "max_session_minutes",
     "proxy",
+    *FILTER_KEYS,
 )
 BROADCASTER_SPEC: dict[str, Converter] = {
     "target": nonempty_text,
@@ -430,6 +437,7 @@ BROADCASTER_SPEC: dict[str, Converter] = {
     **SPECS["capture"],
     "max_session_minutes": SPECS["recording"]["max_session_minutes"],
     "proxy": parse_proxy,  # "" = direct even when [douyin] has a proxy
+    **{k: SPECS["recording"][k] for k in FILTER_KEYS},
     "hooks": table,  # its own hook lists: checked by config/hooks.py
 }
 TOP_LEVEL = (*SPECS, "broadcaster", "notify", "hooks")
@@ -461,6 +469,8 @@ def read_table(
             continue
         try:
             values[key] = spec[key](value)
+        except ItemProblems as exc:  # one problem per bad item of a list
+            problems.extend(f"{path}.{key}[{i}]: {message}" for i, message in exc.items)
         except ValueError as exc:
             problems.append(f"{path}.{key}: {exc}")
     return values

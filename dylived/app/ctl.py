@@ -107,6 +107,8 @@ def cmd_status(client: ControlClient, args: argparse.Namespace) -> int:
         note = f"error: {error['message']}" if error else (b.get("title") or "")
         if b.get("breaker") not in (None, "closed"):
             note = f"breaker {b['breaker']}; {note}"
+        if recording.get("not_recorded"):  # a filter keeps it out (watch/filters.py)
+            note = f"not recorded: {recording['not_recorded']}"
         rows.append(
             [
                 b["id"],
@@ -117,7 +119,7 @@ def cmd_status(client: ControlClient, args: argparse.Namespace) -> int:
                 recording.get("state", "-") if recording else "-",
                 render.bit_rate(recording.get("bytes_per_second")) if recording else "-",
                 render.ago(b.get("last_check_ms"), now),
-                render.truncate(note, 40),
+                render.truncate(note, 60 if recording.get("not_recorded") else 40),
             ]
         )
     if rows:

@@ -4,7 +4,8 @@ Start: config (+ the runtime state overlay) → store writer (migrate, close cra
 ffmpeg probe (only when some broadcaster records video) → recovery of the segments a crash left
 open (record/recovery.py) → housekeeping (retention, MP4 remux of finished sessions:
 record/housekeeping.py) → notifications (``dylived/alerts/``: the ``[[notify]]`` queue and its
-sender; the sessions, the breaker, capture and the disk publish to its bus) → watchlist
+sender; the sessions, the breaker, capture and the disk publish to its bus) → the ``[hooks]``
+runner (``alerts/hooks.py``: due runs from the store, those of before the start first) → watchlist
 (scheduler) → the facade over those → control socket → ``READY=1``. Then a ``STATUS=`` line
 whenever the counts change, and ``WATCHDOG=1`` every ``WATCHDOG_USEC/2`` while the loop and the
 writer make progress.
@@ -44,6 +45,7 @@ import anyio.abc
 import anyio.lowlevel
 
 from dylived import __version__
+from dylived.alerts.hooks import HookRunner
 from dylived.alerts.service import Alerts
 from dylived.app.commands import Commands
 from dylived.app.facade import WRITER_STALL, Facade, needs_ffmpeg
@@ -141,6 +143,7 @@ class Daemon:
         )
         for warning in config_warnings(config):
             logger.warning("config: %s", warning)
+        hooks = HookRunner(lambda: self.config, writer.submit)  # [hooks]: dylived/alerts/hooks.py
         async with (
             ProxiedPlatforms(config) as platforms,  # one HTTP client per distinct proxy
             Alerts.open(lambda: self.config) as alerts,  # [[notify]] (dylived/alerts/)
@@ -159,7 +162,9 @@ class Daemon:
                     lambda ctx: alerts.capture_observer(
                         ctx,
                         capture_factory(
-                            CaptureSettings(proxy=ctx.options.proxy),
+                            CaptureSettings(
+                                proxy=ctx.options.proxy, timezone=self.config.daemon.tzinfo
+                            ),
                             writer,
                             platforms.of(ctx.options).event_source(
                                 self.config.section(ctx.options.platform)
@@ -181,6 +186,8 @@ class Daemon:
 
                 await services.start(run_housekeeping)
                 await services.start(alerts.run)  # never waited on: a queue and its sender
+                await writer.drain()  # the recovery's segments committed: their hooks are due
+                await services.start(hooks.run)  # hooks are child processes, never waited on
                 watch_scope = anyio.CancelScope()
 
                 async def run_watchlist(*, task_status: anyio.abc.TaskStatus[None]) -> None:
@@ -199,6 +206,7 @@ class Daemon:
                     started_at_ms=self._started_at_ms,
                     started_monotonic=self._started,
                     alerts=alerts,
+                    hooks=hooks,
                 )
                 self.facade = facade
                 control_scope = await self._start_control(services, facade)

@@ -101,9 +101,11 @@ class Facade:
         started_at_ms: int,
         started_monotonic: float,
         alerts: Any = None,  # alerts.service.Alerts ([[notify]])
+        hooks: Any = None,  # alerts.hooks.HookRunner ([hooks])
     ) -> None:
         self.config = config
         self.alerts = alerts
+        self.hooks = hooks
         self.config_path = config_path
         self.notifier = notifier
         self.writer = writer
@@ -354,6 +356,7 @@ class Facade:
                 "free_disk_bytes": free_disk(self.config.daemon.recordings_dir),
                 "database_bytes": db_bytes,
                 "status_line": self._last_status_line,
+                "hooks": self.hooks.status() if self.hooks else None,
                 "platforms": {
                     platform: platform_block(gate)
                     for platform, gate in self.watchlist.gate_statistics().items()
@@ -496,6 +499,8 @@ class Facade:
             store_values_out_of_range=store.values_out_of_range if store else 0,
             store_rows_truncated=store.rows_truncated if store else 0,
             notifications=dict(self.alerts.dispatcher.counts) if self.alerts else {},
+            hook_runs=dict(self.hooks.counts) if self.hooks else {},
+            hooks_running=self.hooks.running if self.hooks else 0,
             broadcasters=[
                 self._broadcaster_metrics(key, watch.options.platform, watch.statistics())
                 for key, watch in self.watchlist.watches.items()

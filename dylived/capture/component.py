@@ -28,7 +28,9 @@ its rows are in the writer's stream, and at stop (cancellation) what the reader 
 handed over shielded and bounded (``FINAL_FLUSH_TIMEOUT``); the writer's own stop commits its
 stream: nothing acknowledged to the server is lost on SIGTERM.
 
-``exclude_events`` types are dropped; unknown/undecodable messages are kept raw (the whole
+``exclude_events`` types are dropped, and every event outside the broadcaster's
+``record_windows`` unless ``capture_outside_windows`` (watch/filters.py, counted as
+``outside_windows``); unknown/undecodable messages are kept raw (the whole
 frame, so ``dylived decode`` can read it), the first ``unknown_per_method`` per method and
 ``unknown_total`` per session; more than ``undecodable_warn_share`` undecodable among the last
 ``undecodable_window`` messages logs a WARNING (at most once a minute).
@@ -60,6 +62,7 @@ import logging
 import random
 import urllib.parse
 from collections.abc import Callable, Sequence
+from datetime import UTC, datetime
 
 import anyio
 import anyio.abc
@@ -88,6 +91,7 @@ from dylived.store.ops import (
     InsertUnknown,
     UpdateSession,
 )
+from dylived.watch.filters import FilterOptions, decide
 from dylived.watch.session import ComponentFactory, ComponentHealth, SessionContext, wall_ms
 from dylived.wire.frames import UndecodableMessage, UnknownMessage
 from dylived.wire.session import DedupWindow, WebcastSession
@@ -139,6 +143,7 @@ class EventCapture:
         self.reconnect_count = 0
         self.total_events = 0
         self.excluded = 0
+        self.outside_windows = 0  # events dropped outside record_windows (watch/filters.py)
         self.bad_frames = 0
         self.gaps = 0
         self.event_counts: collections.Counter[str] = collections.Counter()
@@ -199,6 +204,7 @@ class EventCapture:
                 "gaps": self.gaps,
                 "host": urllib.parse.urlsplit(host).netloc,
                 "excluded": self.excluded,
+                "outside_windows": self.outside_windows,
                 "unknown_seen": self.unknown.seen,
                 "undecodable_share": round(self.undecodable.current_share, 4),
                 "duplicates_skipped": wire["duplicates_skipped"],
@@ -397,6 +403,7 @@ class EventCapture:
             return False
         status = ctx.latest_status
         offset = ctx.timeline.offset_at(received_ms)
+        capturing = self._capturing(ctx)
         ended = False
         rows: list[EventRecord] = []
         kept_methods: set[str] = set()
@@ -418,6 +425,9 @@ class EventCapture:
             self.undecodable.add(False)
             if self.source.ends_stream(event):
                 ended = True
+            if not capturing:
+                self.outside_windows += 1
+                continue
             row_type = self.source.row_type(event)
             if row_type in self.exclude_events:
                 self.excluded += 1
@@ -442,6 +452,15 @@ class EventCapture:
                 self.settings.undecodable_window,
             )
         return ended
+
+    def _capturing(self, ctx: SessionContext) -> bool:
+        """False outside the broadcaster's record_windows unless capture_outside_windows."""
+        recording = getattr(ctx.options, "recording", None)
+        if not getattr(recording, "record_windows", ()):
+            return True
+        now = datetime.now(UTC)
+        options = FilterOptions.of(recording)
+        return decide(now, self.settings.timezone, options, ctx.latest_status.title).capture
 
     # ------------------------------------------------------------------ gaps
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import collections
 import random
 from dataclasses import dataclass
+from datetime import UTC, tzinfo
 
 from dylived.net.proxy import ProxyUrl
 from dylived.wire.backoff import reconnect_delay
@@ -32,6 +33,7 @@ class CaptureSettings:
     unknown_total: int = 500
     undecodable_window: int = 1000
     undecodable_warn_share: float = 0.05
+    timezone: tzinfo = UTC  # daemon.timezone: the record_windows' wall clock (watch/filters.py)
 
 
 class UnknownSampler:

@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
+from dylived.config.hooks import HooksConfig, parse_hooks
 from dylived.config.notify import NotifyTarget, parse_notify
 from dylived.config.schema import (
     BROADCASTER_OVERRIDES,
@@ -116,6 +117,11 @@ class RecordingConfig:
     retention_max_days: float = 0.0
     remux_mp4: bool = False
     keep_originals: bool = True
+    # filters (watch/filters.py): empty windows = always; plain keywords, case-insensitive
+    record_windows: tuple[str, ...] = ()
+    capture_outside_windows: bool = False
+    title_include: tuple[str, ...] = ()
+    title_exclude: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -218,6 +224,9 @@ class Config:
     platforms: Mapping[str, Any] = field(default_factory=_default_platform_sections)
     broadcasters: tuple[BroadcasterConfig, ...] = ()
     notify: tuple[NotifyTarget, ...] = ()  # [[notify]] (config/notify.py)
+    hooks: HooksConfig = field(
+        default_factory=HooksConfig
+    )  # [hooks] and the broadcasters' own (config/hooks.py)
     source: str = field(default="", compare=False)
 
     def section(self, name: str) -> Any:
@@ -418,13 +427,18 @@ def render_config(config: Config) -> str:
         lines += render_table(f"[{name}]", section_values(config.section(name)))
     for b in config.broadcasters:
         flat = b.flat()
-        values = {"target": b.target_text, "name": b.key, "platform": b.platform}
+        values: dict[str, Any] = {"target": b.target_text, "name": b.key, "platform": b.platform}
         values.update((k, flat[k]) for k in BROADCASTER_OVERRIDES)
+        own = config.hooks.broadcasters.get(b.key, {})
+        values.update((f"hooks.{hook}", argv) for hook, argv in own.items())
         if b.paused or b.origin != "config":
             lines.append(f"# {b.key}: {'paused, ' if b.paused else ''}from {b.origin}")
         lines += render_table("[[broadcaster]]", values)
     for n in config.notify:  # a URL may hold a token (Telegram, Discord webhooks): masked
         lines += render_table("[[notify]]", _notify_values(n))
+    hooks = section_values(config.hooks)
+    del hooks["broadcasters"]  # in their [[broadcaster]] tables
+    lines += render_table("[hooks]", hooks)
     return "\n".join(lines)
 
 
@@ -455,6 +469,7 @@ def parse_config(data: Mapping[str, Any], source: str = "", base_dir: Path | Non
     raw = data.get("broadcaster", [])
     broadcasters: list[BroadcasterConfig] = []
     first_path: dict[str, str] = {}
+    own_hooks: dict[str, tuple[str, Any]] = {}  # key → (path, its hooks table)
     if isinstance(raw, dict):
         problems.append("broadcaster: write each broadcaster as [[broadcaster]] (two brackets)")
     elif not isinstance(raw, list):
@@ -475,10 +490,19 @@ def parse_config(data: Mapping[str, Any], source: str = "", base_dir: Path | Non
                 first_path[key] = path
             if parsed is not None:
                 broadcasters.append(parsed)
+            if isinstance(entry, dict) and isinstance(entry.get("hooks"), dict):
+                own_hooks[parsed.key if parsed else path] = (path, entry["hooks"])
     notify = parse_notify(data.get("notify"), problems, first_path)
+    hooks = parse_hooks(data.get("hooks"), own_hooks, problems, base_dir or Path.cwd())
     if problems:
         raise ConfigError(problems, source)
-    return Config(**sections, broadcasters=tuple(broadcasters), notify=notify, source=source)
+    return Config(
+        **sections,
+        broadcasters=tuple(broadcasters),
+        notify=notify,
+        hooks=hooks,
+        source=source,
+    )
 
 
 def loads_config(text: str, source: str = "<string>", base_dir: Path | None = None) -> Config:

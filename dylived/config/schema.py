@@ -4,7 +4,8 @@ Owns *how* each key is checked and converted (one message per problem) and how t
 config is printed; ``config.load`` owns the frozen dataclasses and builds them from what this
 module returns; the generic converters are ``config.values``', each platform's section spec its
 own (``registry.specs()``). Pure: no file or network access; imports only ``config.values``,
-``model``, ``record.naming``, ``net.proxy`` (the ``proxy`` keys) and the platform registry.
+``model``, ``record.naming``, ``watch.filters`` (the filter keys), ``net.proxy`` (the ``proxy``
+keys) and the platform registry of dylived.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from dylived.net.proxy import ProxyUrl, parse_proxy
 from dylived.platforms import registry
 from dylived.platforms.base import Target
 from dylived.record.naming import TEMPLATE_FIELDS
+from dylived.watch.filters import ItemProblems, parse_keywords, parse_windows
 
 
 VIDEO_QUALITIES = ("origin", "uhd", "hd", "sd", "ld", "md", "FULL_HD1", "HD1", "SD1", "SD2")
@@ -74,6 +76,12 @@ def boolean(value: Any) -> bool:
     if isinstance(value, bool):
         return value
     raise ValueError(f"expected true or false, got {got(value)}")
+
+
+def table(value: Any) -> dict[str, Any]:
+    if isinstance(value, dict):
+        return value
+    raise ValueError(f"expected a table, got {got(value)}")
 
 
 _DURATION = re.compile(r"\s*(\d+(?:\.\d+)?)\s*(ms|s|m|min|h)?\s*")
@@ -273,11 +281,16 @@ SPECS: dict[str, dict[str, Converter]] = {
         "retention_max_days": number(unit="days", durations=False),
         "remux_mp4": boolean,
         "keep_originals": boolean,
+        "record_windows": parse_windows,  # filters (watch/filters.py)
+        "capture_outside_windows": boolean,
+        "title_include": parse_keywords,
+        "title_exclude": parse_keywords,
     },
     "capture": {"capture_events": boolean, "exclude_events": event_list},
 }
 # Each platform's section, with the keys and converters its package defines.
 SPECS.update((name, dict(spec.options)) for name, spec in registry.specs().items())
+FILTER_KEYS = ("record_windows", "capture_outside_windows", "title_include", "title_exclude")
 BROADCASTER_OVERRIDES = (
     "enabled",
     "interval",
@@ -288,6 +301,7 @@ BROADCASTER_OVERRIDES = (
     "exclude_events",
     "max_session_minutes",
     "proxy",
+    *FILTER_KEYS,
 )
 BROADCASTER_SPEC: dict[str, Converter] = {
     "target": nonempty_text,
@@ -299,8 +313,10 @@ BROADCASTER_SPEC: dict[str, Converter] = {
     **SPECS["capture"],
     "max_session_minutes": SPECS["recording"]["max_session_minutes"],
     "proxy": parse_proxy,  # "" = direct even when its platform's section has a proxy
+    **{k: SPECS["recording"][k] for k in FILTER_KEYS},
+    "hooks": table,  # its own hook lists: checked by config/hooks.py
 }
-TOP_LEVEL = (*SPECS, "broadcaster", "notify")
+TOP_LEVEL = (*SPECS, "broadcaster", "notify", "hooks")
 _HOME = {key: f"[{section}]" for section, spec in SPECS.items() for key in spec}
 _KEY_FORBIDDEN = re.compile(r"[/\\%?#\x00-\x1f\x7f]")
 
@@ -329,6 +345,8 @@ def read_table(
             continue
         try:
             values[key] = spec[key](value)
+        except ItemProblems as exc:  # one problem per bad item of a list
+            problems.extend(f"{path}.{key}[{i}]: {message}" for i, message in exc.items)
         except ValueError as exc:
             problems.append(f"{path}.{key}: {exc}")
     return values

@@ -143,6 +143,9 @@ class MetricsSnapshot:
     store_rows_truncated: int = 0  # event rows with a text cut at the stored-text cap
     # notifications by (event, result): result is "sent", "failed" or "dropped"
     notifications: Mapping[tuple[str, str], int] = field(default_factory=dict)
+    # [hooks] runs by (hook, result): "done", "failed", "timeout" (killed) or "skipped"
+    hook_runs: Mapping[tuple[str, str], int] = field(default_factory=dict)
+    hooks_running: int = 0
 
 
 class DaemonFacade(Protocol):
@@ -162,6 +165,8 @@ class DaemonFacade(Protocol):
             {"daemon": {"version": str, "pid": int, "started_at_ms": int, "uptime_s": float,
                         "config_path": str, "free_disk_bytes": int, "database_bytes": int,
                         "status_line": str,
+                        "hooks": {"running": int, "due_at_start": int|None,
+                                  "runs": {<hook>: {<result>: int}}}|None,  # [hooks]
                         "platforms": {<platform name>: <gate>, ...},
                         "counts": {"broadcasters": int, "live": int, "recording": int,
                                    "paused": int, "sessions": int, "events": int,

@@ -129,6 +129,15 @@ def render(snapshot: MetricsSnapshot) -> str:
     )
     for (event, result), count in sorted(snapshot.notifications.items()):
         notified.add(count, event=event, result=result)
+    hook_runs = _Family(
+        "dylived_hook_runs_total",
+        "counter",
+        "[hooks] runs by hook and result (done, failed, timeout: killed, skipped: none set).",
+    )
+    for (hook, result), count in sorted(snapshot.hook_runs.items()):
+        hook_runs.add(count, hook=hook, result=result)
+    hooks_running = _Family("dylived_hooks_running", "gauge", "[hooks] commands running now.")
+    hooks_running.add(snapshot.hooks_running)
 
     families = (
         info,
@@ -147,6 +156,8 @@ def render(snapshot: MetricsSnapshot) -> str:
         poll_errors,
         breaker,
         notified,
+        hook_runs,
+        hooks_running,
         *_platform_families(snapshot),
     )
     return "".join(line + "\n" for family in families for line in family.lines())

@@ -13,7 +13,13 @@ where the recording is, for the events' ``stream_offset_s``, and stores each seg
 context), with a ``daemon_restart`` media gap from its last segment; a later recorder of the
 same session (record stop/start) continues its predecessor's. ffmpeg goes through the
 broadcaster's proxy when it is an ``http://`` one; with any other proxy the media goes direct
-(:func:`ffmpeg_proxy`; check-config and the daemon's start warn). Imports nothing of the daemon.
+(:func:`ffmpeg_proxy`; check-config and the daemon's start warn). The broadcaster's filters
+(``record_windows``, ``title_include`` / ``title_exclude``: dylived/watch/filters.py) are
+looked at with each status and every ``OVERRIDE_POLL``: a broadcast they keep out is not recorded
+(idle, the reason in ``health()``); a window that closes stops ffmpeg cleanly (the stop ladder
+closes the segment), and the time until recording resumes (or the session ends) is a media gap
+(cause ``outside_window`` or ``title_filter``). ``record start|stop`` wins over the filters.
+Imports nothing of the daemon.
 """
 
 from __future__ import annotations
@@ -38,7 +44,8 @@ from dylived.record.policy import ExitKind, RecorderState
 from dylived.record.segments import GapRecord, SegmentAbandoned, SegmentOpened, SegmentRecord
 from dylived.record.supervisor import Recorder, RecorderSettings
 from dylived.store import ops
-from dylived.watch.session import ComponentHealth, SessionContext
+from dylived.watch.filters import Decision, FilterOptions, decide
+from dylived.watch.session import ComponentHealth, SessionContext, wall_ms
 
 
 logger = logging.getLogger(__name__)
@@ -107,6 +114,8 @@ class RecorderComponent:
         self.recorder: Recorder | None = None
         self._detail = ""
         self._idle = True
+        self._not_recorded = ""  # why the filters keep the broadcast out ("" when they do not)
+        self._filtered_from: tuple[int, str] | None = None  # (wall ms, cause) of a filter's gap
 
     # -- the seam
 
@@ -114,6 +123,13 @@ class RecorderComponent:
         """Record while wanted until the session ends. Cancel safety: cancelled, the recorder
         stops ffmpeg with its shielded ladder and stores the last segment before re-raising."""
         task_status.started()
+        try:
+            await self._record(ctx)
+        finally:
+            with anyio.CancelScope(shield=True), anyio.move_on_after(OVERRIDE_POLL * 4):
+                await self._end_filtered_gap(ctx)
+
+    async def _record(self, ctx: SessionContext) -> None:
         while True:
             if not self._wanted(ctx):
                 self._detail = "not recording (record_video off or record stop)"
@@ -129,6 +145,9 @@ class RecorderComponent:
                 tg.start_soon(self._follow_override, ctx, recorder)
                 reason = await recorder.run()
                 tg.cancel_scope.cancel()
+            if self._not_recorded and recorder.records:  # a filter stopped it: a gap from here
+                cause = "outside_window" if self._not_recorded.startswith("outside") else ""
+                self._filtered_from = (recorder.records[-1].ended_at_ms, cause or "title_filter")
             if reason == "recorder_failed":
                 self._detail = "ffmpeg could not be kept running"
                 ctx.end_session(ExitReason.RECORDER_FAILED)
@@ -145,6 +164,9 @@ class RecorderComponent:
     def health(self) -> ComponentHealth:
         recorder = self.recorder
         if recorder is None or self._idle:
+            if self._not_recorded:  # a filter keeps it out: the reason as it is now
+                why = self._not_recorded
+                return ComponentHealth("idle", f"not recorded: {why}", {"not_recorded": why})
             return ComponentHealth("idle", self._detail)
         stats = recorder.statistics()
         details: dict[str, object] = {
@@ -162,11 +184,30 @@ class RecorderComponent:
 
     # -- helpers
 
-    @staticmethod
-    def _wanted(ctx: SessionContext) -> bool:
+    def _wanted(self, ctx: SessionContext) -> bool:
         if ctx.record_override is not None:
+            self._not_recorded = ""
             return ctx.record_override
-        return bool(ctx.options.record_video)
+        if not ctx.options.record_video:
+            self._not_recorded = ""
+            return False
+        decision = self.decision(ctx)
+        if decision.reason != self._not_recorded:
+            logger.info("recording filter of %s: %s", ctx.key, decision.reason or "record")
+        self._not_recorded = decision.reason
+        return decision.record
+
+    def decision(self, ctx: SessionContext) -> Decision:
+        """The broadcaster's filters now, on the latest status's title."""
+        options = FilterOptions.of(ctx.options.recording)
+        return decide(datetime.now(UTC), self._env.timezone, options, ctx.latest_status.title)
+
+    async def _end_filtered_gap(self, ctx: SessionContext) -> None:
+        """The session ends while a filter keeps it out: the gap up to now."""
+        if self._filtered_from is not None:
+            from_ms, cause = self._filtered_from
+            self._filtered_from = None
+            await self._env.submit(ops.AddGap(ctx.session_id, "media", from_ms, wall_ms(), cause))
 
     async def _wait_wanted(self, ctx: SessionContext, wanted: bool) -> None:
         while self._wanted(ctx) != wanted:  # noqa: ASYNC110 (a plain attribute, no event)
@@ -174,7 +215,7 @@ class RecorderComponent:
 
     async def _follow_override(self, ctx: SessionContext, recorder: Recorder) -> None:
         await self._wait_wanted(ctx, False)
-        logger.info("record stop for %s", ctx.key)
+        logger.info("recording of %s stopped: %s", ctx.key, self._not_recorded or "record stop")
         recorder.stop()
 
     async def _follow_status(self, ctx: SessionContext, recorder: Recorder) -> None:
@@ -250,6 +291,9 @@ class RecorderComponent:
 
         disk = DiskGuard(env.recordings_dir, rec.min_free, env.disk_interval)
         resumed = ctx.resumed if previous is None else None  # a daemon restart: numbers go on
+        hole_from_ms, hole_cause = resumed.media_end_ms if resumed else None, None
+        if self._filtered_from is not None:  # recording again after a filter kept it out
+            (hole_from_ms, hole_cause), self._filtered_from = self._filtered_from, None
         first_seq = previous.next_seq if previous else resumed.next_seq if resumed else 1
         first_file = previous.next_file if previous else resumed.next_file if resumed else 1
         return Recorder(
@@ -262,7 +306,8 @@ class RecorderComponent:
             first_seq=first_seq,
             first_file=first_file,
             announce=sink,
-            hole_from_ms=resumed.media_end_ms if resumed else None,
+            hole_from_ms=hole_from_ms,
+            hole_cause=hole_cause,
             observer=timeline,
         )
 

@@ -111,7 +111,8 @@ class Recorder:
         first_seq, first_file: where numbering starts (a later recorder of the same session
             continues its predecessor's numbers, so rows and files never collide).
         hole_from_ms: the media already recorded ended then (a session continued after a
-            daemon restart): the first segment is preceded by a ``daemon_restart`` gap.
+            daemon restart): the first segment is preceded by a ``daemon_restart`` gap
+            (``hole_cause``: another cause, e.g. ``outside_window`` after a filter's pause).
         observer: told when a segment's wall start is learnt and when a run ends (None: not).
     """
 
@@ -128,6 +129,7 @@ class Recorder:
         first_file: int = 1,
         announce: AnnounceSink | None = None,
         hole_from_ms: int | None = None,
+        hole_cause: str | None = None,
         observer: RunObserver | None = None,
     ) -> None:
         self.settings = settings
@@ -154,7 +156,7 @@ class Recorder:
         self._stopping = False
         self._stop_event = anyio.Event()
         self._hole_from_ms = hole_from_ms
-        self._hole_cause = "restart" if hole_from_ms is None else "daemon_restart"
+        self._hole_cause = hole_cause or ("restart" if hole_from_ms is None else "daemon_restart")
         self._flv_failures = 0
         self._list_counter = 0
         self.rejected_urls = 0  # stream URLs (or URLs a stream named) that were not http(s)

@@ -257,6 +257,43 @@ class RemuxRecord:
 
 
 @dataclass(frozen=True, slots=True)
+class DueHookRun:
+    """A ``hook_runs`` row still ``due``, with what its hook's placeholders need: ``path`` (the
+    segment, the MP4, or a session's first segment), the wall times and media seconds."""
+
+    hook: str
+    session_id: int
+    item: int
+    broadcaster: str
+    platform: str
+    path: str | None
+    start_ms: int | None
+    end_ms: int | None
+    duration_s: float | None
+
+    @property
+    def key(self) -> tuple[str, int, int]:
+        return (self.hook, self.session_id, self.item)
+
+
+_DUE_HOOK_RUNS = """
+SELECT h.hook, h.session_id, h.item, s.broadcaster_key, s.platform,
+    CASE h.hook WHEN 'on_segment_closed' THEN g.path WHEN 'on_remuxed' THEN r.path
+        ELSE (SELECT path FROM segments WHERE session_id = s.id ORDER BY seq LIMIT 1) END,
+    CASE h.hook WHEN 'on_segment_closed' THEN g.started_at_ms ELSE s.started_at_ms END,
+    CASE h.hook WHEN 'on_segment_closed' THEN g.ended_at_ms ELSE s.ended_at_ms END,
+    CASE h.hook WHEN 'on_segment_closed' THEN g.media_duration_s
+        WHEN 'on_remuxed' THEN r.duration_s
+        ELSE (s.ended_at_ms - s.started_at_ms) / 1000.0 END
+FROM hook_runs h JOIN sessions s ON s.id = h.session_id
+LEFT JOIN segments g ON h.hook = 'on_segment_closed' AND g.session_id = h.session_id
+    AND g.seq = h.item
+LEFT JOIN remuxes r ON h.hook = 'on_remuxed' AND r.session_id = h.session_id AND r.part = h.item
+WHERE h.state = 'due' ORDER BY h.due_at_ms, h.session_id, h.item LIMIT ?
+"""
+
+
+@dataclass(frozen=True, slots=True)
 class RecordedFile:
     """A recording file on disk as retention sees it (``ended_at_ms`` None: session open)."""
 
@@ -452,6 +489,11 @@ class Database:
             "JOIN sessions s ON s.id = r.session_id WHERE r.state = 'done'"
         ) as cursor:
             return [RecordedFile(*r) for r in await cursor.fetchall()]
+
+    async def due_hook_runs(self, limit: int = 100) -> list[DueHookRun]:
+        """The oldest ``hook_runs`` still ``due`` (migration 0005), at most ``limit``."""
+        async with self._conn.execute(_DUE_HOOK_RUNS, (limit,)) as cursor:
+            return [DueHookRun(*r) for r in await cursor.fetchall()]
 
     async def gaps(self, session_id: int) -> list[GapRecord]:
         async with self._conn.execute(

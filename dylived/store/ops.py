@@ -315,6 +315,20 @@ class RecordRemux:
 
 
 @dataclass(frozen=True, slots=True)
+class SetHookRun:
+    """The outcome of a ``[hooks]`` run (migration 0005): ``done``, ``failed``, ``timeout`` or
+    ``skipped``; only a row still ``due`` changes."""
+
+    hook: str
+    session_id: int
+    item: int
+    state: Literal["done", "failed", "timeout", "skipped"]
+    finished_at_ms: int
+    exit_code: int | None = None
+    detail: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class AddGap:
     """A hole in the media or in the event stream, with both wall times and its cause."""
 
@@ -369,6 +383,7 @@ WriteOp = (
     | RefreshSummary
     | MarkDeleted
     | RecordRemux
+    | SetHookRun
     | AddGap
     | RecordStatusCheck
     | SetDatabaseLimit

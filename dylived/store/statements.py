@@ -41,6 +41,7 @@ from dylived.store.ops import (
     ResumedSession,
     ResumeSession,
     SetEventOffsets,
+    SetHookRun,
     StoppedSession,
     UpdateSession,
     UpsertBroadcaster,
@@ -271,6 +272,12 @@ async def apply(conn: aiosqlite.Connection, op: WriteOp) -> Any:
                 op.finished_at_ms,
                 op.error,
             ),
+        )
+    elif isinstance(op, SetHookRun):
+        await conn.execute(
+            "UPDATE hook_runs SET state = ?, finished_at_ms = ?, exit_code = ?, detail = ? "
+            "WHERE hook = ? AND session_id = ? AND item = ? AND state = 'due'",
+            (op.state, op.finished_at_ms, op.exit_code, op.detail, op.hook, op.session_id, op.item),
         )
     elif isinstance(op, AddGap):
         await conn.execute(

@@ -126,6 +126,8 @@ def test_metrics_text_format() -> None:
             )
         ],
         notifications={("live", "sent"): 2, ("ended", "failed"): 1},
+        hook_runs={("on_segment_closed", "timeout"): 3},
+        hooks_running=1,
         platforms=[
             PlatformMetrics("tiktok", requests=7),
             PlatformMetrics(
@@ -166,6 +168,8 @@ def test_metrics_text_format() -> None:
         'dylived_risk_signals_total{platform="tiktok"} 0',
         'dylived_notifications_total{event="live",result="sent"} 2',
         'dylived_notifications_total{event="ended",result="failed"} 1',
+        'dylived_hook_runs_total{hook="on_segment_closed",result="timeout"} 3',
+        "dylived_hooks_running 1",
     ]:
         assert line in text.splitlines(), line
     # Every sample line belongs to a family declared by exactly one TYPE line before it.
@@ -175,7 +179,7 @@ def test_metrics_text_format() -> None:
             declared.append(line.split()[2])
         elif not line.startswith("#"):
             assert line.split("{")[0].split(" ")[0] == declared[-1]
-    assert len(declared) == len(set(declared)) == 21
+    assert len(declared) == len(set(declared)) == 23
 
 
 @pytest.mark.parametrize(

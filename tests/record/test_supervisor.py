@@ -133,7 +133,8 @@ async def test_sigkilled_ffmpeg_leaves_a_playable_segment_a_gap_and_resumes(
         async with anyio.create_task_group() as tg:
             tg.start_soon(recorder.run)
             await wait_until(lambda: recorder.state is RecorderState.RUNNING, 10)
-            await anyio.sleep(5.5)  # mid-way into the second segment
+            await wait_until(lambda: len(sink.segments) == 1, 15)  # the first 4 s closed
+            await anyio.sleep(2.0)  # mid-way into the second segment
             pid = recorder.pid
             assert pid is not None
             os.kill(pid, signal.SIGKILL)

@@ -1,0 +1,154 @@
+"""``[hooks]`` through the real daemon (a subprocess) recording the simulator's rooms.
+
+alice's ``on_segment_closed`` is a script the test writes that appends its argv and its
+``DYLIVED_*`` variables to a file; bob's own (``[[broadcaster]] hooks.on_segment_closed``)
+hangs (a shell with a ``sleep`` child) and is killed at ``[hooks] timeout``; both record on.
+The daemon is SIGKILLed mid-segment and restarted: the segment the kill cut, closed by the
+start-up recovery, and any run the kill interrupted, are run at the start. In the end every
+closed segment of alice was hooked exactly once with its path.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import time
+from pathlib import Path
+
+import anyio
+import pytest
+
+from dylived.sim import RoomSpec, Scenario, Simulator
+from tests.alerts.test_hooks import alive, script
+from tests.daemon.helpers import control
+from tests.daemon_rig import broadcaster_table, query, simulator_config, wait_for
+from tests.record.test_daemon_recording import daemon
+
+
+pytestmark = [pytest.mark.anyio, pytest.mark.e2e, pytest.mark.slow]
+
+ALICE, BOB = "200000000001", "200000000002"
+POLL = "interval = 1\njitter = 0.1\nlive_interval = 1\ngrace = 2\n"
+CLOSED = (
+    "SELECT g.path FROM segments g JOIN sessions s ON s.id = g.session_id "
+    "WHERE s.broadcaster_key = ? AND g.state = 'closed' ORDER BY g.session_id, g.seq"
+)
+CLOSED_SINCE = (
+    "SELECT g.path FROM segments g JOIN sessions s ON s.id = g.session_id "
+    "WHERE s.broadcaster_key = ? AND g.state = 'closed' AND g.started_at_ms > ?"
+)
+RUNS = (
+    "SELECT h.state, count(*) FROM hook_runs h JOIN sessions s ON s.id = h.session_id "
+    "WHERE s.broadcaster_key = ? AND h.hook = 'on_segment_closed' GROUP BY h.state"
+)
+
+
+def metric(text: str, hook: str, result: str) -> int:
+    prefix = f'dylived_hook_runs_total{{hook="{hook}",result="{result}"}} '
+    return next(
+        (int(line[len(prefix) :]) for line in text.splitlines() if line.startswith(prefix)), 0
+    )
+
+
+async def test_segment_hooks_run_once_each_a_hanging_one_is_killed_and_a_restart_catches_up(
+    tmp_path: Path,
+) -> None:
+    state, config, log = tmp_path / "state", tmp_path / "dylived.toml", tmp_path / "daemon.log"
+    db, runs, pids = state / "dylived.db", tmp_path / "runs.txt", tmp_path / "pids.txt"
+    append = script(
+        tmp_path / "append.sh",
+        f'printf "%s|%s|%s|%s|%s\\n" "$1" "$2" "$3" "$DYLIVED_PATH" "$DYLIVED_HOOK" >> {runs}\n'
+        'echo "hooked $1"\n',
+    )
+    hang = script(tmp_path / "hang.sh", f"sleep 600 &\necho $! >> {pids}\nwait\n")
+    broadcasters = broadcaster_table(ALICE, "alice", "record_video = true\n") + broadcaster_table(
+        BOB,
+        "bob",
+        f'record_video = true\nhooks.on_segment_closed = ["{hang}", "{{path}}"]\n',
+    )
+    hooks = (
+        f'[hooks]\non_segment_closed = ["{append}", "{{path}}", "{{session_id}}", '
+        '"{broadcaster}/{platform}"]\ntimeout = 2\nmax_running = 3\n'
+    )
+    scenario = Scenario(rooms=(RoomSpec(ALICE), RoomSpec(BOB)))
+    async with Simulator.running(scenario) as sim:
+        config.write_text(
+            simulator_config(
+                sim,
+                state,
+                broadcasters=broadcasters,
+                poll=POLL,
+                recording='video_quality = "md"\nsegment_minutes = 0.05\n',
+                extra="[capture]\ncapture_events = false\n" + hooks,
+            ),
+            encoding="utf-8",
+        )
+        sim.room(ALICE).go_live()
+        sim.room(BOB).go_live()
+        async with daemon(config, log) as first:
+
+            def hooked_and_timed_out() -> bool:
+                done = dict(query(db, RUNS, "alice")).get("done", 0)
+                killed = dict(query(db, RUNS, "bob")).get("timeout", 0)
+                return done >= 2 and killed >= 2 and not dict(query(db, RUNS, "alice")).get("due")
+
+            await wait_for(hooked_and_timed_out, 40, "2 alice hooks done, 2 bob hooks killed")
+            with control(state) as client:
+                metrics = client.get("/metrics").text
+                first_status = client.get("/v1/status").json()["daemon"]["hooks"]
+            first.kill()  # mid-segment: the start-up recovery closes the one it cut
+            await first.wait()
+        bob_before = len(query(db, CLOSED, "bob"))
+        recovered_due = len(query(db, "SELECT 1 FROM segments WHERE state = 'writing'"))
+        restarted_ms = time.time_ns() // 1_000_000
+        async with daemon(config, log) as second:
+            # the cut segment's hook (due at the start), and a segment of each after the restart
+            def caught_up() -> bool:
+                fresh = [
+                    len(query(db, CLOSED_SINCE, who, restarted_ms)) for who in ("alice", "bob")
+                ]
+                hooked = len(runs.read_text().splitlines()) >= len(query(db, CLOSED, "alice"))
+                return min(fresh) >= 1 and hooked
+
+            await wait_for(caught_up, 30, "the hooks of the restart")
+            sim.room(ALICE).go_offline()
+            sim.room(BOB).go_offline()
+            ended = "SELECT count(*) FROM sessions WHERE reason_for_exit = 'stream_ended'"
+            await wait_for(lambda: query(db, ended) == [(2,)], 20, "both sessions ended")
+            await wait_for(
+                lambda: not dict(query(db, RUNS, "alice")).get("due"), 10, "no alice hook due"
+            )
+            second.send_signal(signal.SIGTERM)
+            with anyio.fail_after(20):
+                assert await second.wait() == 0
+
+    closed = [p for (p,) in query(db, CLOSED, "alice")]
+    lines = [line.split("|") for line in runs.read_text().splitlines()]
+    assert sorted(line[0] for line in lines) == sorted(closed)  # each exactly once
+    sessions = {
+        str(i) for (i,) in query(db, "SELECT id FROM sessions WHERE broadcaster_key = ?", "alice")
+    }
+    for path, session_id, who, env_path, env_hook in lines:
+        assert session_id in sessions
+        assert (who, env_path, env_hook) == ("alice/douyin", path, "on_segment_closed")
+    assert dict(query(db, RUNS, "alice")) == {"done": len(closed)}
+    # bob's hung hooks were killed at their timeout, their sleep too, and bob recorded on
+    assert metric(metrics, "on_segment_closed", "timeout") >= 2
+    assert metric(metrics, "on_segment_closed", "done") >= 2
+    assert first_status["due_at_start"] == 0
+    assert first_status["runs"]["on_segment_closed"]["timeout"] >= 2
+    assert len(query(db, CLOSED, "bob")) > bob_before >= 2
+    bob_runs = dict(query(db, RUNS, "bob"))
+    assert bob_runs.get("timeout", 0) >= 2
+    assert not bob_runs.get("done")
+    sleeps = [int(p) for p in pids.read_text().split()]
+    left = [p for p in sleeps if alive(p)]
+    for pid in left:  # a hook the SIGKILL of the daemon left running (it has no parent now)
+        os.kill(pid, signal.SIGKILL)
+    assert len(sleeps) >= 3
+    assert len(left) <= 1
+    text = log.read_text(errors="replace")
+    assert "hooked " in text  # the hook's stdout went to the log
+    assert "killed after its timeout of 2 s" in text
+    if recovered_due:  # the kill cut a segment (it may have fallen between two)
+        assert "run(s) due from before this start" in text

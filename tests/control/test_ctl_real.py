@@ -34,6 +34,7 @@ from dylived.sim.room import SimRoom
 from dylived.sim.script import SimUser
 from tests.conftest import REPO_ROOT
 from tests.daemon_rig import QUICK_POLL, broadcaster_table, query, simulator_config, wait_for
+from tests.ffmpegs import FFMPEGS
 
 
 pytestmark = [pytest.mark.anyio, pytest.mark.e2e, pytest.mark.slow]
@@ -558,6 +559,11 @@ async def test_session_playlist_plays_in_ffprobe_and_serves_only_recordings(
         argv = ["/usr/bin/ffprobe", "-v", "error", "-select_streams", "v:0"]
         argv += ["-show_entries", "packet=pts_time,duration_time", "-of", "csv=p=0", url]
         probe = await anyio.run_process(argv, check=False)
+        for ffmpeg in FFMPEGS:  # and every ffmpeg here decodes it (9.x checks the extensions)
+            argv = [ffmpeg.path, "-hide_banner", "-nostdin", "-loglevel", "error", "-i", url]
+            decoded = await anyio.run_process([*argv, "-f", "null", "-"], check=False)
+            assert decoded.returncode == 0, (ffmpeg.version, decoded.stderr.decode())
+            assert not decoded.stderr, (ffmpeg.version, decoded.stderr.decode())
         tg.cancel_scope.cancel()
     assert probe.returncode == 0, probe.stderr.decode()
     assert not probe.stderr, probe.stderr.decode()

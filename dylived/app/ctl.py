@@ -440,6 +440,18 @@ def cmd_export(client: ControlClient, args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_playlist(client: ControlClient, args: argparse.Namespace) -> int:
+    """The session's HLS playlist (relative URIs: resolve them against the API's address)."""
+    with client.stream(f"/v1/sessions/{args.session}/playlist.m3u8", {}) as response:
+        text = b"".join(response.iter_bytes())
+    if args.output in (None, "-"):
+        sys.stdout.buffer.write(text)
+        sys.stdout.buffer.flush()
+    else:
+        Path(args.output).write_bytes(text)
+    return EXIT_OK
+
+
 def cmd_health(client: ControlClient, args: argparse.Namespace) -> int:
     report = client.request("GET", "/v1/health", accept=(503,))
     if args.json:
@@ -556,6 +568,9 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument("--font-size", type=int, metavar="PX", help="ass: default from the height")
     export.add_argument("--scroll-s", type=int, metavar="S", help="ass: seconds to cross (8)")
     export.add_argument("-o", "--output", metavar="FILE", help="write to FILE (default: stdout)")
+    playlist = command("playlist", cmd_playlist, "a session's HLS playlist of its segments")
+    playlist.add_argument("session", type=int, metavar="SESSION")
+    playlist.add_argument("-o", "--output", metavar="FILE", help="write to FILE (default: stdout)")
     command("health", cmd_health, "the daemon's health checks; exit 1 when unhealthy")
     notify = command("notify", cmd_notify, "notifications: `notify test [URL]` sends a test")
     notify.add_argument("action", choices=("test",))

@@ -23,6 +23,7 @@ import os
 import time
 from collections.abc import AsyncIterator, Mapping
 from dataclasses import replace
+from pathlib import Path
 from typing import Any, Literal
 
 import anyio
@@ -47,6 +48,7 @@ from dylived.control.api import (
     ConfigRejected,
     Conflict,
     ExportFormat,
+    Forbidden,
     Invalid,
     JsonObject,
     MetricsSnapshot,
@@ -56,6 +58,7 @@ from dylived.control.api import (
 )
 from dylived.errors import ConfigError, DylivedError
 from dylived.model import WatchState
+from dylived.replay import playlist as hls
 from dylived.replay.subtitles import SubtitleFile, SubtitleOptions
 from dylived.store.db import Database, SessionNotFound
 from dylived.store.export import (
@@ -451,6 +454,36 @@ class Facade:
                 return await session_subtitles(db, session_id, fmt, options)
             except (SessionNotFound, SegmentNotFound) as exc:
                 raise NotFound(str(exc)) from exc
+
+    async def playlist(self, session_id: int) -> str:
+        async with Database.open(self.config.daemon.database) as db:
+            session = await db.get_session(session_id)
+            if session is None:
+                raise NotFound(f"no session {session_id}")
+            segments = [
+                hls.PlaylistSegment(s.session_id, s.seq, s.path, s.state, s.media_duration_s)
+                for s in await db.segments(session_id)
+            ]
+        return hls.render(segments, ended=not session.is_open)
+
+    async def segment_file(self, session_id: int, seq: int) -> Path:
+        async with Database.open(self.config.daemon.database) as db:
+            row = next((s for s in await db.segments(session_id) if s.seq == seq), None)
+        if row is None or row.state == "deleted":
+            raise NotFound(f"no segment {session_id}-{seq}")
+        real = hls.confine(self.config.daemon.recordings_dir, row.path)
+        if real is None:
+            logger.warning(
+                "control: refused segment %s-%s: its path %r is outside %s",
+                session_id,
+                seq,
+                row.path,
+                self.config.daemon.recordings_dir,
+            )
+            raise Forbidden(f"segment {session_id}-{seq} is outside the recordings directory")
+        if not real.is_file():
+            raise NotFound(f"segment {session_id}-{seq} is not on disk")
+        return real
 
     async def health(self) -> JsonObject:
         checks = []

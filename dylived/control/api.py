@@ -24,6 +24,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Mapping, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Literal, Protocol
 
 from dylived.replay.subtitles import SubtitleFile, SubtitleOptions
@@ -64,6 +65,13 @@ class NotFound(ApiError):
 
     status = 404
     code = "not_found"
+
+
+class Forbidden(ApiError):
+    """The thing exists but may not be served (a segment path outside ``recordings_dir``)."""
+
+    status = 403
+    code = "forbidden"
 
 
 class Conflict(ApiError):
@@ -331,6 +339,19 @@ class DaemonFacade(Protocol):
         The session's chat, gifts and joins as subtitles (``dylived.replay.subtitles``), timed
         from the session's start or, with ``segment``, from that segment's start. Raises
         ``NotFound`` for an unknown session or segment. Built in memory from compact cues.
+        """
+        ...
+
+    async def playlist(self, session_id: int) -> str:
+        """``GET /v1/sessions/{id}/playlist.m3u8``: the HLS playlist of the session's closed
+        segments (``dylived.replay.playlist.render``). Raises ``NotFound``."""
+        ...
+
+    async def segment_file(self, session_id: int, seq: int) -> Path:
+        """The real path of a segment's file for ``GET /v1/segments/{session}-{seq}``.
+
+        Raises ``NotFound`` (no such row, not on disk) or ``Forbidden`` (its path resolves
+        outside ``recordings_dir``; logged).
         """
         ...
 

@@ -25,6 +25,7 @@ from dylived.control.api import (
     NotFound,
     SubtitleFormat,
 )
+from dylived.replay import playlist as hls
 from dylived.replay.subtitles import DEFAULT_INCLUDE, KINDS, SubtitleOptions
 
 
@@ -40,11 +41,16 @@ MAX_SESSIONS_LIMIT = 10_000
 
 @dataclass(frozen=True, slots=True)
 class Request:
-    """One HTTP request, parsed: method upper-case, path without the query, body bytes."""
+    """One HTTP request, parsed: method upper-case, path without the query, body bytes, and
+    the headers (names lower-case) the routes read."""
 
     method: str
     target: str
     body: bytes = b""
+    headers: tuple[tuple[str, str], ...] = ()
+
+    def header(self, name: str) -> str | None:
+        return next((v for k, v in self.headers if k == name), None)
 
     @property
     def path(self) -> str:
@@ -312,6 +318,38 @@ async def _export(facade: DaemonFacade, request: Request, args: tuple[str, ...])
     return StreamResponse(200, content_type, chunks, disposition)
 
 
+async def _playlist(facade: DaemonFacade, request: Request, args: tuple[str, ...]) -> Response:
+    text = await facade.playlist(_session_id(args[0]))
+    return Response(200, text.encode(), hls.PLAYLIST_TYPE, (("cache-control", "no-cache"),))
+
+
+async def _segment(
+    facade: DaemonFacade, request: Request, args: tuple[str, ...]
+) -> Response | StreamResponse:
+    """The segment's file, whole (200) or one byte range (206); 416 past its end."""
+    parsed = hls.parse_segment_id(args[0])
+    if parsed is None:
+        logger.warning("control: refused segment request %r (not <session>-<seq>)", args[0])
+        raise NotFound(f"no segment {args[0]!r} (segment ids are <session>-<seq>)")
+    session_id, seq, ext = parsed
+    path = await facade.segment_file(session_id, seq)
+    if ext is not None and ext != path.suffix.lower():
+        raise NotFound(f"segment {session_id}-{seq} is not a {ext} file")
+    size = path.stat().st_size
+    headers: tuple[tuple[str, str], ...] = (("accept-ranges", "bytes"),)
+    try:
+        wanted = hls.parse_range(request.header("range"), size)
+    except hls.RangeNotSatisfiable:
+        headers += (("content-range", f"bytes */{size}"),)
+        return error_response(416, "range_not_satisfiable", f"the file has {size} bytes", headers)
+    status, (first, last) = (200, (0, size - 1)) if wanted is None else (206, wanted)
+    if status == 206:
+        headers += (("content-range", f"bytes {first}-{last}/{size}"),)
+    headers += (("content-length", str(last - first + 1)),)
+    chunks = hls.file_chunks(path, first, last)
+    return StreamResponse(status, hls.content_type(path), chunks, headers)
+
+
 async def _health(facade: DaemonFacade, request: Request, args: tuple[str, ...]) -> Response:
     report = await facade.health()
     return json_response(200 if report.get("ok") else 503, report)
@@ -343,6 +381,8 @@ ROUTES: tuple[tuple[tuple[str, ...], dict[str, Handler]], ...] = (
     (("v1", "sessions", "*", "events"), {"GET": _events}),
     (("v1", "sessions", "*", "segments"), {"GET": _segments}),
     (("v1", "sessions", "*", "export"), {"GET": _export}),
+    (("v1", "sessions", "*", "playlist.m3u8"), {"GET": _playlist}),
+    (("v1", "segments", "*"), {"GET": _segment}),
     (("v1", "health"), {"GET": _health}),
     (("v1", "notify", "test"), {"POST": _notify_test}),
     (("metrics",), {"GET": _metrics}),

@@ -3,7 +3,8 @@
 Owns the socket file (directory, mode, group, refusing to steal a live daemon's socket,
 removing a stale one), the per-connection HTTP state machine, the limits (body size, header
 size and count, time per request, concurrent clients), the peer-credential audit log line of
-every state-changing request, and streaming (chunked) responses. What a route means is
+every state-changing request, and streaming responses (chunked, or of a known length when the
+route gives a ``content-length``, as a segment file does). What a route means is
 ``control/routes.py``; what it does is the daemon's ``DaemonFacade``.
 
 The accept loops never end the server on a failed ``accept``: out of file descriptors
@@ -485,7 +486,9 @@ class _Connection:
                     target = head.target.decode("ascii")
                 except UnicodeDecodeError as exc:
                     raise _RejectRequest(400, "bad_request", "the target is not ASCII") from exc
-                return Request(head.method.decode("ascii").upper(), target, bytes(body))
+                headers = tuple((k.decode("latin-1"), v.decode("latin-1")) for k, v in head.headers)
+                method = head.method.decode("ascii").upper()
+                return Request(method, target, bytes(body), headers)
             elif isinstance(event, h11.ConnectionClosed):
                 return None
             # h11.PAUSED cannot happen here: we start the next cycle only after DONE/DONE.

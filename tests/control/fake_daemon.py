@@ -198,6 +198,13 @@ class FakeDaemon:
         text = subtitles.render_srt(got.cues)
         return SubtitleFile(text, len(got.cues), 0, got.no_offset)
 
+    async def playlist(self, session_id: int) -> str:
+        self._session(session_id)
+        return "#EXTM3U\n"
+
+    async def segment_file(self, session_id: int, seq: int) -> Path:
+        raise NotFound(f"no segment {session_id}-{seq} (the fake daemon has no files)")
+
     async def _export(self, session: JsonObject, fmt: ExportFormat) -> AsyncIterator[bytes]:
         events = self.events_by_session[session["id"]]
         rows = [

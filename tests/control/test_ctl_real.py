@@ -12,9 +12,11 @@ from __future__ import annotations
 
 import contextlib
 import json
+import math
 import os
 import re
 import signal
+import sqlite3
 import sys
 import time
 from collections.abc import AsyncIterator
@@ -31,7 +33,8 @@ from dylived.sim import RoomSpec, Scenario, Simulator
 from dylived.sim.room import SimRoom
 from dylived.sim.script import SimUser
 from tests.conftest import REPO_ROOT
-from tests.daemon_rig import broadcaster_table, query, simulator_config, wait_for
+from tests.daemon_rig import QUICK_POLL, broadcaster_table, query, simulator_config, wait_for
+from tests.ffmpegs import FFMPEGS
 
 
 pytestmark = [pytest.mark.anyio, pytest.mark.e2e, pytest.mark.slow]
@@ -100,6 +103,7 @@ async def rig(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Rig]:
             state,
             broadcasters=broadcasters,
             recording='record_video = false\nvideo_quality = "md"\nsegment_minutes = 0.1\n',
+            poll=QUICK_POLL.replace("grace = 30", "grace = 2"),  # the playlist test ends a session
         )
         config.write_text(text, encoding="utf-8")
         room = sim.room(ALICE)
@@ -472,6 +476,158 @@ async def metrics_text(rig: Rig) -> str:
         ["/usr/bin/curl", "-sS", "--unix-socket", str(rig.sock), "http://localhost/metrics"]
     )
     return result.stdout.decode()
+
+
+async def curl(rig: Rig, path: str, *options: str) -> tuple[int, bytes, str]:
+    """(HTTP status, body, response head) of a GET on the control socket."""
+    argv = ["/usr/bin/curl", "-sS", "-g", "--path-as-is", "--unix-socket", str(rig.sock)]
+    argv += ["-D", "-", "-o", "-", *options, f"http://localhost{path}"]
+    done = await anyio.run_process(argv)
+    head, _, body = done.stdout.partition(b"\r\n\r\n")
+    return int(head.split()[1]), body, head.decode("latin-1").lower()
+
+
+async def _forward(client: anyio.abc.SocketStream, sock: Path) -> None:
+    """One TCP client's bytes to the control socket and back (ffprobe cannot speak to a UDS)."""
+    async with client, await anyio.connect_unix(sock) as upstream:
+
+        async def pipe(a: anyio.abc.ByteStream, b: anyio.abc.ByteStream) -> None:
+            with contextlib.suppress(anyio.EndOfStream, anyio.BrokenResourceError):
+                while True:
+                    await b.send(await a.receive())
+            with contextlib.suppress(anyio.BrokenResourceError, OSError):
+                await b.send_eof()
+
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(pipe, client, upstream)
+            await pipe(upstream, client)
+            tg.cancel_scope.cancel()
+
+
+def runs(packets: list[list[float]]) -> list[list[list[float]]]:
+    """Packets (pts, duration) split where the timestamps jump back (a segment's start)."""
+    out: list[list[list[float]]] = []
+    for packet in packets:
+        if not out or packet[0] < out[-1][-1][0] - 1.0:
+            out.append([])
+        out[-1].append(packet)
+    return out
+
+
+async def test_session_playlist_plays_in_ffprobe_and_serves_only_recordings(
+    rig: Rig, tmp_path: Path
+) -> None:
+    db = rig.state / "dylived.db"
+    session = (await ctl_json(rig, "sessions", "alice"))["sessions"][0]["id"]
+    closed = "SELECT count(*) FROM segments WHERE session_id = ? AND state = 'closed'"
+    await wait_for(lambda: query(db, closed, session)[0][0] >= 2, 30, "two closed segments")
+    status, body, head = await curl(rig, f"/v1/sessions/{session}/playlist.m3u8")
+    assert status == 200
+    assert "application/vnd.apple.mpegurl" in head
+    live = body.decode()
+    assert "#EXT-X-PLAYLIST-TYPE:EVENT" in live
+    assert "#EXT-X-ENDLIST" not in live
+    rig.room.go_offline()  # the session ends (grace 2 s): its playlist becomes VOD
+    ended = "SELECT 1 FROM sessions WHERE id = ? AND ended_at_ms IS NOT NULL"
+    await wait_for(lambda: query(db, ended, session), 30, "the session ended")
+    code, text, err = await ctl(rig, "playlist", str(session))
+    assert code == 0, err
+    rows = query(
+        db,
+        "SELECT seq, path, media_duration_s FROM segments WHERE session_id = ? "
+        "AND state = 'closed' ORDER BY seq",
+        session,
+    )
+    lines = text.splitlines()
+    target = math.ceil(max(d for _, _, d in rows))
+    assert lines[:3] == ["#EXTM3U", "#EXT-X-VERSION:3", f"#EXT-X-TARGETDURATION:{target}"]
+    assert lines[-1] == "#EXT-X-ENDLIST"
+    assert "#EXT-X-PLAYLIST-TYPE:EVENT" not in text
+    # each segment's timestamps start again (-reset_timestamps 1): a discontinuity each
+    assert text.count("#EXT-X-DISCONTINUITY\n") == len(rows) - 1
+    uris = [line for line in lines if line and not line.startswith("#")]
+    assert uris == [f"../../segments/{session}-{seq}.ts" for seq, _, _ in rows]
+    extinf = [float(x) for x in re.findall(r"#EXTINF:([\d.]+),", text)]
+    assert extinf == pytest.approx([d for _, _, d in rows], abs=0.001)
+    # play it end to end: ffprobe reads the playlist and every segment over HTTP, through a
+    # 127.0.0.1 TCP forwarder to the control socket (the bytes are the daemon's own answers)
+    listener = await anyio.create_tcp_listener(local_host="127.0.0.1", local_port=0)
+    port = listener.extra(anyio.abc.SocketAttribute.local_port)
+    url = f"http://127.0.0.1:{port}/v1/sessions/{session}/playlist.m3u8"
+    async with listener, anyio.create_task_group() as tg:
+        tg.start_soon(listener.serve, lambda c: _forward(c, rig.sock))
+        argv = ["/usr/bin/ffprobe", "-v", "error", "-select_streams", "v:0"]
+        argv += ["-show_entries", "packet=pts_time,duration_time", "-of", "csv=p=0", url]
+        probe = await anyio.run_process(argv, check=False)
+        for ffmpeg in FFMPEGS:  # and every ffmpeg here decodes it (9.x checks the extensions)
+            argv = [ffmpeg.path, "-hide_banner", "-nostdin", "-loglevel", "error", "-i", url]
+            decoded = await anyio.run_process([*argv, "-f", "null", "-"], check=False)
+            assert decoded.returncode == 0, (ffmpeg.version, decoded.stderr.decode())
+            assert not decoded.stderr, (ffmpeg.version, decoded.stderr.decode())
+        tg.cancel_scope.cancel()
+    assert probe.returncode == 0, probe.stderr.decode()
+    assert not probe.stderr, probe.stderr.decode()
+    packets = [[float(v) for v in line.split(",")[:2]] for line in probe.stdout.decode().split()]
+    played = sum(max(p + d for p, d in run) - min(p for p, _ in run) for run in runs(packets))
+    assert played == pytest.approx(sum(extinf), abs=0.5), (played, extinf)
+    # byte ranges give the exact bytes of the file
+    seq, path, _ = rows[0]
+    data = await anyio.Path(path).read_bytes()
+    status, body, head = await curl(rig, f"/v1/segments/{session}-{seq}.ts")
+    assert status == 200
+    assert body == data
+    assert "content-type: video/mp2t" in head
+    assert "accept-ranges: bytes" in head
+    size = len(data)
+    for spec, first, last in (
+        ("100-1099", 100, 1099),
+        (f"-{500}", size - 500, size - 1),
+        ("1000-", 1000, size - 1),
+    ):
+        status, body, head = await curl(rig, f"/v1/segments/{session}-{seq}", "-r", spec)
+        assert status == 206, spec
+        assert body == data[first : last + 1], spec
+        assert f"content-range: bytes {first}-{last}/{size}" in head, (spec, head)
+    assert (await curl(rig, f"/v1/segments/{session}-{seq}", "-r", f"{len(data)}-"))[0] == 416
+    # nothing outside recordings_dir: a stored "../x", a symlink out, encoded slashes and ".."
+    outside = tmp_path / "secret.ts"
+    outside.write_bytes(b"secret")
+    link = Path(path).parent / "link.ts"
+    link.symlink_to(outside)
+    with contextlib.closing(sqlite3.connect(db)) as conn, conn:
+        for n, stored in ((9001, "../x.ts"), (9002, str(link)), (9003, str(outside))):
+            conn.execute(
+                "INSERT INTO segments (session_id, seq, path, state, started_at_ms, "
+                "media_duration_s) VALUES (?, ?, ?, 'closed', 0, 1.0)",
+                (session, n, stored),
+            )
+    for target, want in (
+        (f"/v1/segments/{session}-9001", 403),  # "../x.ts"
+        (f"/v1/segments/{session}-9002", 403),  # a symlink inside pointing outside
+        (f"/v1/segments/{session}-9003", 403),  # an absolute path outside
+        ("/v1/segments/..%2F..%2Fetc%2Fpasswd", 404),
+        ("/v1/segments/1%2F..", 404),
+        (f"/v1/segments/{session}-{seq}%2F..%2F..%2Fdylived.db", 404),
+        ("/v1/segments/../../etc/passwd", 404),
+        ("/v1/segments/%2E%2E", 404),
+    ):
+        status, body, _ = await curl(rig, target)
+        assert status == want, (target, status, body)
+        assert b"secret" not in body
+        assert b"root:" not in body
+    log = (rig.state.parent / "daemon.log").read_text()
+    assert log.count("control: refused segment") >= 7, log[-3000:]  # every refusal is logged
+    with contextlib.closing(sqlite3.connect(db)) as conn, conn:
+        conn.execute("DELETE FROM segments WHERE session_id = ? AND seq > 9000", (session,))
+    link.unlink()
+    rig.room.go_live()  # as the later tests expect: alice live and recorded again
+    await wait_for_json(
+        rig,
+        ["show", "alice"],
+        lambda b: b["recording"]["current_segment"] is not None,
+        60,
+        "alice recorded again",
+    )
 
 
 # Keep this test last in the module: it leaves the platform paused (breaker_pause is 60 s).

@@ -87,14 +87,20 @@ class SpaceWatch:
     ``check(now)`` reads the free space, updates the fill rate (the larger of the last
     interval's rate and a moving average, so a burst counts at once and a lull slowly) and
     says ``stop`` when the space left above ``min_free`` would be used up within
-    ``stop_lead`` seconds at that rate (or is already gone). The next check comes after at
-    most ``interval`` seconds, sooner as the time to ``min_free`` shrinks.
+    ``stop_lead`` seconds at that rate, plus the largest recent drop between two checks (or
+    is already gone). The drop matters for HLS: ffmpeg fetches whole media segments and writes
+    each at once, so between bursts the rate looks small and the next burst can cross
+    ``min_free`` before the next check (a 14 MiB tmpfs fell 352 KiB under it that way). The
+    next check comes after at most ``interval`` seconds, sooner as the time to ``min_free``
+    shrinks. One watch serves all the runs of a recording, so what a run learnt about bursts
+    protects the next one from its first second.
     """
 
     def __init__(self, guard: DiskGuard) -> None:
         self.guard = guard
         self._last: tuple[float, int] | None = None
         self._average = 0.0
+        self._burst = 0  # the largest drop of free space between two checks
 
     def check(self, now: float) -> SpaceCheck:
         guard = self.guard
@@ -109,8 +115,10 @@ class SpaceWatch:
             instant = max(0.0, (self._last[1] - free) / (now - self._last[0]))
             self._average = 0.5 * self._average + 0.5 * instant
             rate = max(instant, self._average)
+            # the largest recent drop, forgotten by a quarter at each check
+            self._burst = max(self._last[1] - free, self._burst * 3 // 4)
         self._last = (now, free)
-        headroom = free - guard.min_free
+        headroom = free - guard.min_free - self._burst
         if headroom <= rate * guard.stop_lead:
             return SpaceCheck(True, free, rate, guard.interval)
         next_in = MIN_CHECK_INTERVAL if first else guard.interval

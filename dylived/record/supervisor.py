@@ -138,6 +138,8 @@ class Recorder:
         self._sink = sink
         self._announce = announce
         self._disk = disk
+        # one watch for every run: bursts seen by one run guard the next (record/disk.py)
+        self._space = SpaceWatch(disk) if disk is not None else None
         self._build_argv = build_argv
         self._status = initial_status
         self.state = RecorderState.EXITED
@@ -573,7 +575,7 @@ class Recorder:
         self, process: anyio.abc.Process, run: RunState, tail: SegmentListTail
     ) -> None:
         """Every 0.25 s: closed segments; stall, disk and stop checks (stop ladder when due)."""
-        space = SpaceWatch(self._disk) if self._disk is not None else None
+        space = self._space
         next_disk_check = time.monotonic() if space is not None else math.inf
         while True:
             with anyio.move_on_after(0.25):

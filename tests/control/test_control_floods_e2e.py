@@ -14,7 +14,6 @@ import os
 import resource
 import socket
 import subprocess
-import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -27,22 +26,12 @@ import pytest
 
 from dylived.sim import RoomSpec, Scenario, Simulator
 from tests.daemon.helpers import running_daemon, wait_until, write_config
-from tests.daemon_rig import broadcaster_table, query, simulator_config, wait_for
+from tests.daemon_rig import broadcaster_table, ctl, query, simulator_config, wait_for
 
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
 WEB_RID = "200000000001"
-
-
-def ctl(sock: Path, *argv: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "dylived.app.ctl", "--socket", str(sock), *argv],
-        capture_output=True,
-        text=True,
-        check=False,
-        timeout=30,
-    )
 
 
 def free_port() -> int:

@@ -92,8 +92,8 @@ class SpaceWatch:
     each at once, so between bursts the rate looks small and the next burst can cross
     ``min_free`` before the next check (a 14 MiB tmpfs fell 352 KiB under it that way). The
     next check comes after at most ``interval`` seconds, sooner as the time to ``min_free``
-    shrinks. One watch serves all the runs of a recording, so what a run learnt about bursts
-    protects the next one from its first second.
+    shrinks. One watch per ffmpeg run (a drop seen before a stop must not keep the next run from
+    starting).
     """
 
     def __init__(self, guard: DiskGuard) -> None:

@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import collections
 import logging
-import math
 import subprocess
 import time
 from collections.abc import Awaitable, Callable
@@ -138,8 +137,6 @@ class Recorder:
         self._sink = sink
         self._announce = announce
         self._disk = disk
-        # one watch for every run: bursts seen by one run guard the next (record/disk.py)
-        self._space = SpaceWatch(disk) if disk is not None else None
         self._build_argv = build_argv
         self._status = initial_status
         self.state = RecorderState.EXITED
@@ -574,9 +571,36 @@ class Recorder:
     async def _watch(
         self, process: anyio.abc.Process, run: RunState, tail: SegmentListTail
     ) -> None:
-        """Every 0.25 s: closed segments; stall, disk and stop checks (stop ladder when due)."""
-        space = self._space
-        next_disk_check = time.monotonic() if space is not None else math.inf
+        """The run's watch: the loop below, and the free-space watch in a task of its own (so
+        closing a segment, which reads the whole file, never delays a disk check)."""
+        async with anyio.create_task_group() as tg:
+            if self._disk is not None:
+                tg.start_soon(self._watch_space, run, SpaceWatch(self._disk))
+            await self._watch_run(process, run, tail)
+            tg.cancel_scope.cancel()
+
+    async def _watch_space(self, run: RunState, space: SpaceWatch) -> None:
+        """Check free space when the watch says; at a stop, set the run's reason and wake it."""
+        while run.stop_reason is None:
+            check = space.check(time.monotonic())
+            if check.stop:
+                logger.warning(
+                    "%d bytes free on %s, filling at %.0f B/s: stopping the recording "
+                    "before free space falls under min_free (%d)",
+                    check.free,
+                    space.guard.path,
+                    check.rate,
+                    space.guard.min_free,
+                )
+                run.stop_reason = ExitKind.DISK
+                run.stop_requested.set()
+                return
+            await anyio.sleep(check.next_in)
+
+    async def _watch_run(
+        self, process: anyio.abc.Process, run: RunState, tail: SegmentListTail
+    ) -> None:
+        """Every 0.25 s: closed segments; stall and stop checks (stop ladder when due)."""
         while True:
             with anyio.move_on_after(0.25):
                 await run.stop_requested.wait()
@@ -590,19 +614,6 @@ class Recorder:
                     now - run.last_advance,
                 )
                 run.stop_reason = ExitKind.STALL
-            if space is not None and now >= next_disk_check:
-                check = space.check(now)
-                next_disk_check = now + check.next_in
-                if run.stop_reason is None and check.stop:
-                    logger.warning(
-                        "%d bytes free on %s, filling at %.0f B/s: stopping the recording "
-                        "before free space falls under min_free (%d)",
-                        check.free,
-                        space.guard.path,
-                        check.rate,
-                        space.guard.min_free,
-                    )
-                    run.stop_reason = ExitKind.DISK
             if run.stop_reason is not None:
                 self._to(RecorderEvent.STOP)
                 # A stalled ffmpeg is blocked in a read and ignores 'q' and SIGINT until its

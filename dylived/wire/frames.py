@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import zlib
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 from google.protobuf.message import DecodeError
@@ -50,14 +50,21 @@ class PushSchema:
     ``push_frame`` and ``response`` are protobuf message classes with the PushFrame fields
     1–8 and the Response fields 1–10 under the names of protocol.md §2.6; the Response fields a
     platform's schema does not have (``push_server_v2``, ``proxy_server``, ``live_cursor``)
-    read as empty. ``heartbeat`` is the exact client heartbeat frame; ``ack_encoding`` the
-    ``payload_encoding`` of an ack ("" leaves the field unset).
+    read as empty; PushFrame's field 5 (the headers) is found by number, since the schemas name
+    it differently (Douyin ``headers_list``, TikTok ``headers``). ``heartbeat`` is the exact
+    client heartbeat frame; ``ack_encoding`` the ``payload_encoding`` of an ack ("" leaves the
+    field unset).
     """
 
     push_frame: Any
     response: Any
     heartbeat: bytes = HEARTBEAT_FRAME
     ack_encoding: str = ""
+    headers_field: str = field(init=False)
+
+    def __post_init__(self) -> None:
+        name = self.push_frame.DESCRIPTOR.fields_by_number[5].name
+        object.__setattr__(self, "headers_field", name)
 
 
 @dataclass(frozen=True, slots=True)
@@ -171,9 +178,7 @@ def parse_frame(
         frame.ParseFromString(data)
     except DecodeError as exc:
         raise RemoteProtocolError(f"not a PushFrame: {exc}") from exc
-    # field 5 by number: the schemas name it differently (Douyin headers_list, TikTok headers)
-    header_list = getattr(frame, frame.DESCRIPTOR.fields_by_number[5].name)
-    headers = {header.key: header.value for header in header_list}
+    headers = {header.key: header.value for header in getattr(frame, schema.headers_field)}
     payload = frame.payload
     compressed = payload.startswith(GZIP_MAGIC) or (
         bool(payload) and headers.get("compress_type") == "gzip"

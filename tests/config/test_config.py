@@ -14,11 +14,8 @@ import pytest
 from dylived.config.load import (
     Config,
     ConfigDiff,
-    Secret,
-    Target,
     load_config,
     loads_config,
-    parse_target,
     render_config,
 )
 from dylived.config.overlay import (
@@ -27,8 +24,10 @@ from dylived.config.overlay import (
     load_overrides,
     save_overrides,
 )
-from dylived.config.schema import SPECS, infer_platform
+from dylived.config.schema import SPECS, infer_platform, parse_target
+from dylived.config.values import Secret
 from dylived.errors import ConfigError
+from dylived.platforms.base import Target
 from tests.conftest import REPO_ROOT
 
 

@@ -8,9 +8,10 @@ from dataclasses import dataclass
 
 import pytest
 
-from dylived.config.load import Secret, Target
+from dylived.config.values import Secret
 from dylived.errors import RiskControl, RoomNotFound, UpstreamError
 from dylived.net.http import BlockedResponse, HttpClient
+from dylived.platforms.base import Target
 from dylived.platforms.douyin.client import DouyinPlatform
 from dylived.platforms.douyin.options import DouyinConfig
 from dylived.platforms.douyin.status import sec_uid_of

@@ -1,6 +1,6 @@
 """platforms/douyin.py, the parts without network: share redirects, request URLs, cookies.
 
-(Target strings are classified by dylived.config.load.parse_target, tested with the config.)"""
+(Target strings are classified by dylived.config.schema.parse_target, tested with the config.)"""
 
 from __future__ import annotations
 
@@ -10,9 +10,9 @@ from urllib.parse import parse_qsl, urlsplit
 
 import pytest
 
-from dylived.config.load import Target
 from dylived.errors import RoomNotFound
 from dylived.net.http import HttpClient
+from dylived.platforms.base import Target
 from dylived.platforms.douyin.client import DouyinPlatform
 from dylived.platforms.douyin.targets import ShareLocation, TargetKind, parse_share_location
 

@@ -115,8 +115,10 @@ class SpaceWatch:
             instant = max(0.0, (self._last[1] - free) / (now - self._last[0]))
             self._average = 0.5 * self._average + 0.5 * instant
             rate = max(instant, self._average)
-            # the largest recent drop, forgotten by a quarter at each check
-            self._burst = max(self._last[1] - free, self._burst * 3 // 4)
+            # the largest recent drop, a quarter of it forgotten every ``interval`` seconds
+            # (per check would forget it within a second of frequent checks near the end)
+            fade = 0.75 ** ((now - self._last[0]) / guard.interval)
+            self._burst = max(self._last[1] - free, int(self._burst * fade))
         self._last = (now, free)
         headroom = free - guard.min_free - self._burst
         if headroom <= rate * guard.stop_lead:

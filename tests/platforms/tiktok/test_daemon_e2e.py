@@ -4,7 +4,8 @@ One real daemon (``python -m dylived run``, a subprocess) and the simulator's Ti
 on 127.0.0.1. ``tt`` (``@sim.creator``) goes live and is recorded (real ffmpeg, 6 s ``ld``
 segments); the broadcaster pauses (status 3) and resumes: the same session and recording go
 on; a WAF page answers every status request: the TikTok breaker opens, the broadcaster is not
-marked offline and the session stays open, then it recovers. ``locked`` (``@locked.room``) is
+marked offline and the session stays open, then it recovers; ``user_not_found`` about the live
+user is "uncertain" and ends nothing. ``locked`` (``@locked.room``) is
 live in a restricted room: ``dylivectl show`` says "restricted" and names the ``sessionid``
 cookie. The configured ``tt_target_idc`` cookie reaches the status requests only: never a
 media request, never the log. At the end the broadcast ends (status 4), the session closes
@@ -169,6 +170,19 @@ async def test_a_tiktok_broadcaster_is_recorded_through_pause_and_a_blocked_stat
                 return bool(b.get("breaker") == "closed" and b.get("last_check_result") == "live")
 
             await until(recovered, 30, "the breaker closed again")
+
+            # user_not_found about a live user: uncertain, not the end of the session
+            room.modes.add("user_not_found")
+
+            async def uncertain() -> bool:
+                return bool((await show(state, "tt")).get("last_check_result") == "uncertain")
+
+            await until(uncertain, 20, "the uncertain answer seen")
+            await anyio.sleep(3)  # longer than grace
+            doubt = await show(state, "tt")
+            assert (doubt["state"], doubt["session_id"]) == ("live", session)
+            room.modes.discard("user_not_found")
+            await until(resumed, 20, "live again")
 
             # a restricted room: a state of its own, naming the cookie to configure
             text = await show(state, "locked", human=True)

@@ -9,7 +9,9 @@ directory, fsynced, renamed over it), so a crash leaves the old document or the 
 half of one. :func:`read_json` returns ``None`` for a missing, unreadable or corrupt file
 (logged once per call) rather than raising: the caller fetches anew.
 
-Blocking file I/O: call from a worker thread (``anyio.to_thread.run_sync``) on the event loop.
+:func:`read_json` and :func:`write_json` block; :class:`JsonFileCache` is the same for the
+event loop (each call in a worker thread), the ``load``/``save`` pair a platform's cached
+reference data is given.
 """
 
 from __future__ import annotations
@@ -20,6 +22,8 @@ import os
 import tempfile
 from pathlib import Path
 from typing import Any
+
+import anyio
 
 
 logger = logging.getLogger(__name__)
@@ -59,3 +63,17 @@ def write_json(path: Path, value: Any) -> None:
     except BaseException:
         Path(temporary).unlink(missing_ok=True)
         raise
+
+
+class JsonFileCache:
+    """One document file for async callers: :meth:`load` (``None`` when absent or unusable)
+    and :meth:`save` (atomic; ``OSError`` when it could not be written)."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+
+    async def load(self) -> Any | None:
+        return await anyio.to_thread.run_sync(read_json, self.path)
+
+    async def save(self, value: Any) -> None:
+        await anyio.to_thread.run_sync(write_json, self.path, value)

@@ -1,4 +1,4 @@
-"""The TikTok gift catalogue: gift id → name, diamond value and type, parsed, cached for a day,
+"""The TikTok gift catalogue: gift id → name, diamond value and type, parsed, kept for a day,
 and put on the gift rows whose message lacks them.
 
 **Where it comes from** (tiktok.md §3.1, §4.3): TikTok's ``GET /webcast/gift/list/`` (signed
@@ -6,14 +6,16 @@ since 2026-06, so in practice through the signing server) or the Euler-compatibl
 server's gift route (:data:`SIGNER_GIFTS_PATH`, the 2026 path; ``/webcast/gift_info`` before).
 The body is TikTok's JSON ``{"status_code": 0, "data": {"gifts": [{"id", "name",
 "diamond_count", "type", ...}], ...}, "extra": {"now", ...}}``; :func:`parse_gift_list` reads
-it (pure) and keeps the four fields a row needs.
+it and keeps the four fields a row needs.
 
-**The cache** is a JSON file in the state directory (``store/filecache.py`` says why not the
-database). :class:`GiftCatalogueKeeper` answers :meth:`~GiftCatalogueKeeper.current` with the
-catalogue in memory while it is under a day old, else the cached file's while that is, else a
-fresh fetch (saved); a failed fetch keeps the older catalogue (a stale value beats none) and is
-not retried for :data:`RETRY_AFTER_MS` (every fetch may cost a signing call). The fetch itself is
-the caller's (``fetch``: the signing-server client's request), so this module does no network I/O.
+**Kept and cached**: :class:`GiftCatalogueKeeper` answers :meth:`~GiftCatalogueKeeper.current`
+with the catalogue in memory while it is under a day old, else the cache's (a JSON file in the
+state directory: ``store.filecache.JsonFileCache``, which says why not the database) while
+that is, else a fresh fetch (then saved); a failed fetch keeps the older catalogue (a stale
+value beats none) and is not retried for :data:`RETRY_AFTER_MS` (every fetch may cost a
+signing call). The fetch and the cache are the caller's (``fetch``: the signing-server
+client's request; ``cache``: ``load``/``save``), so this module stays sans-I/O; failures are
+counted and kept in ``last_error`` for the caller to log and show.
 
 **On the rows**: :func:`enrich_gift_row` fills ``gift_name`` and ``gift_diamond_count`` of a
 ``gift`` row from the catalogue when the message left them empty (0 / ""), and the
@@ -24,20 +26,13 @@ row (non-gift rows pass unchanged).
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
-from pathlib import Path
-from typing import Any
-
-import anyio
+from typing import Any, NamedTuple, Protocol
 
 from dylived.errors import PlatformError, RemoteProtocolError, TransportError
 from dylived.platforms.tiktok.common import Row
-from dylived.store.filecache import read_json, write_json
 
-
-logger = logging.getLogger(__name__)
 
 GIFT_LIST_PATH = "/webcast/gift/list/"  # TikTok's own (signed)
 SIGNER_GIFTS_PATH = "/webcast/rooms/{room_id}/gifts"  # the Euler-compatible signing server's
@@ -100,9 +95,16 @@ def _int(value: Any) -> int | None:
     return None
 
 
-def parse_gift_list(body: Mapping[str, Any]) -> dict[str, CatalogueGift]:
+class GiftList(NamedTuple):
+    """A parsed gift-list body: the gifts by id, and how many entries had no usable id."""
+
+    gifts: dict[str, CatalogueGift]
+    skipped: int
+
+
+def parse_gift_list(body: Mapping[str, Any]) -> GiftList:
     """The gifts of a gift-list body (the JSON object), by id; entries without a positive id
-    are skipped (counted in the log), others keep what they have (name "", diamonds 0).
+    are skipped (counted), others keep what they have (name "", diamonds 0).
 
     Raises:
         RemoteProtocolError: the body is an error (``status_code`` not 0) or has no
@@ -110,8 +112,9 @@ def parse_gift_list(body: Mapping[str, Any]) -> dict[str, CatalogueGift]:
     """
     status = body.get("status_code", 0)
     if status != 0:
-        message = body.get("message") or (body.get("data") or {}).get("message") or ""
-        raise RemoteProtocolError(f"gift list: status_code {status} {message}".strip())
+        data = body.get("data")
+        detail = body.get("message") or (data.get("message") if isinstance(data, dict) else "")
+        raise RemoteProtocolError(f"gift list: status_code {status} {detail or ''}".strip())
     data = body.get("data")
     gifts = data.get("gifts") if isinstance(data, dict) else None
     if not isinstance(gifts, list):
@@ -120,10 +123,9 @@ def parse_gift_list(body: Mapping[str, Any]) -> dict[str, CatalogueGift]:
     skipped = 0
     for entry in gifts:
         gift_id = _int(entry.get("id")) if isinstance(entry, dict) else None
-        if not gift_id or gift_id < 0:
+        if not isinstance(entry, dict) or not gift_id:
             skipped += 1
             continue
-        assert isinstance(entry, dict)
         name = entry.get("name")
         parsed[str(gift_id)] = CatalogueGift(
             gift_id=str(gift_id),
@@ -131,9 +133,7 @@ def parse_gift_list(body: Mapping[str, Any]) -> dict[str, CatalogueGift]:
             diamond_count=max(0, _int(entry.get("diamond_count")) or 0),
             gift_type=max(0, _int(entry.get("type")) or 0),
         )
-    if skipped:
-        logger.warning("gift list: %d entries without a usable id skipped", skipped)
-    return parsed
+    return GiftList(parsed, skipped)
 
 
 def enrich_gift_row(row: Row, catalogue: GiftCatalogue | None) -> Row:
@@ -160,21 +160,32 @@ def enrich_gift_row(row: Row, catalogue: GiftCatalogue | None) -> Row:
 Fetch = Callable[[], Awaitable[Mapping[str, Any]]]
 
 
+class DocumentCache(Protocol):
+    """Where a catalogue outlives the process (``store.filecache.JsonFileCache``)."""
+
+    async def load(self) -> Any | None: ...
+
+    async def save(self, value: Any) -> None: ...
+
+
 @dataclass
 class GiftCatalogueKeeper:
     """The current catalogue of one platform instance (see the module docstring).
 
     ``fetch`` returns the gift-list body (JSON object) and raises ``PlatformError`` /
-    ``TransportError`` / ``RemoteProtocolError`` when it cannot; ``cache_path`` is the file in
-    the state directory (``None``: memory only).
+    ``TransportError`` / ``RemoteProtocolError`` when it cannot; ``cache`` keeps the catalogue
+    across restarts (``None``: memory only). ``fetches``, ``failures``, ``skipped_entries``,
+    ``last_error`` and ``cache_error`` are for the caller's log and status.
     """
 
     fetch: Fetch
-    cache_path: Path | None = None
+    cache: DocumentCache | None = None
     catalogue: GiftCatalogue | None = None
     fetches: int = 0
     failures: int = 0
+    skipped_entries: int = 0
     last_error: str | None = None
+    cache_error: str | None = None
     _retry_at_ms: int = field(default=0, repr=False)
     _loaded: bool = field(default=False, repr=False)
 
@@ -183,38 +194,33 @@ class GiftCatalogueKeeper:
         ever had."""
         if self.catalogue is not None and self.catalogue.fresh(now_ms):
             return self.catalogue
-        if not self._loaded and self.cache_path is not None:
+        if not self._loaded and self.cache is not None:
             self._loaded = True
-            cached = GiftCatalogue.from_json(
-                await anyio.to_thread.run_sync(read_json, self.cache_path)
-            )
-            if cached is not None and (
-                self.catalogue is None or cached.fetched_at_ms > self.catalogue.fetched_at_ms
-            ):
+            cached = GiftCatalogue.from_json(await self.cache.load())
+            held = self.catalogue.fetched_at_ms if self.catalogue is not None else -1
+            if cached is not None and cached.fetched_at_ms > held:
                 self.catalogue = cached
             if self.catalogue is not None and self.catalogue.fresh(now_ms):
                 return self.catalogue
-        if now_ms < self._retry_at_ms:
-            return self.catalogue
-        await self._refresh(now_ms)
+        if now_ms >= self._retry_at_ms:
+            await self._refresh(now_ms)
         return self.catalogue
 
     async def _refresh(self, now_ms: int) -> None:
         self.fetches += 1
         try:
-            gifts = parse_gift_list(await self.fetch())
+            parsed = parse_gift_list(await self.fetch())
         except (PlatformError, TransportError, RemoteProtocolError) as exc:
             self.failures += 1
             self.last_error = str(exc)
             self._retry_at_ms = now_ms + RETRY_AFTER_MS
-            logger.warning("gift catalogue: fetch failed (%s); kept the older one", exc)
             return
-        self.catalogue = GiftCatalogue(gifts, now_ms)
+        self.catalogue = GiftCatalogue(parsed.gifts, now_ms)
+        self.skipped_entries += parsed.skipped
         self.last_error = None
-        if self.cache_path is not None:
+        if self.cache is not None:
             try:
-                await anyio.to_thread.run_sync(
-                    write_json, self.cache_path, self.catalogue.to_json()
-                )
+                await self.cache.save(self.catalogue.to_json())
+                self.cache_error = None
             except OSError as exc:
-                logger.warning("gift catalogue: not cached in %s: %s", self.cache_path, exc)
+                self.cache_error = str(exc)

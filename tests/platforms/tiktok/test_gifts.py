@@ -18,6 +18,7 @@ from dylived.platforms.tiktok.decode import decode_message
 from dylived.platforms.tiktok.gifts import GiftCatalogue, GiftCatalogueKeeper, enrich_gift_row
 from dylived.platforms.tiktok.streaks import GiftStreaks
 from dylived.sim.tiktok import gifts as sim_gifts
+from dylived.store.filecache import JsonFileCache
 from tests.conftest import capture_path
 
 
@@ -34,7 +35,9 @@ def _served(now_ms: int = T0) -> Mapping[str, Any]:
 
 
 def _catalogue() -> GiftCatalogue:
-    return GiftCatalogue(gifts.parse_gift_list(_served()), T0)
+    parsed = gifts.parse_gift_list(_served())
+    assert parsed.skipped == 0
+    return GiftCatalogue(parsed.gifts, T0)
 
 
 def _real_gift_payloads() -> list[bytes]:
@@ -84,8 +87,8 @@ def test_unusable_entries_are_skipped_and_string_ids_kept() -> None:
         "status_code": 0,
         "data": {"gifts": [{"id": "5655", "name": "Rose", "diamond_count": 1}, {"name": "?"}, 7]},
     }
-    parsed = gifts.parse_gift_list(body)
-    assert list(parsed) == ["5655"]
+    parsed, skipped = gifts.parse_gift_list(body)
+    assert (list(parsed), skipped) == (["5655"], 2)
     assert (parsed["5655"].diamond_count, parsed["5655"].gift_type) == (1, 0)
 
 
@@ -155,13 +158,15 @@ class _Signer:
 async def test_the_catalogue_is_fetched_once_a_day_and_cached_in_a_file(tmp_path: Path) -> None:
     path = tmp_path / "state" / "tiktok-gifts.json"
     signer = _Signer()
-    keeper = GiftCatalogueKeeper(signer, path)
+    keeper = GiftCatalogueKeeper(signer, JsonFileCache(path))
     first = await keeper.current(T0)
     assert first is not None
     assert first.gifts["5827"].name == "Ice Cream Cone"
     assert await keeper.current(T0 + DAY_MS - 1) is first
     assert signer.calls == 1
-    restarted = GiftCatalogueKeeper(signer, path)  # a daemon restart: the file, no fetch
+    restarted = GiftCatalogueKeeper(
+        signer, JsonFileCache(path)
+    )  # a daemon restart: the file, no fetch
     cached = await restarted.current(T0 + 1000)
     assert cached is not None
     assert cached.gifts == first.gifts
@@ -179,7 +184,7 @@ async def test_the_catalogue_is_fetched_once_a_day_and_cached_in_a_file(tmp_path
 @pytest.mark.anyio
 async def test_a_failed_refresh_keeps_the_old_catalogue_and_waits_an_hour(tmp_path: Path) -> None:
     signer = _Signer()
-    keeper = GiftCatalogueKeeper(signer, tmp_path / "gifts.json")
+    keeper = GiftCatalogueKeeper(signer, JsonFileCache(tmp_path / "gifts.json"))
     old = await keeper.current(T0)
     signer.failing = True
     later = T0 + DAY_MS + 5
@@ -198,7 +203,7 @@ async def test_a_corrupt_cache_file_is_ignored_and_replaced(tmp_path: Path) -> N
     path = tmp_path / "gifts.json"
     path.write_bytes(b'{"version": 1, "gifts": [[')
     signer = _Signer()
-    catalogue = await GiftCatalogueKeeper(signer, path).current(T0)
+    catalogue = await GiftCatalogueKeeper(signer, JsonFileCache(path)).current(T0)
     assert catalogue is not None
     assert signer.calls == 1
     assert GiftCatalogue.from_json(json.loads(path.read_text(encoding="utf-8"))) == catalogue

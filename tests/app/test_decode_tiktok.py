@@ -5,30 +5,13 @@ from __future__ import annotations
 
 import base64
 import gzip
-import json
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
 from dylived.platforms.tiktok._pb import tiktok_pb2 as pb
-from tests.conftest import REPO_ROOT, capture_path
+from tests.app.test_decode_cli import _decode, _lines as _rows
+from tests.conftest import capture_path
 from tests.platforms.tiktok.test_capture import CAPTURE, assert_row_has_its_values, capture_lines
-
-
-def _decode(*args: str, stdin: bytes | None = None) -> subprocess.CompletedProcess[bytes]:
-    return subprocess.run(
-        [sys.executable, "-m", "dylived", "decode", *args],
-        cwd=REPO_ROOT,
-        input=stdin,
-        capture_output=True,
-        check=False,
-        timeout=60,
-    )
-
-
-def _rows(result: subprocess.CompletedProcess[bytes]) -> list[dict[str, Any]]:
-    return [json.loads(line) for line in result.stdout.decode("utf-8").splitlines()]
 
 
 def _frame(lines: list[dict[str, Any]], log_id: int, ext: str = "") -> bytes:

@@ -1,1 +1,0 @@
-"""The TikTok personality of the simulator (being built; ``gifts`` serves the gift list)."""

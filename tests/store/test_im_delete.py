@@ -165,3 +165,24 @@ async def test_a_replayed_deletion_is_ignored_and_marks_nothing_new(db_path: Pat
     replay = _im_delete(5, T0 + 2, users=(VIEWER,))  # the push server's replay, same msg_id
     await _store(db_path, [[*rows, replay]])
     assert _marked(db_path) == [("im_delete", "5", 0), ("chat", "6", 0)]
+
+
+async def test_a_user_deletion_reaches_back_20000_rows_a_message_deletion_any_distance(
+    db_path: Path,
+) -> None:
+    filler = [
+        {"type": "like", "msg_id": str(100 + n), "received_at_ms": T0 + 2, "count": 1}
+        for n in range(19_998)
+    ]
+    rows = [
+        _chat(1, OTHER, "old, named by id", T0),
+        _chat(2, VIEWER, "20,001 rows back", T0 + 1),
+        _chat(3, VIEWER, "20,000 rows back", T0 + 1),
+        *filler,
+        _chat(4, VIEWER, "on screen", T0 + 3),
+        _im_delete(5, T0 + 4, msgs=(1,), users=(VIEWER,)),
+    ]
+    await _store(db_path, [rows])
+    marked = query(db_path, "SELECT msg_id FROM events WHERE deleted = 1 ORDER BY seq")
+    assert marked == [("1",), ("3",), ("4",)]
+    assert query(db_path, "SELECT count(*) FROM events") == [(len(rows),)]

@@ -5,7 +5,8 @@
     dylived print-config [--config PATH]     the effective config, secrets masked
                                              (both: dylived.config.commands)
     dylived demo [--seconds N] [--dir DIR]   simulator + daemon on loopback (dylived.app.demo)
-    dylived decode [FILE|-] [--acks]         decode captured webcast frames (dylived.app.decode)
+    dylived decode [FILE|-] [--acks] [--platform NAME]
+                                             decode captured webcast frames (dylived.app.decode)
 
 Exit codes: 0 ok, 1 failure, 2 usage, 78 configuration error (EX_CONFIG).
 """
@@ -78,6 +79,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     decode.add_argument(
         "--acks", action="store_true", help="also print the ack frames the session would send"
+    )
+    decode.add_argument(
+        "--platform",
+        default=None,
+        metavar="NAME",
+        help="whose frames these are (a registered platform; default: the default platform)",
     )
     return parser
 

@@ -1,10 +1,12 @@
-"""`dylived decode [FILE|-] [--acks]`: decode captured webcast frames, one JSON row per event.
+"""`dylived decode [FILE|-] [--acks] [--platform NAME]`: decode captured webcast frames, one JSON
+row per event.
 
 The debugging tool for protocol changes. Input is either one binary PushFrame (the raw bytes of
 one WebSocket message) or text with one hex-encoded frame per line (detected when the input is
 nothing but hex digits and whitespace; blank lines are skipped, frames are numbered by
 non-blank line from 1). Frames go through the platform's ``wire.session.WebcastSession``
-exactly as the daemon feeds them (the registry's default platform; its ``EventCodec``), and
+exactly as the daemon feeds them (the ``EventCodec`` of the registered platform ``--platform``
+names, the registry's default when none; an unknown name exits 2 listing the known ones), and
 each event is printed as its dataset.md row on its own line (UTF-8, not ASCII-escaped).
 Unknown methods print as ``{"type": "unknown", "method": …, "payload_base64": …}`` so that
 new message types can be studied.
@@ -93,7 +95,13 @@ def decode_stream(
 
 
 def decode_command(args: argparse.Namespace) -> int:
-    """The ``dylived decode`` entry point (``args.file``: a path or ``-``; ``args.acks``)."""
+    """The ``dylived decode`` entry point (``args.file``: a path or ``-``; ``args.acks``;
+    ``args.platform``: a registered platform's name or None)."""
+    try:
+        codec = registry.get(getattr(args, "platform", None) or registry.DEFAULT).codec
+    except ValueError as exc:
+        print(f"dylived decode: {exc}", file=sys.stderr)
+        return 2
     if args.file == "-":
         data = sys.stdin.buffer.read()
     else:
@@ -103,4 +111,4 @@ def decode_command(args: argparse.Namespace) -> int:
         except OSError as exc:
             print(f"dylived decode: {exc}", file=sys.stderr)
             return 1
-    return decode_stream(data, sys.stdout, sys.stderr, show_acks=args.acks)
+    return decode_stream(data, sys.stdout, sys.stderr, show_acks=args.acks, codec=codec)

@@ -326,6 +326,15 @@ class StoredEvent:
     row: Mapping[str, Any]
 
 
+def _stored_row(payload: str, deleted: int) -> dict[str, Any]:
+    """The row as stored; one a moderator's deletion marked (migration 0006) gains
+    ``"deleted": true`` at its end (unmarked rows are exactly as stored)."""
+    row: dict[str, Any] = json.loads(payload)
+    if deleted:
+        row["deleted"] = True
+    return row
+
+
 # ---------------------------------------------------------------- shared queries
 
 
@@ -511,11 +520,12 @@ class Database:
         Page with the last returned ``seq``; ``follow`` streaming polls this.
         """
         async with self._conn.execute(
-            "SELECT seq, payload FROM events WHERE session_id = ? AND seq > ? ORDER BY seq LIMIT ?",
+            "SELECT seq, payload, deleted FROM events "
+            "WHERE session_id = ? AND seq > ? ORDER BY seq LIMIT ?",
             (session_id, after_seq, limit),
         ) as cursor:
             rows = await cursor.fetchall()
-        return [StoredEvent(r[0], session_id, json.loads(r[1])) for r in rows]
+        return [StoredEvent(r[0], session_id, _stored_row(r[1], r[2])) for r in rows]
 
     async def summary(self, session_id: int) -> dict[str, Any] | None:
         """The dataset.md summary of a session, computed now from the stored rows."""

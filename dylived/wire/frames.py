@@ -50,8 +50,9 @@ class PushSchema:
     ``push_frame`` and ``response`` are protobuf message classes with the PushFrame fields
     1–8 and the Response fields 1–10 under the names of protocol.md §2.6; the Response fields a
     platform's schema does not have (``push_server_v2``, ``proxy_server``, ``live_cursor``)
-    read as empty; PushFrame's field 5 (the headers) is found by number, since the schemas name
-    it differently (Douyin ``headers_list``, TikTok ``headers``). ``heartbeat`` is the exact
+    read as empty; PushFrame's field 5 (the headers) and Response's field 1 (the messages) are
+    found by number, since the schemas name them differently (Douyin ``headers_list`` and
+    ``messages_list``, TikTok ``headers`` and ``messages``). ``heartbeat`` is the exact
     client heartbeat frame; ``ack_encoding`` the ``payload_encoding`` of an ack ("" leaves the
     field unset).
     """
@@ -61,10 +62,13 @@ class PushSchema:
     heartbeat: bytes = HEARTBEAT_FRAME
     ack_encoding: str = ""
     headers_field: str = field(init=False)
+    messages_field: str = field(init=False)
 
     def __post_init__(self) -> None:
         name = self.push_frame.DESCRIPTOR.fields_by_number[5].name
         object.__setattr__(self, "headers_field", name)
+        messages = self.response.DESCRIPTOR.fields_by_number[1].name
+        object.__setattr__(self, "messages_field", messages)
 
 
 @dataclass(frozen=True, slots=True)
@@ -229,7 +233,7 @@ def parse_response(payload: bytes, schema: PushSchema) -> PushResponse:
     )
     messages = tuple(
         RawMessage(message.method, message.msg_id & _UINT64_MASK, message.payload)
-        for message in response.messages_list
+        for message in getattr(response, schema.messages_field)
     )
     return PushResponse(meta, messages)
 

@@ -30,7 +30,7 @@ RENAMES: dict[str, dict[str, str]] = {
 ZERO_WHEN_ABSENT = {"follow_count", "share_count", "diamond_count", "people_count"}
 
 
-def _lines() -> list[Any]:
+def capture_lines() -> list[Any]:
     path = CAPTURES_DIR / CAPTURE
     if not path.exists():
         return []
@@ -49,7 +49,7 @@ def _matches(actual: Any, expected: Any) -> bool:
             and len(actual) == len(expected)
             and all(_matches(a, e) for a, e in zip(actual, expected, strict=True))
         )
-    return bool(actual == expected)
+    return type(actual) is type(expected) and bool(actual == expected)  # 1 is not True
 
 
 def _row(line: dict[str, Any]) -> dict[str, Any]:
@@ -58,20 +58,29 @@ def _row(line: dict[str, Any]) -> dict[str, Any]:
 
 def test_the_capture_holds_the_methods_provenance_lists() -> None:
     capture_path(CAPTURE)  # skips when absent
-    lines = _lines()
+    lines = capture_lines()
     assert len(lines) == 48
     assert {line["method"] for line in lines} <= KNOWN_METHODS
     assert len({line["method"] for line in lines}) == 24
 
 
+_ABSENT = pytest.param(None, marks=pytest.mark.skip(reason=f"{CAPTURE} absent"))
+
+
 @pytest.mark.parametrize(
-    "line", _lines() or [pytest.param(None, marks=pytest.mark.skip(reason=f"{CAPTURE} absent"))],
+    "line",
+    capture_lines() or [_ABSENT],
     ids=lambda line: f"{line['method']}-{line['expect']['msg_id']}" if line else "absent",
-)  # fmt: skip
+)
 def test_real_payload_decodes_to_its_values(line: dict[str, Any]) -> None:
+    assert_row_has_its_values(_row(line), line)
+
+
+def assert_row_has_its_values(row: dict[str, Any], line: dict[str, Any]) -> None:
+    """``row`` (what the decoder made of ``line``'s payload) carries every value the line
+    records, under the row's names (also used by the ``dylived decode`` tests)."""
     expect = dict(line["expect"])
     method = line["method"]
-    row = _row(line)
     assert row["platform"] == "tiktok"
     assert row["type"] not in ("unknown", "undecodable")
     assert row["server_time_ms"] == expect.pop("create_time", None)
@@ -89,7 +98,7 @@ def test_real_payload_decodes_to_its_values(line: dict[str, Any]) -> None:
 
 def test_real_gift_streak_closer_is_kept_and_a_mid_streak_row_is_held() -> None:
     capture_path(CAPTURE)  # skips when absent
-    gifts = [_row(line) for line in _lines() if line["method"] == "WebcastGiftMessage"]
+    gifts = [_row(line) for line in capture_lines() if line["method"] == "WebcastGiftMessage"]
     mid, closer = sorted(gifts, key=lambda r: r["repeat_end"])
     assert (mid["streakable"], mid["repeat_end"], mid["streak_final"]) == (True, 0, False)
     assert (closer["repeat_end"], closer["streak_final"], closer["diamond_total"]) == (1, True, 1)

@@ -1,0 +1,75 @@
+"""The gift list over real HTTP on 127.0.0.1: the TikTok personality with the two lines that
+wire ``sim/tiktok/gifts.py`` in (the lines routes.py is to get), fetched by the real keeper,
+cached in a real file and put on a gift row that lacks its value."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from dylived.platforms.tiktok._pb import tiktok_pb2 as pb
+from dylived.platforms.tiktok.decode import decode_message
+from dylived.platforms.tiktok.gifts import GiftCatalogueKeeper, enrich_gift_row
+from dylived.sim import RoomSpec, Scenario, Simulator
+from dylived.sim.http import Answer, HttpRequest
+from dylived.sim.tiktok import TikTokPersonality, gifts
+from dylived.store.filecache import JsonFileCache
+
+
+pytestmark = pytest.mark.anyio
+
+SCENARIO = Scenario(rooms=(RoomSpec("sim.creator", platform="tiktok", nickname="Sim"),))
+
+
+class WithGifts(TikTokPersonality):
+    def endpoint_of(self, path: str) -> str | None:
+        return gifts.endpoint_of(path) or super().endpoint_of(path)
+
+    async def answer(self, endpoint: str, request: HttpRequest, sim: Simulator) -> Answer:
+        if endpoint == gifts.ENDPOINT:
+            return gifts.answer(time.time_ns() // 1_000_000)
+        return await super().answer(endpoint, request, sim)
+
+
+async def test_the_keeper_fetches_the_simulators_gift_list_once_and_enriches(
+    tmp_path: Path,
+) -> None:
+    async with (
+        Simulator.running(SCENARIO, personalities=[WithGifts()]) as sim,
+        httpx.AsyncClient(base_url=sim.web_base) as client,
+    ):
+        room = sim.room("sim.creator")
+        room.go_live()
+        room_id = room.room_id
+
+        async def fetch() -> Mapping[str, Any]:
+            reply = await client.get(f"/webcast/rooms/{room_id}/gifts")
+            reply.raise_for_status()
+            body: Mapping[str, Any] = reply.json()
+            return body
+
+        keeper = GiftCatalogueKeeper(fetch, JsonFileCache(tmp_path / "tiktok-gifts.json"))
+        now_ms = time.time_ns() // 1_000_000
+        catalogue = await keeper.current(now_ms)
+        assert await keeper.current(now_ms + 60_000) is catalogue
+        tiktok_own = await client.get("/webcast/gift/list/", params={"room_id": room_id})
+    assert [r.endpoint for r in sim.observed.requests] == [gifts.ENDPOINT] * 2
+    assert tiktok_own.json()["data"]["gifts"][0]["name"] == "Rose"
+    assert catalogue is not None
+    assert keeper.fetches == 1
+    assert (tmp_path / "tiktok-gifts.json").is_file()
+    message = pb.GiftMessage(gift_id=6369, repeat_count=2)
+    message.gift.type = 2
+    row = enrich_gift_row(
+        decode_message("WebcastGiftMessage", message.SerializeToString()), catalogue
+    )
+    assert (row["gift_name"], row["gift_diamond_count"], row["diamond_total"]) == (
+        "Lion",
+        29999,
+        59998,
+    )

@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import errno
 import grp
-import ipaddress
 import logging
 import os
 import socket
@@ -44,6 +43,7 @@ import h11
 from anyio.abc import SocketAttribute
 from anyio.streams.stapled import MultiListener
 
+from dylived.config.values import is_loopback_host
 from dylived.control.api import DaemonFacade
 from dylived.control.routes import (
     ROUTES,
@@ -344,11 +344,7 @@ class ControlServer:
         self, host: str, port: int, what: str, *, loopback_only: bool
     ) -> tuple[MultiListener[anyio.abc.SocketStream], tuple[str, int]]:
         host = host.strip("[]")
-        try:
-            loopback = host == "localhost" or ipaddress.ip_address(host).is_loopback
-        except ValueError:
-            loopback = False
-        if loopback_only and not loopback:
+        if loopback_only and not is_loopback_host(host):
             raise ControlError(
                 f"the listener for {what} must be on a loopback address, not {host!r}"
             )

@@ -524,20 +524,9 @@ class _Connection:
 
     async def _respond(self, request: Request) -> bool:
         """Answer one request; False when the connection must be dropped."""
-        refused = await self.server.web_access.check(request) if self.web else None
-        if refused is not None:
-            await self._send_response(refused, close=False)
-            return True
-        if request.method in STATE_CHANGING_METHODS:
-            self._audit(request)
         try:
             with anyio.fail_after(self.settings.handler_timeout_s):
-                response = await dispatch(
-                    self.server.facade,
-                    request,
-                    metrics_only=self.metrics_only,
-                    routes=WEB_ROUTES if self.web else ROUTES,
-                )
+                response = await self._route(request)
         except TimeoutError:
             logger.warning("control %s %s timed out", request.method, request.path)
             response = error_response(504, "timeout", "the daemon did not answer in time")
@@ -548,6 +537,20 @@ class _Connection:
             return await self._send_stream(response)
         await self._send_response(response, close=self.metrics_only)
         return True
+
+    async def _route(self, request: Request) -> Response | StreamResponse:
+        """The web listener's access check (web/access.py), the audit line, then the route."""
+        refused = await self.server.web_access.check(request) if self.web else None
+        if refused is not None:
+            return refused
+        if request.method in STATE_CHANGING_METHODS:
+            self._audit(request)
+        return await dispatch(
+            self.server.facade,
+            request,
+            metrics_only=self.metrics_only,
+            routes=WEB_ROUTES if self.web else ROUTES,
+        )
 
     def _audit(self, request: Request) -> None:
         """The log line of a state-changing request: who sent it (credentials, or address)."""

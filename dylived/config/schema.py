@@ -21,7 +21,14 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from dylived.config.values import Converter, Secret, got, nonempty_text, text
+from dylived.config.values import (
+    Converter,
+    Secret,
+    got,
+    is_loopback_host,
+    nonempty_text,
+    text,
+)
 from dylived.model import EVENT_TYPES
 from dylived.net.proxy import ProxyUrl, parse_proxy
 from dylived.platforms import registry
@@ -185,6 +192,19 @@ def listen(value: Any) -> str:
     raise ValueError(f'expected "host:port" (e.g. "127.0.0.1:9464") or "" for off, got {value!r}')
 
 
+def web_token(value: Any) -> Secret:
+    """``web.token``: "" (none) or at least 16 printable ASCII characters, kept as a Secret."""
+    raw = text(value)
+    if raw and (len(raw) < 16 or not all(33 <= ord(c) < 127 for c in raw)):
+        raise ValueError("must be at least 16 printable ASCII characters without spaces")
+    return Secret(raw)
+
+
+def is_loopback_listen(listen_value: str) -> bool:
+    """True when a ``host:port`` (checked by ``listen``) names a loopback host."""
+    return is_loopback_host(listen_value.rpartition(":")[0])
+
+
 def timezone(value: Any) -> str:
     try:
         ZoneInfo(text(value))
@@ -287,6 +307,7 @@ SPECS: dict[str, dict[str, Converter]] = {
         "title_exclude": parse_keywords,
     },
     "capture": {"capture_events": boolean, "exclude_events": event_list},
+    "web": {"listen": listen, "token": web_token},
 }
 # Each platform's section, with the keys and converters its package defines.
 SPECS.update((name, dict(spec.options)) for name, spec in registry.specs().items())

@@ -427,7 +427,7 @@ def test_the_tiktok_section_masks_its_secrets_and_checks_its_keys() -> None:
 def test_a_section_of_an_unknown_platform_is_an_error() -> None:
     assert problems_of("[youtube]\nkey = 1\n") == (
         "youtube: unknown key; expected one of daemon, control, poll, recording, capture, "
-        "douyin, tiktok, broadcaster, notify, hooks",
+        "web, douyin, tiktok, broadcaster, notify, hooks",
     )
 
 

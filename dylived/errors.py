@@ -17,6 +17,7 @@ these once, at the edge that calls the foreign library (``net/``, ``store/``, ``
     │   │   │                        carries retry_after when the platform said so (429)
     │   │   ├── BlockedResponse      an HTTP answer that means "blocked" (net/http.py)
     │   │   └── HandshakeRejected    the push upgrade was refused (net/ws.py)
+    │   ├── CookieRejected           the configured login cookie was refused (sign in again)
     │   └── UpstreamError            5xx, malformed JSON, unexpected shape; retryable
     ├── TransportError               the network failed (connect, timeout, reset); retryable
     │   └── PushClosed               an open push connection ended (net/ws.py)
@@ -84,6 +85,14 @@ class RiskControl(PlatformError):
     def __init__(self, message: str, retry_after: float | None = None) -> None:
         super().__init__(message)
         self.retry_after = retry_after
+
+
+class CookieRejected(PlatformError):
+    """The platform refused the configured login cookie with an error (expired, revoked).
+
+    A refusal that still answers (a logged-out viewer's status) is ``LiveStatus.cookie_accepted
+    = False`` instead; both become one ``cookie_invalid`` alert (``alerts/sources.py``).
+    """
 
 
 class UpstreamError(PlatformError):

@@ -95,6 +95,11 @@ class LiveStatus:
     # Platform-owned values with no shared meaning, read only by that platform's package
     # (e.g. a "sec_uid").
     extra: Mapping[str, str] = field(default_factory=dict)
+    # The configured login cookie as the platform took it: True logged in, False refused (the
+    # answer was for a logged-out viewer: expired or revoked), None when no login cookie is
+    # configured or the answer did not say. ``cookie_problem`` says why when False.
+    cookie_accepted: bool | None = None
+    cookie_problem: str = ""
 
 
 class StreamChoice(NamedTuple):

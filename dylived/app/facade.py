@@ -360,6 +360,8 @@ class Facade:
                 "database_bytes": db_bytes,
                 "status_line": self._last_status_line,
                 "hooks": self.hooks.status() if self.hooks else None,
+                # platforms refusing their configured login cookie (alerts/sources.py)
+                "cookies": self.alerts.cookies.status() if self.alerts else {},
                 "platforms": {
                     platform: platform_block(gate)
                     for platform, gate in self.watchlist.gate_statistics().items()

@@ -112,7 +112,7 @@ async def test_segment_hooks_run_once_each_a_hanging_one_is_killed_and_a_restart
 
             def bob_hook_running() -> bool:  # started (it wrote its path), not yet settled
                 started = bob_starts.read_text().splitlines() if bob_starts.exists() else []
-                settled = sum(n for state, n in query(db, RUNS, "bob") if state != "due")
+                settled = sum(int(n) for state, n in query(db, RUNS, "bob") if state != "due")
                 return len(started) > settled
 
             await wait_for(bob_hook_running, 20, "one of bob's hooks running")

@@ -28,7 +28,7 @@ from tests.record.test_daemon_recording import count, daemon, dylivectl, ffmpeg_
 
 pytestmark = [pytest.mark.anyio, pytest.mark.e2e, pytest.mark.slow]
 TZ = "Asia/Shanghai"
-LEAD_S = 20  # a window opening this long after the daemon starts (it must be live by then)
+LEAD_S = 30  # a window opening this long after the daemon starts (it must be live by then)
 
 
 def write_config(

@@ -60,19 +60,19 @@ async def test_a_refused_login_cookie_is_one_cookie_invalid_until_it_is_accepted
                 return dict(client.get("/v1/status").json()["daemon"]["cookies"])
 
         with running_daemon(config, log=log):
-            await wait_for(lambda: enters() >= 4, 20, "polls with the cookie accepted")
-            await wait_for(sock.exists, 10, "the control socket", interval=0.2)
+            await wait_for(lambda: enters() >= 4, 40, "polls with the cookie accepted")
+            await wait_for(sock.exists, 20, "the control socket", interval=0.2)
             assert cookies_status() == {}
             assert not webhook.bodies("/ok", "cookie_invalid")
             await refuse(True)
-            await wait_for(lambda: webhook.bodies("/ok", "cookie_invalid"), 15, "cookie_invalid")
+            await wait_for(lambda: webhook.bodies("/ok", "cookie_invalid"), 25, "cookie_invalid")
             seen = enters()
-            await wait_for(lambda: enters() >= seen + 6, 15, "more refused polls of both")
+            await wait_for(lambda: enters() >= seen + 6, 25, "more refused polls of both")
             [alert] = webhook.bodies("/ok", "cookie_invalid")  # once, though every poll saw it
             refused_status = cookies_status()
             printed = await ctl(sock, "status")
             await refuse(False)
-            await wait_for(lambda: cookies_status() == {}, 15, "the cookie accepted again")
+            await wait_for(lambda: cookies_status() == {}, 25, "the cookie accepted again")
             await refuse(True)
             await wait_for(
                 lambda: len(webhook.bodies("/ok", "cookie_invalid")) == 2, 15, "a second expiry"

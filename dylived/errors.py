@@ -21,6 +21,7 @@ these once, at the edge that calls the foreign library (``net/``, ``store/``, ``
     │   │                            cookie; ``needs`` names the key to configure
     │   ├── StatusUncertain          an answer that proves nothing either way (an account
     │   │                            "not found" while live): not the end of a session
+    │   ├── CookieRejected           the configured login cookie was refused (sign in again)
     │   └── UpstreamError            5xx, malformed JSON, unexpected shape; retryable
     ├── TransportError               the network failed (connect, timeout, reset); retryable
     │   └── PushClosed               an open push connection ended (net/ws.py)
@@ -100,6 +101,14 @@ class RestrictedRoom(PlatformError):
 
 class StatusUncertain(PlatformError):
     """An answer that proves nothing (e.g. "user not found" about a user who was just live)."""
+
+
+class CookieRejected(PlatformError):
+    """The platform refused the configured login cookie with an error (expired, revoked).
+
+    A refusal that still answers (a logged-out viewer's status) is ``LiveStatus.cookie_accepted
+    = False`` instead; both become one ``cookie_invalid`` alert (``alerts/sources.py``).
+    """
 
 
 class UpstreamError(PlatformError):

@@ -97,6 +97,11 @@ class LiveStatus:
     extra: Mapping[str, str] = field(default_factory=dict)
     # Live, but the broadcaster paused it (the session and its recording go on).
     paused: bool = False
+    # The configured login cookie as the platform took it: True logged in, False refused (the
+    # answer was for a logged-out viewer: expired or revoked), None when no login cookie is
+    # configured or the answer did not say. ``cookie_problem`` says why when False.
+    cookie_accepted: bool | None = None
+    cookie_problem: str = ""
 
 
 class StreamChoice(NamedTuple):

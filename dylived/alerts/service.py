@@ -3,7 +3,8 @@
 ``async with Alerts.open(config) as alerts`` (``config`` returns the running config) gives the
 daemon: ``alerts.bus`` (subscribe hooks here later), ``alerts.sessions`` (the session store's
 observer), ``alerts.breaker_changed`` (a platform gate's ``on_breaker``),
-``alerts.capture_observer(ctx, component)``, ``alerts.run`` (a task of the daemon's service
+``alerts.capture_observer(ctx, component)``, ``alerts.cookie_checked(fetch)`` (the status
+fetcher, telling ``cookie_invalid``), ``alerts.run`` (a task of the daemon's service
 group: the dispatcher's sender and the disk watch); ERRORs logged under ``dylived`` become
 ``daemon_error`` while it is open. Its own HTTP client (``net/http.py``), so a
 hanging webhook never holds a connection the platform polls need.
@@ -13,7 +14,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
 import anyio
@@ -22,7 +23,15 @@ import anyio.abc
 from dylived import __version__
 from dylived.alerts.delivery import Dispatcher
 from dylived.alerts.events import Alert, AlertBus
-from dylived.alerts.sources import BreakerAlerts, DiskWatch, ErrorLogAlerts, SessionAlerts
+from dylived.alerts.sources import (
+    BreakerAlerts,
+    CookieAlerts,
+    DiskWatch,
+    ErrorLogAlerts,
+    SessionAlerts,
+)
+from dylived.errors import CookieRejected
+from dylived.model import LiveStatus
 from dylived.net.http import HttpClient
 
 
@@ -36,6 +45,7 @@ class Alerts:
         self.bus.subscribe(self.dispatcher.offer)
         self.sessions = SessionAlerts(self.bus)
         self._breaker = BreakerAlerts(self.bus)
+        self.cookies = CookieAlerts(self.bus)
         self.disk = DiskWatch(
             self.bus,
             lambda: (config().daemon.recordings_dir, config().recording.min_free),
@@ -57,6 +67,23 @@ class Alerts:
 
     def breaker_changed(self, platform: str, opened: bool, detail: str) -> None:
         self._breaker.changed(platform, opened, detail)
+
+    def cookie_checked(
+        self, fetch: Callable[[Any], Awaitable[LiveStatus]]
+    ) -> Callable[[Any], Awaitable[LiveStatus]]:
+        """``fetch`` (a broadcaster's status check), telling :class:`CookieAlerts` its verdict."""
+
+        async def fetched(broadcaster: Any) -> LiveStatus:
+            key, platform = str(broadcaster.key), str(broadcaster.platform)
+            try:
+                status = await fetch(broadcaster)
+            except CookieRejected as exc:
+                self.cookies.seen(key, platform, False, str(exc))
+                raise
+            self.cookies.seen(key, platform, status.cookie_accepted, status.cookie_problem)
+            return status
+
+        return fetched
 
     def capture_observer(self, ctx: Any, component: Any) -> Any:
         """Have an EventCapture component tell ``capture_gave_up``; returns the component."""

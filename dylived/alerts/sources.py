@@ -9,6 +9,10 @@ Each source is one small call at the place it happens (the daemon wires them):
   because the daemon stops sends no ``ended`` (it may resume after the restart).
 - ``capture_gave_up``: the capture component gave up on the event stream.
 - ``blocked`` / ``unblocked``: a platform gate's circuit breaker opened / closed again.
+- ``cookie_invalid``: :class:`CookieAlerts`, told by each status check whether the platform
+  took its configured login cookie (``LiveStatus.cookie_accepted``, or a ``CookieRejected``
+  answer): once per platform and episode (logged as a WARNING), again only after a check saw
+  the cookie accepted (logged too); ``status()`` is ``daemon.cookies`` of the status.
 - ``disk_low``: :class:`DiskWatch`, free space of the recordings directory under
   ``recording.min_free`` (once per episode: again only after it recovered).
 - ``daemon_error``: :class:`ErrorLogAlerts`, a logging handler on the ``dylived`` logger: an
@@ -151,6 +155,56 @@ class BreakerAlerts:
         )
 
 
+class CookieAlerts:
+    """``cookie_invalid`` once a platform refuses its configured login cookie (per episode)."""
+
+    def __init__(self, bus: AlertBus) -> None:
+        self._bus = bus
+        self._refused: dict[str, dict[str, Any]] = {}  # platform → what status shows
+        self._episodes: dict[str, int] = {}
+
+    def status(self) -> dict[str, dict[str, Any]]:
+        """The platforms whose cookie is refused now: since when, seen by whom, why."""
+        return {platform: dict(state) for platform, state in self._refused.items()}
+
+    def seen(self, broadcaster: str, platform: str, accepted: bool | None, problem: str) -> None:
+        """One status check's verdict on the cookie (None: no login cookie, or not said)."""
+        if accepted is None:
+            return
+        if accepted:
+            if self._refused.pop(platform, None) is not None:
+                logger.info("%s accepts the configured login cookie again", platform)
+            return
+        if platform in self._refused:
+            return
+        episode = self._episodes[platform] = self._episodes.get(platform, 0) + 1
+        since_ms = time.time_ns() // 1_000_000
+        self._refused[platform] = {
+            "since_ms": since_ms,
+            "broadcaster": broadcaster,
+            "detail": problem,
+        }
+        logger.warning(
+            "%s no longer accepts the configured login cookie (seen polling %s): %s; "
+            "sign in again and put the new Cookie header in [%s] cookies",
+            platform,
+            broadcaster,
+            problem,
+            platform,
+        )
+        self._bus.publish(
+            Alert(
+                "cookie_invalid",
+                f"{platform} no longer accepts the configured cookie (expired or revoked): "
+                f"sign in again and update [{platform}] cookies",
+                f"cookie_invalid:{platform}:{episode}",
+                broadcaster,
+                platform,
+                details={"detail": problem},
+            )
+        )
+
+
 class DiskWatch:
     """``disk_low`` once free space under ``recordings_dir`` goes below ``min_free``."""
 
@@ -218,4 +272,4 @@ class ErrorLogAlerts(logging.Handler):
             self._loop.call_soon_threadsafe(self._bus.publish, alert)
 
 
-__all__ = ["BreakerAlerts", "DiskWatch", "ErrorLogAlerts", "SessionAlerts"]
+__all__ = ["BreakerAlerts", "CookieAlerts", "DiskWatch", "ErrorLogAlerts", "SessionAlerts"]

@@ -110,6 +110,11 @@ def cmd_status(client: ControlClient, args: argparse.Namespace) -> int:
     if d.get("platforms"):
         print()
         print(render.platforms_table(d["platforms"], now))
+    for platform, refused in (d.get("cookies") or {}).items():
+        print(
+            f"{platform}: the configured login cookie is refused since "
+            f"{render.clock(refused['since_ms'])} (cookie_invalid): {refused['detail']}"
+        )
     rows = []
     for b in status["broadcasters"]:
         capture = b.get("capture") or {}

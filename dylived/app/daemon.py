@@ -151,7 +151,7 @@ class Daemon:
             watchlist = Watchlist(
                 config.poll,
                 config.broadcasters,  # type: ignore[arg-type]
-                StatusSource(platforms.of(None), platforms.of).fetch,
+                alerts.cookie_checked(StatusSource(platforms.of(None), platforms.of).fetch),
                 WriterSessionStore(
                     writer, on_closed=housekeeper.session_closed, observer=alerts.sessions
                 ),

@@ -366,6 +366,8 @@ class Facade:
                 "status_line": self._last_status_line,
                 "web_url": self.web_url,
                 "hooks": self.hooks.status() if self.hooks else None,
+                # platforms refusing their configured login cookie (alerts/sources.py)
+                "cookies": self.alerts.cookies.status() if self.alerts else {},
                 "platforms": {
                     platform: platform_block(gate)
                     for platform, gate in self.watchlist.gate_statistics().items()

@@ -177,6 +177,8 @@ class DaemonFacade(Protocol):
                         "hooks": {"running": int, "due_at_start": int|None,
                                   "runs": {<hook>: {<result>: int}}}|None,  # [hooks]
                         "platforms": {<platform name>: <gate>, ...},
+                        "cookies": {<platform name>: {"since_ms": int, "broadcaster": str,
+                                    "detail": str}},  # login cookie refused (cookie_invalid)
                         "counts": {"broadcasters": int, "live": int, "recording": int,
                                    "paused": int, "sessions": int, "events": int,
                                    "segments": int}},

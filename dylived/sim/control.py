@@ -6,6 +6,7 @@ POST /_sim/rooms/{web_rid}/live        {"title": "…"}            → {"room_id
 POST /_sim/rooms/{web_rid}/offline     {"control": true}
 POST /_sim/rooms/{web_rid}/push        {"type": "chat", "content": "…"} → {"msg_id": …}
 POST /_sim/rooms/{web_rid}/fault       {"kind": "ws_drop", "duration": 5, "count": 2, …}
+POST /_sim/login                       {"refused": true}  login cookies expired (false: again ok)
 """
 
 from __future__ import annotations
@@ -77,6 +78,12 @@ async def handle_control(sim: Simulator, request: HttpRequest) -> Reply:
         return _reply(200, state(sim))
     if request.method == "GET" and parts == ["_sim", "observed"]:
         return _reply(200, observed(sim))
+    if request.method == "POST" and parts == ["_sim", "login"]:
+        try:
+            sim.logins_refused = bool(json.loads(request.body or b"{}")["refused"])
+        except (KeyError, TypeError, ValueError) as exc:
+            return _reply(400, {"error": f"expected {{'refused': bool}}: {exc}"})
+        return _reply(200, {"refused": sim.logins_refused})
     if request.method != "POST" or len(parts) != 4 or parts[1] != "rooms":
         return _reply(404, {"error": "unknown /_sim endpoint"})
     room = sim.rooms.get(parts[2])

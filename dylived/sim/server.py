@@ -61,6 +61,9 @@ class Simulator:
         }
         self.default_platform = default_platform(self.personalities)
         self.ttwids: set[str] = set()  # the ttwid cookies personalities issued (ByteDance's)
+        # True: a login cookie (e.g. a sessionid) is answered as a logged-out viewer's, as the
+        # real services do once it expired (``POST /_sim/login {"refused": true}``)
+        self.logins_refused = False
         self.rooms: dict[str, SimRoom] = {}
         self._msg_ids = itertools.count(7_390_000_000_000_000_001)
         self._room_ids = itertools.count(7_480_000_000_000_000_001 + self.scenario.seed * 10**6)

@@ -7,6 +7,7 @@ from __future__ import annotations
 import logging
 import time
 from pathlib import Path
+from types import SimpleNamespace
 
 import anyio
 import anyio.to_thread
@@ -14,10 +15,11 @@ import pytest
 
 from dylived.alerts.delivery import Dispatcher
 from dylived.alerts.events import Alert, AlertBus
+from dylived.alerts.service import Alerts
 from dylived.alerts.sources import BreakerAlerts, DiskWatch, ErrorLogAlerts
 from dylived.config.load import PollConfig
 from dylived.config.notify import NotifyTarget
-from dylived.errors import RiskControl
+from dylived.errors import CookieRejected, RiskControl
 from dylived.model import LiveStatus
 from dylived.net.http import HttpClient
 from dylived.watch.watchlist import PlatformGate
@@ -162,3 +164,57 @@ async def test_an_error_logged_anywhere_in_the_daemon_is_a_daemon_error_once_an_
     )
     assert second.details["message"] == "from a worker thread: 3"
     assert first.key != second.key
+
+
+async def test_a_refused_login_cookie_is_one_cookie_invalid_per_platform_and_episode() -> None:
+    verdicts: list[LiveStatus | Exception] = [
+        LiveStatus(live=False),  # no login cookie configured: nothing to say
+        LiveStatus(live=False, cookie_accepted=True),
+        LiveStatus(live=True, cookie_accepted=False, cookie_problem="logged-out answer"),
+        CookieRejected("the configured login cookie was refused: 用户未登录"),
+        LiveStatus(live=False, cookie_accepted=False, cookie_problem="logged-out answer"),
+        LiveStatus(live=False, cookie_accepted=True),  # works again
+        CookieRejected("the configured login cookie was refused: 请先登录"),
+    ]
+
+    async def fetch(broadcaster: object) -> LiveStatus:
+        verdict = verdicts.pop(0)
+        if isinstance(verdict, Exception):
+            raise verdict
+        return verdict
+
+    def who(key: str, platform: str = "douyin") -> SimpleNamespace:
+        return SimpleNamespace(key=key, platform=platform)
+
+    async with Alerts.open(lambda: SimpleNamespace(notify=())) as alerts:
+        seen = list[Alert]()
+        alerts.bus.subscribe(seen.append)
+        checked = alerts.cookie_checked(fetch)
+        statuses: list[LiveStatus | None] = []
+        for key in ("alice", "alice", "alice", "bob", "alice", "alice", "bob"):
+            try:
+                statuses.append(await checked(who(key)))
+            except CookieRejected:
+                statuses.append(None)
+            if len(statuses) == 5:
+                refused_then = alerts.cookies.status()
+        alerts.cookies.seen("carol", "tiktok", False, "sessionid refused")  # its own episode
+    assert [s.live if s else None for s in statuses] == [
+        False,
+        False,
+        True,
+        None,
+        False,
+        False,
+        None,
+    ]
+    assert [(a.event, a.key, a.broadcaster, a.platform) for a in seen] == [
+        ("cookie_invalid", "cookie_invalid:douyin:1", "alice", "douyin"),
+        ("cookie_invalid", "cookie_invalid:douyin:2", "bob", "douyin"),
+        ("cookie_invalid", "cookie_invalid:tiktok:1", "carol", "tiktok"),
+    ]
+    assert seen[0].details == {"detail": "logged-out answer"}
+    assert "请先登录" in seen[1].details["detail"]
+    assert refused_then["douyin"]["broadcaster"] == "alice"
+    assert set(alerts.cookies.status()) == {"douyin", "tiktok"}
+    assert alerts.cookies.status()["douyin"]["broadcaster"] == "bob"

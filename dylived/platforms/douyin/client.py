@@ -36,7 +36,13 @@ from dylived.errors import RoomNotFound, UpstreamError
 from dylived.model import LiveStatus
 from dylived.net.http import BlockedResponse, HttpClient
 from dylived.platforms.douyin.push import DouyinPush
-from dylived.platforms.douyin.status import RoomListEmpty, parse_enter, parse_reflow, sec_uid_of
+from dylived.platforms.douyin.status import (
+    RoomListEmpty,
+    carries_login,
+    parse_enter,
+    parse_reflow,
+    sec_uid_of,
+)
 from dylived.platforms.douyin.targets import (
     ResolvedTarget,
     ShareLocation,
@@ -186,6 +192,7 @@ class DouyinPlatform:
         self._share_base = settings.share_base.rstrip("/")
         self._user_agent = settings.user_agent
         self._cookies = _secret_text(settings.cookies).strip()
+        self._login_cookie = carries_login(self._cookies)  # web/enter then says if it took it
         self._enter_head = _enter_head(self._web_base, self._user_agent)
         self._rng = rng or random.Random()
         self._ttwid_lock = anyio.Lock()
@@ -360,10 +367,12 @@ class DouyinPlatform:
 
         With a web_rid: web/enter, falling back to the reflow API when it lists no room and a
         sec_uid is known (from the target or the body). With only a sec_uid: the reflow API.
+        When ``cookies`` carry a login cookie (``sessionid``…), web/enter's answer says whether
+        it still signs in: ``cookie_accepted`` of the status (``status.parse_enter``).
 
         Raises:
             RoomNotFound, RiskControl (``retry_after`` for a 429), TransportError,
-            UpstreamError.
+            UpstreamError; CookieRejected when an error answer asks for a sign-in.
 
         Cancel safety: safe (read-only).
         """
@@ -372,7 +381,7 @@ class DouyinPlatform:
                 self.enter_url(resolved.web_rid), referer=f"{self._web_base}/{resolved.web_rid}"
             )
             try:
-                return parse_enter(body, web_rid=resolved.web_rid)
+                return parse_enter(body, web_rid=resolved.web_rid, login_cookie=self._login_cookie)
             except RoomListEmpty as empty:
                 return await self._after_empty_room_list(resolved, empty)
         if resolved.sec_uid is not None:

@@ -15,15 +15,17 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterator, Mapping
-from typing import cast
+from typing import Any, cast
 
-from dylived.errors import RiskControl, RoomNotFound, UpstreamError
+from dylived.errors import CookieRejected, RiskControl, RoomNotFound, UpstreamError
 from dylived.model import LEGACY_QUALITIES, QUALITIES, LiveStatus, StreamVariant
 
 
 __all__ = [
     "ACCOUNT_DELETED_NICKNAME",
+    "LOGIN_COOKIES",
     "RoomListEmpty",
+    "carries_login",
     "decode_body",
     "douyin_extra",
     "parse_enter",
@@ -43,6 +45,11 @@ _REFLOW_REPLAY_TAG = "rtm_expr_tag=reflow_room_info"
 # status_code values meaning "no such content" (4001038 "该内容暂时无法无法查看").
 _NOT_FOUND_CODES = frozenset({4001038})
 _NOT_FOUND_MARKERS = ("不存在", "not exist", "not found")
+# An error that asks for a sign-in ("用户未登录", "请先登录", "登录失效"…): with a login cookie
+# configured, the cookie is what was refused.
+_LOGIN_MARKERS = ("登录", "not logged in", "login required", "please log in")
+# The login cookies of douyin.com (the browser's Cookie header carries them once signed in).
+LOGIN_COOKIES = frozenset({"sessionid", "sessionid_ss", "sid_tt", "sid_guard"})
 _RESOLUTION = re.compile(r"^(\d+)x(\d+)$")
 _COUNT = re.compile(r"^(\d+(?:\.\d+)?)(万|w|W|亿)?$")
 _COUNT_SCALE = {"万": 10_000, "w": 10_000, "W": 10_000, "亿": 100_000_000}
@@ -128,13 +135,22 @@ def _embedded_json(value: object) -> Mapping[str, object]:
     return _mapping(value)
 
 
-def decode_body(body: bytes | str | Mapping[str, object]) -> Mapping[str, object]:
+def carries_login(cookie_header: str) -> bool:
+    """Does a configured ``Cookie`` header carry a douyin.com login cookie (``sessionid``…)?"""
+    names = {part.split("=", 1)[0].strip() for part in cookie_header.split(";") if "=" in part}
+    return not names.isdisjoint(LOGIN_COOKIES)
+
+
+def decode_body(
+    body: bytes | str | Mapping[str, object], *, login_cookie: bool = False
+) -> Mapping[str, object]:
     """The JSON object of a status response, checked for the envelope ``{status_code, data}``.
 
     Raises:
         RiskControl: the body is empty (HTTP 200, 0 bytes): missing ttwid or blocked.
         UpstreamError: not JSON, not an object, or ``data`` is not an object.
         RoomNotFound: ``status_code`` says the room or content does not exist.
+        CookieRejected: ``login_cookie`` (one is configured) and the error asks for a sign-in.
     """
     if isinstance(body, Mapping):
         document: object = body
@@ -151,7 +167,7 @@ def decode_body(body: bytes | str | Mapping[str, object]) -> Mapping[str, object
         raise UpstreamError(f"status body is a JSON {type(document).__name__}, not an object")
     code = _integer(document.get("status_code", 0))
     if code != 0:
-        _raise_status_code(document, code)
+        _raise_status_code(document, code, login_cookie)
     data = document.get("data")
     if not isinstance(data, Mapping):
         raise UpstreamError("status body has no 'data' object")
@@ -165,7 +181,9 @@ def _loads_text(text: str) -> object:
         raise UpstreamError(f"status body is not JSON: {exc}") from None
 
 
-def _raise_status_code(document: Mapping[str, object], code: int | None) -> None:
+def _raise_status_code(
+    document: Mapping[str, object], code: int | None, login_cookie: bool
+) -> None:
     data = _mapping(document.get("data"))
     message = (
         _first(
@@ -179,6 +197,8 @@ def _raise_status_code(document: Mapping[str, object], code: int | None) -> None
     lowered = message.lower()
     if code in _NOT_FOUND_CODES or any(marker in lowered for marker in _NOT_FOUND_MARKERS):
         raise RoomNotFound(detail)
+    if login_cookie and any(marker in lowered for marker in _LOGIN_MARKERS):
+        raise CookieRejected(f"the configured login cookie was refused: {detail}")
     raise UpstreamError(detail)
 
 
@@ -268,8 +288,30 @@ def _viewers(room: Mapping[str, object]) -> tuple[int | None, str]:
     return viewers, text
 
 
+def _login_verdict(data: Mapping[str, object], login_cookie: bool) -> dict[str, object]:
+    """``cookie_accepted`` / ``cookie_problem`` of a web/enter body (LiveStatus fields).
+
+    ``data.login_lead.is_login`` says whether the request was a signed-in viewer's (false in
+    the anonymous capture ``douyin-web-enter-live-2026-04.json``): with a login cookie sent,
+    false means the cookie no longer signs in (expired, revoked, or a logout elsewhere).
+    """
+    is_login = _mapping(data.get("login_lead")).get("is_login")
+    if not login_cookie or not isinstance(is_login, bool):
+        return {}
+    if is_login:
+        return {"cookie_accepted": True}
+    return {
+        "cookie_accepted": False,
+        "cookie_problem": "web/enter answers as to a logged-out viewer (login_lead.is_login "
+        "is false) although the cookie carries a login cookie (sessionid…)",
+    }
+
+
 def parse_enter(
-    body: bytes | str | Mapping[str, object], *, web_rid: str | None = None
+    body: bytes | str | Mapping[str, object],
+    *,
+    web_rid: str | None = None,
+    login_cookie: bool = False,
 ) -> LiveStatus:
     """Parse a ``webcast/room/web/enter/`` body.
 
@@ -279,6 +321,8 @@ def parse_enter(
     Args:
         body: the response body, or the already-decoded JSON object.
         web_rid: the web_rid the request asked for (the body does not repeat it).
+        login_cookie: the request carried a configured login cookie: the status then says
+            whether it was accepted (``cookie_accepted``, from ``data.login_lead.is_login``).
 
     Raises:
         RiskControl: empty body.
@@ -286,11 +330,13 @@ def parse_enter(
             to the reflow API when it knows a sec_uid.
         RoomNotFound: the account is deleted, or ``status_code`` says not found.
         UpstreamError: any other error code or unexpected shape.
+        CookieRejected: with ``login_cookie``, an error code that asks for a sign-in.
     """
-    document = decode_body(body)
+    document = decode_body(body, login_cookie=login_cookie)
     data = _mapping(document.get("data"))
     server_time_ms = _integer(_mapping(document.get("extra")).get("now"))
     user = _mapping(data.get("user"))
+    verdict: Any = _login_verdict(data, login_cookie)
     if _text(user.get("nickname")) == ACCOUNT_DELETED_NICKNAME:
         raise RoomNotFound(
             f"the account of web_rid {web_rid} is deleted ({ACCOUNT_DELETED_NICKNAME})"
@@ -307,6 +353,7 @@ def parse_enter(
             extra=douyin_extra(_text(user.get("sec_uid"))),
             user_id=_text(user.get("id_str")),
             server_time_ms=server_time_ms,
+            **verdict,
         )
         if prompts is not None:
             return identity
@@ -341,6 +388,7 @@ def parse_enter(
         viewers_text=viewers_text,
         streams=parse_streams(room.get("stream_url")) if live else {},
         server_time_ms=server_time_ms,
+        **verdict,
     )
 
 

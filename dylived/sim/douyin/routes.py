@@ -8,7 +8,9 @@ status 2 with ``finish_time`` for 60 scenario-seconds after an end, the real qui
 (HTML with RENDER_DATA). The push upgrade at ``/webcast/im/push/v2/`` needs ``room_id`` and
 ``signature`` (400 without; unknown room → 404; a ``ws_reject`` fault or, with
 ``check_signature``, a bad signature → HTTP 200 + ``Handshake-Msg``). Request faults
-(``http_5xx``, ``http_429``, ``risk_control``) apply to web_enter and reflow.
+(``http_5xx``, ``http_429``, ``risk_control``) apply to web_enter and reflow. A request with
+a login cookie (``sessionid``…) is answered ``login_lead.is_login`` true, false once
+``sim.logins_refused`` (an expired cookie: the status is still given, as to a logged-out viewer).
 """
 
 from __future__ import annotations
@@ -34,6 +36,7 @@ if TYPE_CHECKING:
 
 
 PUSH_PATH = "/webcast/im/push/v2/"
+LOGIN_COOKIES = ("sessionid", "sessionid_ss", "sid_tt", "sid_guard")  # douyin.com's sign-in
 SHARE_PATH = re.compile(r"/[^/@]+/?")  # a short link's code, e.g. /iRNBho6u/ (not /@handle)
 REFLOW_STALE_SECONDS = 60.0  # reflow keeps saying status 2 this long after an end (real quirk)
 PUSH_QUERY = {
@@ -94,8 +97,8 @@ class DouyinPersonality:
             return self._profile_page(request, sim)
         return self._share(request, sim)
 
-    def render_status(self, view: RoomView | None) -> dict[str, Any]:
-        return web_enter_body(view)
+    def render_status(self, view: RoomView | None, *, logged_in: bool = False) -> dict[str, Any]:
+        return web_enter_body(view, logged_in=logged_in)
 
     def push_url(self, ws_base: str, room_id: str, **params: str) -> str:
         query = {
@@ -150,7 +153,11 @@ class DouyinPersonality:
         ttwid = request.cookies.get("ttwid", "")
         if not ttwid or (sim.scenario.strict_ttwid and ttwid not in sim.ttwids):
             return Reply(200, b"")  # the real service: HTTP 200, empty body
-        return json_reply(self.render_status(room.view() if room is not None else None))
+        login = any(request.cookies.get(name) for name in LOGIN_COOKIES)
+        logged_in = login and not sim.logins_refused
+        return json_reply(
+            self.render_status(room.view() if room is not None else None, logged_in=logged_in)
+        )
 
     def _by_sec_uid(self, sim: Simulator, sec_uid: str) -> SimRoom | None:
         rooms = sim.rooms_of(self.platform).values()

@@ -162,8 +162,11 @@ def _room_object(view: RoomView) -> dict[str, Any]:
     return room
 
 
-def web_enter_body(view: RoomView | None) -> dict[str, Any]:
-    """The web/enter JSON: live, ended (status 4 / room_status 2) or unknown (empty data.data)."""
+def web_enter_body(view: RoomView | None, *, logged_in: bool = False) -> dict[str, Any]:
+    """The web/enter JSON: live, ended (status 4 / room_status 2) or unknown (empty data.data).
+
+    ``data.login_lead.is_login`` is ``logged_in`` (the request's login cookie was accepted).
+    """
     now = view.now_ms if view is not None else 0
     if view is None:
         return {
@@ -178,7 +181,7 @@ def web_enter_body(view: RoomView | None) -> dict[str, Any]:
         "enter_room_id": view.room_id,
         "room_status": 0 if view.live else 2,
         "web_stream_url": {"flv_pull_url": {}, "hls_pull_url_map": {}, "pull_datas": {}},
-        "login_lead": {"is_login": False, "level": 0, "items": {}},
+        "login_lead": {"is_login": logged_in, "level": 0, "items": {}},
     }
     if view.live or view.ended_style != "prompts":
         data["user"] = _user(view)

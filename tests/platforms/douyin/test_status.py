@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from dylived.errors import RiskControl, RoomNotFound, UpstreamError
+from dylived.errors import CookieRejected, RiskControl, RoomNotFound, UpstreamError
 from dylived.model import (
     LEGACY_QUALITIES,
     QUALITIES,
@@ -26,6 +26,7 @@ from dylived.model import (
 from dylived.platforms.douyin.status import (
     ACCOUNT_DELETED_NICKNAME,
     RoomListEmpty,
+    carries_login,
     decode_body,
     parse_enter,
     parse_reflow,
@@ -556,3 +557,46 @@ def test_reflow_identity_fallbacks() -> None:
         "MS4wLjABother",
         "用户",
     )
+
+
+# ---------------------------------------------------------------- the login cookie
+
+
+def test_the_real_anonymous_capture_is_a_refused_login_cookie_only_when_one_was_sent(
+    enter_live_json_path: Path,
+) -> None:
+    body = json.loads(enter_live_json_path.read_text(encoding="utf-8"))
+    assert body["data"]["login_lead"]["is_login"] is False  # the capture was made signed out
+    anonymous = parse_enter(body, web_rid="1")
+    assert (anonymous.cookie_accepted, anonymous.cookie_problem) == (None, "")
+    refused = parse_enter(body, web_rid="1", login_cookie=True)
+    assert refused.cookie_accepted is False
+    assert "login_lead.is_login" in refused.cookie_problem
+    assert refused.live is True  # the status itself is still good: recording goes on
+    body["data"]["login_lead"]["is_login"] = True
+    assert parse_enter(body, web_rid="1", login_cookie=True).cookie_accepted is True
+    del body["data"]["login_lead"]
+    assert parse_enter(body, web_rid="1", login_cookie=True).cookie_accepted is None
+
+
+def test_an_error_asking_for_a_sign_in_is_a_rejected_cookie_only_with_a_login_cookie() -> None:
+    document = {"status_code": 8, "status_message": "用户未登录"}
+    with pytest.raises(CookieRejected, match="用户未登录"):
+        decode_body(document, login_cookie=True)
+    with pytest.raises(UpstreamError) as info:
+        decode_body(document)
+    assert not isinstance(info.value, CookieRejected)
+
+
+@pytest.mark.parametrize(
+    ("header", "login"),
+    [
+        ("sessionid=abc; ttwid=1", True),
+        ("ttwid=1%7Cx; sid_tt=9", True),
+        ("ttwid=1%7Cx; odin_tt=2", False),
+        ("sessionidx=1", False),
+        ("", False),
+    ],
+)
+def test_which_cookie_headers_carry_a_login(header: str, login: bool) -> None:
+    assert carries_login(header) is login

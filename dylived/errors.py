@@ -19,6 +19,10 @@ these once, at the edge that calls the foreign library (``net/``, ``store/``, ``
     │   │   │                        after ``retry_after``; not a refusal
     │   │   ├── BlockedResponse      an HTTP answer that means "blocked" (net/http.py)
     │   │   └── HandshakeRejected    the push upgrade was refused (net/ws.py)
+    │   ├── RestrictedRoom           the room is restricted (age, followers): needs a login
+    │   │                            cookie; ``needs`` names the key to configure
+    │   ├── StatusUncertain          an answer that proves nothing either way (an account
+    │   │                            "not found" while live): not the end of a session
     │   ├── UpstreamError            5xx, malformed JSON, unexpected shape; retryable
     │   └── EventsUnavailable        no event stream as configured (no signing server, a plan
     │                                without the feature, a refused key): nothing to retry
@@ -88,6 +92,18 @@ class RiskControl(PlatformError):
     def __init__(self, message: str, retry_after: float | None = None) -> None:
         super().__init__(message)
         self.retry_after = retry_after
+
+
+class RestrictedRoom(PlatformError):
+    """The room is restricted (age, followers only, private); ``needs`` says what to configure."""
+
+    def __init__(self, message: str, needs: str = "") -> None:
+        super().__init__(message)
+        self.needs = needs
+
+
+class StatusUncertain(PlatformError):
+    """An answer that proves nothing (e.g. "user not found" about a user who was just live)."""
 
 
 class UpstreamError(PlatformError):

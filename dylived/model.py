@@ -95,6 +95,8 @@ class LiveStatus:
     # Platform-owned values with no shared meaning, read only by that platform's package
     # (e.g. a "sec_uid").
     extra: Mapping[str, str] = field(default_factory=dict)
+    # Live, but the broadcaster paused it (the session and its recording go on).
+    paused: bool = False
 
 
 class StreamChoice(NamedTuple):

@@ -19,9 +19,10 @@ from urllib.parse import urlsplit
 
 from dylived.platforms.base import PlatformSpec
 from dylived.platforms.douyin.spec import SPEC as _DOUYIN
+from dylived.platforms.tiktok.spec import SPEC as _TIKTOK
 
 
-_SPECS: dict[str, PlatformSpec] = {_DOUYIN.name: _DOUYIN}
+_SPECS: dict[str, PlatformSpec] = {_DOUYIN.name: _DOUYIN, _TIKTOK.name: _TIKTOK}
 DEFAULT = _DOUYIN.name
 
 
@@ -35,7 +36,7 @@ class Planned:
     handle: str = ""
 
 
-PLANNED: tuple[Planned, ...] = (Planned("tiktok", "tiktok.com", r"@[0-9A-Za-z_.]{1,64}"),)
+PLANNED: tuple[Planned, ...] = ()
 
 
 def specs() -> Mapping[str, PlatformSpec]:

@@ -376,67 +376,70 @@ def test_every_broadcaster_gets_a_platform_inferred_or_explicit() -> None:
         ("profile", "douyin"),
     ]
     assert [b.target.kind for b in config.broadcasters] == ["web_rid"] * 3 + ["sec_uid"]
-    assert tuple(config.platforms) == ("douyin",)
+    assert tuple(config.platforms) == ("douyin", "tiktok")  # every registered section
     assert config.platforms["douyin"] is config.section("douyin")
 
 
-def test_a_tiktok_broadcaster_is_a_config_error_with_its_location() -> None:
-    problems = problems_of(
+def test_tiktok_broadcasters_get_their_platform_and_contradictions_are_errors() -> None:
+    config = loads_config(
         '[[broadcaster]]\ntarget = "@someone"\n'
-        '[[broadcaster]]\ntarget = "https://www.tiktok.com/@someone/live"\nname = "tt"\n'
-        '[[broadcaster]]\ntarget = "someone"\nplatform = "tiktok"\n'
+        '[[broadcaster]]\ntarget = "https://www.tiktok.com/@other.one/live"\nname = "tt"\n'
+        '[[broadcaster]]\ntarget = "third"\nplatform = "tiktok"\n'
+        '[[broadcaster]]\ntarget = "7300000000000000001"\nplatform = "tiktok"\n'
+    )
+    assert [(b.key, b.platform, b.target.kind) for b in config.broadcasters] == [
+        ("someone", "tiktok", "handle"),
+        ("tt", "tiktok", "handle"),
+        ("third", "tiktok", "handle"),
+        ("7300000000000000001", "tiktok", "room_id"),
+    ]
+    assert tuple(config.platforms) == ("douyin", "tiktok")
+    problems = problems_of(
         '[[broadcaster]]\ntarget = "https://live.douyin.com/1"\nplatform = "tiktok"\n'
         '[[broadcaster]]\ntarget = "@someone"\nplatform = "douyin"\nname = "x"\n'
         '[[broadcaster]]\ntarget = "1"\nplatform = "youtube"\n'
+        '[[broadcaster]]\ntarget = "https://vm.tiktok.com/ZMabc123/"\n'
     )
-    unsupported = "platform tiktok is not supported yet (supported: douyin)"
-    assert problems == (
-        f"broadcaster[1].target: {unsupported}",
-        f"broadcaster[2].target: {unsupported}",
-        f"broadcaster[3].platform: {unsupported}",
-        "broadcaster[4].platform: 'tiktok', but the target 'https://live.douyin.com/1' is a "
+    assert problems[:3] == (
+        "broadcaster[1].platform: 'tiktok', but the target 'https://live.douyin.com/1' is a "
         "douyin address; remove platform or use a tiktok target",
-        "broadcaster[5].platform: 'douyin', but the target '@someone' is a tiktok address; "
+        "broadcaster[2].platform: 'douyin', but the target '@someone' is a tiktok address; "
         "remove platform or use a douyin target",
-        "broadcaster[6].platform: 'youtube' is not one of douyin, tiktok",
+        "broadcaster[3].platform: 'youtube' is not one of douyin, tiktok",
+    )
+    assert problems[3].startswith("broadcaster[4].target: a TikTok short link (ZMabc123)")
+
+
+def test_the_tiktok_section_masks_its_secrets_and_checks_its_keys() -> None:
+    config = loads_config(
+        '[tiktok]\nsessionid = "abc123"\nsign_api_key = "k-1"\nsign_budget_per_day = 50\n'
+    )
+    section = config.section("tiktok")
+    assert (section.sessionid.reveal(), str(section.sessionid)) == ("abc123", "********")
+    assert (str(section.sign_api_key), section.sign_budget_per_day) == ("********", 50)
+    assert problems_of('[tiktok]\nsessionid = "a=b; c"\nsign_server = "ftp://x"\n') == (
+        "tiktok.sessionid: character 4 cannot be in a cookie value (the value is not shown); "
+        "give the value alone, not 'name=value; …'",
+        "tiktok.sign_server: expected a http or https URL, got 'ftp://x'",
     )
 
 
-def test_a_section_of_an_unsupported_or_unknown_platform_is_an_error() -> None:
-    assert problems_of('[tiktok]\nsign_api = "x"\n[youtube]\nkey = 1\n') == (
-        "tiktok: platform tiktok is not supported yet (supported: douyin)",
+def test_a_section_of_an_unknown_platform_is_an_error() -> None:
+    assert problems_of("[youtube]\nkey = 1\n") == (
         "youtube: unknown key; expected one of daemon, control, poll, recording, capture, "
-        "douyin, broadcaster, notify, hooks",
+        "douyin, tiktok, broadcaster, notify, hooks",
     )
 
 
-@pytest.mark.parametrize("command", ["check-config", "run"])
-def test_a_tiktok_broadcaster_exits_78_before_anything_starts(tmp_path: Path, command: str) -> None:
-    path = tmp_path / "dylived.toml"
-    path.write_text(
-        f'[daemon]\nstate_dir = "{tmp_path}/st"\n[[broadcaster]]\ntarget = "tiktok.com/@someone"\n',
-        encoding="utf-8",
-    )
-    result = run_dylived(command, "--config", str(path))
-    assert (result.returncode, result.stdout) == (78, "")
-    assert (
-        f"{path}: 1 problem(s):\n"
-        "  broadcaster[1].target: platform tiktok is not supported yet (supported: douyin)\n"
-    ) in result.stderr
-    assert not (tmp_path / "st").exists()  # the daemon stopped before it touched anything
-
-
-def test_a_runtime_add_gets_its_platform_and_a_tiktok_one_is_refused() -> None:
+def test_a_runtime_add_gets_its_platform() -> None:
     config = loads_config("")
-    added = apply_overrides(config, {"added": [{"target": "https://v.douyin.com/abcd/"}]})
-    assert [(b.key, b.platform, b.origin) for b in added.broadcasters] == [
-        ("abcd", "douyin", "runtime")
-    ]
-    with pytest.raises(ConfigError) as info:
-        apply_overrides(config, {"added": [{"target": "@someone"}]})
-    assert info.value.problems == (
-        "added[1].target: platform tiktok is not supported yet (supported: douyin)",
+    added = apply_overrides(
+        config, {"added": [{"target": "https://v.douyin.com/abcd/"}, {"target": "@someone"}]}
     )
+    assert [(b.key, b.platform, b.origin) for b in added.broadcasters] == [
+        ("abcd", "douyin", "runtime"),
+        ("someone", "tiktok", "runtime"),
+    ]
 
 
 # ----------------------------------------------------------------------------- secrets, diff

@@ -111,7 +111,9 @@ def test_no_module_outside_platforms_and_sim_names_a_platform_in_code() -> None:
         ("261378947940", "douyin"),
         ("uid:123456", "douyin"),
         ("看直播 https://v.douyin.com/iRNBho6u/ 复制此链接", "douyin"),
-        ("https://www.tiktok.com/@someone/live", None),
+        ("https://www.tiktok.com/@someone/live", "tiktok"),
+        ("@some.one", "tiktok"),
+        ("7300000000000000001", "douyin"),  # a bare number: Douyin's unless platform = says
         ("https://example.com/261378947940", None),
         ("two words", None),
     ],
@@ -123,13 +125,11 @@ def test_platform_of_a_target_is_the_platform_that_claims_its_form(
 
 
 def test_unknown_platform_names_the_known_ones() -> None:
-    assert registry.names() == ("douyin",)
+    assert registry.names() == ("douyin", "tiktok")
     assert registry.DEFAULT == "douyin"
-    assert registry.known() == ("douyin", "tiktok")  # tiktok: planned, "not supported yet"
-    assert registry.planned_of("https://www.tiktok.com/@someone/live") == "tiktok"
-    assert registry.planned_of("@someone") == "tiktok"
-    assert registry.planned_of("https://example.com/@someone") is None
-    with pytest.raises(ValueError, match="unknown platform 'myspace' \\(known: douyin\\)"):
+    assert registry.known() == ("douyin", "tiktok")
+    assert registry.planned_of("https://www.tiktok.com/@someone/live") is None  # none planned
+    with pytest.raises(ValueError, match="unknown platform 'myspace' \\(known: douyin, tiktok\\)"):
         registry.get("myspace")
 
 

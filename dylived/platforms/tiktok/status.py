@@ -1,0 +1,322 @@
+"""TikTok room-status bodies → ``LiveStatus``, with stream URLs per quality.
+
+Owns the parsing of the three answers of tiktok.md §1.1: ``api-live/user/room`` (A,
+:func:`parse_user_room`), the live page's ``SIGI_STATE`` (B, :func:`parse_live_page`) and
+``webcast/room/info`` (E, :func:`parse_room_info`), and of their stream sets (§2):
+``streamData`` / ``hevcStreamData`` (``pull_data.stream_data``, a JSON string of
+``data.<sdk_key>.main.{flv, hls, sdk_params}``) and ``stream_url`` (the same under
+``live_core_sdk_data``, plus the legacy ``flv_pull_url`` map and ``hls_pull_url``).
+
+**Status**: 2 = live, 3 = paused (``LiveStatus.live`` and ``paused``: the session goes on),
+4 = offline (``user.status`` / ``liveRoom.status`` / ``data.status``). **Errors**, classified:
+an empty body, a WAF or captcha page, a page without ``SIGI_STATE`` or ``params_error``
+(19881005) → :class:`RiskControl` (blocked: the breaker backs off, nothing is marked offline);
+``user_not_found`` (19881007, 404000) → :class:`StatusUncertain` (TikTok says it for hours
+about live users, TLC#323); ``4003110`` or ``prompts`` without a stream → :class:`RestrictedRoom`
+(configure ``[tiktok] sessionid``); a live page without ``LiveRoom`` → :class:`RoomNotFound`.
+
+**Qualities**: the sdk keys map onto ``model.QUALITIES``: origin → origin, uhd_60 (1080p60) →
+uhd, hd_60 (720p60) → hd (before hd, 720p: same size, more frames), hd → hd, sd → sd, ld → ld;
+``ao`` (audio only) is not a video variant. The legacy keys FULL_HD1, HD1, SD2, SD1 map as
+``model.LEGACY_QUALITIES`` (uhd, hd, sd, ld) and fill what the sdk set lacks. H.264
+(``streamData``) is preferred; ``hevcStreamData`` fills the qualities it lacks, marked
+``h265``. Each variant keeps ``VCodec``, ``vbitrate`` and ``resolution`` from ``sdk_params``.
+
+Pure: no sockets, files, clocks, anyio or asyncio.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+import re
+from collections.abc import Mapping
+from typing import Any
+
+from dylived.errors import (
+    RestrictedRoom,
+    RiskControl,
+    RoomNotFound,
+    StatusUncertain,
+    UpstreamError,
+)
+from dylived.model import LEGACY_QUALITIES, LiveStatus, StreamVariant
+
+
+STATUS_LIVE, STATUS_PAUSED, STATUS_OFFLINE = 2, 3, 4
+CODE_PARAMS_ERROR = 19881005
+CODE_USER_NOT_FOUND = 19881007
+CODE_NOT_FOUND_ALT = 404000
+CODE_RESTRICTED = 4003110
+# sdk key → model quality, best source first for a quality two keys share
+SDK_QUALITIES: tuple[tuple[str, str], ...] = (
+    ("origin", "origin"),
+    ("uhd_60", "uhd"),
+    ("uhd", "uhd"),
+    ("hd_60", "hd"),
+    ("hd", "hd"),
+    ("sd", "sd"),
+    ("ld", "ld"),
+)
+RESTRICTED_NEEDS = "sessionid"
+_RESTRICTED_HELP = (
+    "the room is restricted (age-restricted, followers only or private): configure a logged-in "
+    "[tiktok] sessionid cookie (and tt_target_idc) of an account that may watch it"
+)
+_BLOCK_MARKERS = ("please wait", "captcha", "verify to continue", "we regret to inform you")
+_SIGI = re.compile(r'<script[^>]*id="SIGI_STATE"[^>]*>(.*?)</script>', re.DOTALL)
+_RESOLUTION = re.compile(r"^(\d+)x(\d+)$")
+
+
+def _mapping(value: object) -> Mapping[str, Any]:
+    return value if isinstance(value, Mapping) else {}
+
+
+def _text(value: object) -> str | None:
+    if isinstance(value, bool) or value is None or value == "":
+        return None
+    return str(value) if isinstance(value, int | str) else None
+
+
+def _integer(value: object) -> int | None:
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value
+    if isinstance(value, str) and value.strip().isdigit():
+        return int(value)
+    return None
+
+
+def _json_of(value: object) -> Mapping[str, Any]:
+    """A JSON object TikTok embeds as a string (or, in some shapes, inline)."""
+    if isinstance(value, str):
+        try:
+            value = json.loads(value)
+        except ValueError:
+            return {}
+    return _mapping(value)
+
+
+def _looks_blocked(body: bytes | str) -> str | None:
+    """Why a non-JSON body is a block page (WAF, captcha, region), or None."""
+    text = (body.decode("utf-8", "replace") if isinstance(body, bytes) else body).strip()
+    if not text:
+        return "an empty body"
+    lowered = text[:4096].lower()
+    marker = next((m for m in _BLOCK_MARKERS if m in lowered), None)
+    return f"a block page ({marker!r})" if marker else None
+
+
+# ---------------------------------------------------------------- streams
+
+
+def _variant(quality: str, entry: object, codec: str | None) -> StreamVariant | None:
+    main = _mapping(_mapping(entry).get("main"))
+    flv, hls = _text(main.get("flv")), _text(main.get("hls"))
+    if flv is None and hls is None:
+        return None
+    params = _json_of(main.get("sdk_params"))
+    size = _RESOLUTION.match(_text(params.get("resolution")) or "")
+    return StreamVariant(
+        quality=quality,
+        flv_url=flv,
+        hls_url=hls,
+        codec=(_text(params.get("VCodec")) or codec or "").lower() or None,
+        width=int(size.group(1)) if size else None,
+        height=int(size.group(2)) if size else None,
+        bitrate=_integer(params.get("vbitrate")) or None,
+    )
+
+
+def _sdk_set(stream_data: object, codec: str | None) -> dict[str, StreamVariant]:
+    """Variants from a ``pull_data.stream_data`` value (JSON string of ``{data: {key: …}}``)."""
+    per_key = _mapping(_json_of(stream_data).get("data"))
+    found: dict[str, StreamVariant] = {}
+    for key, quality in SDK_QUALITIES:
+        if quality not in found and (v := _variant(quality, per_key.get(key), codec)):
+            found[quality] = v
+    return found
+
+
+def parse_stream_data(stream_data: object, hevc: object = None) -> dict[str, StreamVariant]:
+    """The variants of ``streamData`` (and ``hevcStreamData``): ``{pull_data: {stream_data}}``."""
+    found = _sdk_set(_mapping(_mapping(stream_data).get("pull_data")).get("stream_data"), None)
+    hevc_set = _sdk_set(_mapping(_mapping(hevc).get("pull_data")).get("stream_data"), "h265")
+    return {**hevc_set, **found} if found else hevc_set
+
+
+def parse_stream_url(stream_url: object) -> dict[str, StreamVariant]:
+    """The variants of ``room/info``'s ``stream_url``: the sdk set, then the legacy maps."""
+    block = _mapping(stream_url)
+    sdk = _mapping(_mapping(block.get("live_core_sdk_data")).get("pull_data"))
+    found = _sdk_set(sdk.get("stream_data"), None)
+    hls = _text(block.get("hls_pull_url"))
+    for legacy, flv in _mapping(block.get("flv_pull_url")).items():
+        quality = LEGACY_QUALITIES.get(legacy)
+        if quality is not None and quality not in found and _text(flv):
+            found[quality] = StreamVariant(quality=quality, flv_url=_text(flv))
+    if "origin" not in found and (origin := _text(block.get("rtmp_pull_url"))):
+        found["origin"] = StreamVariant(quality="origin", flv_url=origin, hls_url=hls)
+    return found
+
+
+# ---------------------------------------------------------------- the answers
+
+
+def _decode(body: bytes | str | Mapping[str, Any], what: str) -> Mapping[str, Any]:
+    if isinstance(body, Mapping):
+        return body
+    try:
+        document = json.loads(body)
+    except ValueError:
+        blocked = _looks_blocked(body)
+        if blocked is not None:
+            raise RiskControl(f"{what}: {blocked} instead of JSON (blocked)") from None
+        raise UpstreamError(f"{what}: the body is not JSON") from None
+    if not isinstance(document, Mapping):
+        raise UpstreamError(f"{what}: a JSON {type(document).__name__}, not an object")
+    return document
+
+
+def _raise_for_code(code: int | None, message: str, what: str, prompts: bool) -> None:
+    detail = f"{what}: {code} {message}".rstrip()
+    if code == CODE_RESTRICTED or (prompts and code not in (None, 0)):
+        raise RestrictedRoom(f"{detail}; {_RESTRICTED_HELP}", needs=RESTRICTED_NEEDS)
+    if code in (CODE_USER_NOT_FOUND, CODE_NOT_FOUND_ALT) or message == "user_not_found":
+        raise StatusUncertain(
+            f"{detail} (TikTok says so for hours about some live users: not taken as the end)"
+        )
+    if code == CODE_PARAMS_ERROR or message == "params_error":
+        raise RiskControl(f"{detail} (the request was refused: blocked)")
+    if code not in (None, 0):
+        raise UpstreamError(detail)
+
+
+def _status(
+    live_code: int | None,
+    *,
+    user: Mapping[str, Any],
+    room: Mapping[str, Any],
+    streams: Mapping[str, StreamVariant],
+    room_id: str | None,
+    server_time_ms: int | None = None,
+    viewers: int | None = None,
+) -> LiveStatus:
+    live = live_code in (STATUS_LIVE, STATUS_PAUSED)
+    if live and not streams and live_code == STATUS_LIVE and _text(room.get("prompts")):
+        raise RestrictedRoom(f"room {room_id}: {_RESTRICTED_HELP}", needs=RESTRICTED_NEEDS)
+    sec_uid = _text(user.get("secUid")) or _text(user.get("sec_uid"))
+    return LiveStatus(
+        live=live,
+        paused=live_code == STATUS_PAUSED,
+        room_id=room_id,
+        handle=_text(user.get("uniqueId")) or _text(user.get("display_id")),
+        title=_text(room.get("title")) or "",
+        nickname=_text(user.get("nickname")) or "",
+        user_id=_text(user.get("id")) or _text(user.get("id_str")),
+        viewers=viewers,
+        viewers_text=str(viewers) if viewers is not None else "",
+        streams=dict(streams) if live else {},
+        server_time_ms=server_time_ms,
+        extra={"sec_uid": sec_uid} if sec_uid else {},
+    )
+
+
+def parse_user_room(body: bytes | str | Mapping[str, Any]) -> LiveStatus:
+    """Parse an ``api-live/user/room`` answer (A).
+
+    Raises:
+        RiskControl: empty, a block page, not JSON, or ``params_error``.
+        StatusUncertain: ``user_not_found``. RestrictedRoom: ``4003110``.
+        UpstreamError: any other code or shape.
+    """
+    document = _decode(body, "api-live/user/room")
+    data = _mapping(document.get("data"))
+    _raise_for_code(
+        _integer(document.get("statusCode")),
+        _text(document.get("message")) or "",
+        "api-live/user/room",
+        prompts=bool(_text(data.get("prompts"))),
+    )
+    user = _mapping(data.get("user"))
+    if not user:
+        raise UpstreamError("api-live/user/room: no data.user")
+    room = _mapping(data.get("liveRoom"))
+    stats = _mapping(room.get("liveRoomStats"))
+    return _status(
+        _integer(room.get("status")) or _integer(user.get("status")),
+        user=user,
+        room=room,
+        streams=parse_stream_data(room.get("streamData"), room.get("hevcStreamData")),
+        room_id=_text(user.get("roomId")),
+        viewers=_integer(stats.get("userCount")),
+    )
+
+
+def sigi_state(page: bytes | str) -> Mapping[str, Any]:
+    """The ``SIGI_STATE`` object of a live page (B).
+
+    Raises:
+        RiskControl: no ``SIGI_STATE`` (a WAF/captcha page) or it does not parse (captcha).
+    """
+    text = page.decode("utf-8", "replace") if isinstance(page, bytes) else page
+    found = _SIGI.search(text)
+    if found is None:
+        why = _looks_blocked(text) or "a page without SIGI_STATE"
+        raise RiskControl(f"live page: {why} (blocked)")
+    try:
+        state = json.loads(
+            html.unescape(found.group(1)) if "&quot;" in found.group(1) else found.group(1)
+        )
+    except ValueError:
+        raise RiskControl("live page: SIGI_STATE is not JSON (a captcha page)") from None
+    return _mapping(state)
+
+
+def parse_live_page(page: bytes | str) -> LiveStatus:
+    """Parse the live page ``/@<user>/live`` through its ``SIGI_STATE`` (B).
+
+    Raises:
+        RiskControl: a block page; RoomNotFound: no ``LiveRoom`` (never live, or no such user);
+        RestrictedRoom: ``prompts`` and no stream while live.
+    """
+    live_room = _mapping(sigi_state(page).get("LiveRoom"))
+    info = _mapping(live_room.get("liveRoomUserInfo"))
+    user = _mapping(info.get("user"))
+    if not live_room or not user:
+        raise RoomNotFound("live page: no LiveRoom in SIGI_STATE (no such user, or never live)")
+    room = _mapping(info.get("liveRoom"))
+    stats = _mapping(room.get("liveRoomStats"))
+    return _status(
+        _integer(room.get("status")) or _integer(user.get("status")),
+        user=user,
+        room=room,
+        streams=parse_stream_data(room.get("streamData"), room.get("hevcStreamData")),
+        room_id=_text(user.get("roomId")),
+        viewers=_integer(stats.get("userCount")),
+    )
+
+
+def parse_room_info(body: bytes | str | Mapping[str, Any], room_id: str) -> LiveStatus:
+    """Parse a ``webcast/room/info`` answer (E) for a numeric-room-id target.
+
+    Raises:
+        RiskControl, RestrictedRoom (``4003110``/``prompts``), UpstreamError.
+    """
+    document = _decode(body, "room/info")
+    data = _mapping(document.get("data"))
+    _raise_for_code(
+        _integer(document.get("status_code")),
+        _text(data.get("message")) or _text(data.get("prompts")) or "",
+        "room/info",
+        prompts="prompts" in data,
+    )
+    owner = _mapping(data.get("owner"))
+    return _status(
+        _integer(data.get("status")),
+        user=owner,
+        room=data,
+        streams=parse_stream_url(data.get("stream_url")),
+        room_id=_text(data.get("id_str")) or room_id,
+        server_time_ms=_integer(_mapping(document.get("extra")).get("now")),
+        viewers=_integer(_mapping(data.get("stats")).get("total_user")),
+    )

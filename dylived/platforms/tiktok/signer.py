@@ -19,8 +19,10 @@ browser's client parameters. :class:`SignBudget` counts the calls of one UTC day
 ``sign_budget_per_day``. The API key is never in a URL, a log line or a message
 (:func:`mask_key` is how it is shown).
 
-**I/O part**: :class:`SigningClient`, one per platform client, sends the request on the daemon's
-``HttpClient`` and keeps the counters ``status`` shows (calls, 429s, what the budget has left).
+**I/O part**: :class:`SigningClient` sends the request on the daemon's ``HttpClient``; the
+:class:`SignAccount` of a server and key (one per daemon process, :func:`account_for`: the
+budget is the account's, whichever proxy a broadcaster uses) keeps the budget and the counters
+``status`` shows (calls, 429s, what the day has left).
 """
 
 from __future__ import annotations
@@ -34,6 +36,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from dylived.errors import (
+    DylivedError,
     EventsUnavailable,
     RateLimited,
     RemoteProtocolError,
@@ -125,6 +128,7 @@ class Signed:
     result: FetchResult
     cookies: tuple[tuple[str, str], ...]
     room_id: str  # X-Room-Id when the server sent one, else ""
+    body: bytes = b""  # the result as it came (a Response)
 
     @property
     def cookie_header(self) -> str:
@@ -212,7 +216,7 @@ def read_sign_response(
         raise UpstreamError("signing server: no X-Set-TT-Cookie in its answer")
     if not result.push_server:
         raise UpstreamError("signing server: the fetch result names no push server")
-    return Signed(result, cookies, headers.get("x-room-id", "").strip())
+    return Signed(result, cookies, headers.get("x-room-id", "").strip(), body)
 
 
 def push_url(
@@ -262,13 +266,13 @@ class SignBudget:
         return max(1.0, (midnight - utc).total_seconds())
 
 
-class SigningClient:
-    """One signing server as the platform's sessions share it (see the module docstring)."""
+class SignAccount:
+    """One signing account (a server and a key) as every TikTok session of the daemon shares it:
+    the day's budget and the counters ``status`` shows (never the key)."""
 
-    def __init__(self, http: HttpClient, base: str, api_key: str, per_day: int) -> None:
-        self.http = http
+    def __init__(self, base: str, api_key: str, per_day: int) -> None:
         self.base = base
-        self.api_key = api_key
+        self.masked_key = mask_key(api_key)
         self.budget = SignBudget(per_day)
         self.legacy = False  # the server answered 404 on the 2026 path
         self.calls = 0
@@ -276,15 +280,40 @@ class SigningClient:
         self.last_error = ""
 
     def statistics(self, now: datetime) -> dict[str, Any]:
-        """What ``status`` shows of the signing server (never the key)."""
         return {
             "sign_server": urllib.parse.urlsplit(self.base).netloc,
-            "sign_api_key": mask_key(self.api_key),
+            "sign_api_key": self.masked_key,
             "sign_calls": self.calls,
             "sign_rate_limited": self.rate_limited,
             "sign_budget_per_day": self.budget.per_day,
             "sign_budget_left": self.budget.left(now),
+            "sign_last_error": self.last_error or None,
         }
+
+
+_ACCOUNTS: dict[tuple[str, str], SignAccount] = {}
+
+
+def account_for(base: str, api_key: str, per_day: int) -> SignAccount:
+    """The process's one account of ``base`` and ``api_key`` (its budget follows reloads)."""
+    account = _ACCOUNTS.get((base, api_key))
+    if account is None:
+        account = _ACCOUNTS[base, api_key] = SignAccount(base, api_key, per_day)
+    account.budget.per_day = per_day
+    return account
+
+
+class SigningClient:
+    """A session's signing calls: the daemon's HTTP client and the shared account."""
+
+    def __init__(self, http: HttpClient, base: str, api_key: str, account: SignAccount) -> None:
+        self.http = http
+        self.base = base
+        self.api_key = api_key
+        self.account = account
+
+    def statistics(self, now: datetime) -> dict[str, Any]:
+        return self.account.statistics(now)
 
     async def connect(self, room_id: str, *, user_agent: str, cursor: str) -> Signed:
         """The first fetch result of ``room_id`` (one call of the day's budget).
@@ -294,13 +323,14 @@ class SigningClient:
             EventsUnavailable, RiskControl, UpstreamError, TransportError: see
                 :func:`read_sign_response`.
         """
+        account = self.account
         now = datetime.now(UTC)
-        if not self.budget.take(now):
+        if not account.budget.take(now):
             raise RateLimited(
-                f"the signing budget of {self.budget.per_day} calls a day is used up",
+                f"the signing budget of {account.budget.per_day} calls a day is used up",
                 retry_after=SignBudget.seconds_to_reset(now),
             )
-        for legacy in (self.legacy, True):
+        for legacy in (account.legacy, True):
             request = sign_request(
                 self.base,
                 room_id,
@@ -309,23 +339,26 @@ class SigningClient:
                 cursor=cursor,
                 legacy=legacy,
             )
-            self.calls += 1
-            answer = await self.http.fetch(
-                request.url, headers=dict(request.headers), check_status=False
-            )
+            account.calls += 1
             try:
-                return read_sign_response(
+                answer = await self.http.fetch(
+                    request.url, headers=dict(request.headers), check_status=False
+                )
+                signed = read_sign_response(
                     answer.status_code, answer.headers, answer.body, now=datetime.now(UTC)
                 )
             except RoomNotFound:
                 if legacy:
                     raise UpstreamError("signing server: no such API path (HTTP 404)") from None
-                self.legacy = True
+                account.legacy = True
+                continue
             except RateLimited as exc:
-                self.rate_limited += 1
-                self.last_error = str(exc)
+                account.rate_limited += 1
+                account.last_error = str(exc)
                 raise
-            except Exception as exc:
-                self.last_error = str(exc)
+            except DylivedError as exc:
+                account.last_error = str(exc)
                 raise
+            account.last_error = ""
+            return signed
         raise AssertionError("unreachable")  # pragma: no cover

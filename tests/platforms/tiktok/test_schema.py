@@ -54,9 +54,16 @@ def test_douyin_and_tiktok_schemas_load_together() -> None:
     assert douyin_pb2.Response.DESCRIPTOR.fields_by_number[11].name == "live_cursor"
 
 
+# The modules at the I/O edge (HTTP, the signing server, the event connection); the rest is pure.
+EDGE = {"client.py", "push.py", "signer.py"}
+
+
 @pytest.mark.parametrize("path", sorted(PACKAGE.glob("*.py")), ids=lambda p: p.name)
 def test_tiktok_module_does_no_io_and_says_what_it_owns(path: Path) -> None:
     tree = ast.parse(path.read_text(encoding="utf-8"))
+    assert ast.get_docstring(tree), f"{path.name} needs a module docstring"
+    if path.name in EDGE:
+        return
     for node in ast.walk(tree):
         names = []
         if isinstance(node, ast.Import):
@@ -64,5 +71,5 @@ def test_tiktok_module_does_no_io_and_says_what_it_owns(path: Path) -> None:
         elif isinstance(node, ast.ImportFrom) and node.module:
             names = [node.module]
         for name in names:
-            assert name.split(".")[0] not in FORBIDDEN, (path.name, name)
-    assert ast.get_docstring(tree), f"{path.name} needs a module docstring"
+            pure_parsing = name == "urllib.parse"  # string parsing, no I/O
+            assert pure_parsing or name.split(".")[0] not in FORBIDDEN, (path.name, name)

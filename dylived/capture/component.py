@@ -44,6 +44,14 @@ the session end) with its cause: ``connection_lost`` (no close frame), ``closed_
 a daemon restart (``ctx.resumed``) starts with a ``daemon_restart`` gap from its last stored
 event, and that restart counts as one reconnect.
 
+**Signing** (a platform whose connection needs a signing server): a ``RateLimited`` from
+``connection()`` (HTTP 429, a used-up daily budget) is waited out as asked, with the usual
+backoff as the least, and never counts towards giving up; ``EventsUnavailable`` (no signing
+server configured, a plan that cannot) turns capture ``off`` with the reason and makes no
+further attempt; another ``RiskControl`` counts like a refused handshake. Events a session
+holds before any frame (a signing server's first fetch result, ``opening_frame``) are taken as
+soon as the connection opened.
+
 **Ends**: a ControlMessage with status 3 ends the session with ``stream_ended``
 (``ctx.end_session``) at once. After ``max_failed_attempts`` consecutive attempts without an
 event (handshake refused — HTTP 200 = blocked, or 4xx — or connections that closed before

@@ -69,11 +69,13 @@ schedule. Media seams: ``stream_url_override`` (every stream URL the status give
 ``media_metadata`` (onMetaData strings, e.g. a ``title``, sent to each FLV viewer first).
 ``sim.ws_url(room_id, **params)`` builds a push URL with the parameters the room's platform
 demands; ``room.platform``, ``sim.rooms_of(platform)`` and ``sim.room_of(platform, web_rid)``
-tell which rooms a personality serves.
+tell which rooms a personality serves. ``room.modes`` holds platform states a personality
+renders (the TikTok personality's "paused", "restricted"); the media goes on whatever they say.
 
 Faults (``scenario.FAULT_KINDS``; windows in scenario seconds): ``ws_drop`` (abrupt TCP close),
 ``ws_reject`` (upgrade answered HTTP 200 + Handshake-Msg), ``http_5xx`` (status, default 503),
-``http_429`` (Retry-After), ``risk_control`` (200, empty body) — these four by ``count`` (default
+``http_429`` (Retry-After), ``risk_control`` (200, empty body), ``waf_page`` (200, a WAF/captcha
+HTML page) — these five by ``count`` (default
 1) or ``duration`` on the personality's status endpoints (e.g. the Douyin personality's
 web_enter/reflow; ws_reject on the push upgrade); ``stream_stall`` (media
 connections open, no bytes, default 5 s), ``stream_cut`` (media connections dropped),

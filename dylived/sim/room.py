@@ -32,7 +32,7 @@ if TYPE_CHECKING:
 
 PUMP_TICK = 0.05
 PREROLL_MS = 6000  # the media clock starts this far "before" going live (HLS window, GOP burst)
-REQUEST_FAULTS = ("ws_reject", "http_5xx", "http_429", "risk_control")
+REQUEST_FAULTS = ("ws_reject", "http_5xx", "http_429", "risk_control", "waf_page")
 FLOOD_KINDS = tuple(kind for kind in EVENT_TYPES if kind != "control")
 
 
@@ -86,6 +86,9 @@ class SimRoom:
         self.stream_url_override: str | None = None  # every quality's flv and hls URL
         self.hls_segment_url: str | None = None  # the URL the live playlist names ({seq})
         self.media_metadata: dict[str, str] = {}  # onMetaData strings each FLV viewer gets
+        # Platform states a personality renders (e.g. "paused", "restricted"); the core keeps
+        # the media and the push going whatever they say.
+        self.modes: set[str] = set()
         self.anchor = SimUser(
             id=self.spec.uid,
             short_id=self.spec.uid % 10**9,
@@ -248,6 +251,7 @@ class SimRoom:
             session_id=self.session_id,
             create_time=self.created_at,
             finish_time=self.finished_at,
+            modes=frozenset(self.modes),
         )
 
     # ------------------------------------------------------------ lifecycle

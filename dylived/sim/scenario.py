@@ -51,6 +51,7 @@ FAULT_KINDS: tuple[str, ...] = (
     "http_5xx",  # status endpoints answer `status` (default 503) (window or count)
     "http_429",  # status endpoints answer 429 with Retry-After: `retry_after` (window or count)
     "risk_control",  # status endpoints answer 200 with an empty body (window or count)
+    "waf_page",  # status endpoints answer 200 with a WAF/captcha HTML page (window or count)
     "stream_stall",  # media connections stay open but send no bytes (window)
     "stream_cut",  # media connections are closed abruptly
     "url_expire",  # every stream URL issued so far answers 403; open media connections are cut

@@ -121,10 +121,10 @@ class Simulator:
         return self.personalities[platform].push_url(self.ws_base, room_id, **params)
 
     def request_fault(self, room: SimRoom | None) -> Reply | None:
-        """The answer of a pending request fault (http_5xx, http_429, risk_control), if any."""
+        """The answer of a pending request fault (http_5xx, http_429, risk_control, waf_page)."""
         if room is None:
             return None
-        fault = room.take_fault(("http_5xx", "http_429", "risk_control"))
+        fault = room.take_fault(("http_5xx", "http_429", "risk_control", "waf_page"))
         return fault_reply(fault) if fault is not None else None
 
     def record_rejected_upgrade(self, request: HttpRequest) -> None:
@@ -321,6 +321,14 @@ class _StreamIndex(dict[str, SimRoom]):
         return default
 
 
+# A WAF interstitial as TikTok's and Douyin's edges serve it: HTML, no data, a captcha script.
+WAF_PAGE = (
+    b"<!DOCTYPE html><html><head><title>Please wait...</title></head><body>"
+    b'<div id="captcha_container">Please wait... verifying your browser</div>'
+    b'<script src="/_sim/waf/captcha.js"></script></body></html>'
+)
+
+
 def fault_reply(fault: FaultSpec) -> Reply:
     if fault.kind == "http_429":
         return Reply(
@@ -330,6 +338,8 @@ def fault_reply(fault: FaultSpec) -> Reply:
         )
     if fault.kind == "risk_control":
         return Reply(200, b"")
+    if fault.kind == "waf_page":
+        return Reply(200, WAF_PAGE, content_type=HTML)
     return Reply(fault.status, b"<html><body>upstream error</body></html>", content_type=HTML)
 
 

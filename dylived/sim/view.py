@@ -66,3 +66,4 @@ class RoomView:
     session_id: str = ""
     create_time: int = 0
     finish_time: int = 0
+    modes: frozenset[str] = frozenset()  # SimRoom.modes: platform states to render

@@ -31,7 +31,10 @@ only component is ``StatusSampler``, which stores each status sample of the sess
 ``Watch`` (I/O) runs the loop of one broadcaster: it waits for a poll request (from the
 APScheduler job, via ``request_poll``), a deadline of the machine, or a hint, then checks the
 status through the injected ``check`` (which applies the platform budget and breaker), feeds the
-machine, and carries out its actions. Errors put the broadcaster in an exponential cooldown.
+machine, and carries out its actions. Errors put the broadcaster in an exponential cooldown;
+a failed check (blocked, restricted, uncertain) is never taken for "offline", so an open
+session stays open through it. A live status with ``paused`` (the
+broadcaster paused) is live: the session and its recording go on.
 
 **Across daemon restarts** one broadcast stays one session. At start the store hands the watch
 its broadcaster's newest session when the last daemon stop (SIGTERM) or crash ended it
@@ -57,7 +60,13 @@ import anyio
 import anyio.abc
 
 from dylived.app.logs import broadcaster_logger
-from dylived.errors import DylivedError, RiskControl, RoomNotFound
+from dylived.errors import (
+    DylivedError,
+    RestrictedRoom,
+    RiskControl,
+    RoomNotFound,
+    StatusUncertain,
+)
 from dylived.model import ExitReason, LiveStatus, WatchState
 from dylived.store.ops import ResumedSession, StoppedSession
 from dylived.watch.gates import ErrorCooldown
@@ -99,11 +108,20 @@ class CheckSkipped(DylivedError):
 
 class CheckResult(enum.StrEnum):
     LIVE = "live"
+    LIVE_PAUSED = "live_paused"  # live, paused by the broadcaster: the session goes on
     OFFLINE = "offline"
     PAUSED = "paused"  # breaker open: no request made
     RISK_CONTROL = "risk_control"
     NOT_FOUND = "not_found"
+    RESTRICTED = "restricted"  # a restricted room: the error says which cookie to configure
+    UNCERTAIN = "uncertain"  # an answer that proves nothing (not the end of a session)
     ERROR = "error"
+
+
+def _result_of(status: LiveStatus) -> CheckResult:
+    if not status.live:
+        return CheckResult.OFFLINE
+    return CheckResult.LIVE_PAUSED if status.paused else CheckResult.LIVE
 
 
 @dataclass(frozen=True, slots=True)
@@ -280,7 +298,7 @@ class Watch:
             self._last_check_ms = wall_ms()
         now = anyio.current_time()
         self.cooldown.record_success()
-        self._last_result = CheckResult.LIVE if status.live else CheckResult.OFFLINE
+        self._last_result = _result_of(status)
         before = self.machine.state
         actions = self.machine.observe(now, status)
         self.machine.recheck_done(now)
@@ -300,6 +318,10 @@ class Watch:
         self.machine.recheck_done(now)
         if isinstance(exc, RiskControl):
             self._last_result = CheckResult.RISK_CONTROL
+        elif isinstance(exc, RestrictedRoom):
+            self._last_result = CheckResult.RESTRICTED
+        elif isinstance(exc, StatusUncertain):
+            self._last_result = CheckResult.UNCERTAIN
         elif isinstance(exc, RoomNotFound):
             self._last_result = CheckResult.NOT_FOUND
         else:

@@ -86,6 +86,20 @@ async def test_risk_control_window_gives_empty_bodies() -> None:
     assert after.json()["data"]["data"][0]["status"] == 2
 
 
+async def test_a_waf_page_window_gives_html_instead_of_json() -> None:
+    scenario = parse_scenario({"time_scale": 10.0, "room": [{"web_rid": WEB_RID, "live": True}]})
+    async with Simulator.running(scenario) as sim, httpx.AsyncClient(base_url=sim.web_base) as c:
+        await c.get("/")
+        sim.room(WEB_RID).inject("waf_page", duration=3)  # 0.3 wall seconds
+        during = [await _enter(c) for _ in range(2)]
+        await anyio.sleep(0.4)
+        after = await _enter(c)
+    assert [r.status_code for r in during] == [200, 200]
+    assert all(b"Please wait" in r.content and b"status_code" not in r.content for r in during)
+    assert all(r.headers["content-type"].startswith("text/html") for r in during)
+    assert after.json()["data"]["data"][0]["status"] == 2
+
+
 async def test_stream_stall_keeps_the_connection_open_without_bytes(sim: Simulator) -> None:
     room = sim.room(WEB_RID)
     room.go_live()

@@ -149,18 +149,21 @@ async def test_each_room_is_served_by_its_platforms_personality() -> None:
 
 
 def test_an_unknown_platform_in_a_scenario_is_a_clear_error(tmp_path: Path) -> None:
-    raw = {"room": [{"web_rid": "1"}, {"web_rid": "2", "platform": "tiktok"}]}
+    raw = {"room": [{"web_rid": "1"}, {"web_rid": "2", "platform": "myspace"}]}
     with pytest.raises(ConfigError) as bad:
         parse_scenario(raw, "x.toml")
-    assert "room[1].platform: unknown platform 'tiktok'; this simulator plays douyin" in str(
-        bad.value
+    assert (
+        "room[1].platform: unknown platform 'myspace'; this simulator plays douyin, tiktok"
+        in str(bad.value)
     )
     # a room built in Python: the simulator says which room and which platforms there are
-    with pytest.raises(UnknownPlatform, match=r"room 2: unknown platform 'nope'.*plays douyin"):
+    with pytest.raises(
+        UnknownPlatform, match=r"room 2: unknown platform 'nope'.*plays douyin, tiktok"
+    ):
         Simulator(Scenario(rooms=(RoomSpec("2", platform="nope"),)))
     # the command: exit 78 (a bad scenario) with the problem on stderr
     scenario = tmp_path / "bad.toml"
-    scenario.write_text('[[room]]\nweb_rid = "1"\nplatform = "tiktok"\n', encoding="utf-8")
+    scenario.write_text('[[room]]\nweb_rid = "1"\nplatform = "myspace"\n', encoding="utf-8")
     result = subprocess.run(
         [sys.executable, "-m", "dylived.sim.cli", "--scenario", str(scenario)],
         capture_output=True,
@@ -169,7 +172,7 @@ def test_an_unknown_platform_in_a_scenario_is_a_clear_error(tmp_path: Path) -> N
         timeout=60,
     )
     assert result.returncode == 78
-    assert "room[0].platform: unknown platform 'tiktok'" in result.stderr
+    assert "room[0].platform: unknown platform 'myspace'" in result.stderr
 
 
 def test_scenarios_without_a_platform_are_the_default_personalitys() -> None:

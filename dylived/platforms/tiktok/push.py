@@ -226,9 +226,12 @@ class TikTokPush(TikTokCodec):
         return (self.signer.base if self.signer is not None else "tiktok-signing-server",)
 
     def statistics(self) -> dict[str, Any]:
+        """The signing account's counters, and whether the broadcaster paused the stream
+        (ControlMessage 1 until a 2: the session, the recording and the connection go on)."""
+        paused = {"broadcast_paused": self._last is not None and self._last.paused}
         if self.signer is None:
-            return {"sign_server": None}
-        return self.signer.statistics(datetime.now(UTC))
+            return {"sign_server": None, **paused}
+        return {**self.signer.statistics(datetime.now(UTC)), **paused}
 
     @property
     def resume_cursor(self) -> str:

@@ -25,6 +25,7 @@ from typing import Any
 
 import anyio
 import anyio.abc
+import httpx
 import pytest
 
 from dylived.platforms.tiktok._pb import tiktok_pb2 as pb
@@ -100,8 +101,15 @@ async def daemon(tmp_path: Path, text: str) -> AsyncIterator[anyio.abc.Process]:
 
 
 def show(state: Path) -> dict[str, Any]:
-    done = ctl(state / "control.sock", "--json", "show", "tt")
-    return json.loads(done.stdout) if done.returncode == 0 and done.stdout.strip() else {}
+    """``dylivectl show tt``'s JSON, read on the control socket (no process per poll)."""
+    sock = state / "control.sock"
+    if not sock.exists():
+        return {}
+    transport = httpx.HTTPTransport(uds=str(sock))
+    with httpx.Client(transport=transport, base_url="http://dylived", timeout=10) as client:
+        reply = client.get("/v1/broadcasters/tt")
+    body: dict[str, Any] = reply.json() if reply.status_code == 200 else {}
+    return body
 
 
 def log_tail(log: Path) -> str:
@@ -140,7 +148,7 @@ async def test_tiktok_events_land_through_the_signing_server_and_control_3_ends_
         tiktok = f'sign_api_key = "{KEY}"\nsign_budget_per_day = 50\n'
         room = sim.room(HANDLE)
         room.go_live()
-        async with daemon(tmp_path, _config(sim, state, tiktok, "record_video = true\n")):
+        async with daemon(tmp_path, _config(sim, state, tiktok, "record_video = true\n")) as run:
             await until(lambda: sim.observed.push_for(HANDLE), 60, "a push connection", log)
             calls = list(signer.calls)
 
@@ -201,6 +209,7 @@ async def test_tiktok_events_land_through_the_signing_server_and_control_3_ends_
         connections = sim.observed.push_for(HANDLE)
         first_events = list(signer.first_events)
 
+    assert run.returncode == 0  # SIGTERM: a clean stop
     # 429 twice: three calls in all, each after at least the 2 s asked (no storm)
     assert len(calls) == 3, calls
     assert calls[1] - calls[0] >= 1.9

@@ -189,7 +189,7 @@ def test_without_a_sign_server_events_are_off_and_nothing_is_asked() -> None:
 
     with pytest.raises(EventsUnavailable, match="no \\[tiktok\\] sign_server"):
         anyio.run(connect)
-    assert source.statistics() == {"sign_server": None}
+    assert source.statistics() == {"sign_server": None, "broadcast_paused": False}
 
 
 def test_the_first_result_becomes_rows_before_any_frame_and_the_cursor_resumes() -> None:
@@ -226,3 +226,25 @@ def test_the_first_result_becomes_rows_before_any_frame_and_the_cursor_resumes()
     wire.receive_data(frame.SerializeToString())
     assert wire.events_received() == []
     assert source.resume_cursor == "c-2"
+
+
+def _control(msg_id: int, action: int) -> tuple[str, int, bytes]:
+    control = pb.ControlMessage(common=pb.Common(msg_id=msg_id), action=action)
+    return "WebcastControlMessage", msg_id, control.SerializeToString()
+
+
+def test_control_1_and_2_pause_and_resume_and_3_and_4_end_the_stream() -> None:
+    source = _no_server_source()
+    signed = read_sign_response(200, COOKIES, _result("c-1"), now=NOW)
+    source._signed, source._room_id = signed, int(ROOM)  # as connection() sets them
+    wire = source.new_session()
+    ends = []
+    for msg_id, action in ((1, 1), (2, 2), (3, 1), (4, 4), (5, 3)):
+        payload = _result("c", _control(msg_id, action))
+        frame = pb.PushFrame(payload_encoding="pb", payload_type="msg", payload=payload)
+        wire.receive_data(frame.SerializeToString())
+        [event] = wire.events_received()
+        ends.append(source.ends_stream(event))
+        if msg_id < 4:
+            assert source.statistics()["broadcast_paused"] is (action == 1)
+    assert ends == [False, False, False, True, True]

@@ -76,6 +76,17 @@ def _quote(segment: str) -> str:
 # -- commands: each takes (client, args) and returns an exit code ----------------------------
 
 
+def _state_text(b: dict[str, Any]) -> str:
+    """The watch state, with what the last check said when it is a state of its own: a live
+    broadcast the broadcaster paused, a restricted room (not watchable without a login)."""
+    state, result = str(b.get("state", "?")), b.get("last_check_result")
+    if state == "live" and result == "live_paused":
+        return "live (paused)"
+    if state == "offline" and result == "restricted":
+        return "restricted"
+    return state
+
+
 def cmd_status(client: ControlClient, args: argparse.Namespace) -> int:
     status = client.request("GET", "/v1/status")
     if args.json:
@@ -105,6 +116,8 @@ def cmd_status(client: ControlClient, args: argparse.Namespace) -> int:
         recording = b.get("recording") or {}
         error = b.get("last_error")
         note = f"error: {error['message']}" if error else (b.get("title") or "")
+        if error and b.get("last_check_result") == "restricted":  # what to configure, first
+            note = str(error["message"]).partition(": ")[2]
         if b.get("breaker") not in (None, "closed"):
             note = f"breaker {b['breaker']}; {note}"
         if recording.get("not_recorded"):  # a filter keeps it out (watch/filters.py)
@@ -116,7 +129,7 @@ def cmd_status(client: ControlClient, args: argparse.Namespace) -> int:
         rows.append(
             [
                 b["id"],
-                b.get("state", "?"),
+                _state_text(b),
                 render.since(b.get("state_since_ms"), now),
                 render.human_count(b.get("viewers")),
                 render.human_count(capture.get("events_per_minute")) if capture else "-",
@@ -170,7 +183,7 @@ def _show_broadcaster(b: dict[str, Any]) -> None:
         ("name", b["id"]),
         ("target", str(b.get("target", ""))),
         ("platform", str(b.get("platform", "?"))),
-        ("state", f"{b.get('state', '?')} {render.since(b.get('state_since_ms'), now)}"),
+        ("state", f"{_state_text(b)} {render.since(b.get('state_since_ms'), now)}"),
         ("paused", "yes" if b.get("paused") else "no"),
         (
             "last check",

@@ -25,9 +25,9 @@ def test_subprocess_prints_its_port_and_stops_on_sigterm() -> None:
         info = json.loads(process.stdout.readline())
         assert info["web_base"] == f"http://127.0.0.1:{info['port']}"
         assert info["ws_base"] == f"ws://127.0.0.1:{info['port']}"
-        assert info["rooms"] == ["200000000001", "200000000002", "200000000003"]
+        assert info["rooms"] == ["200000000001", "200000000002", "200000000003", "sim.creator"]
         state = httpx.get(f"{info['web_base']}/_sim/state").json()
-        assert [room["live"] for room in state["rooms"]] == [True, False, False]
+        assert [room["live"] for room in state["rooms"]] == [True, False, False, True]
     finally:
         process.send_signal(signal.SIGTERM)
         code = process.wait(timeout=10)

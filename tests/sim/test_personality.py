@@ -178,7 +178,11 @@ def test_an_unknown_platform_in_a_scenario_is_a_clear_error(tmp_path: Path) -> N
 def test_scenarios_without_a_platform_are_the_default_personalitys() -> None:
     scenario = load_scenario(REPO_ROOT / "etc" / "sim" / "demo.toml")
     sim = Simulator(scenario)
-    assert [room.platform for room in sim.rooms.values()] == ["douyin"] * len(scenario.rooms)
+    named = {spec.web_rid: spec.platform for spec in scenario.rooms}
+    assert [room.platform for room in sim.rooms.values()] == [
+        named[rid] or "douyin" for rid in sim.rooms
+    ]
+    assert "" in named.values()  # the demo has rooms that name no platform
     assert sim.push_url == f"{sim.ws_base}/webcast/im/push/v2/"
 
 

@@ -1,6 +1,8 @@
-"""TikTok LIVE, sans-I/O so far: the webcast schema (proto/tiktok.proto, generated into
-``_pb/``), the push envelope (``envelope``), the event decoder (``decode``: method → typed
-message → dataset row, with ``audience``, ``room`` and ``cohost`` holding the converters and
-``common`` the row conventions), the gift-streak collapser (``streaks``) and the push session
-state machine (``session``). Status, stream URLs, the signing server and the WebSocket I/O are
-not here yet (issue 13)."""
+"""TikTok LIVE: the webcast schema (proto/tiktok.proto, generated into ``_pb/``), the push
+envelope (``envelope``), the event decoder (``decode``: method → typed message → dataset row,
+with ``audience``, ``room`` and ``cohost`` holding the converters and ``common`` the row
+conventions), the gift-streak collapser (``streaks``) and the push session state machine
+(``session``), all sans-I/O; the target forms (``targets``), the ``[tiktok]`` section
+(``options``), the status bodies → ``LiveStatus`` with stream URLs (``status``, pure), the HTTP
+client (``client``: one request per check, the live page as fallback), the event source
+(``push``: no connection yet, it needs a signing server) and the registry entry (``spec``)."""

@@ -60,8 +60,8 @@ SDK_QUALITIES: tuple[tuple[str, str], ...] = (
 )
 RESTRICTED_NEEDS = "sessionid"
 _RESTRICTED_HELP = (
-    "the room is restricted (age-restricted, followers only or private): configure a logged-in "
-    "[tiktok] sessionid cookie (and tt_target_idc) of an account that may watch it"
+    "configure [tiktok] sessionid (and tt_target_idc), the cookies of a logged-in account that "
+    "may watch it: the room is restricted (age-restricted, followers only or private)"
 )
 _BLOCK_MARKERS = ("please wait", "captcha", "verify to continue", "we regret to inform you")
 _SIGI = re.compile(r'<script[^>]*id="SIGI_STATE"[^>]*>(.*?)</script>', re.DOTALL)
@@ -180,7 +180,7 @@ def _decode(body: bytes | str | Mapping[str, Any], what: str) -> Mapping[str, An
 def _raise_for_code(code: int | None, message: str, what: str, prompts: bool) -> None:
     detail = f"{what}: {code} {message}".rstrip()
     if code == CODE_RESTRICTED or (prompts and code not in (None, 0)):
-        raise RestrictedRoom(f"{detail}; {_RESTRICTED_HELP}", needs=RESTRICTED_NEEDS)
+        raise RestrictedRoom(f"{_RESTRICTED_HELP} ({detail})", needs=RESTRICTED_NEEDS)
     if code in (CODE_USER_NOT_FOUND, CODE_NOT_FOUND_ALT) or message == "user_not_found":
         raise StatusUncertain(
             f"{detail} (TikTok says so for hours about some live users: not taken as the end)"
@@ -203,7 +203,7 @@ def _status(
 ) -> LiveStatus:
     live = live_code in (STATUS_LIVE, STATUS_PAUSED)
     if live and not streams and live_code == STATUS_LIVE and _text(room.get("prompts")):
-        raise RestrictedRoom(f"room {room_id}: {_RESTRICTED_HELP}", needs=RESTRICTED_NEEDS)
+        raise RestrictedRoom(f"{_RESTRICTED_HELP} (room {room_id})", needs=RESTRICTED_NEEDS)
     sec_uid = _text(user.get("secUid")) or _text(user.get("sec_uid"))
     return LiveStatus(
         live=live,
@@ -240,15 +240,18 @@ def parse_user_room(body: bytes | str | Mapping[str, Any]) -> LiveStatus:
     user = _mapping(data.get("user"))
     if not user:
         raise UpstreamError("api-live/user/room: no data.user")
-    room = _mapping(data.get("liveRoom"))
-    stats = _mapping(room.get("liveRoomStats"))
+    return _web_status(user, _mapping(data.get("liveRoom")))
+
+
+def _web_status(user: Mapping[str, Any], room: Mapping[str, Any]) -> LiveStatus:
+    """The status of the web shapes (A and B): ``user`` and ``liveRoom`` objects alike."""
     return _status(
         _integer(room.get("status")) or _integer(user.get("status")),
         user=user,
         room=room,
         streams=parse_stream_data(room.get("streamData"), room.get("hevcStreamData")),
         room_id=_text(user.get("roomId")),
-        viewers=_integer(stats.get("userCount")),
+        viewers=_integer(_mapping(room.get("liveRoomStats")).get("userCount")),
     )
 
 
@@ -284,16 +287,7 @@ def parse_live_page(page: bytes | str) -> LiveStatus:
     user = _mapping(info.get("user"))
     if not live_room or not user:
         raise RoomNotFound("live page: no LiveRoom in SIGI_STATE (no such user, or never live)")
-    room = _mapping(info.get("liveRoom"))
-    stats = _mapping(room.get("liveRoomStats"))
-    return _status(
-        _integer(room.get("status")) or _integer(user.get("status")),
-        user=user,
-        room=room,
-        streams=parse_stream_data(room.get("streamData"), room.get("hevcStreamData")),
-        room_id=_text(user.get("roomId")),
-        viewers=_integer(stats.get("userCount")),
-    )
+    return _web_status(user, _mapping(info.get("liveRoom")))
 
 
 def parse_room_info(body: bytes | str | Mapping[str, Any], room_id: str) -> LiveStatus:

@@ -5,10 +5,11 @@ Its endpoints (names are the ``endpoint`` of request records): ``tt_user_room``
 ``params_error``), ``tt_live_page`` ``GET /@<user>/live`` (``SIGI_STATE``) and ``tt_room_info``
 ``GET /webcast/room/info/?room_id=…``, each with the real JSON shapes (``status.py``). A room
 is TikTok's when its scenario entry says ``platform = "tiktok"``; its ``web_rid`` is the
-``uniqueId``. ``room.modes`` adds "paused" (status 3, media going on) and "restricted"
-(4003110 without a ``sessionid`` cookie); the ``waf_page`` fault serves a captcha page instead
-of JSON. Media (FLV and HLS) is the neutral core's. ``routes.py`` holds
-``TikTokPersonality``; the core finds it through ``PERSONALITY`` (``dylived/sim/personality.py``).
+``uniqueId``. ``room.modes`` adds "paused" (status 3, media going on), "restricted" (4003110
+without a ``sessionid`` cookie) and "user_not_found" (19881007 while it exists); the
+``waf_page`` fault serves a captcha page instead of JSON. Media (FLV and HLS) is the neutral
+core's. ``routes.py`` holds ``TikTokPersonality``; the core finds it through ``PERSONALITY``
+(``dylived/sim/personality.py``).
 """
 
 from __future__ import annotations

@@ -9,7 +9,8 @@ streamData, hevcStreamData}``; ``streamData.pull_data`` has ``stream_data`` (a J
 ``options.qualities`` (``{name, sdk_key, level, resolution, v_codec}``). The sdk keys are
 TikTok's: origin, uhd_60, hd_60, hd, sd, ld and ao (audio only), served from the core's quality
 ladder (origin, uhd, hd, hd, sd, ld, md). ``hevcStreamData`` is present and empty: the
-simulator's media is H.264. Status 2 live, 3 paused (mode "paused"), 4 offline; ``roomId``
+simulator's media is H.264. Status 2 live, 3 paused (mode "paused"), 4 offline; mode
+"user_not_found" answers 19881007 about a user who exists (TLC#323's quirk); ``roomId``
 stays set after the end (the last room), as the real API does.
 """
 
@@ -136,7 +137,7 @@ def _extra(view: RoomView | None) -> dict[str, Any]:
 
 def user_room_body(view: RoomView | None, *, logged_in: bool) -> dict[str, Any]:
     """The ``api-live/user/room`` answer about one room (None: no such user)."""
-    if view is None:
+    if view is None or "user_not_found" in view.modes:
         return {"data": None, "message": "user_not_found", "statusCode": CODE_USER_NOT_FOUND}
     if "restricted" in view.modes and view.live and not logged_in:
         return {

@@ -4,7 +4,8 @@ One real daemon (``python -m dylived run``, a subprocess) and the simulator's Ti
 on 127.0.0.1. ``tt`` (``@sim.creator``) goes live and is recorded (real ffmpeg, 6 s ``ld``
 segments); the broadcaster pauses (status 3) and resumes: the same session and recording go
 on; a WAF page answers every status request: the TikTok breaker opens, the broadcaster is not
-marked offline and the session stays open, then it recovers. ``locked`` (``@locked.room``) is
+marked offline and the session stays open, then it recovers; ``user_not_found`` about the live
+user is "uncertain" and ends nothing. ``locked`` (``@locked.room``) is
 live in a restricted room: ``dylivectl show`` says "restricted" and names the ``sessionid``
 cookie. The configured ``tt_target_idc`` cookie reaches the status requests only: never a
 media request, never the log. At the end the broadcast ends (status 4), the session closes
@@ -16,7 +17,6 @@ from __future__ import annotations
 import json
 import os
 import signal
-import subprocess
 import sys
 import time
 from collections.abc import Awaitable, Callable
@@ -31,7 +31,7 @@ from dylived.sim.scenario import FaultSpec
 from dylived.sim.tiktok import PERSONALITY
 from tests.conftest import REPO_ROOT
 from tests.daemon_rig import QUICK_POLL, broadcaster_table, query, simulator_config
-from tests.record.livesource import FFMPEG
+from tests.record.test_daemon_disk_full import decode_errors
 
 
 pytestmark = [pytest.mark.anyio, pytest.mark.e2e, pytest.mark.slow]
@@ -44,15 +44,23 @@ def anyio_backend() -> str:
     return "asyncio"
 
 
-async def show(state: Path, name: str, *, human: bool = False) -> Any:
-    argv = [sys.executable, "-m", "dylived.app.ctl", "--socket", str(state / "control.sock")]
+async def ctl_text(state: Path, *argv: str) -> str:
+    """What ``dylivectl ARGV…`` printed (a real process on the daemon's socket)."""
     done = await anyio.run_process(
-        [*argv, *([] if human else ["--json"]), "show", name], check=False, cwd=REPO_ROOT
+        [sys.executable, "-m", "dylived.app.ctl", "--socket", str(state / "control.sock"), *argv],
+        check=False,
+        cwd=REPO_ROOT,
     )
-    text = done.stdout.decode()
-    if human:
-        return text
-    return json.loads(text) if done.returncode == 0 and text.strip() else {}
+    return done.stdout.decode()
+
+
+async def show(state: Path, name: str) -> Any:
+    text = await ctl_text(state, "--json", "show", name)
+    return json.loads(text) if text.strip() else {}
+
+
+def row_of(table: str, name: str) -> str:
+    return next((line for line in table.splitlines() if line.startswith(name + " ")), "")
 
 
 async def until(predicate: Callable[[], Awaitable[bool]], seconds: float, what: str) -> None:
@@ -61,17 +69,6 @@ async def until(predicate: Callable[[], Awaitable[bool]], seconds: float, what: 
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out waiting for {what}")
         await anyio.sleep(0.5)
-
-
-def decode_errors(path: Path) -> str:
-    done = subprocess.run(
-        [FFMPEG, "-v", "error", "-i", str(path), "-f", "null", "-"],
-        capture_output=True,
-        text=True,
-        check=False,
-        timeout=60,
-    )
-    return done.stdout + done.stderr
 
 
 async def test_a_tiktok_broadcaster_is_recorded_through_pause_and_a_blocked_status_page(
@@ -141,6 +138,7 @@ async def test_a_tiktok_broadcaster_is_recorded_through_pause_and_a_blocked_stat
             during = await show(state, "tt")
             assert (during["state"], during["session_id"]) == ("live", session)
             assert during["recording"]["state"] == "running"
+            assert "live (paused)" in row_of(await ctl_text(state, "status"), "tt")
             room.modes.discard("paused")
 
             async def resumed() -> bool:
@@ -170,10 +168,26 @@ async def test_a_tiktok_broadcaster_is_recorded_through_pause_and_a_blocked_stat
 
             await until(recovered, 30, "the breaker closed again")
 
+            # user_not_found about a live user: uncertain, not the end of the session
+            room.modes.add("user_not_found")
+
+            async def uncertain() -> bool:
+                return bool((await show(state, "tt")).get("last_check_result") == "uncertain")
+
+            await until(uncertain, 20, "the uncertain answer seen")
+            await anyio.sleep(3)  # longer than grace
+            doubt = await show(state, "tt")
+            assert (doubt["state"], doubt["session_id"]) == ("live", session)
+            room.modes.discard("user_not_found")
+            await until(resumed, 20, "live again")
+
             # a restricted room: a state of its own, naming the cookie to configure
-            text = await show(state, "locked", human=True)
-            assert "(restricted)" in text
+            text = await ctl_text(state, "show", "locked")
+            assert "(restricted)" in text  # the last check's result
             assert "[tiktok] sessionid" in text
+            locked_row = row_of(await ctl_text(state, "status"), "locked")
+            assert "restricted" in locked_row.split()[1]  # the STATE column
+            assert "configure [tiktok] sessionid" in locked_row
             assert (await show(state, "locked"))["session_id"] is None
 
             # the end: status 4; the one session closes, its segments decode

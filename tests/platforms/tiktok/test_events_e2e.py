@@ -14,9 +14,8 @@ records nothing of events, asks no signing server, and says why in ``dylivectl s
 from __future__ import annotations
 
 import json
-import os
 import signal
-import sys
+import subprocess
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -24,15 +23,14 @@ from pathlib import Path
 from typing import Any
 
 import anyio
-import anyio.abc
-import httpx
+import anyio.to_thread
 import pytest
 
 from dylived.platforms.tiktok._pb import tiktok_pb2 as pb
 from dylived.sim import RoomSpec, Scenario, Simulator
 from dylived.sim.tiktok import PERSONALITY
 from dylived.sim.tiktok.signer import signer_of
-from tests.conftest import REPO_ROOT
+from tests.daemon.helpers import control, running_daemon
 from tests.daemon_rig import broadcaster_table, ctl, query, simulator_config, wait_for
 from tests.record.livesource import FFMPEG
 
@@ -77,36 +75,24 @@ def _config(sim: Simulator, state: Path, tiktok: str, recording: str) -> str:
 
 
 @asynccontextmanager
-async def daemon(tmp_path: Path, text: str) -> AsyncIterator[anyio.abc.Process]:
-    config, log = tmp_path / "dylived.toml", tmp_path / "daemon.log"
+async def daemon(tmp_path: Path, text: str) -> AsyncIterator[subprocess.Popen[bytes]]:
+    """The daemon on ``text``, stopped with SIGTERM at the end (``running_daemon`` reaps it)."""
+    config = tmp_path / "dylived.toml"
     config.write_text(text, encoding="utf-8")
-    with log.open("ab") as out:
-        process = await anyio.open_process(
-            [sys.executable, "-m", "dylived", "run", "--config", str(config)],
-            cwd=REPO_ROOT,
-            env={**os.environ, "PYTHONUNBUFFERED": "1"},
-            stdout=out,
-            stderr=out,
-        )
+    with running_daemon(config, {"PYTHONUNBUFFERED": "1"}, tmp_path / "daemon.log") as process:
         try:
             yield process
         finally:
-            if process.returncode is None:
-                process.send_signal(signal.SIGTERM)
-                with anyio.move_on_after(20, shield=True):
-                    await process.wait()
-                if process.returncode is None:
-                    process.kill()
-                    await process.wait()
+            process.send_signal(signal.SIGTERM)
+            with anyio.move_on_after(20, shield=True):
+                await anyio.to_thread.run_sync(process.wait)
 
 
 def show(state: Path) -> dict[str, Any]:
     """``dylivectl show tt``'s JSON, read on the control socket (no process per poll)."""
-    sock = state / "control.sock"
-    if not sock.exists():
+    if not (state / "control.sock").exists():
         return {}
-    transport = httpx.HTTPTransport(uds=str(sock))
-    with httpx.Client(transport=transport, base_url="http://dylived", timeout=10) as client:
+    with control(state) as client:
         reply = client.get("/v1/broadcasters/tt")
     body: dict[str, Any] = reply.json() if reply.status_code == 200 else {}
     return body

@@ -15,6 +15,8 @@ these once, at the edge that calls the foreign library (``net/``, ``store/``, ``
     │   │   └── RoomListEmpty        web/enter listed no room (wire/status.py)
     │   ├── RiskControl              blocked: empty 200 body, 403/412, handshake refused;
     │   │   │                        carries retry_after when the platform said so (429)
+    │   │   ├── RateLimited          asked to wait (a 429, a used-up daily budget): retry
+    │   │   │                        after ``retry_after``; not a refusal
     │   │   ├── BlockedResponse      an HTTP answer that means "blocked" (net/http.py)
     │   │   └── HandshakeRejected    the push upgrade was refused (net/ws.py)
     │   ├── RestrictedRoom           the room is restricted (age, followers): needs a login
@@ -22,7 +24,9 @@ these once, at the edge that calls the foreign library (``net/``, ``store/``, ``
     │   ├── StatusUncertain          an answer that proves nothing either way (an account
     │   │                            "not found" while live): not the end of a session
     │   ├── CookieRejected           the configured login cookie was refused (sign in again)
-    │   └── UpstreamError            5xx, malformed JSON, unexpected shape; retryable
+    │   ├── UpstreamError            5xx, malformed JSON, unexpected shape; retryable
+    │   └── EventsUnavailable        no event stream as configured (no signing server, a plan
+    │                                without the feature, a refused key): nothing to retry
     ├── TransportError               the network failed (connect, timeout, reset); retryable
     │   └── PushClosed               an open push connection ended (net/ws.py)
     ├── RecorderError                ffmpeg could not be found, started or kept running
@@ -113,6 +117,16 @@ class CookieRejected(PlatformError):
 
 class UpstreamError(PlatformError):
     """A server-side failure or a body of an unexpected shape; usually passes."""
+
+
+class RateLimited(RiskControl):
+    """Asked to wait (HTTP 429, a daily budget used up): try again after ``retry_after``
+    seconds; not a refusal, so it never counts towards giving up."""
+
+
+class EventsUnavailable(PlatformError):
+    """The event stream cannot be had as configured (no signing server, a plan without the
+    feature, a key refused): trying again changes nothing until the configuration does."""
 
 
 class TransportError(DylivedError):

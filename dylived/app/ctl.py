@@ -127,6 +127,10 @@ def cmd_status(client: ControlClient, args: argparse.Namespace) -> int:
             note = f"breaker {b['breaker']}; {note}"
         if recording.get("not_recorded"):  # a filter keeps it out (watch/filters.py)
             note = f"not recorded: {recording['not_recorded']}"
+        elif capture.get("state") == "off":  # e.g. no signing server: why events are off
+            note = str(capture.get("detail") or "events off")
+        elif capture.get("sign_budget_per_day") is not None:  # a platform that signs
+            note = f"{_sign_text(capture)}; {note}"
         rows.append(
             [
                 b["id"],
@@ -145,6 +149,16 @@ def cmd_status(client: ControlClient, args: argparse.Namespace) -> int:
         headers = ["NAME", "STATE", "SINCE", "VIEWERS", "EV/MIN", "REC", "RATE", "CHECKED", "NOTE"]
         print(render.table(headers, rows, right={3, 4, 6}))
     return EXIT_OK
+
+
+def _sign_text(capture: dict[str, Any]) -> str:
+    """The signing calls a session's platform has left today, and a 429 when there was one."""
+    text = (
+        f"signing {capture.get('sign_budget_left')}/{capture.get('sign_budget_per_day')} left today"
+    )
+    if capture.get("sign_rate_limited"):
+        text += f", {capture['sign_rate_limited']}x 429"
+    return text
 
 
 def cmd_list(client: ControlClient, args: argparse.Namespace) -> int:
@@ -196,9 +210,12 @@ def _show_broadcaster(b: dict[str, Any]) -> None:
                 f"{'connected' if capture.get('connected') else 'disconnected'}, "
                 f"{render.human_count(capture.get('events_per_minute'))} events/min, last event "
                 f"{render.human_duration(capture.get('last_event_age_s'))} ago, "
-                f"{capture.get('reconnects', 0)} reconnects",
+                f"{capture.get('reconnects', 0)} reconnects"
+                + (f"; {capture['state']}: {capture['detail']}" if capture.get("detail") else ""),
             )
         )
+        if capture.get("sign_budget_per_day") is not None:
+            pairs.append(("signing", f"{capture.get('sign_server')}, {_sign_text(capture)}"))
     if recording:
         rate = render.bit_rate(recording.get("bytes_per_second"))
         text = f"{recording.get('state', '?')}, {rate}"

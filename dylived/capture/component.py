@@ -44,6 +44,14 @@ the session end) with its cause: ``connection_lost`` (no close frame), ``closed_
 a daemon restart (``ctx.resumed``) starts with a ``daemon_restart`` gap from its last stored
 event, and that restart counts as one reconnect.
 
+**Signing** (a platform whose connection needs a signing server): a ``RateLimited`` from
+``connection()`` (HTTP 429, a used-up daily budget) is waited out as asked, with the usual
+backoff as the least, and never counts towards giving up; ``EventsUnavailable`` (no signing
+server configured, a plan that cannot) turns capture ``off`` with the reason and makes no
+further attempt; another ``RiskControl`` counts like a refused handshake. Events a session
+holds before any frame (a signing server's first fetch result, ``opening_frame``) are taken as
+soon as the connection opened.
+
 **Ends**: a ControlMessage with status 3 ends the session with ``stream_ended``
 (``ctx.end_session``) at once. After ``max_failed_attempts`` consecutive attempts without an
 event (handshake refused — HTTP 200 = blocked, or 4xx — or connections that closed before
@@ -75,7 +83,15 @@ from dylived.capture.policy import (
     UndecodableMonitor,
     UnknownSampler,
 )
-from dylived.errors import DylivedError, RemoteProtocolError, TransportError, UpstreamError
+from dylived.errors import (
+    DylivedError,
+    EventsUnavailable,
+    RateLimited,
+    RemoteProtocolError,
+    RiskControl,
+    TransportError,
+    UpstreamError,
+)
 from dylived.model import ExitReason
 from dylived.net.ws import (
     HandshakeRejected,
@@ -84,7 +100,7 @@ from dylived.net.ws import (
     PushConnectOptions,
     open_push_connection,
 )
-from dylived.platforms.base import EventSource
+from dylived.platforms.base import EventSession, EventSource
 from dylived.store.ops import (
     AddGap,
     EventRecord,
@@ -94,7 +110,7 @@ from dylived.store.ops import (
 from dylived.watch.filters import FilterOptions, decide
 from dylived.watch.session import ComponentFactory, ComponentHealth, SessionContext, wall_ms
 from dylived.wire.frames import UndecodableMessage, UnknownMessage
-from dylived.wire.session import DedupWindow, WebcastSession
+from dylived.wire.session import DedupWindow
 
 
 logger = logging.getLogger(__name__)
@@ -156,7 +172,7 @@ class EventCapture:
         self.wire_totals: collections.Counter[str] = collections.Counter()
         self._ctx: SessionContext | None = None
         self._gap_from_ms: int | None = None
-        self._session: WebcastSession[object] | None = None
+        self._session: EventSession | None = None
         self._gap_cause = ""
 
     # ------------------------------------------------------------------ the seam
@@ -213,6 +229,7 @@ class EventCapture:
                 "bad_frames": self.bad_frames,
                 "store_waits": self.handover.waits,
                 "store_wait_s": round(self.handover.waited_s, 3),
+                **self.source.statistics(),  # e.g. a signing server's calls and budget left
             },
         )
 
@@ -241,10 +258,21 @@ class EventCapture:
                 self.state, self.detail = "ended", "the broadcaster ended the stream"
                 ctx.end_session(ExitReason.STREAM_ENDED)
                 return
-            except HandshakeRejected as exc:
+            except EventsUnavailable as exc:  # e.g. no signing server: nothing to retry
+                self.state, self.detail = "off", str(exc)
+                if self._gap_from_ms is None:
+                    self._gap_from_ms, self._gap_cause = failed_at, "events_off"
+                logger.info("no events for %s: %s", ctx.key, exc, extra={"broadcaster": ctx.key})
+                return
+            except RateLimited as exc:  # asked to wait (a 429): wait as asked, never give up
+                self.policy.failed()
+                retry_after = exc.retry_after or 0.0
+                self._attempt_failed(failed_at, "rate_limited", exc)
+            except RiskControl as exc:  # the push upgrade or a signing server refused
                 self.policy.refused()
                 retry_after = exc.retry_after or 0.0
-                self._attempt_failed(failed_at, "handshake_rejected", exc)
+                cause = "handshake_rejected" if isinstance(exc, HandshakeRejected) else "refused"
+                self._attempt_failed(failed_at, cause, exc)
             except (TransportError, UpstreamError) as exc:
                 self.policy.failed()
                 self._attempt_failed(failed_at, "connect_failed", exc)
@@ -302,7 +330,11 @@ class EventCapture:
             await self.handover.deliver()
             session = self._session = self.source.new_session(self.dedup)
             try:
-                cause = await self._serve_connection(ctx, conn, session)
+                # events the session holds before any frame (a signing server's first result)
+                opening = session.events_received()
+                ended = self._take_events(ctx, opening, session.opening_frame, wall_ms())
+                await self.handover.deliver()
+                cause = STREAM_ENDED if ended else await self._serve_connection(ctx, conn, session)
             finally:
                 self.connected = False
                 self.wire_totals.update(_stats(session))
@@ -319,7 +351,7 @@ class EventCapture:
         logger.info("push connection of %s ended (%s) after %.1f s", ctx.key, cause, lasted)
 
     async def _serve_connection(
-        self, ctx: SessionContext, conn: PushConnection, session: WebcastSession[object]
+        self, ctx: SessionContext, conn: PushConnection, session: EventSession
     ) -> str:
         try:
             await self._heartbeat_now(conn, session)  # the browser's first frame
@@ -331,14 +363,14 @@ class EventCapture:
             tg.cancel_scope.cancel()
         return cause
 
-    async def _heartbeat_now(self, conn: PushConnection, session: WebcastSession[object]) -> None:
+    async def _heartbeat_now(self, conn: PushConnection, session: EventSession) -> None:
         now = anyio.current_time()
         if session.heartbeat_due(now):
             session.heartbeat(now)
             for frame in session.data_to_send():
                 await conn.send(frame)
 
-    async def _heartbeats(self, conn: PushConnection, session: WebcastSession[object]) -> None:
+    async def _heartbeats(self, conn: PushConnection, session: EventSession) -> None:
         try:
             while True:
                 due = session.next_heartbeat_at
@@ -352,7 +384,7 @@ class EventCapture:
         self,
         ctx: SessionContext,
         conn: PushConnection,
-        session: WebcastSession[object],
+        session: EventSession,
         *,
         closing: PushClosed | None = None,
     ) -> str:
@@ -478,7 +510,7 @@ def _closed_cause(exc: PushClosed) -> str:
     return f"closed_{exc.code}" if exc.clean else "connection_lost"
 
 
-def _stats(session: WebcastSession[object]) -> dict[str, int]:
+def _stats(session: EventSession) -> dict[str, int]:
     stats = session.statistics()
     return {name: getattr(stats, name) for name in stats.__slots__}
 

@@ -349,6 +349,7 @@ class HttpClient:
         require_body: bool = True,
         now: datetime | None = None,
         content: bytes = b"",
+        check_status: bool = True,
     ) -> HttpResponse:
         """Send one request and read the whole response.
 
@@ -359,6 +360,8 @@ class HttpClient:
 
         Args:
             content: the request body (e.g. a webhook's JSON; not re-sent on a redirect).
+            check_status: False returns every answer as it came (the caller reads the status
+                and body of an error itself, e.g. a signing server's 429 JSON).
             now: the time against which an HTTP-date ``Retry-After`` is measured (default:
                 the current UTC time).
 
@@ -381,7 +384,8 @@ class HttpClient:
                 result.status_code,
                 len(result.body),
             )
-        self._raise_for_status(method, result, require_body, now)
+        if check_status:
+            self._raise_for_status(method, result, require_body, now)
         return result
 
     async def _follow(

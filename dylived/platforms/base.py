@@ -21,7 +21,8 @@ from typing import Any, Protocol
 
 from dylived.model import LiveStatus
 from dylived.net.http import HttpClient
-from dylived.wire.session import DedupWindow, WebcastSession
+from dylived.wire.frames import PushSchema
+from dylived.wire.session import DedupWindow, SessionStatistics
 
 
 Row = dict[str, Any]
@@ -52,10 +53,41 @@ class EventConnection:
     host: str
 
 
+class EventSession(Protocol):
+    """The sans-I/O session of one push connection, as capture drives it (the shape of
+    ``wire.session.WebcastSession``; a platform with rules of its own wraps its session in it).
+
+    ``opening_frame``: the bytes the session's opening events came from — events it holds
+    before the first frame (a signing server's first fetch result), which the capture takes
+    as soon as the connection opened — ``b""`` when it has none.
+    """
+
+    opening_frame: bytes
+    schema: PushSchema  # its frames' envelope (``dylived decode`` reads the acks with it)
+
+    @property
+    def next_heartbeat_at(self) -> float | None: ...
+
+    @property
+    def close_requested(self) -> bool: ...
+
+    def receive_data(self, data: bytes) -> None: ...
+
+    def events_received(self) -> list[Any]: ...
+
+    def data_to_send(self) -> list[bytes]: ...
+
+    def heartbeat_due(self, now: float) -> bool: ...
+
+    def heartbeat(self, now: float) -> None: ...
+
+    def statistics(self) -> SessionStatistics: ...
+
+
 class EventCodec(Protocol):
     """How a platform's push frames decode and its events become rows (no connection)."""
 
-    def new_session(self, dedup: DedupWindow | None = None) -> WebcastSession[Any]:
+    def new_session(self, dedup: DedupWindow | None = None) -> EventSession:
         """A sans-I/O session for one connection, sharing the broadcast's msg_id window."""
         ...
 
@@ -91,6 +123,11 @@ class EventSource(EventCodec, Protocol):
         """The push endpoints, tried in order (at least one)."""
         ...
 
+    def statistics(self) -> Mapping[str, Any]:
+        """What the capture's health shows of the source beside its own counters (e.g. a
+        signing server's calls and the day's budget left); JSON values."""
+        ...
+
     async def connection(
         self, status: LiveStatus, *, host_index: int, number: int, rng: random.Random
     ) -> EventConnection:
@@ -98,6 +135,8 @@ class EventSource(EventCodec, Protocol):
 
         Raises:
             UpstreamError: the status lacks what the connection needs (its room id).
+            RateLimited: asked to wait (``retry_after``); RiskControl: refused;
+            EventsUnavailable: no connection can be had as configured (capture stops trying).
         """
         ...
 

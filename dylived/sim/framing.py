@@ -70,10 +70,17 @@ class ClientFrame:
 
 @dataclass(frozen=True, slots=True)
 class Framing:
-    """One platform's push framing: its schema and its event → message payload encoder."""
+    """One platform's push framing: its schema and its event → message payload encoder.
+
+    ``enter_reply`` (room id → the frame that answers a client's ``"enter"`` frame) is for a
+    platform whose clients must enter the room first: nothing is pushed to a client before it
+    did. A personality with other envelope field names subclasses this and overrides
+    ``encode_frame`` / ``parse_client_frame``.
+    """
 
     schema: FrameSchema
     encode_event: Callable[[ScriptedEvent], bytes]
+    enter_reply: Callable[[int], bytes] | None = None
 
     @property
     def heartbeat_bytes(self) -> bytes:

@@ -72,6 +72,8 @@ class PushConnectionRecord:
     frames_sent: list[bytes] = field(default_factory=list)  # every binary message sent, in order
     events: list[SentEvent] = field(default_factory=list)
     msg_log_ids: set[int] = field(default_factory=set)
+    entered_at: float | None = None  # the client's enter-room frame (personalities that ask one)
+    heartbeats_before_enter: int = 0  # heartbeats a client sent before it entered the room
 
     @property
     def open(self) -> bool:

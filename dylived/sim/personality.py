@@ -6,8 +6,9 @@ it answers (``endpoint_of`` names them, ``answer`` serves them), how a room's st
 rendered (``render_status``), its push WebSocket (``push_path``, ``push_url``, ``accept_push``
 checks the URL's parameters and refuses the way that platform does), how events become its
 protobuf messages (``framing``) and the daemon config section that points the platform at the
-simulator (``daemon_config``). A scenario room names its platform (``RoomSpec.platform``);
-a room is served only by its platform's personality.
+simulator (``daemon_config``); optionally ``event_kinds``, its own event kinds beside the shared
+ones of ``sim/script.py`` (kind → ``script.KindMaker``). A scenario room names its platform
+(``RoomSpec.platform``); a room is served only by its platform's personality.
 
 Personalities register per platform: each subpackage of ``dylived.sim`` that defines
 ``PERSONALITY`` is one (e.g. the Douyin personality in ``dylived/sim/douyin/``; a TikTok one

@@ -5,7 +5,9 @@ the anyio stream. The room hands it batches of events with ``offer``; a writer t
 PushFrames (need_ack set) in order, in the framing of the room's personality (``sim/framing.py``).
 A pinger sends WebSocket pings every ``ping_interval`` and drops a client whose pong is more than
 ``ping_timeout`` late; a watchdog drops a client that sent no heartbeat frame for
-``heartbeat_timeout``. ``end`` closes politely (optionally after a
+``heartbeat_timeout``. A framing with an ``enter_reply`` holds every event until the client sent
+its enter-room frame, answered with that reply (a heartbeat before it is counted in
+``heartbeats_before_enter``). ``end`` closes politely (optionally after a
 ControlMessage action 3); ``drop`` closes the TCP connection without a close frame. Everything
 the client does is written to its ``PushConnectionRecord``.
 """
@@ -74,6 +76,9 @@ class PushSession:
         self._pending_ping: tuple[bytes, float] | None = None
         self._cancel = anyio.CancelScope()
         self._stream: anyio.abc.ByteStream | None = None
+        self._entered = anyio.Event()
+        if framing.enter_reply is None:
+            self._entered.set()
 
     # ------------------------------------------------------------ called by the room
 
@@ -176,7 +181,14 @@ class PushSession:
 
     def _client_frame(self, data: bytes, now: float) -> None:
         parsed = self.framing.parse_client_frame(data)
-        if parsed.kind == "heartbeat":
+        if parsed.kind == "enter" and self.framing.enter_reply is not None:
+            if self.record.entered_at is None:
+                self.record.entered_at = now
+                self._protocol.send_binary(self.framing.enter_reply(self.room_id))
+            self._entered.set()
+        elif parsed.kind == "heartbeat":
+            if self.framing.enter_reply is not None and self.record.entered_at is None:
+                self.record.heartbeats_before_enter += 1
             self.record.heartbeats.append(now)
             self.record.exact_heartbeats += parsed.exact_heartbeat
             self._last_heartbeat = time.monotonic()
@@ -189,9 +201,10 @@ class PushSession:
     async def _writer(self) -> None:
         async for item in self._outbox_receive:
             if item.end_reason is None:
+                await self._entered.wait()  # a platform whose clients enter the room first
                 await self._send_events(item.events)
             else:
-                if item.control is not None:
+                if item.control is not None and self._entered.is_set():
                     await self._send_events((item.control,))
                 if not self.record.close_reason:
                     self.record.close_reason = item.end_reason

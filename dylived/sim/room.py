@@ -13,7 +13,7 @@ import itertools
 import math
 import random
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -22,7 +22,7 @@ import anyio
 from dylived.model import EVENT_TYPES
 from dylived.sim.media import CLIP_MS
 from dylived.sim.scenario import FAULT_KINDS, FaultSpec, RoomSpec, Scenario
-from dylived.sim.script import EventScript, ScriptedEvent, SimUser
+from dylived.sim.script import EventScript, KindMaker, ScriptedEvent, SimUser
 from dylived.sim.view import QUALITY_BY_KEY, RoomView, StreamLinks
 
 
@@ -55,8 +55,10 @@ class SimRoom:
         msg_ids: itertools.count[int],
         room_ids: itertools.count[int],
         links: Callable[[SimRoom], dict[str, StreamLinks]],
+        kinds: Mapping[str, KindMaker] | None = None,
     ) -> None:
         self.spec = spec.with_identity()
+        self.kinds = dict(kinds or {})  # the personality's own event kinds
         self.platform = platform  # whose personality serves this room
         self.scenario = scenario
         self._msg_ids = msg_ids
@@ -273,6 +275,7 @@ class SimRoom:
             rates=self.spec.rates,
             seed=self._rng.randrange(2**32),
             msg_ids=self._msg_ids,
+            kinds=self.kinds,
         )
         self.live = True
         return self.room_id

@@ -6,7 +6,8 @@ followers) so consecutive events agree with each other, and gift streaks: a stre
 arrives as several messages with the same ``group_id``, growing ``repeat_count`` and
 ``repeat_end`` 1 on the last. ``make_event`` builds one event of a type on request (the runtime
 ``push``). Nothing here knows protobuf: each personality (e.g. the Douyin personality's
-``messages.py``) turns these values into its messages.
+``messages.py``) turns these values into its messages. A personality may add kinds of its own
+(``kinds``: kind → a :data:`KindMaker` giving the method name, the fields and the user).
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from __future__ import annotations
 import itertools
 import random
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -119,10 +120,14 @@ class ScriptedEvent:
     create_time_ms: int
     user: SimUser | None = None
     fields: Mapping[str, Any] = field(default_factory=dict)
+    method_name: str = ""  # a personality's own kind (METHODS names the shared ones)
 
     @property
     def method(self) -> str:
-        return METHODS[self.type]
+        return self.method_name or METHODS[self.type]
+
+
+KindMaker = Callable[["EventScript"], tuple[str, dict[str, Any], SimUser | None]]
 
 
 class EventScript:
@@ -137,8 +142,10 @@ class EventScript:
         seed: int,
         msg_ids: itertools.count[int],
         viewers: int = 120,
+        kinds: Mapping[str, KindMaker] | None = None,
     ) -> None:
         self.room_id = room_id
+        self.kinds = dict(kinds or {})
         self.anchor = anchor
         self.rates = {kind: rate for kind, rate in rates.items() if rate > 0}
         self._rng = random.Random(seed)
@@ -176,6 +183,14 @@ class EventScript:
     def _user(self) -> SimUser:
         return self._rng.choice(self._users)
 
+    @property
+    def rng(self) -> random.Random:
+        """The script's seeded randomness (for a personality's own kinds)."""
+        return self._rng
+
+    def random_user(self) -> SimUser:
+        return self._user()
+
     # ------------------------------------------------------------ scheduling
 
     def due(self, elapsed: float, limit: int = 10_000) -> list[ScriptedEvent]:
@@ -197,11 +212,15 @@ class EventScript:
 
     def make_event(self, kind: str, now_ms: int | None = None, **overrides: Any) -> ScriptedEvent:
         """One event of row type ``kind``; ``overrides`` replace generated fields (and ``user``)."""
-        if kind not in METHODS:
+        if kind not in METHODS and kind not in self.kinds:
             raise ValueError(f"unknown event type {kind!r}")
         created = now_ms if now_ms is not None else int(time.time() * 1000)
         user: SimUser | None = overrides.pop("user", None)
-        fields, generated_user = getattr(self, f"_{kind}")()
+        method = ""
+        if kind in self.kinds:
+            method, fields, generated_user = self.kinds[kind](self)
+        else:
+            fields, generated_user = getattr(self, f"_{kind}")()
         fields.update(overrides)
         return ScriptedEvent(
             type=kind,
@@ -210,6 +229,7 @@ class EventScript:
             create_time_ms=created,
             user=user or generated_user,
             fields=fields,
+            method_name=method,
         )
 
     def _chat(self) -> tuple[dict[str, Any], SimUser | None]:

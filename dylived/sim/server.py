@@ -197,6 +197,7 @@ class Simulator:
             msg_ids=self._msg_ids,
             room_ids=self._room_ids,
             links=lambda r: self._require_streams().links(r),
+            kinds=getattr(personality, "event_kinds", None),  # its own kinds, if any
         )
         self.rooms[spec.web_rid] = room
         return room

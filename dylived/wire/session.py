@@ -152,6 +152,7 @@ class WebcastSession(Generic[E]):
         # compare with the caller's receive time to measure skew. 0 until known.
         self.server_now_ms = 0
         self.last_seq_id = 0
+        self.opening_frame = b""  # events before the first frame: none (platforms/base.py)
         self._events: list[E] = []
         self._outgoing: list[bytes] = []
         self._frames = 0

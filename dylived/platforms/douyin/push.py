@@ -128,6 +128,9 @@ class DouyinPush(DouyinCodec):
     def hosts(self) -> tuple[str, ...]:
         return self.ws_hosts
 
+    def statistics(self) -> dict[str, Any]:
+        return {}  # no signing server, nothing beside the capture's own counters
+
     async def connection(
         self, status: LiveStatus, *, host_index: int, number: int, rng: random.Random
     ) -> EventConnection:

@@ -5,4 +5,5 @@ conventions), the gift-streak collapser (``streaks``) and the push session state
 (``session``), all sans-I/O; the target forms (``targets``), the ``[tiktok]`` section
 (``options``), the status bodies → ``LiveStatus`` with stream URLs (``status``, pure), the HTTP
 client (``client``: one request per check, the live page as fallback), the event source
-(``push``: no connection yet, it needs a signing server) and the registry entry (``spec``)."""
+(``push``: a signing-server call per connection, then TikTok's push rules), the signing-server
+client (``signer``) and the registry entry (``spec``)."""

@@ -1,46 +1,146 @@
-"""TikTok's event codec and a placeholder event source (the signing-server connection is
-being built; until then a TikTok broadcaster is recorded without events).
+"""TikTok's event connection: a signing-server call per connection, then TikTok's push rules.
 
-:class:`TikTokCodec` is the ``EventCodec`` of ``platforms/base.py``: a shared
-``wire.session.WebcastSession`` over TikTok's envelope schema (``envelope.SCHEMA``) whose
-decoder is ``decode.decode_message`` (one row per message; a payload that does not parse is an
-``UndecodableMessage``), and rows that get the broadcaster's handle, the room id, the arrival
-time and the recording offset filled in. :class:`TikTokPush` is the session's ``EventSource``;
-its ``connection`` raises ``UpstreamError`` because the connection needs a signing server
-(tiktok.md §3), which this build does not speak yet.
+:class:`TikTokPush` is the ``EventSource`` of ``platforms/base.py`` for TikTok (tiktok.md §3,
+protocol.md §3.2). **connection()** asks the configured ``[tiktok] sign_server``
+(``signer.SigningClient``: one call of the signing account's daily budget,
+``sign_budget_per_day``, shared by every TikTok session of the daemon) for the room's first
+``ProtoMessageFetchResult``, resuming from the cursor the previous connection of the session
+reached; the WebSocket URL is the result's ``push_server`` with its route parameters, the
+cursor and ``internal_ext`` (``signer.push_url``), the handshake sends the cookies of
+``X-Set-TT-Cookie`` (and the configured ``sessionid`` / ``tt-target-idc``, to TikTok only, never
+to the signing server) with ``Origin: https://www.tiktok.com``. Without a ``sign_server`` it
+raises ``EventsUnavailable`` before any request: the capture says events are off and why, and
+the broadcaster is still recorded. A 429 is ``RateLimited`` (the capture waits as asked), a
+used-up budget too (until UTC midnight).
+
+**new_session()** wraps a ``session.TikTokSession`` (enter room first, heartbeats with the room id
+and a packet counter, acks with ``internal_ext``, ControlMessage 1/2 pause/resume and 3/4 the
+end) as :class:`TikTokWire`, the shape capture drives; the first fetch result's messages are its
+opening events (``opening_frame``: that result as a ``msg`` PushFrame, for ``dylived decode``),
+so they become rows too. The msg_id window and the open gift streaks are the session's, shared by
+its connections. Rows get the broadcaster's handle (``handle`` and ``unique_id``), the room id,
+the arrival time and the recording offset; unknown and undecodable messages go to the capture
+as ``UnknownMessage``/``UndecodableMessage`` (kept raw).
 """
 
 from __future__ import annotations
 
+import base64
 import random
-from dataclasses import dataclass
+import urllib.parse
+from datetime import UTC, datetime
 from typing import Any
 
-from dylived.errors import RemoteProtocolError, UpstreamError
+from dylived.errors import EventsUnavailable, UpstreamError
 from dylived.model import LiveStatus
 from dylived.net.http import HttpClient
 from dylived.platforms.base import EventConnection, Row
+from dylived.platforms.tiktok._pb import tiktok_pb2 as pb
 from dylived.platforms.tiktok.common import PLATFORM
-from dylived.platforms.tiktok.decode import decode_message
-from dylived.platforms.tiktok.envelope import SCHEMA
-from dylived.wire.frames import UndecodableMessage
-from dylived.wire.session import DedupWindow, WebcastSession
+from dylived.platforms.tiktok.envelope import PAYLOAD_ENCODING, SCHEMA, FetchResult
+from dylived.platforms.tiktok.session import TikTokSession
+from dylived.platforms.tiktok.signer import Signed, SigningClient, account_for, push_url
+from dylived.platforms.tiktok.streaks import GiftStreaks
+from dylived.wire.frames import PAYLOAD_TYPE_MSG, UndecodableMessage, UnknownMessage
+from dylived.wire.session import DedupWindow, SessionStatistics
 
 
-def _decode(method: str, msg_id: int, payload: bytes, server_now_ms: int) -> Row | Any:
-    try:
-        return decode_message(method, payload, msg_id=msg_id, server_now_ms=server_now_ms)
-    except RemoteProtocolError as exc:
-        return UndecodableMessage(method, msg_id, payload, str(exc), server_now_ms)
+ORIGIN = "https://www.tiktok.com"
+NO_SIGN_SERVER = "events off: no [tiktok] sign_server configured (see README, TikTok)"
+
+
+def opening_frame(signed_body: bytes) -> bytes:
+    """A signing server's first fetch result as the ``msg`` PushFrame a WebSocket would carry
+    (not to be acked: ``need_ack`` cleared)."""
+    response = pb.Response.FromString(signed_body)
+    response.need_ack = False
+    frame = pb.PushFrame(
+        payload_encoding=PAYLOAD_ENCODING,
+        payload_type=PAYLOAD_TYPE_MSG,
+        payload=response.SerializeToString(),
+    )
+    return bytes(frame.SerializeToString())
+
+
+def _event(row: Row) -> object:
+    """A session row as capture takes it: raw messages as the shared wire values."""
+    kind = row["type"]
+    if kind not in ("unknown", "undecodable"):
+        return row
+    payload = base64.b64decode(row["payload_base64"])
+    msg_id = int(row["msg_id"] or 0)
+    server_ms = int(row["server_time_ms"] or 0)
+    if kind == "unknown":
+        return UnknownMessage(row["method"], msg_id, payload, server_ms)
+    return UndecodableMessage(row["method"], msg_id, payload, str(row.get("error", "")), server_ms)
+
+
+class TikTokWire:
+    """A :class:`TikTokSession` in the ``EventSession`` shape of ``platforms/base.py``.
+
+    ``opening``: the signing server's first result, taken before anything else (its rows come
+    out of the first ``events_received``; it is never acked); ``frame``: it as a PushFrame.
+    """
+
+    def __init__(
+        self, session: TikTokSession, opening: FetchResult | None = None, frame: bytes = b""
+    ) -> None:
+        self.session = session
+        self.schema = SCHEMA
+        self.opening_frame = frame
+        self._enter_pending = True  # the im_enter_room frame queued at construction
+        if opening is not None:
+            session.receive_opening(opening)
+
+    @property
+    def next_heartbeat_at(self) -> float | None:
+        return self.session.next_heartbeat_at
+
+    @property
+    def close_requested(self) -> bool:
+        return False  # TikTok's server closes the WebSocket itself
+
+    @property
+    def paused(self) -> bool:
+        return self.session.paused
+
+    def receive_data(self, data: bytes) -> None:
+        self.session.receive_data(data)
+
+    def events_received(self) -> list[Any]:
+        return [_event(row) for row in self.session.rows_received()]
+
+    def data_to_send(self) -> list[bytes]:
+        self._enter_pending = False
+        return self.session.data_to_send()
+
+    def heartbeat_due(self, now: float) -> bool:
+        """Due when the enter frame waits to go, or the session says so (after entering)."""
+        return self._enter_pending or self.session.heartbeat_due(now)
+
+    def heartbeat(self, now: float) -> None:
+        if self.session.heartbeat_due(now):
+            self.session.heartbeat(now)
+
+    def statistics(self) -> SessionStatistics:
+        s = self.session
+        return SessionStatistics(
+            frames=s.frames,
+            failed_frames=s.failed_frames,
+            duplicates_skipped=s.duplicates,
+            heartbeats_sent=s.heartbeats_sent,
+            acks_sent=s.acks_sent,
+        )
 
 
 class TikTokCodec:
     """TikTok's frames and events without a connection (the ``EventCodec`` of base.py)."""
 
-    __slots__ = ()
-
-    def new_session(self, dedup: DedupWindow | None = None) -> WebcastSession[Any]:
-        return WebcastSession(SCHEMA, _decode, dedup=dedup)
+    def new_session(self, dedup: DedupWindow | None = None) -> TikTokWire:
+        """A session of no room (``dylived decode``, benchmarks): frames in, rows out."""
+        wire = TikTokWire(TikTokSession(0, 0, dedup=dedup))
+        wire.data_to_send()  # no room to enter: only acks go out
+        return wire
 
     def row_type(self, event: object) -> str:
         if isinstance(event, dict):
@@ -60,7 +160,7 @@ class TikTokCodec:
     ) -> Row:
         if isinstance(event, dict):
             row: Row = dict(event)
-        else:  # an UndecodableMessage of the shared session
+        else:  # an UnknownMessage or UndecodableMessage (``dylived decode`` shows them too)
             row = {
                 "type": self.row_type(event),
                 "method": getattr(event, "method", ""),
@@ -71,6 +171,7 @@ class TikTokCodec:
         row["platform"] = PLATFORM
         row["room_id"] = row.get("room_id") or status.room_id
         row["handle"] = row.get("handle") or status.handle
+        row["unique_id"] = row["handle"]  # TikTok's name of the broadcaster's @handle
         row["received_at_ms"] = received_at_ms
         row["stream_offset_s"] = stream_offset_s
         return row
@@ -81,6 +182,7 @@ class TikTokCodec:
             "platform": PLATFORM,
             "room_id": status.room_id,
             "handle": status.handle,
+            "unique_id": status.handle,
             "broadcaster": {
                 "nickname": status.nickname,
                 "user_id": status.user_id,
@@ -100,23 +202,102 @@ class TikTokCodec:
 CODEC = TikTokCodec()
 
 
-@dataclass(frozen=True, slots=True)
 class TikTokPush(TikTokCodec):
-    """TikTok's event source for one session: no connection without a signing server."""
+    """TikTok's event source for one session (see the module docstring)."""
 
-    sign_server: str = ""
+    def __init__(
+        self,
+        signer: SigningClient | None,
+        *,
+        user_agent: str,
+        cookies: tuple[tuple[str, str], ...] = (),
+    ) -> None:
+        self.signer = signer
+        self.user_agent = user_agent
+        self.cookies = cookies  # sessionid / tt-target-idc: to TikTok's WebSocket only
+        self.streaks = GiftStreaks()
+        self._signed: Signed | None = None  # the last connection's first result
+        self._last: TikTokSession | None = None
+        self._room_id = 0
+        self._enter_id = 0
 
     @property
     def hosts(self) -> tuple[str, ...]:
-        return (self.sign_server or "tiktok-signing-server",)
+        return (self.signer.base if self.signer is not None else "tiktok-signing-server",)
+
+    def statistics(self) -> dict[str, Any]:
+        """The signing account's counters, and whether the broadcaster paused the stream
+        (ControlMessage 1 until a 2: the session, the recording and the connection go on)."""
+        paused = {"broadcast_paused": self._last is not None and self._last.paused}
+        if self.signer is None:
+            return {"sign_server": None, **paused}
+        return {**self.signer.statistics(datetime.now(UTC)), **paused}
+
+    @property
+    def resume_cursor(self) -> str:
+        """Where the next connection resumes: the last cursor any connection of it reached."""
+        if self._last is not None and self._last.cursor:
+            return self._last.cursor
+        return self._signed.result.cursor if self._signed is not None else ""
 
     async def connection(
         self, status: LiveStatus, *, host_index: int, number: int, rng: random.Random
     ) -> EventConnection:
-        raise UpstreamError("TikTok events need a signing server: not built yet")
+        if self.signer is None:
+            raise EventsUnavailable(NO_SIGN_SERVER)
+        if not status.room_id:
+            raise UpstreamError("the live status has no room_id")
+        signed = await self.signer.connect(
+            status.room_id, user_agent=self.user_agent, cursor=self.resume_cursor
+        )
+        room_id = signed.room_id or status.room_id
+        last = self._last
+        url = push_url(
+            signed.result,
+            room_id=room_id,
+            user_agent=self.user_agent,
+            cursor=signed.result.cursor or self.resume_cursor,
+            internal_ext=signed.result.internal_ext or (last.internal_ext if last else ""),
+        )
+        self._signed, self._room_id = signed, int(room_id) if room_id.isdigit() else 0
+        self._enter_id = rng.randrange(10**18, 10**19)
+        cookie = "; ".join(f"{k}={v}" for k, v in (*signed.cookies, *self.cookies) if v)
+        return EventConnection(
+            url=url,
+            user_agent=self.user_agent,
+            origin=ORIGIN,
+            headers=(("Cookie", cookie), ("Referer", ORIGIN + "/")),
+            host=urllib.parse.urlsplit(url).netloc,
+        )
+
+    def new_session(self, dedup: DedupWindow | None = None) -> TikTokWire:
+        signed = self._signed
+        if signed is None:  # no connection asked for: a codec session
+            return super().new_session(dedup)
+        session = TikTokSession(
+            self._room_id,
+            self._enter_id,
+            cursor=signed.result.cursor,
+            dedup=dedup,
+            streaks=self.streaks,
+        )
+        self._last = session
+        return TikTokWire(session, signed.result, opening_frame(signed.body))
 
 
 def event_source(http: HttpClient, section: Any) -> TikTokPush:
     """The event source of one session from the current ``[tiktok]`` section."""
-    del http  # the signing-server client will use it
-    return TikTokPush(sign_server=str(section.sign_server))
+    base = str(section.sign_server or "")
+    cookies = (
+        ("sessionid", section.sessionid.reveal()),
+        ("tt-target-idc", section.tt_target_idc.reveal()),
+    )
+    if not base:
+        return TikTokPush(None, user_agent=section.user_agent, cookies=cookies)
+    key = section.sign_api_key.reveal()
+    account = account_for(base, key, int(section.sign_budget_per_day))
+    signer = SigningClient(http, base, key, account)
+    return TikTokPush(signer, user_agent=section.user_agent, cookies=cookies)
+
+
+__all__ = ["CODEC", "TikTokCodec", "TikTokPush", "TikTokWire", "event_source", "opening_frame"]

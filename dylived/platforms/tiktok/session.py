@@ -109,10 +109,17 @@ class TikTokSession:
         except RemoteProtocolError:
             self.failed_frames += 1
             raise
-        self._track(result)
         if result.need_ack:
             self._outgoing.append(build_ack(frame.log_id, result.internal_ext))
             self.acks_sent += 1
+        self._take(result, context)
+
+    def receive_opening(self, result: FetchResult, context: RowContext = _NO_CONTEXT) -> None:
+        """Take a signing server's first fetch result (never acked): its cursor, its rows."""
+        self._take(result, context)
+
+    def _take(self, result: FetchResult, context: RowContext) -> None:
+        self._track(result)
         fresh = [
             m for m in result.messages if not (m.msg_id and self.dedup.check_and_add(m.msg_id))
         ]

@@ -7,22 +7,22 @@ without ``aid=1988``, ``app_name=tiktok_web`` and ``device_platform=web_pc`` the
 ``tt_room_info`` (``GET /webcast/room/info/?room_id=…``). A room in mode "restricted" answers
 4003110 (``prompts``, no stream) unless the request carries a ``sessionid`` cookie; mode
 "paused" says status 3. Request faults (``http_5xx``, ``http_429``, ``risk_control``,
-``waf_page``) apply to all three. The push WebSocket is not simulated here yet: its upgrade is
-refused with 404 (the event half of issue 13 adds it), and ``FRAMING`` encodes only the
-ControlMessage.
+``waf_page``) apply to all three. The signing server's ``sign_connect`` / ``sign_fetch`` are
+``signer.py``'s, the push WebSocket (framing, URL checks, enter-room rule) ``push.py``'s and the
+TikTok messages (with TikTok's own event kinds) ``messages.py``'s.
 """
 
 from __future__ import annotations
 
 import json
 import re
-import urllib.parse
 from typing import TYPE_CHECKING, Any
 
-from dylived.platforms.tiktok._pb import tiktok_pb2 as pb
-from dylived.sim.framing import FrameSchema, Framing
+from dylived.sim.framing import Framing
 from dylived.sim.http import HTML, Answer, HttpRequest, Reply, json_reply
-from dylived.sim.script import ScriptedEvent
+from dylived.sim.script import KindMaker
+from dylived.sim.tiktok import push, signer
+from dylived.sim.tiktok.messages import KINDS
 from dylived.sim.tiktok.status import (
     params_error_body,
     room_info_body,
@@ -37,29 +37,8 @@ if TYPE_CHECKING:
     from dylived.sim.server import Simulator
 
 
-PUSH_PATH = "/webcast/im/ws_proxy/ws_reuse_supplement/"
 LIVE_PAGE = re.compile(r"/@(?P<user>[0-9A-Za-z_.]{1,64})/live/?")
 REQUIRED_PARAMS = {"aid": "1988", "app_name": "tiktok_web", "device_platform": "web_pc"}
-
-
-def _encode_event(event: ScriptedEvent) -> bytes:
-    if event.type != "control":
-        raise ValueError(f"the TikTok personality does not encode {event.type} events yet")
-    common = pb.Common(method="WebcastControlMessage", msg_id=event.msg_id, room_id=event.room_id)
-    return bytes(pb.ControlMessage(common=common, action=3).SerializeToString())
-
-
-FRAMING = Framing(
-    FrameSchema(
-        push_frame=pb.PushFrame,
-        headers=pb.PushHeader,
-        response=pb.Response,
-        message=pb.Message,
-        service=5,
-        method=8,
-    ),
-    _encode_event,
-)
 
 
 def live_page(state: dict[str, Any]) -> bytes:
@@ -76,14 +55,18 @@ class TikTokPersonality:
 
     platform = "tiktok"
     default = False
-    push_path = PUSH_PATH
-    opening_events: tuple[str, ...] = ()
+    push_path = push.PUSH_PATH
+    opening_events: tuple[str, ...] = ("viewer_count",)
+    event_kinds: dict[str, KindMaker] = KINDS
 
     @property
     def framing(self) -> Framing:
-        return FRAMING
+        return push.FRAMING
 
     def endpoint_of(self, path: str) -> str | None:
+        signing = signer.endpoint_of(path)
+        if signing is not None:
+            return signing
         if path.rstrip("/") == "/api-live/user/room":
             return "tt_user_room"
         if path.rstrip("/") == "/webcast/room/info":
@@ -91,6 +74,8 @@ class TikTokPersonality:
         return "tt_live_page" if LIVE_PAGE.fullmatch(path) else None
 
     async def answer(self, endpoint: str, request: HttpRequest, sim: Simulator) -> Answer:
+        if endpoint.startswith("sign_"):
+            return signer.answer(endpoint, request, sim, self.platform)
         logged_in = bool(request.cookies.get("sessionid"))
         if endpoint == "tt_room_info":
             room_id = request.query.get("room_id", "")
@@ -118,11 +103,13 @@ class TikTokPersonality:
         return user_room_body(view, logged_in=False)
 
     def accept_push(self, request: HttpRequest, sim: Simulator) -> SimRoom | Reply:
-        return Reply(404, b'{"status_code":404,"message":"the TikTok push is not simulated"}')
+        return push.accept_push(request, sim, self.platform)
 
     def push_url(self, ws_base: str, room_id: str, **params: str) -> str:
-        query = {"room_id": room_id, "aid": "1988", **params}
-        return f"{ws_base}{PUSH_PATH}?{urllib.parse.urlencode(query)}"
+        return push.push_url(ws_base, room_id, **params)
 
     def daemon_config(self, web_base: str, ws_base: str) -> str:
-        return f'[tiktok]\nweb_base = "{web_base}"\nwebcast_base = "{web_base}"\n'
+        return (
+            f'[tiktok]\nweb_base = "{web_base}"\nwebcast_base = "{web_base}"\n'
+            f'sign_server = "{web_base}"\n'
+        )

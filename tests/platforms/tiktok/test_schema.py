@@ -54,9 +54,9 @@ def test_douyin_and_tiktok_schemas_load_together() -> None:
     assert douyin_pb2.Response.DESCRIPTOR.fields_by_number[11].name == "live_cursor"
 
 
-# The HTTP side (client; push, the event source; spec, the registry entry) does I/O; the
-# rest is sans-I/O. urllib.parse is pure parsing (the target forms).
-IO_MODULES = {"client.py", "push.py", "spec.py"}
+# The HTTP side (client; push, the event source; signer, the signing server; spec, the registry
+# entry) does I/O; the rest is sans-I/O. urllib.parse is pure parsing (the target forms).
+IO_MODULES = {"client.py", "push.py", "signer.py", "spec.py"}
 PURE_IMPORTS = {"urllib.parse"}
 
 

@@ -58,7 +58,7 @@ def write_config(path: Path, sim: Simulator, state: Path, rooms: int = 1) -> Non
         sim,
         state,
         broadcasters="\n".join(tables),
-        poll="interval = 1\njitter = 0.1\nlive_interval = 5\ngrace = 60\n",
+        poll="interval = 1\njitter = 0.1\nlive_interval = 5\ngrace = 60\nrequest_timeout = 30\n",
         log_level="warning",
     )
     path.write_text(text, encoding="utf-8")
@@ -176,7 +176,7 @@ async def run(rooms: int, rate: float, seconds: float, workdir: Path) -> None:
         )
         try:
             await sim.wait_until(
-                lambda: all(sim.observed.push_for(web_rid(i)) for i in range(rooms)), 60
+                lambda: all(sim.observed.push_for(web_rid(i)) for i in range(rooms)), 180
             )
             warm_until = time.time() + 2
             while time.time() < warm_until:
@@ -246,7 +246,12 @@ def main() -> None:
     parser.add_argument("--rooms", type=int, default=1, help="live rooms, one daemon")
     parser.add_argument("--rate", type=float, default=5000.0, help="events per second per room")
     parser.add_argument("--seconds", type=float, default=300.0, help="measurement window")
+    parser.add_argument("--keep", type=Path, help="keep the daemon's files and log here")
     args = parser.parse_args()
+    if args.keep is not None:
+        args.keep.mkdir(parents=True, exist_ok=True)
+        anyio.run(run, args.rooms, args.rate, args.seconds, args.keep)
+        return
     with tempfile.TemporaryDirectory(prefix="dylived-ingest-") as tmp:
         anyio.run(run, args.rooms, args.rate, args.seconds, Path(tmp))
 

@@ -41,12 +41,12 @@ from typing import Any
 
 import httpx
 
+from bench.poll_scale import proc_cpu_seconds
 from dylived.record.probe import find_ffmpeg
 from tests.daemon_rig import broadcaster_table, daemon_config
 
 
 REPO = Path(__file__).resolve().parent.parent
-TICK = os.sysconf("SC_CLK_TCK")
 FIELDS = (
     "at",
     "elapsed_s",
@@ -126,11 +126,6 @@ def config_text(state: Path, info: dict[str, Any], args: argparse.Namespace) -> 
         log_level="info",
         ffmpeg=find_ffmpeg(),
     )
-
-
-def proc_cpu_seconds(pid: int) -> float:
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / TICK
 
 
 def proc_status(pid: int) -> dict[str, int]:

@@ -17,9 +17,11 @@ commands never lose one another's change. API reloads go through the daemon's co
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import os
+import threading
 import time
 from collections.abc import AsyncIterator, Mapping
 from dataclasses import replace
@@ -542,6 +544,8 @@ class Facade:
             notifications=dict(self.alerts.dispatcher.counts) if self.alerts else {},
             hook_runs=dict(self.hooks.counts) if self.hooks else {},
             hooks_running=self.hooks.running if self.hooks else 0,
+            tasks=len(asyncio.all_tasks()),  # the daemon runs anyio on its asyncio backend
+            threads=threading.active_count(),
             broadcasters=[
                 self._broadcaster_metrics(key, watch.options.platform, watch.statistics())
                 for key, watch in self.watchlist.watches.items()

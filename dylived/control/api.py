@@ -154,6 +154,8 @@ class MetricsSnapshot:
     # [hooks] runs by (hook, result): "done", "failed", "timeout" (killed) or "skipped"
     hook_runs: Mapping[tuple[str, str], int] = field(default_factory=dict)
     hooks_running: int = 0
+    tasks: int = 0  # event-loop tasks alive now (a leak shows as a rising count)
+    threads: int = 0  # Python threads alive now (the loop's worker threads included)
 
 
 class DaemonFacade(Protocol):

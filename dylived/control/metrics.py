@@ -138,6 +138,10 @@ def render(snapshot: MetricsSnapshot) -> str:
         hook_runs.add(count, hook=hook, result=result)
     hooks_running = _Family("dylived_hooks_running", "gauge", "[hooks] commands running now.")
     hooks_running.add(snapshot.hooks_running)
+    tasks = _Family("dylived_tasks", "gauge", "Event-loop tasks alive in the daemon.")
+    tasks.add(snapshot.tasks)
+    threads = _Family("dylived_threads", "gauge", "Python threads alive in the daemon.")
+    threads.add(snapshot.threads)
 
     families = (
         info,
@@ -158,6 +162,8 @@ def render(snapshot: MetricsSnapshot) -> str:
         notified,
         hook_runs,
         hooks_running,
+        tasks,
+        threads,
         *_platform_families(snapshot),
     )
     return "".join(line + "\n" for family in families for line in family.lines())

@@ -112,10 +112,27 @@ class InsertCounts(NamedTuple):
     cut: int  # rows with a text cut at TEXT_CAP
 
 
+_INSERT_EVENT = (
+    "INSERT OR IGNORE INTO events (session_id, type, msg_id, server_time_ms, "
+    "received_at_ms, stream_offset_s, user_id, payload) VALUES (?,?,?,?,?,?,?,?)"
+)
+_COUNT_TYPE = (
+    "INSERT INTO session_event_counts (session_id, type, count) VALUES (?,?,?) "
+    "ON CONFLICT(session_id, type) DO UPDATE SET count = count + excluded.count"
+)
+_COUNT_SESSION = "UPDATE sessions SET total_events = total_events + ? WHERE id = ?"
+
+
 async def insert_events(
     conn: aiosqlite.Connection, batches: Sequence[InsertEvents]
 ) -> InsertCounts:
-    """Insert the rows (duplicates by msg_id ignored)."""
+    """Insert the rows (duplicates by msg_id ignored) and add them to the session counts.
+
+    ``session_event_counts`` and ``sessions.total_events`` count the rows stored, once per
+    batch (migration 0006 dropped the per-row trigger): when every row was stored the counts
+    are taken from the rows given; when some were ignored as duplicates, from the rows the
+    insert added (``seq`` above the largest before it), so an ignored row is never counted.
+    """
     params = []
     unfit = cut = 0
     for batch in batches:
@@ -137,12 +154,36 @@ async def insert_events(
             )
     if not params:
         return InsertCounts(0, 0, 0, 0)
-    cursor = await conn.executemany(
-        "INSERT OR IGNORE INTO events (session_id, type, msg_id, server_time_ms, "
-        "received_at_ms, stream_offset_s, user_id, payload) VALUES (?,?,?,?,?,?,?,?)",
-        params,
-    )
-    return InsertCounts(max(0, cursor.rowcount), len(params), unfit, cut)
+    async with conn.execute("SELECT coalesce(max(seq), 0) FROM events") as cursor:
+        row = await cursor.fetchone()
+    before = int(row[0]) if row is not None else 0
+    cursor = await conn.executemany(_INSERT_EVENT, params)
+    inserted = max(0, cursor.rowcount)
+    counts: dict[tuple[int, str], int] = {}
+    if inserted == len(params):
+        for p in params:
+            key = (p[0], p[1])
+            counts[key] = counts.get(key, 0) + 1
+    elif inserted:
+        async with conn.execute(
+            "SELECT session_id, type, count(*) FROM events WHERE seq > ? GROUP BY 1, 2",
+            (before,),
+        ) as cursor:
+            counts = {(r[0], r[1]): r[2] for r in await cursor.fetchall()}
+    await add_counts(conn, counts)
+    return InsertCounts(inserted, len(params), unfit, cut)
+
+
+async def add_counts(conn: aiosqlite.Connection, counts: Mapping[tuple[int, str], int]) -> None:
+    """Add stored rows, by (session id, type), to ``session_event_counts`` and the sessions'
+    ``total_events``."""
+    if not counts:
+        return
+    await conn.executemany(_COUNT_TYPE, [(s, t, n) for (s, t), n in counts.items()])
+    totals: dict[int, int] = {}
+    for (session_id, _), n in counts.items():
+        totals[session_id] = totals.get(session_id, 0) + n
+    await conn.executemany(_COUNT_SESSION, [(n, s) for s, n in totals.items()])
 
 
 async def apply(conn: aiosqlite.Connection, op: WriteOp) -> Any:

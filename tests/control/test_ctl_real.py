@@ -677,3 +677,8 @@ async def test_risk_control_shows_the_platform_paused_in_status_and_metrics(rig:
     assert int(risk.split()[-1]) >= 1
     [made] = [m for m in metrics if m.startswith('dylived_poll_requests_total{platform="douyin"}')]
     assert int(made.split()[-1]) >= gate["requests"]
+    # The loop's own load (bench.soak samples these): two watches, the server, the writer...
+    [tasks] = [int(m.split()[-1]) for m in metrics if m.startswith("dylived_tasks ")]
+    [threads] = [int(m.split()[-1]) for m in metrics if m.startswith("dylived_threads ")]
+    assert 5 <= tasks < 500, tasks
+    assert threads >= 1

@@ -128,6 +128,8 @@ def test_metrics_text_format() -> None:
         notifications={("live", "sent"): 2, ("ended", "failed"): 1},
         hook_runs={("on_segment_closed", "timeout"): 3},
         hooks_running=1,
+        tasks=42,
+        threads=3,
         platforms=[
             PlatformMetrics("tiktok", requests=7),
             PlatformMetrics(
@@ -170,6 +172,8 @@ def test_metrics_text_format() -> None:
         'dylived_notifications_total{event="ended",result="failed"} 1',
         'dylived_hook_runs_total{hook="on_segment_closed",result="timeout"} 3',
         "dylived_hooks_running 1",
+        "dylived_tasks 42",
+        "dylived_threads 3",
     ]:
         assert line in text.splitlines(), line
     # Every sample line belongs to a family declared by exactly one TYPE line before it.
@@ -179,7 +183,7 @@ def test_metrics_text_format() -> None:
             declared.append(line.split()[2])
         elif not line.startswith("#"):
             assert line.split("{")[0].split(" ")[0] == declared[-1]
-    assert len(declared) == len(set(declared)) == 23
+    assert len(declared) == len(set(declared)) == 25
 
 
 @pytest.mark.parametrize(

@@ -10,7 +10,11 @@ import pytest
 
 from dylived.errors import StoreError
 from dylived.store import db
-from tests.store.support import query
+from dylived.store.ops import EventRecord, InsertEvents, OpenSession
+from tests.store.support import database_at, query, running_writer
+
+
+T0 = 1_700_000_000_000
 
 
 pytestmark = pytest.mark.anyio
@@ -79,23 +83,61 @@ async def test_a_newer_schema_is_refused(db_path: Path) -> None:
         await db.close_quietly(conn)
 
 
-async def test_duplicate_msg_id_is_ignored_and_counted_once(db_path: Path) -> None:
-    conn = await db.connect(db_path)
-    try:
-        await db.migrate(conn)
-        await conn.executescript(
-            "INSERT INTO broadcasters (key, target, added_at_ms) VALUES ('b', 'b', 1);"
-            "INSERT INTO sessions (id, broadcaster_key, started_at_ms) VALUES (1, 'b', 1);"
+async def test_duplicates_are_ignored_and_counted_once_per_batch(db_path: Path) -> None:
+    """The counts are kept per batch by the writer (0006 dropped the per-row trigger): rows
+    ignored as duplicates (within a batch or of an earlier one) are never counted."""
+
+    def row(msg_id: int | None, kind: str = "chat") -> EventRecord:
+        return EventRecord(kind, None if msg_id is None else str(msg_id), T0, {"type": kind})
+
+    async with running_writer(db_path) as writer:
+        one = await writer.request(OpenSession("b", T0, "douyin"))
+        two = await writer.request(OpenSession("c", T0, "douyin"))
+        # One transaction: two batches of `one` and one of `two` (the fast path: all stored).
+        await writer.submit(InsertEvents(one, [row(1), row(2, "like"), row(None), row(None)]))
+        await writer.submit(InsertEvents(one, [row(3, "like")]))
+        await writer.submit(InsertEvents(two, [row(1), row(2)]))
+        await writer.drain()
+        # Duplicates within the batch and of stored rows (the counted-from-the-table path).
+        await writer.submit(InsertEvents(one, [row(1), row(4), row(4), row(3, "like")]))
+        await writer.submit(InsertEvents(two, [row(2), row(2)]))
+        await writer.drain()
+        stats = writer.statistics()
+    assert (stats.rows_written, stats.rows_ignored) == (8, 5)
+    assert query(db_path, "SELECT id, total_events FROM sessions ORDER BY id") == [
+        (one, 6),
+        (two, 2),
+    ]
+    assert query(
+        db_path, "SELECT session_id, type, count FROM session_event_counts ORDER BY 1, 2"
+    ) == [(one, "chat", 4), (one, "like", 2), (two, "chat", 2)]
+    assert query(db_path, "SELECT session_id, type, count(*) FROM events GROUP BY 1, 2") == [
+        (one, "chat", 4),
+        (one, "like", 2),
+        (two, "chat", 2),
+    ]
+
+
+async def test_counts_kept_by_the_old_trigger_carry_on_after_0006(db_path: Path) -> None:
+    database_at(
+        db_path,
+        5,
+        "INSERT INTO broadcasters (key, target, added_at_ms) VALUES ('b', 'b', 1)",
+        "INSERT INTO sessions (id, broadcaster_key, started_at_ms) VALUES (1, 'b', 1)",
+        # The version-5 trigger counts these two.
+        "INSERT INTO events (session_id, type, msg_id, received_at_ms, payload)"
+        " VALUES (1, 'chat', '1', 5, '{}'), (1, 'gift', '2', 5, '{}')",
+    )
+    assert query(db_path, "SELECT total_events FROM sessions") == [(2,)]
+    async with running_writer(db_path) as writer:
+        await writer.submit(
+            InsertEvents(1, [EventRecord("chat", "3", T0, {}), EventRecord("chat", "4", T0, {})])
         )
-        for msg_id in ("10", "10", "11", None, None):
-            await conn.execute(
-                "INSERT OR IGNORE INTO events (session_id, type, msg_id, received_at_ms, payload)"
-                " VALUES (1, 'chat', ?, 5, '{}')",
-                (msg_id,),
-            )
-        await conn.commit()
-    finally:
-        await db.close_quietly(conn)
-    # Two distinct ids and two rows without an id (NULLs never collide).
+        await writer.drain()
     assert query(db_path, "SELECT total_events FROM sessions") == [(4,)]
-    assert query(db_path, "SELECT type, count FROM session_event_counts") == [("chat", 4)]
+    assert query(db_path, "SELECT type, count FROM session_event_counts ORDER BY 1") == [
+        ("chat", 3),
+        ("gift", 1),
+    ]
+    triggers = "SELECT name FROM sqlite_master WHERE type = 'trigger' AND tbl_name = 'events'"
+    assert "events_count" not in {name for (name,) in query(db_path, triggers)}

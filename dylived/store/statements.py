@@ -129,7 +129,7 @@ async def insert_events(
     """Insert the rows (duplicates by msg_id ignored) and add them to the session counts.
 
     ``session_event_counts`` and ``sessions.total_events`` count the rows stored, once per
-    batch (migration 0006 dropped the per-row trigger): when every row was stored the counts
+    batch (migration 0007 dropped the per-row trigger): when every row was stored the counts
     are taken from the rows given; when some were ignored as duplicates, from the rows the
     insert added (``seq`` above the largest before it), so an ignored row is never counted.
     """

@@ -84,7 +84,7 @@ async def test_a_newer_schema_is_refused(db_path: Path) -> None:
 
 
 async def test_duplicates_are_ignored_and_counted_once_per_batch(db_path: Path) -> None:
-    """The counts are kept per batch by the writer (0006 dropped the per-row trigger): rows
+    """The counts are kept per batch by the writer (0007 dropped the per-row trigger): rows
     ignored as duplicates (within a batch or of an earlier one) are never counted."""
 
     def row(msg_id: int | None, kind: str = "chat") -> EventRecord:
@@ -118,7 +118,7 @@ async def test_duplicates_are_ignored_and_counted_once_per_batch(db_path: Path) 
     ]
 
 
-async def test_counts_kept_by_the_old_trigger_carry_on_after_0006(db_path: Path) -> None:
+async def test_counts_kept_by_the_old_trigger_carry_on_after_0007(db_path: Path) -> None:
     database_at(
         db_path,
         5,

@@ -1,4 +1,4 @@
--- 0006: the event counts are kept per batch by the writer, not per row by a trigger (issue 16).
+-- 0007: the event counts are kept per batch by the writer, not per row by a trigger (issue 16).
 --
 -- session_event_counts and sessions.total_events stay as they are (exact up to now: the
 -- trigger kept them); from this version store/statements.py insert_events adds each batch's

@@ -137,14 +137,21 @@ def _body_object(request: Request) -> JsonObject:
     return cast(JsonObject, value)
 
 
-def _int_param(query: Mapping[str, str], name: str, default: int, *, minimum: int = 0) -> int:
+def _number_param(
+    query: Mapping[str, str], name: str, default: float, kind: type[int] | type[float]
+) -> float:
     raw = query.get(name)
     if raw is None or raw == "":
         return default
     try:
-        value = int(raw)
+        return kind(raw)
     except ValueError as exc:
-        raise BadRequest(f"query parameter {name!r} must be an integer, got {raw!r}") from exc
+        what = "an integer" if kind is int else "a number"
+        raise BadRequest(f"query parameter {name!r} must be {what}, got {raw!r}") from exc
+
+
+def _int_param(query: Mapping[str, str], name: str, default: int, *, minimum: int = 0) -> int:
+    value = int(_number_param(query, name, default, int))
     if value < minimum:
         raise BadRequest(f"query parameter {name!r} must be at least {minimum}")
     return value
@@ -324,13 +331,7 @@ async def _playlist(facade: DaemonFacade, request: Request, args: tuple[str, ...
 
 
 def _seconds_param(query: Mapping[str, str], name: str, default: float) -> float:
-    raw = query.get(name)
-    if raw is None or raw == "":
-        return default
-    try:
-        value = float(raw)
-    except ValueError as exc:
-        raise BadRequest(f"query parameter {name!r} must be a number, got {raw!r}") from exc
+    value = _number_param(query, name, default, float)
     if not 0 <= value < 1e9:  # NaN fails this too
         raise BadRequest(f"query parameter {name!r} must be a number of seconds from 0")
     return value

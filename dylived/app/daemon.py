@@ -263,12 +263,17 @@ class Daemon:
         if c.metrics_listen:
             host, _, port = c.metrics_listen.rpartition(":")
             metrics_host, metrics_port = host or "127.0.0.1", int(port)
+        web = self.config.web
+        web_host, _, web_port = web.listen.rpartition(":")
         settings = ControlSettings(
             socket_path=Path(c.socket),
             socket_mode=c.mode,
             socket_group=c.group or None,
             metrics_port=metrics_port,
             metrics_host=metrics_host,
+            web_port=int(web_port) if web.listen else None,
+            web_host=web_host.strip("[]") or "127.0.0.1",
+            web_token=web.token.reveal(),
         )
         server = ControlServer(facade, settings)
         scope = anyio.CancelScope()
@@ -277,7 +282,10 @@ class Daemon:
             with scope:
                 await server.serve(task_status=task_status)
 
-        await tg.start(serve)
+        bound = await tg.start(serve)
+        if bound.web_address is not None:
+            host, port = bound.web_address
+            facade.web_url = f"http://{f'[{host}]' if ':' in host else host}:{port}/web/"
         self._control_socket = str(c.socket)
         return scope
 

@@ -4,7 +4,8 @@ Owns the demo only: it starts ``dylived-sim`` with ``etc/sim/demo.toml`` on ``12
 writes a config into DIR that points each of its rooms' platforms at it (the section each
 simulator personality gives; state, database and recordings in DIR too), runs ``dylived run``
 as a subprocess (the real daemon, with its signals and control socket), shows a refreshing
-status table read from the control socket (who is live and since when, events, segments), stops
+status table read from the control socket (who is live and since when, events, segments) and
+turns the web page on (``[web]``, a free 127.0.0.1 port, its address printed first), stops
 both with SIGTERM, and prints where the database and recordings are with a short summary. Both
 children are always reaped.
 """
@@ -15,6 +16,7 @@ import argparse
 import json
 import os
 import signal
+import socket
 import sqlite3
 import subprocess
 import sys
@@ -36,13 +38,26 @@ def demo_scenario(override: str | None = None) -> Path:
     return Path(override) if override else PACKAGED_DEMO
 
 
+def free_port() -> int:
+    """A TCP port of 127.0.0.1 that is free now (the web page's; bound again by the daemon)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
 def write_demo_config(
-    directory: Path, base_url: str, ws_base: str, rooms: list[tuple[str, str, str]]
+    directory: Path,
+    base_url: str,
+    ws_base: str,
+    rooms: list[tuple[str, str, str]],
+    web: str = "",
 ) -> Path:
     """The daemon config of the demo: endpoints at the simulator, everything kept in DIR.
 
     ``rooms``: (handle, name, platform); each platform's section is what its simulator
-    personality says points the platform at the simulator.
+    personality says points the platform at the simulator. ``web``: the ``[web]`` table's
+    lines (none: no web page).
     """
     from dylived.sim.personality import registered, resolve
 
@@ -79,7 +94,9 @@ min_spacing = 0.05
 segment_minutes = 0.5
 
 {sections}
-{entries}""",
+{entries}
+{"[web]" if web else ""}
+{web}""",
         encoding="utf-8",
     )
     return path
@@ -111,6 +128,9 @@ def child(argv: list[str], log: IO[bytes], **kwargs: Any) -> Iterator[subprocess
             except subprocess.TimeoutExpired:
                 proc.kill()
                 proc.wait()
+        for pipe in (proc.stdin, proc.stdout, proc.stderr):
+            if pipe is not None:
+                pipe.close()
 
 
 def read_sim_address(proc: subprocess.Popen[bytes]) -> tuple[str, str]:
@@ -188,12 +208,15 @@ def demo_command(args: argparse.Namespace) -> int:
     sim_log = (directory / "sim.log").open("wb")
     daemon_log = (directory / "dylived.log").open("wb")
     interactive = sys.stdout.isatty()
+    web_url = f"http://127.0.0.1:{free_port()}/web/"
+    print(f"web page:  {web_url}  (open it in a browser while the demo runs)", flush=True)
     try:
         sim_argv = [sys.executable, "-m", "dylived.sim.cli", "--scenario", str(scenario)]
         sim_argv += ["--listen", "127.0.0.1:0"]
         with child(sim_argv, sim_log, stdout=subprocess.PIPE) as sim:
             base_url, ws_base = read_sim_address(sim)
-            config = write_demo_config(directory, base_url, ws_base, demo_rooms(scenario))
+            web = f'listen = "{web_url.removeprefix("http://").removesuffix("/web/")}"'
+            config = write_demo_config(directory, base_url, ws_base, demo_rooms(scenario), web)
             print(f"simulator at {base_url}; daemon config {config}")
             run_argv = [sys.executable, "-m", "dylived", "run", "--config", str(config)]
             env = {k: v for k, v in os.environ.items() if k not in ("NOTIFY_SOCKET",)}
@@ -206,7 +229,7 @@ def demo_command(args: argparse.Namespace) -> int:
                         return 1
                     status = fetch_status(directory / "control.sock")
                     if status is not None and (interactive or elapsed - last_print >= 5):
-                        table = render_table(status, elapsed)
+                        table = f"web page: {web_url}\n" + render_table(status, elapsed)
                         print("\033[2J\033[H" + table if interactive else table + "\n", flush=True)
                         last_print = elapsed
                     time.sleep(1.0)

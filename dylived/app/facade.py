@@ -122,6 +122,7 @@ class Facade:
         self._lock = anyio.Lock()  # over every change of the running config (see the docstring)
         self._stopping = False
         self._last_status_line = ""
+        self.web_url: str | None = None  # the web pages' address once listening ([web])
 
     # ------------------------------------------------------------------ the STATUS= line
 
@@ -200,8 +201,12 @@ class Facade:
                     await watch.pause()
                 elif not b.paused and watch.machine.state is WatchState.PAUSED:
                     await watch.resume()
-        if new.daemon != self.config.daemon or new.control != self.config.control:
-            logger.warning("changes to [daemon] and [control] take effect after a restart")
+        if (new.daemon, new.control, new.web) != (
+            self.config.daemon,
+            self.config.control,
+            self.config.web,
+        ):
+            logger.warning("changes to [daemon], [control] and [web] take effect after a restart")
         self.config = new
         return {
             "applied": True,
@@ -359,6 +364,7 @@ class Facade:
                 "free_disk_bytes": free_disk(self.config.daemon.recordings_dir),
                 "database_bytes": db_bytes,
                 "status_line": self._last_status_line,
+                "web_url": self.web_url,
                 "hooks": self.hooks.status() if self.hooks else None,
                 "platforms": {
                     platform: platform_block(gate)

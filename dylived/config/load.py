@@ -35,6 +35,7 @@ from dylived.config.schema import (
     SPECS,
     TOP_LEVEL,
     infer_platform,
+    is_loopback_listen,
     key_problem,
     read_table,
     render_table,
@@ -81,6 +82,14 @@ class ControlConfig:
     mode: int = 0o660
     group: str = ""
     metrics_listen: str = ""  # "" = off, else "host:port"
+
+
+@dataclass(frozen=True, slots=True)
+class WebConfig:
+    """The web pages on TCP (dylived/web/): off while ``listen`` is ""."""
+
+    listen: str = ""  # "host:port"; a host that is not loopback needs a token
+    token: Secret = field(default_factory=Secret)  # "" = none (loopback only)
 
 
 @dataclass(frozen=True, slots=True)
@@ -185,7 +194,7 @@ class BroadcasterConfig:
         return out
 
 
-SECTIONS = ("daemon", "control", "poll", "recording", "capture")  # the global ones
+SECTIONS = ("daemon", "control", "poll", "recording", "capture", "web")  # the global ones
 
 # The platforms dylived implements, each with its section: ``[name]`` read with
 # ``SPECS[name]`` into the class its registry spec names. The one list of supported platforms
@@ -221,6 +230,7 @@ class Config:
     poll: PollConfig = PollConfig()
     recording: RecordingConfig = RecordingConfig()
     capture: CaptureConfig = CaptureConfig()
+    web: WebConfig = WebConfig()
     platforms: Mapping[str, Any] = field(default_factory=_default_platform_sections)
     broadcasters: tuple[BroadcasterConfig, ...] = ()
     notify: tuple[NotifyTarget, ...] = ()  # [[notify]] (config/notify.py)
@@ -267,6 +277,7 @@ _SECTION_TYPES: dict[str, type[Any]] = {
     "poll": PollConfig,
     "recording": RecordingConfig,
     "capture": CaptureConfig,
+    "web": WebConfig,
 }
 _DAEMON_PATHS = ("state_dir", "database", "recordings_dir", "state_file")
 _DAEMON_PATH_DEFAULTS = {
@@ -318,6 +329,13 @@ def _parse_sections(data: Mapping[str, Any], problems: list[str], base_dir: Path
     earlier = ("recording.filename_template", "recording.container")
     if problem and not any(p.startswith(earlier) for p in problems):
         problems.append(f"recording.filename_template: {problem}")
+    web: WebConfig = sections["web"]
+    bad_token = any(p.startswith("web.token") for p in problems)
+    if web.listen and not web.token and not bad_token and not is_loopback_listen(web.listen):
+        problems.append(
+            f"web.listen: {web.listen!r} is not a loopback address, so web.token is required "
+            "(anyone who can reach it could watch and read the archive otherwise)"
+        )
     return sections
 
 
@@ -541,6 +559,7 @@ __all__ = [
     "DaemonConfig",
     "PollConfig",
     "RecordingConfig",
+    "WebConfig",
     "config_warnings",
     "load_config",
     "loads_config",

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
+import ipaddress
 import json
 import re
 import string
@@ -185,6 +186,25 @@ def listen(value: Any) -> str:
     raise ValueError(f'expected "host:port" (e.g. "127.0.0.1:9464") or "" for off, got {value!r}')
 
 
+def web_token(value: Any) -> Secret:
+    """``web.token``: "" (none) or at least 16 printable ASCII characters, kept as a Secret."""
+    raw = text(value)
+    if raw and (len(raw) < 16 or not all(33 <= ord(c) < 127 for c in raw)):
+        raise ValueError("must be at least 16 printable ASCII characters without spaces")
+    return Secret(raw)
+
+
+def is_loopback_listen(listen_value: str) -> bool:
+    """True when a ``host:port`` (checked by ``listen``) names a loopback host."""
+    host = listen_value.rpartition(":")[0].strip("[]")
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
 def timezone(value: Any) -> str:
     try:
         ZoneInfo(text(value))
@@ -288,6 +308,7 @@ SPECS: dict[str, dict[str, Converter]] = {
         "title_exclude": parse_keywords,
     },
     "capture": {"capture_events": boolean, "exclude_events": event_list},
+    "web": {"listen": listen, "token": web_token},
 }
 # Each platform's section, with the keys and converters its package defines.
 SPECS.update((name, dict(spec.options)) for name, spec in registry.specs().items())

@@ -401,7 +401,8 @@ async def _notify_test(facade: DaemonFacade, request: Request, args: tuple[str, 
 
 
 # (path pattern split on "/", "*" = one path segment captured) -> {method: handler}
-ROUTES: tuple[tuple[tuple[str, ...], dict[str, Handler]], ...] = (
+RouteTable = tuple[tuple[tuple[str, ...], dict[str, Handler]], ...]
+ROUTES: RouteTable = (
     (("v1", "status"), {"GET": _status}),
     (("v1", "broadcasters"), {"GET": _list_broadcasters, "POST": _add_broadcaster}),
     (
@@ -425,9 +426,7 @@ ROUTES: tuple[tuple[tuple[str, ...], dict[str, Handler]], ...] = (
 METRICS_ONLY_ROUTES = tuple(r for r in ROUTES if r[0] == ("metrics",))
 
 
-def match(
-    method: str, path: str, routes: tuple[tuple[tuple[str, ...], dict[str, Handler]], ...] = ROUTES
-) -> tuple[Handler, tuple[str, ...]]:
+def match(method: str, path: str, routes: RouteTable = ROUTES) -> tuple[Handler, tuple[str, ...]]:
     """The handler and captured path segments for a request; raises NotFound/MethodNotAllowed."""
     if not path.startswith("/"):
         raise BadRequest("the request target must be an absolute path")
@@ -452,15 +451,20 @@ def match(
 
 
 async def dispatch(
-    facade: DaemonFacade, request: Request, *, metrics_only: bool = False
+    facade: DaemonFacade,
+    request: Request,
+    *,
+    metrics_only: bool = False,
+    routes: RouteTable = ROUTES,
 ) -> Response | StreamResponse:
     """Run the request against the facade; every ``ApiError`` becomes its JSON error response.
 
-    Other exceptions propagate to the server, which answers 500 and logs them.
+    ``routes``: the table to match (the web listener's adds its pages, web/pages.py). Other
+    exceptions propagate to the server, which answers 500 and logs them.
     """
     try:
         handler, args = match(
-            request.method, request.path, METRICS_ONLY_ROUTES if metrics_only else ROUTES
+            request.method, request.path, METRICS_ONLY_ROUTES if metrics_only else routes
         )
         return await handler(facade, request, args)
     except MethodNotAllowed as exc:

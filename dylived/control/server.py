@@ -1,4 +1,7 @@
-"""The control server: HTTP/1.1 (h11) on an anyio Unix-socket listener, plus optional TCP /metrics.
+"""The control server: HTTP/1.1 (h11) on an anyio Unix-socket listener, plus optional TCP
+listeners: ``/metrics`` alone, and ``[web]`` (every control route and the web pages of
+``dylived/web/``, each request first through ``web/access.py``: the token, read-only without
+one; keep-alive like the socket, with its own client limit).
 
 Owns the socket file (directory, mode, group, refusing to steal a live daemon's socket,
 removing a stale one), the per-connection HTTP state machine, the limits (body size, header
@@ -33,7 +36,7 @@ import time
 from collections.abc import AsyncIterator, Callable, Coroutine
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import anyio
 import anyio.abc
@@ -43,6 +46,7 @@ from anyio.streams.stapled import MultiListener
 
 from dylived.control.api import DaemonFacade
 from dylived.control.routes import (
+    ROUTES,
     STATE_CHANGING_METHODS,
     Request,
     Response,
@@ -51,6 +55,8 @@ from dylived.control.routes import (
     error_response,
 )
 from dylived.errors import ConfigError, ControlError, SocketInUse
+from dylived.web.access import WebAccess
+from dylived.web.pages import WEB_ROUTES
 
 
 logger = logging.getLogger(__name__)
@@ -60,6 +66,7 @@ _CLEANUP_TIMEOUT_S = 2.0
 _ACCEPT_BACKOFF_S = (0.05, 1.0)  # first and longest pause after a failed accept
 _ACCEPT_LOG_EVERY_S = 10.0
 _FD_EXHAUSTION = {errno.EMFILE, errno.ENFILE, errno.ENOBUFS, errno.ENOMEM}
+_Kind = Literal["unix", "metrics", "web"]  # which listener a connection came from
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,6 +88,10 @@ class ControlSettings:
     metrics_host: str = "127.0.0.1"  # must be a loopback address
     max_metrics_clients: int = 8  # on the TCP listener, apart from max_clients
     metrics_request_timeout_s: float = 2.0  # to receive the one request of a TCP connection
+    web_port: int | None = None  # [web]: every route and the pages on TCP; None = off, 0 = any
+    web_host: str = "127.0.0.1"  # not loopback only with a web_token (config/load.py checks)
+    web_token: str = ""  # "" = none: read-only routes, loopback Host only (web/access.py)
+    max_web_clients: int = 32  # on the web listener, apart from the others
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,6 +100,7 @@ class BoundControl:
 
     socket_path: Path
     metrics_address: tuple[str, int] | None
+    web_address: tuple[str, int] | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -204,6 +216,8 @@ class ControlServer:
         self.settings = settings
         self._limiter = anyio.CapacityLimiter(settings.max_clients)
         self._metrics_limiter = anyio.CapacityLimiter(settings.max_metrics_clients)
+        self._web_limiter = anyio.CapacityLimiter(settings.max_web_clients)
+        self.web_access = WebAccess(settings.web_token)
         self.accept_failures = 0  # accepts that failed (out of descriptors, ...) and were retried
         self._accept_logged_at = -_ACCEPT_LOG_EVERY_S
         self._accept_unlogged = 0
@@ -228,32 +242,45 @@ class ControlServer:
             raise ControlError(f"cannot listen on {path}: {exc}") from exc
         our_inode = path.stat().st_ino
         tcp_listener: MultiListener[anyio.abc.SocketStream] | None = None
+        web_listener: MultiListener[anyio.abc.SocketStream] | None = None
         try:
             if settings.socket_group is not None:
                 _give_socket_to_group(path, settings.socket_group)
-            metrics_address = None
+            metrics_address = web_address = None
             if settings.metrics_port is not None:
-                tcp_listener, metrics_address = await self._open_metrics_listener()
+                tcp_listener, metrics_address = await self._open_tcp_listener(
+                    settings.metrics_host, settings.metrics_port, "/metrics", loopback_only=True
+                )
+            if settings.web_port is not None:
+                web_listener, web_address = await self._open_tcp_listener(
+                    settings.web_host,
+                    settings.web_port,
+                    "the web pages",
+                    loopback_only=not settings.web_token,
+                )
             logger.info(
-                "control API listening on %s (mode %o)%s",
+                "control API listening on %s (mode %o)%s%s",
                 path,
                 settings.socket_mode,
-                f", /metrics on http://{metrics_address[0]}:{metrics_address[1]}"
-                if metrics_address
-                else "",
+                f", /metrics on http://{_url_host(metrics_address)}" if metrics_address else "",
+                f", web pages on http://{_url_host(web_address)}/web/" if web_address else "",
             )
             async with anyio.create_task_group() as tg:
                 tg.start_soon(self._accept_loop, unix_listener, self._handle_unix, tg)
-                if tcp_listener is not None:
-                    for listener in tcp_listener.listeners:
+                for tcp, handler in (
+                    (tcp_listener, self._handle_tcp),
+                    (web_listener, self._handle_web),
+                ):
+                    for listener in tcp.listeners if tcp is not None else ():
                         assert isinstance(listener, anyio.abc.SocketListener)
-                        tg.start_soon(self._accept_loop, listener, self._handle_tcp, tg)
-                task_status.started(BoundControl(path, metrics_address))
+                        tg.start_soon(self._accept_loop, listener, handler, tg)
+                task_status.started(BoundControl(path, metrics_address, web_address))
         finally:
             with anyio.move_on_after(_CLEANUP_TIMEOUT_S, shield=True):
                 await unix_listener.aclose()
-                if tcp_listener is not None:
-                    await tcp_listener.aclose()
+                for tcp in (tcp_listener, web_listener):
+                    if tcp is not None:
+                        await tcp.aclose()
             try:
                 if path.stat().st_ino == our_inode:
                     path.unlink()
@@ -313,42 +340,47 @@ class ControlServer:
         self._accept_logged_at = now
         self._accept_unlogged = 0
 
-    async def _open_metrics_listener(
-        self,
+    async def _open_tcp_listener(
+        self, host: str, port: int, what: str, *, loopback_only: bool
     ) -> tuple[MultiListener[anyio.abc.SocketStream], tuple[str, int]]:
-        host = self.settings.metrics_host
+        host = host.strip("[]")
         try:
-            loopback = ipaddress.ip_address(host).is_loopback
+            loopback = host == "localhost" or ipaddress.ip_address(host).is_loopback
         except ValueError:
             loopback = False
-        if not loopback:
-            raise ControlError(f"the /metrics listener must be on a loopback address, not {host!r}")
-        try:
-            listener = await anyio.create_tcp_listener(
-                local_host=host, local_port=self.settings.metrics_port or 0
+        if loopback_only and not loopback:
+            raise ControlError(
+                f"the listener for {what} must be on a loopback address, not {host!r}"
             )
+        try:
+            listener = await anyio.create_tcp_listener(local_host=host, local_port=port)
         except OSError as exc:
-            raise ControlError(f"cannot listen for /metrics on {host}: {exc}") from exc
+            raise ControlError(f"cannot listen for {what} on {host}: {exc}") from exc
         sock_name = listener.listeners[0].extra(SocketAttribute.local_address)
         return listener, (str(sock_name[0]), int(sock_name[1]))
 
     async def _handle_unix(self, stream: anyio.abc.SocketStream) -> None:
-        await self._handle(stream, metrics_only=False)
+        await self._handle(stream, "unix")
 
     async def _handle_tcp(self, stream: anyio.abc.SocketStream) -> None:
-        await self._handle(stream, metrics_only=True)
+        await self._handle(stream, "metrics")
 
-    async def _handle(self, stream: anyio.abc.SocketStream, *, metrics_only: bool) -> None:
-        limiter = self._metrics_limiter if metrics_only else self._limiter
+    async def _handle_web(self, stream: anyio.abc.SocketStream) -> None:
+        await self._handle(stream, "web")
+
+    async def _handle(self, stream: anyio.abc.SocketStream, kind: _Kind) -> None:
+        limiter = {"unix": self._limiter, "metrics": self._metrics_limiter}.get(
+            kind, self._web_limiter
+        )
         try:
             try:
                 limiter.acquire_nowait()
             except anyio.WouldBlock:
-                await _Connection(self, stream, None, metrics_only).refuse_busy()
+                await _Connection(self, stream, None, kind).refuse_busy()
                 return
             try:
-                peer = None if metrics_only else peer_credentials(stream)
-                await _Connection(self, stream, peer, metrics_only).run()
+                peer = peer_credentials(stream) if kind == "unix" else None
+                await _Connection(self, stream, peer, kind).run()
             finally:
                 limiter.release()
         except Exception:
@@ -367,13 +399,14 @@ class _Connection:
         server: ControlServer,
         stream: anyio.abc.SocketStream,
         peer: PeerCredentials | None,
-        metrics_only: bool,
+        kind: _Kind,
     ) -> None:
         self.server = server
         self.settings = server.settings
         self.stream = stream
         self.peer = peer
-        self.metrics_only = metrics_only
+        self.metrics_only = kind == "metrics"
+        self.web = kind == "web"
         self._head_request = False
         raw = stream.extra(SocketAttribute.raw_socket)
         self._raw_unix = raw if raw.family == socket.AF_UNIX else None
@@ -495,20 +528,19 @@ class _Connection:
 
     async def _respond(self, request: Request) -> bool:
         """Answer one request; False when the connection must be dropped."""
+        refused = await self.server.web_access.check(request) if self.web else None
+        if refused is not None:
+            await self._send_response(refused, close=False)
+            return True
         if request.method in STATE_CHANGING_METHODS:
-            peer = self.peer
-            logger.info(
-                "control %s %s from pid=%s uid=%s gid=%s",
-                request.method,
-                request.path,
-                peer.pid if peer else "?",
-                peer.uid if peer else "?",
-                peer.gid if peer else "?",
-            )
+            self._audit(request)
         try:
             with anyio.fail_after(self.settings.handler_timeout_s):
                 response = await dispatch(
-                    self.server.facade, request, metrics_only=self.metrics_only
+                    self.server.facade,
+                    request,
+                    metrics_only=self.metrics_only,
+                    routes=WEB_ROUTES if self.web else ROUTES,
                 )
         except TimeoutError:
             logger.warning("control %s %s timed out", request.method, request.path)
@@ -520,6 +552,22 @@ class _Connection:
             return await self._send_stream(response)
         await self._send_response(response, close=self.metrics_only)
         return True
+
+    def _audit(self, request: Request) -> None:
+        """The log line of a state-changing request: who sent it (credentials, or address)."""
+        peer = self.peer
+        if peer is None and self.web:
+            remote = self.stream.extra(SocketAttribute.remote_address, ("?", 0))
+            logger.info("control %s %s from tcp %s (token)", request.method, request.path, remote)
+            return
+        logger.info(
+            "control %s %s from pid=%s uid=%s gid=%s",
+            request.method,
+            request.path,
+            peer.pid if peer else "?",
+            peer.uid if peer else "?",
+            peer.gid if peer else "?",
+        )
 
     async def _send(self, event: h11.Event) -> None:
         data = self.conn.send(event)
@@ -590,6 +638,11 @@ class _Connection:
                 scope.cancel()
                 return
             self.conn.receive_data(data)
+
+
+def _url_host(address: tuple[str, int]) -> str:
+    host, port = address
+    return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
 
 
 _GONE = (anyio.BrokenResourceError, anyio.ClosedResourceError, ConnectionError, TimeoutError)

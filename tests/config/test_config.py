@@ -406,7 +406,7 @@ def test_a_section_of_an_unsupported_or_unknown_platform_is_an_error() -> None:
     assert problems_of('[tiktok]\nsign_api = "x"\n[youtube]\nkey = 1\n') == (
         "tiktok: platform tiktok is not supported yet (supported: douyin)",
         "youtube: unknown key; expected one of daemon, control, poll, recording, capture, "
-        "douyin, broadcaster, notify, hooks",
+        "web, douyin, broadcaster, notify, hooks",
     )
 
 

@@ -151,6 +151,8 @@ def _number_param(
 
 
 def _int_param(query: Mapping[str, str], name: str, default: int, *, minimum: int = 0) -> int:
+    if not query.get(name):
+        return default  # it may mean "none given" (-1)
     value = int(_number_param(query, name, default, int))
     if value < minimum:
         raise BadRequest(f"query parameter {name!r} must be at least {minimum}")

@@ -32,6 +32,7 @@ import httpx
 
 # Package data (in the checkout a symlink to etc/sim/demo.toml), so an installed dylived has it.
 PACKAGED_DEMO = Path(__file__).parent.parent / "sim" / "demo.toml"
+DAEMON_START_S = 60.0  # how long the daemon may take to answer on its socket
 
 
 def demo_scenario(override: str | None = None) -> Path:
@@ -156,6 +157,16 @@ def fetch_status(socket_path: Path) -> dict[str, Any] | None:
     return data
 
 
+def wait_for_daemon(daemon: subprocess.Popen[bytes], socket_path: Path, seconds: float) -> bool:
+    """True once the daemon answers on its socket; False when it exits or ``seconds`` pass."""
+    deadline = time.monotonic() + seconds
+    while daemon.poll() is None and time.monotonic() < deadline:
+        if socket_path.exists() and fetch_status(socket_path) is not None:
+            return True
+        time.sleep(0.2)
+    return False
+
+
 def _since(ms: int | None) -> str:
     if not ms:
         return "-"
@@ -221,7 +232,10 @@ def demo_command(args: argparse.Namespace) -> int:
             run_argv = [sys.executable, "-m", "dylived", "run", "--config", str(config)]
             env = {k: v for k, v in os.environ.items() if k not in ("NOTIFY_SOCKET",)}
             with child(run_argv, daemon_log, stdout=daemon_log, env=env) as daemon:
-                started = time.monotonic()
+                if not wait_for_daemon(daemon, directory / "control.sock", DAEMON_START_S):
+                    print(f"the daemon did not start; see {daemon_log.name}")
+                    return 1
+                started = time.monotonic()  # --seconds count from when the daemon answers
                 last_print = 0.0
                 while (elapsed := time.monotonic() - started) < seconds:
                     if daemon.poll() is not None:

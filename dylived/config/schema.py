@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
-import ipaddress
 import json
 import re
 import string
@@ -22,7 +21,14 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from dylived.config.values import Converter, Secret, got, nonempty_text, text
+from dylived.config.values import (
+    Converter,
+    Secret,
+    got,
+    is_loopback_host,
+    nonempty_text,
+    text,
+)
 from dylived.model import EVENT_TYPES
 from dylived.net.proxy import ProxyUrl, parse_proxy
 from dylived.platforms import registry
@@ -196,13 +202,7 @@ def web_token(value: Any) -> Secret:
 
 def is_loopback_listen(listen_value: str) -> bool:
     """True when a ``host:port`` (checked by ``listen``) names a loopback host."""
-    host = listen_value.rpartition(":")[0].strip("[]")
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
+    return is_loopback_host(listen_value.rpartition(":")[0])
 
 
 def timezone(value: Any) -> str:

@@ -3,19 +3,32 @@
 ``config.schema`` builds the global sections' specs from these, and a platform's package its own
 section's spec (``PlatformSpec.options``): each converter takes the TOML value and returns the
 converted one or raises ``ValueError`` with one message (the config adds the dotted path).
-``Secret`` is a string that is never printed. Pure; imports nothing of dylived, so a platform
+``Secret`` is a string that is never printed; ``is_loopback_host`` says whether a listener's host
+is loopback (``[control]``, ``[web]``). Pure; imports nothing of dylived, so a platform
 package may import it without importing the registry back.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import ipaddress
 import re
 from collections.abc import Callable
 from typing import Any
 
 
 Converter = Callable[[Any], Any]
+
+
+def is_loopback_host(host: str) -> bool:
+    """True for ``localhost`` and loopback addresses (IPv6 with or without brackets)."""
+    host = host.strip().lower().removeprefix("[").removesuffix("]")
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
 
 
 @dataclasses.dataclass(frozen=True, slots=True)

@@ -173,6 +173,7 @@ class DaemonFacade(Protocol):
             {"daemon": {"version": str, "pid": int, "started_at_ms": int, "uptime_s": float,
                         "config_path": str, "free_disk_bytes": int, "database_bytes": int,
                         "status_line": str,
+                        "web_url": str|None,  # the web pages ([web]) once listening
                         "hooks": {"running": int, "due_at_start": int|None,
                                   "runs": {<hook>: {<result>: int}}}|None,  # [hooks]
                         "platforms": {<platform name>: <gate>, ...},

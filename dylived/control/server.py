@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import errno
 import grp
-import ipaddress
 import logging
 import os
 import socket
@@ -44,6 +43,7 @@ import h11
 from anyio.abc import SocketAttribute
 from anyio.streams.stapled import MultiListener
 
+from dylived.config.values import is_loopback_host
 from dylived.control.api import DaemonFacade
 from dylived.control.routes import (
     ROUTES,
@@ -344,11 +344,7 @@ class ControlServer:
         self, host: str, port: int, what: str, *, loopback_only: bool
     ) -> tuple[MultiListener[anyio.abc.SocketStream], tuple[str, int]]:
         host = host.strip("[]")
-        try:
-            loopback = host == "localhost" or ipaddress.ip_address(host).is_loopback
-        except ValueError:
-            loopback = False
-        if loopback_only and not loopback:
+        if loopback_only and not is_loopback_host(host):
             raise ControlError(
                 f"the listener for {what} must be on a loopback address, not {host!r}"
             )
@@ -528,20 +524,9 @@ class _Connection:
 
     async def _respond(self, request: Request) -> bool:
         """Answer one request; False when the connection must be dropped."""
-        refused = await self.server.web_access.check(request) if self.web else None
-        if refused is not None:
-            await self._send_response(refused, close=False)
-            return True
-        if request.method in STATE_CHANGING_METHODS:
-            self._audit(request)
         try:
             with anyio.fail_after(self.settings.handler_timeout_s):
-                response = await dispatch(
-                    self.server.facade,
-                    request,
-                    metrics_only=self.metrics_only,
-                    routes=WEB_ROUTES if self.web else ROUTES,
-                )
+                response = await self._route(request)
         except TimeoutError:
             logger.warning("control %s %s timed out", request.method, request.path)
             response = error_response(504, "timeout", "the daemon did not answer in time")
@@ -552,6 +537,20 @@ class _Connection:
             return await self._send_stream(response)
         await self._send_response(response, close=self.metrics_only)
         return True
+
+    async def _route(self, request: Request) -> Response | StreamResponse:
+        """The web listener's access check (web/access.py), the audit line, then the route."""
+        refused = await self.server.web_access.check(request) if self.web else None
+        if refused is not None:
+            return refused
+        if request.method in STATE_CHANGING_METHODS:
+            self._audit(request)
+        return await dispatch(
+            self.server.facade,
+            request,
+            metrics_only=self.metrics_only,
+            routes=WEB_ROUTES if self.web else ROUTES,
+        )
 
     def _audit(self, request: Request) -> None:
         """The log line of a state-changing request: who sent it (credentials, or address)."""

@@ -14,7 +14,8 @@ The Unix socket is not affected (file permissions guard it). Over TCP:
   name to 127.0.0.1 cannot read the archive through a visitor's browser.
 
 Refusals are 401 (no or wrong credentials; a ``/web/`` page then shows the login form) or 403.
-Pure apart from the pause after a wrong login; imports only ``control.routes`` of dylived.
+Pure apart from the pause after a wrong login; imports only ``control.routes`` and
+``config.values`` of dylived.
 """
 
 from __future__ import annotations
@@ -22,7 +23,6 @@ from __future__ import annotations
 import hashlib
 import hmac
 import html
-import ipaddress
 import logging
 from dataclasses import dataclass
 from http.cookies import CookieError, SimpleCookie
@@ -30,6 +30,7 @@ from urllib.parse import parse_qs
 
 import anyio
 
+from dylived.config.values import is_loopback_host
 from dylived.control.routes import STATE_CHANGING_METHODS, Request, Response, error_response
 
 
@@ -134,17 +135,12 @@ class WebAccess:
 
 def loopback_host(host_header: str) -> bool:
     """True when a ``Host`` header names localhost or a loopback address (any port)."""
-    host = host_header.strip().lower()
+    host = host_header.strip()
     if host.startswith("["):
-        host = host[1:].partition("]")[0]
+        host = host.partition("]")[0] + "]"
     elif host.count(":") == 1:
         host = host.partition(":")[0]
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
+    return is_loopback_host(host)
 
 
 def safe_next(target: str) -> str:

@@ -12,7 +12,8 @@ from playwright.sync_api import Page, expect
 from tests.web.conftest import web_daemon
 
 
-pytestmark = [pytest.mark.e2e, pytest.mark.slow]
+# a daemon start and a browser on a loaded 2-core machine: well over the default 120 s at worst
+pytestmark = [pytest.mark.e2e, pytest.mark.slow, pytest.mark.timeout(300)]
 
 TOKEN = "s3cret-web-token-for-tests"
 

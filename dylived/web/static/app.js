@@ -61,7 +61,7 @@ const dylived = (() => {
 
   function stateBadge(state) {
     const span = document.createElement("span");
-    span.className = "state " + state;
+    span.className = "badge " + state;
     span.textContent = state;
     return span;
   }

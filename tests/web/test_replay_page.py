@@ -109,7 +109,7 @@ def test_the_replay_page_plays_seeks_and_shows_the_chat_of_that_moment(
         "a closed segment",
     )
     page.goto(url)
-    expect(page.locator("#live .state")).to_have_text("live", timeout=15_000)
+    expect(page.locator("#live")).to_have_text("live", timeout=15_000)
     expect(page.locator("#tail li").first).to_be_visible(timeout=20_000)
     # ended: the VOD playlist of the whole session
     ended = wait_until(

@@ -60,7 +60,7 @@ from dylived.control.api import (
 )
 from dylived.errors import ConfigError, DylivedError
 from dylived.model import WatchState
-from dylived.replay import playlist as hls
+from dylived.replay import playlist as hls, timeline
 from dylived.replay.subtitles import SubtitleFile, SubtitleOptions
 from dylived.store.db import Database, SessionNotFound
 from dylived.store.export import (
@@ -471,10 +471,40 @@ class Facade:
             if session is None:
                 raise NotFound(f"no session {session_id}")
             segments = [
-                hls.PlaylistSegment(s.session_id, s.seq, s.path, s.state, s.media_duration_s)
+                hls.PlaylistSegment(
+                    s.session_id, s.seq, s.path, s.state, s.media_duration_s, s.started_at_ms
+                )
                 for s in await db.segments(session_id)
             ]
         return hls.render(segments, ended=not session.is_open)
+
+    async def events_window(
+        self, session_id: int, from_s: float, to_s: float, include: frozenset[str]
+    ) -> JsonObject:
+        async with Database.open(self.config.daemon.database) as db:
+            if await db.get_session(session_id) is None:
+                raise NotFound(f"no session {session_id}")
+            types = timeline.types_of(include)
+            limit = timeline.WINDOW_LIMIT
+            rows = await db.events_between(session_id, from_s, to_s, types, limit=limit + 1)
+        lines = timeline.window((e.seq, e.row) for e in rows[:limit])
+        return {"from_s": from_s, "to_s": to_s, "events": lines, "truncated": len(rows) > limit}
+
+    async def chart(self, session_id: int) -> JsonObject:
+        async with Database.open(self.config.daemon.database) as db:
+            session = await db.get_session(session_id)
+            if session is None:
+                raise NotFound(f"no session {session_id}")
+            segments = await db.segments(session_id)
+            histogram = await db.offset_histogram(session_id, timeline.BUCKET_S)
+        duration = sum(s.media_duration_s or 0.0 for s in segments if s.state == "closed")
+        return {
+            "session": session.to_json(),
+            "live": session.is_open,
+            "duration_s": round(duration, 3),
+            "bucket_s": timeline.BUCKET_S,
+            "buckets": timeline.chart(histogram, duration),
+        }
 
     async def segment_file(self, session_id: int, seq: int) -> Path:
         async with Database.open(self.config.daemon.database) as db:

@@ -125,6 +125,7 @@ class RecordingConfig:
     retention_max_days: float = 0.0
     remux_mp4: bool = False
     keep_originals: bool = True
+    remux_subtitles: bool = True  # with remux_mp4: the chat as <mp4 stem>.ass beside each MP4
     # filters (watch/filters.py): empty windows = always; plain keywords, case-insensitive
     record_windows: tuple[str, ...] = ()
     capture_outside_windows: bool = False

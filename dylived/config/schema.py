@@ -301,6 +301,7 @@ SPECS: dict[str, dict[str, Converter]] = {
         "retention_max_days": number(unit="days", durations=False),
         "remux_mp4": boolean,
         "keep_originals": boolean,
+        "remux_subtitles": boolean,
         "record_windows": parse_windows,  # filters (watch/filters.py)
         "capture_outside_windows": boolean,
         "title_include": parse_keywords,

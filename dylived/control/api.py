@@ -352,6 +352,21 @@ class DaemonFacade(Protocol):
         segments (``dylived.replay.playlist.render``). Raises ``NotFound``."""
         ...
 
+    async def events_window(
+        self, session_id: int, from_s: float, to_s: float, include: frozenset[str]
+    ) -> JsonObject:
+        """``GET /v1/sessions/{id}/events/window?from_s=&to_s=&include=chat,gift,join``: the
+        events of those kinds offset in ``[from_s, to_s)``, in offset order, as the replay
+        page shows them (``dylived.replay.timeline.window``), ``truncated`` past its limit.
+        Raises ``NotFound``."""
+        ...
+
+    async def chart(self, session_id: int) -> JsonObject:
+        """``GET /v1/sessions/{id}/chart``: the session, its recorded duration and, per minute
+        of stream offset, its chat, gifts, joins, all events and most viewers
+        (``dylived.replay.timeline.chart``). Raises ``NotFound``."""
+        ...
+
     async def segment_file(self, session_id: int, seq: int) -> Path:
         """The real path of a segment's file for ``GET /v1/segments/{session}-{seq}``.
 

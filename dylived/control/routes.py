@@ -25,7 +25,7 @@ from dylived.control.api import (
     NotFound,
     SubtitleFormat,
 )
-from dylived.replay import playlist as hls
+from dylived.replay import playlist as hls, timeline
 from dylived.replay.subtitles import DEFAULT_INCLUDE, KINDS, SubtitleOptions
 
 
@@ -137,14 +137,23 @@ def _body_object(request: Request) -> JsonObject:
     return cast(JsonObject, value)
 
 
-def _int_param(query: Mapping[str, str], name: str, default: int, *, minimum: int = 0) -> int:
+def _number_param(
+    query: Mapping[str, str], name: str, default: float, kind: type[int] | type[float]
+) -> float:
     raw = query.get(name)
     if raw is None or raw == "":
         return default
     try:
-        value = int(raw)
+        return kind(raw)
     except ValueError as exc:
-        raise BadRequest(f"query parameter {name!r} must be an integer, got {raw!r}") from exc
+        what = "an integer" if kind is int else "a number"
+        raise BadRequest(f"query parameter {name!r} must be {what}, got {raw!r}") from exc
+
+
+def _int_param(query: Mapping[str, str], name: str, default: int, *, minimum: int = 0) -> int:
+    if not query.get(name):
+        return default  # it may mean "none given" (-1)
+    value = int(_number_param(query, name, default, int))
     if value < minimum:
         raise BadRequest(f"query parameter {name!r} must be at least {minimum}")
     return value
@@ -323,6 +332,32 @@ async def _playlist(facade: DaemonFacade, request: Request, args: tuple[str, ...
     return Response(200, text.encode(), hls.PLAYLIST_TYPE, (("cache-control", "no-cache"),))
 
 
+def _seconds_param(query: Mapping[str, str], name: str, default: float) -> float:
+    value = _number_param(query, name, default, float)
+    if not 0 <= value < 1e9:  # NaN fails this too
+        raise BadRequest(f"query parameter {name!r} must be a number of seconds from 0")
+    return value
+
+
+async def _events_window(facade: DaemonFacade, request: Request, args: tuple[str, ...]) -> Response:
+    """The replay page's chat: ``from_s`` (0) to ``to_s`` (``from_s`` + 60), at most an hour."""
+    session_id = _session_id(args[0])
+    query = request.query
+    from_s = _seconds_param(query, "from_s", 0.0)
+    to_s = _seconds_param(query, "to_s", from_s + 60.0)
+    if not from_s <= to_s <= from_s + timeline.MAX_WINDOW_S:
+        raise BadRequest("to_s must be from from_s to from_s + 3600")
+    raw = query.get("include")
+    include = frozenset(KINDS) if raw is None else frozenset(filter(None, raw.split(",")))
+    if not include or not include <= set(KINDS):
+        raise BadRequest(f"include must be a comma list of {', '.join(KINDS)}, got {raw!r}")
+    return json_response(200, await facade.events_window(session_id, from_s, to_s, include))
+
+
+async def _chart(facade: DaemonFacade, request: Request, args: tuple[str, ...]) -> Response:
+    return json_response(200, await facade.chart(_session_id(args[0])))
+
+
 async def _segment(
     facade: DaemonFacade, request: Request, args: tuple[str, ...]
 ) -> Response | StreamResponse:
@@ -380,6 +415,8 @@ ROUTES: RouteTable = (
     (("v1", "reload"), {"POST": _reload}),
     (("v1", "sessions"), {"GET": _sessions}),
     (("v1", "sessions", "*", "events"), {"GET": _events}),
+    (("v1", "sessions", "*", "events", "window"), {"GET": _events_window}),
+    (("v1", "sessions", "*", "chart"), {"GET": _chart}),
     (("v1", "sessions", "*", "segments"), {"GET": _segments}),
     (("v1", "sessions", "*", "export"), {"GET": _export}),
     (("v1", "sessions", "*", "playlist.m3u8"), {"GET": _playlist}),

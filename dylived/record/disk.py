@@ -176,10 +176,14 @@ def plan_retention(
 
 
 def apply_retention(doomed: Sequence[FinishedSession]) -> int:
-    """Delete the files of ``doomed`` sessions (and directories left empty); bytes freed."""
+    """Delete the files of ``doomed`` sessions (and directories left empty); bytes freed.
+
+    An MP4's subtitles beside it (``<stem>.ass``, written by the remux) go with it.
+    """
     freed = 0
     for session in doomed:
-        for path in session.files:
+        beside = [p.with_suffix(".ass") for p in session.files if p.suffix == ".mp4"]
+        for path in [*beside, *session.files]:
             try:
                 size = path.stat().st_size
                 path.unlink()

@@ -14,7 +14,10 @@ Owns the daemon task that, over *finished* sessions only:
   broadcaster's ``remux_mp4`` is on: one at a time, bounded by ``remux_timeout``, written to a
   ``.part`` renamed when complete (a cancelled remux at shutdown leaves no half file), recorded
   as a ``remuxes`` row per MP4 (``done`` or ``failed`` with the error); the originals are
-  deleted (rows ``deleted``) only when ``keep_originals`` is off and every MP4 was written.
+  deleted (rows ``deleted``) only when ``keep_originals`` is off and every MP4 was written;
+  with ``remux_subtitles`` on, each MP4 gets ``<its stem>.ass`` beside it (the chat and gifts
+  offset within that MP4, timed from its start: ``store.export.window_subtitles``), so mpv and
+  VLC load it by name. A subtitle file that cannot be written is logged; the MP4 stands.
 
 Files are found through the store (read connection) and changed rows go through the writer's
 ``submit``. Imports nothing of the daemon.
@@ -41,8 +44,10 @@ from dylived.record.disk import (
     plan_retention,
 )
 from dylived.record.postprocess import remux
+from dylived.replay.subtitles import SubtitleOptions
 from dylived.store import ops
 from dylived.store.db import Database, RecordedFile, SegmentRecord
+from dylived.store.export import window_subtitles
 from dylived.store.space import FreeSpace, free_bytes
 from dylived.watch.session import wall_ms
 
@@ -170,8 +175,50 @@ def remux_groups(segments: Sequence[SegmentRecord]) -> list[list[SegmentRecord]]
     return groups
 
 
+async def write_subtitles_beside(
+    database: Path,
+    session_id: int,
+    group: Sequence[SegmentRecord],
+    until: float | None,
+    mp4: Path,
+) -> Path | None:
+    """``<mp4 stem>.ass``: the events offset within the MP4 (from its first segment's start
+    until ``until``, the next MP4's start), timed from its start; None (logged) when the
+    segments have no offsets or the file cannot be written."""
+    origin = group[0].start_offset_s
+    if origin is None:
+        logger.warning("no subtitles beside %s: its segments have no stream offsets", mp4)
+        return None
+    output = mp4.with_suffix(".ass")
+    part = output.with_name(output.name + ".part")
+    try:
+        async with Database.open(database) as db:
+            session = await db.get_session(session_id)
+            if session is None:
+                return None
+            done = await window_subtitles(
+                db, session, "ass", SubtitleOptions(), origin, until, group[0]
+            )
+        await anyio.Path(part).write_text(done.text, encoding="utf-8")
+        await anyio.Path(part).replace(output)
+    except (DylivedError, OSError) as exc:
+        logger.error("subtitles beside %s not written: %s", mp4, exc)
+        await anyio.Path(part).unlink(missing_ok=True)
+        return None
+    logger.info(
+        "wrote %s: %d line(s), %d dropped (every lane full)", output, done.lines, done.dropped
+    )
+    return output
+
+
 async def remux_finished(
-    ffmpeg: str, database: Path, session_id: int, submit: Submit, *, keep_originals: bool = True
+    ffmpeg: str,
+    database: Path,
+    session_id: int,
+    submit: Submit,
+    *,
+    keep_originals: bool = True,
+    subtitles: bool = False,
 ) -> list[Path]:
     """Remux a finished session's closed segments into MP4s; the MP4s written.
 
@@ -186,7 +233,8 @@ async def remux_finished(
     first = Path(segments[0].path)
     stem = remux_stem(first)
     outputs: list[Path] = []
-    for part, group in enumerate(remux_groups(segments), start=1):
+    groups = remux_groups(segments)
+    for part, group in enumerate(groups, start=1):
         output = first.parent / (f"{stem}.mp4" if part == 1 else f"{stem}-{part}.mp4")
         duration = round(sum(s.media_duration_s or 0.0 for s in group), 3)
         try:
@@ -207,6 +255,9 @@ async def remux_finished(
             await submit(done)
         logger.info("remuxed %d segment(s) of session %d into %s", len(group), session_id, output)
         outputs.append(output)
+        if subtitles:
+            until = groups[part][0].start_offset_s if part < len(groups) else None
+            await write_subtitles_beside(database, session_id, group, until, output)
     if not keep_originals:
         paths = [Path(s.path) for s in segments]
         await anyio.to_thread.run_sync(_unlink_all, paths)
@@ -331,6 +382,7 @@ class Housekeeper:
                         session_id,
                         self._submit,
                         keep_originals=recording.keep_originals,
+                        subtitles=recording.remux_subtitles,
                     )
                     self.remuxed += 1
                 if scope.cancelled_caught:

@@ -3,7 +3,8 @@
 ``render`` writes the HLS media playlist of a session's closed segments in ``seq`` order: a
 VOD playlist (``#EXT-X-ENDLIST``) once the session has ended, an EVENT playlist while it is
 live, ``#EXT-X-DISCONTINUITY`` at every segment boundary (each file's timestamps start
-again). Segment URIs are relative
+again) and ``#EXT-X-PROGRAM-DATE-TIME`` before each (its wall-clock start, UTC, from
+the segment's stored ``started_at_ms``). Segment URIs are relative
 (``../../segments/<session>-<seq>.<ext>``), so the playlist works wherever the control API is
 served; the extension is there because ffmpeg's HLS demuxer checks it.
 
@@ -19,6 +20,7 @@ import os
 import re
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 
 import anyio
@@ -40,6 +42,7 @@ class PlaylistSegment:
     path: str
     state: str
     media_duration_s: float | None
+    started_at_ms: int | None = None  # its wall-clock start: EXT-X-PROGRAM-DATE-TIME
 
 
 class RangeNotSatisfiable(ValueError):
@@ -62,6 +65,11 @@ def content_type(path: Path) -> str:
     return CONTENT_TYPES.get(path.suffix.lower(), "application/octet-stream")
 
 
+def program_date_time(ms: int) -> str:
+    """``2026-12-02T03:24:24.123Z``: an ISO 8601 UTC time to the millisecond (RFC 8216 §4.3.2.6)."""
+    return datetime.fromtimestamp(ms / 1000, UTC).isoformat(timespec="milliseconds")[:-6] + "Z"
+
+
 def _playable(seg: PlaylistSegment) -> bool:
     return seg.state == "closed" and bool(seg.media_duration_s and seg.media_duration_s > 0)
 
@@ -82,6 +90,8 @@ def render(segments: Sequence[PlaylistSegment], *, ended: bool) -> str:
     for n, seg in enumerate(playable):
         if n:
             lines.append("#EXT-X-DISCONTINUITY")
+        if seg.started_at_ms is not None:
+            lines.append(f"#EXT-X-PROGRAM-DATE-TIME:{program_date_time(seg.started_at_ms)}")
         ext = Path(seg.path).suffix.lower()
         lines.append(f"#EXTINF:{seg.media_duration_s:.3f},")
         lines.append(f"../../segments/{segment_id(seg.session_id, seg.seq)}{ext}")

@@ -13,7 +13,7 @@ import json
 import re
 import sqlite3
 import time
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import asynccontextmanager, suppress
 from dataclasses import dataclass
 from importlib import resources
@@ -526,6 +526,41 @@ class Database:
         ) as cursor:
             rows = await cursor.fetchall()
         return [StoredEvent(r[0], session_id, _stored_row(r[1], r[2])) for r in rows]
+
+    async def events_between(
+        self,
+        session_id: int,
+        from_s: float,
+        to_s: float,
+        types: Sequence[str],
+        *,
+        limit: int = 1000,
+    ) -> list[StoredEvent]:
+        """Up to ``limit`` events of ``types`` whose ``stream_offset_s`` is in
+        ``[from_s, to_s)``, in offset order (the replay page's window of chat)."""
+        marks = ",".join("?" * len(types))
+        async with self._conn.execute(
+            "SELECT seq, payload FROM events WHERE session_id = ? AND stream_offset_s >= ? "
+            f"AND stream_offset_s < ? AND type IN ({marks}) ORDER BY stream_offset_s, seq LIMIT ?",
+            (session_id, from_s, to_s, *types, limit),
+        ) as cursor:
+            rows = await cursor.fetchall()
+        return [StoredEvent(r[0], session_id, json.loads(r[1])) for r in rows]
+
+    async def offset_histogram(
+        self, session_id: int, bucket_s: float
+    ) -> list[tuple[int, str, int, int | None]]:
+        """``(bucket, type, events, most viewers)`` per ``bucket_s`` of stream offset: the
+        counts of each event type and the highest ``current_viewers`` a viewer count gave."""
+        async with self._conn.execute(
+            "SELECT CAST(stream_offset_s / ? AS INTEGER) AS bucket, type, count(*), "
+            "max(CASE WHEN type = 'viewer_count' "
+            "THEN json_extract(payload, '$.current_viewers') END) "
+            "FROM events WHERE session_id = ? AND stream_offset_s >= 0 "
+            "GROUP BY bucket, type ORDER BY bucket, type",
+            (bucket_s, session_id),
+        ) as cursor:
+            return [(r[0], r[1], r[2], r[3]) for r in await cursor.fetchall()]
 
     async def summary(self, session_id: int) -> dict[str, Any] | None:
         """The dataset.md summary of a session, computed now from the stored rows."""

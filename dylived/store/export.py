@@ -255,6 +255,25 @@ async def session_subtitles(
     if session is None:
         raise SessionNotFound(session_id)
     origin, until, seg = subtitle_window(await database.segments(session_id), options.segment)
+    return await window_subtitles(
+        database, session, fmt, options, origin, until, seg, page_size=page_size
+    )
+
+
+async def window_subtitles(
+    database: Database,
+    session: SessionRecord,
+    fmt: Literal["ass", "srt"],
+    options: subtitles.SubtitleOptions,
+    origin: float,
+    until: float | None,
+    seg: SegmentRecord | None,
+    *,
+    page_size: int = 1000,
+) -> subtitles.SubtitleFile:
+    """The subtitles of the events offset in ``[origin, until)``, timed from ``origin``, drawn
+    at ``seg``'s frame size (1920×1080 without one): a session, a segment or a remuxed MP4."""
+    session_id = session.id
     cues: list[subtitles.Cue] = []
     no_offset, after = 0, 0
     while True:

@@ -9,7 +9,8 @@ folder only (a name is one path segment of letters, digits, ``-``, ``_`` and ``.
 starting with a dot), so no request reaches another file. Nothing is fetched from elsewhere.
 
 The URLs: ``/web/`` the dashboard, ``/web/broadcasters/{key}`` a broadcaster's sessions,
-``/web/sessions/{id}`` the replay page (``replay.html``), ``/web/static/{name}`` the files;
+``/web/sessions/{id}`` the replay page (``replay.html``), ``/web/static/{name}`` the files
+(``/web/static/vendor/{name}``: hls.js);
 ``/`` redirects to ``/web/``.
 """
 
@@ -43,12 +44,14 @@ PAGES: dict[tuple[str, ...], str] = {
 }
 
 
-def static_file(name: str) -> Response:
-    """The file ``name`` of ``static/`` with its type; NotFound for any other name."""
+def static_file(name: str, *, vendor: bool = False) -> Response:
+    """The file ``name`` of ``static/`` (``static/vendor/``: files of other projects, each
+    with its licence and version in ``vendor/README.md``) with its type; NotFound for any
+    other name."""
     suffix = name[name.rfind(".") :] if "." in name else ""
     if not _NAME.fullmatch(name) or suffix not in CONTENT_TYPES:
         raise NotFound(f"no file {name!r}")
-    resource = STATIC / name
+    resource = (STATIC / "vendor" if vendor else STATIC) / name
     if not resource.is_file():
         raise NotFound(f"no file {name!r}")
     return Response(200, resource.read_bytes(), CONTENT_TYPES[suffix], PAGE_HEADERS)
@@ -65,6 +68,10 @@ async def _static(facade: DaemonFacade, request: Request, args: tuple[str, ...])
     return static_file(args[0])
 
 
+async def _vendor(facade: DaemonFacade, request: Request, args: tuple[str, ...]) -> Response:
+    return static_file(args[0], vendor=True)
+
+
 async def _root(facade: DaemonFacade, request: Request, args: tuple[str, ...]) -> Response:
     return Response(303, b"", HTML_TYPE, (("location", "/web/"),))
 
@@ -73,5 +80,6 @@ WEB_ROUTES: RouteTable = (
     *ROUTES,
     ((), {"GET": _root}),
     (("web", "static", "*"), {"GET": _static}),
+    (("web", "static", "vendor", "*"), {"GET": _vendor}),
     *((pattern, {"GET": _page(name)}) for pattern, name in PAGES.items()),
 )

@@ -34,7 +34,7 @@ from dylived.control.api import (
     SubtitleFormat,
 )
 from dylived.control.server import ControlSettings, serve
-from dylived.replay import subtitles
+from dylived.replay import subtitles, timeline
 from dylived.replay.subtitles import SubtitleFile, SubtitleOptions
 
 
@@ -201,6 +201,21 @@ class FakeDaemon:
     async def playlist(self, session_id: int) -> str:
         self._session(session_id)
         return "#EXTM3U\n"
+
+    async def events_window(
+        self, session_id: int, from_s: float, to_s: float, include: frozenset[str]
+    ) -> JsonObject:
+        events = self.events_by_session[self._session(session_id)["id"]]
+        types = timeline.types_of(include)
+        inside = [
+            (e["seq"], e)
+            for e in events
+            if e["type"] in types and from_s <= (e.get("stream_offset_s") or -1) < to_s
+        ]
+        return {"from_s": from_s, "to_s": to_s, "events": timeline.window(inside)}
+
+    async def chart(self, session_id: int) -> JsonObject:
+        return {"session": self._session(session_id), "buckets": timeline.chart([], 0.0)}
 
     async def segment_file(self, session_id: int, seq: int) -> Path:
         raise NotFound(f"no segment {session_id}-{seq} (the fake daemon has no files)")

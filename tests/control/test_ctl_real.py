@@ -21,6 +21,7 @@ import sys
 import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -102,7 +103,8 @@ async def rig(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Rig]:
             sim,
             state,
             broadcasters=broadcasters,
-            recording='record_video = false\nvideo_quality = "md"\nsegment_minutes = 0.1\n',
+            recording='record_video = false\nvideo_quality = "md"\nsegment_minutes = 0.1\n'
+            "remux_mp4 = true\n",  # and remux_subtitles by default: the .ass beside the MP4
             poll=QUICK_POLL.replace("grace = 30", "grace = 2"),  # the playlist test ends a session
         )
         config.write_text(text, encoding="utf-8")
@@ -514,6 +516,18 @@ def runs(packets: list[list[float]]) -> list[list[list[float]]]:
     return out
 
 
+def program_dates(text: str, db: Path, session: int) -> list[tuple[int, int]]:
+    """(each EXT-X-PROGRAM-DATE-TIME in ms, the stored wall start of the segment it precedes)."""
+    starts = dict(
+        query(db, "SELECT seq, started_at_ms FROM segments WHERE session_id = ?", session)
+    )
+    found = re.findall(r"#EXT-X-PROGRAM-DATE-TIME:(\S+Z)\n#EXTINF:[\d.]+,\n\S+/\d+-(\d+)\.", text)
+    return [
+        (round(datetime.fromisoformat(date).timestamp() * 1000), starts[int(seq)])
+        for date, seq in found
+    ]
+
+
 async def test_session_playlist_plays_in_ffprobe_and_serves_only_recordings(
     rig: Rig, tmp_path: Path
 ) -> None:
@@ -527,9 +541,14 @@ async def test_session_playlist_plays_in_ffprobe_and_serves_only_recordings(
     live = body.decode()
     assert "#EXT-X-PLAYLIST-TYPE:EVENT" in live
     assert "#EXT-X-ENDLIST" not in live
+    dates = program_dates(live, db, session)  # each segment's wall-clock start, live too
+    assert len(dates) == live.count("#EXTINF:") >= 2
+    assert all(shown == stored for shown, stored in dates), dates
     rig.room.go_offline()  # the session ends (grace 2 s): its playlist becomes VOD
     ended = "SELECT 1 FROM sessions WHERE id = ? AND ended_at_ms IS NOT NULL"
     await wait_for(lambda: query(db, ended, session), 30, "the session ended")
+    remuxed = "SELECT 1 FROM remuxes WHERE session_id = ? AND state = 'done'"
+    await wait_for(lambda: query(db, remuxed, session), 60, "its remux (before rows are added)")
     code, text, err = await ctl(rig, "playlist", str(session))
     assert code == 0, err
     rows = query(
@@ -543,6 +562,11 @@ async def test_session_playlist_plays_in_ffprobe_and_serves_only_recordings(
     assert lines[:3] == ["#EXTM3U", "#EXT-X-VERSION:3", f"#EXT-X-TARGETDURATION:{target}"]
     assert lines[-1] == "#EXT-X-ENDLIST"
     assert "#EXT-X-PLAYLIST-TYPE:EVENT" not in text
+    dates = program_dates(text, db, session)
+    assert len(dates) == len(rows)
+    assert all(shown == stored for shown, stored in dates), dates
+    assert [d for d, _ in dates] == sorted(d for d, _ in dates)  # in time order
+    assert all(abs(d - time.time() * 1000) < 3_600_000 for d, _ in dates)  # UTC, not local
     # each segment's timestamps start again (-reset_timestamps 1): a discontinuity each
     assert text.count("#EXT-X-DISCONTINUITY\n") == len(rows) - 1
     uris = [line for line in lines if line and not line.startswith("#")]
@@ -628,6 +652,39 @@ async def test_session_playlist_plays_in_ffprobe_and_serves_only_recordings(
         60,
         "alice recorded again",
     )
+
+
+async def test_the_remux_writes_the_sessions_ass_beside_its_mp4(rig: Rig) -> None:
+    db = rig.state / "dylived.db"
+    ended = "SELECT id FROM sessions WHERE ended_at_ms IS NOT NULL ORDER BY id LIMIT 1"
+    [(session,)] = query(db, ended)  # the playlist test ended it (remux_mp4 = true)
+    [(mp4,)] = query(db, "SELECT path FROM remuxes WHERE session_id = ?", session)
+    ass = Path(mp4).with_suffix(".ass")
+    assert Path(mp4).name.removesuffix(".mp4") == ass.stem  # same basename: players load it
+    text = ass.read_text(encoding="utf-8")
+    starts = dialogue_starts(text)
+    offsets = dict(query(db, SHOWN, session))
+    assert len(starts) >= 5, text[:2000]
+    assert set(starts) <= set(offsets)
+    dropped = int(re.findall(r"(\d+) dropped", text)[0])
+    assert len(starts) + dropped == len(offsets)  # every shown event, or counted as dropped
+    for seq, at in starts.items():  # timed for the whole session, as the MP4 plays
+        assert abs(at - offsets[seq]) <= 0.01, (seq, at, offsets[seq])
+    argv = ["/usr/bin/ffmpeg", "-hide_banner", "-nostdin", "-loglevel", "error", "-i", mp4]
+    argv += ["-t", "8", "-vf", f"subtitles={ass}", "-f", "null", "-"]  # libass reads it all
+    done = await anyio.run_process(argv)
+    assert done.stderr == b"", done.stderr.decode()
+    probe = [
+        "/usr/bin/ffprobe",
+        "-v",
+        "error",
+        "-show_entries",
+        "format=duration",
+        "-of",
+        "csv=p=0",
+    ]
+    duration = float((await anyio.run_process([*probe, mp4])).stdout)
+    assert max(starts.values()) <= duration + 1.0  # no line after the video's end
 
 
 # Keep this test last in the module: it leaves the platform paused (breaker_pause is 60 s).

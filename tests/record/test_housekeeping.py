@@ -4,6 +4,7 @@ the whole path (recorder → session close → remux → retention) against the 
 
 from __future__ import annotations
 
+import re
 import sqlite3
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
@@ -155,6 +156,69 @@ async def test_remux_records_its_mp4_and_can_drop_the_originals(tmp_path: Path) 
     async with Database.open(database) as db:
         manifest = await session_manifest(db, session_id)
     assert [r["key"] for r in manifest["remuxed"]] == [mp4.name]
+
+
+def dialogue(ass: str) -> list[tuple[float, str]]:
+    """(start in seconds, text after the move tag) of each Dialogue line."""
+    found = re.findall(r"^Dialogue: 0,(\d+):(\d\d):(\d\d\.\d\d),[^\n]*?\}(.*)$", ass, re.M)
+    return [(int(h) * 3600 + int(m) * 60 + float(s), text) for h, m, s, text in found]
+
+
+async def test_each_mp4_gets_its_chat_as_ass_timed_from_its_own_start(tmp_path: Path) -> None:
+    database, rec = tmp_path / "dylived.db", tmp_path / "rec"
+    rec.mkdir()
+    sizes = ["160x90", "160x90", "320x180"]  # a frame-size change: two MP4s
+    paths = [encode_ts(rec / f"s_{i:04d}.ts", size) for i, size in enumerate(sizes, 1)]
+    async with running_writer(database) as writer:
+        session_id = await writer.request(ops.OpenSession("s", T0, "douyin"))
+        for seq, (path, size) in enumerate(zip(paths, sizes, strict=True), start=1):
+            w, h = (int(n) for n in size.split("x"))
+            op = ops.UpsertSegment(
+                session_id, seq, str(path), "closed", T0, T0, 4.0, 1, "md", w, h, "h264",
+                start_offset_s=4.0 * (seq - 1),
+            )  # fmt: skip
+            await writer.submit(op)
+        chats = [(1.5, "early"), (7.25, "second"), (9.0, "after the change"), (None, "none")]
+        events = [
+            ops.EventRecord(
+                "chat",
+                f"m{n}",
+                T0,
+                {"type": "chat", "content": text, "stream_offset_s": at},
+                stream_offset_s=at,
+            )
+            for n, (at, text) in enumerate(chats)
+        ]
+        await writer.submit(ops.InsertEvents(session_id, events))
+        await writer.close_session(ops.CloseSession(session_id, T0 + 12_000, "stream_ended"))
+        mp4s = await remux_finished(FFMPEG, database, session_id, writer.submit, subtitles=True)
+    assert [p.name for p in mp4s] == ["s.mp4", "s-2.mp4"]
+    first, second = (p.with_suffix(".ass").read_text(encoding="utf-8") for p in mp4s)
+    assert dialogue(first) == [(1.5, "early"), (7.25, "second")]
+    assert dialogue(second) == [(1.0, "after the change")]  # 9.0 s into the session, 8 s in
+    assert "PlayResX: 160" in first
+    assert "PlayResX: 320" in second
+    for mp4 in mp4s:  # real libass reads each over its own video
+        argv = [
+            FFMPEG,
+            "-v",
+            "error",
+            "-i",
+            str(mp4),
+            "-vf",
+            f"subtitles={mp4.with_suffix('.ass')}",
+        ]
+        done = await anyio.run_process([*argv, "-f", "null", "-"], check=False)
+        assert done.returncode == 0, done.stderr
+        assert done.stderr == b""
+    assert not list(rec.glob("*.part"))
+    # retention takes the subtitles with their MP4
+    async with running_writer(database) as writer:
+        result = await run_retention(
+            RetentionPolicy(max_total_bytes=0), database, writer.submit, now_ms=T0 + DAY_MS
+        )
+    assert result.sessions == (session_id,)
+    assert not list(rec.glob("*.ass"))
 
 
 async def test_a_cancelled_remux_leaves_no_half_file(tmp_path: Path) -> None:

@@ -55,6 +55,20 @@ def test_a_live_session_is_an_event_playlist_without_endlist() -> None:
     assert hls.render([], ended=False).count("#EXTINF") == 0
 
 
+def test_each_segment_carries_its_wall_clock_start_in_utc() -> None:
+    first = PlaylistSegment(7, 0, "/rec/a_0000.ts", "closed", 6.0, 1_796_181_864_123)
+    second = PlaylistSegment(7, 1, "/rec/a_0001.ts", "closed", 6.0, 1_796_181_870_005)
+    lines = hls.render([second, first, seg(2)], ended=False).splitlines()
+    dates = [line for line in lines if line.startswith("#EXT-X-PROGRAM-DATE-TIME:")]
+    assert dates == [
+        "#EXT-X-PROGRAM-DATE-TIME:2026-12-02T03:24:24.123Z",
+        "#EXT-X-PROGRAM-DATE-TIME:2026-12-02T03:24:30.005Z",
+    ]  # seg(2) has no stored start: no date rather than a wrong one
+    # the date follows the discontinuity and precedes the segment's EXTINF
+    at = lines.index(dates[1])
+    assert lines[at - 1 : at + 2] == ["#EXT-X-DISCONTINUITY", dates[1], "#EXTINF:6.000,"]
+
+
 @pytest.mark.parametrize(
     ("raw", "parsed"),
     [

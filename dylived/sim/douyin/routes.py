@@ -2,13 +2,15 @@
 
 Routes (endpoint names in request records): ``home`` (``GET /`` sets a ``ttwid`` cookie),
 ``web_enter`` (without a ttwid this simulator issued: HTTP 200, empty body, the real
-risk-control answer; ``strict_ttwid = false`` accepts any), ``reflow`` (``sec_user_id``; says
-status 2 with ``finish_time`` for 60 scenario-seconds after an end, the real quirk), ``share``
-(a v.douyin.com short code → 302 to ``reflow_page`` or ``profile_page``) and ``profile_page``
-(HTML with RENDER_DATA). The push upgrade at ``/webcast/im/push/v2/`` needs ``room_id`` and
-``signature`` (400 without; unknown room → 404; a ``ws_reject`` fault or, with
-``check_signature``, a bad signature → HTTP 200 + ``Handshake-Msg``). Request faults
-(``http_5xx``, ``http_429``, ``risk_control``) apply to web_enter and reflow.
+risk-control answer; ``strict_ttwid = false`` accepts any; bodies of the real ~600 KB size
+from sim/douyin/bulk.py unless the scenario says ``status_body = "small"``), ``reflow``
+(``sec_user_id``; says status 2 with ``finish_time`` for 60 scenario-seconds after an end, the
+real quirk), ``share`` (a v.douyin.com short code → 302 to ``reflow_page`` or
+``profile_page``) and ``profile_page`` (HTML with RENDER_DATA). The push upgrade at
+``/webcast/im/push/v2/`` needs ``room_id`` and ``signature`` (400 without; unknown room → 404;
+a ``ws_reject`` fault or, with ``check_signature``, a bad signature → HTTP 200 +
+``Handshake-Msg``). Request faults (``http_5xx``, ``http_429``, ``risk_control``) apply to
+web_enter and reflow.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ import time
 import urllib.parse
 from typing import TYPE_CHECKING, Any
 
+from dylived.sim.douyin.bulk import real_web_enter_bytes
 from dylived.sim.douyin.messages import FRAMING
 from dylived.sim.douyin.signature import signature_matches
 from dylived.sim.douyin.status import reflow_body, web_enter_body
@@ -150,7 +153,10 @@ class DouyinPersonality:
         ttwid = request.cookies.get("ttwid", "")
         if not ttwid or (sim.scenario.strict_ttwid and ttwid not in sim.ttwids):
             return Reply(200, b"")  # the real service: HTTP 200, empty body
-        return json_reply(self.render_status(room.view() if room is not None else None))
+        view = room.view() if room is not None else None
+        if sim.scenario.status_body == "real":
+            return Reply(200, real_web_enter_bytes(view))
+        return json_reply(self.render_status(view))
 
     def _by_sec_uid(self, sim: Simulator, sec_uid: str) -> SimRoom | None:
         rooms = sim.rooms_of(self.platform).values()

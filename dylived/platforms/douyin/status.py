@@ -6,6 +6,9 @@ bodies that are not a status (empty → risk control, ``status_code`` ≠ 0, mal
 :func:`select_stream`, the nearest-quality fallback. Pure: no sockets, files, clocks, anyio or
 asyncio; callers pass the bytes they received.
 
+Bodies received as bytes are read with msgspec typed decoding of only the fields used
+(status_shape.py; a real web/enter body is ~625 KB, almost all of it skipped).
+
 Evidence for each rule is the real capture ``douyin-web-enter-live-2026-04.json`` in
 ``../shared/captures/`` and the shapes quoted in protocol.md §1.2–1.4.
 """
@@ -17,8 +20,11 @@ import re
 from collections.abc import Iterator, Mapping
 from typing import cast
 
+import msgspec
+
 from dylived.errors import RiskControl, RoomNotFound, UpstreamError
 from dylived.model import LEGACY_QUALITIES, QUALITIES, LiveStatus, StreamVariant
+from dylived.platforms.douyin.status_shape import ShapeError, slim
 
 
 __all__ = [
@@ -139,8 +145,7 @@ def decode_body(body: bytes | str | Mapping[str, object]) -> Mapping[str, object
     if isinstance(body, Mapping):
         document: object = body
     else:
-        if not body.strip():
-            raise RiskControl("empty response body (risk control, or the ttwid is missing)")
+        _refuse_empty(body)
         try:
             document = json.loads(body)  # bytes as they are: no decoded copy
         except UnicodeDecodeError:  # invalid UTF-8 inside: read it with replacements
@@ -156,6 +161,29 @@ def decode_body(body: bytes | str | Mapping[str, object]) -> Mapping[str, object
     if not isinstance(data, Mapping):
         raise UpstreamError("status body has no 'data' object")
     return document
+
+
+def _refuse_empty(body: bytes | str) -> None:
+    if not body or body.isspace():  # isspace: no stripped copy of a 600 KB body
+        raise RiskControl("empty response body (risk control, or the ttwid is missing)")
+
+
+def _read(body: bytes | str | Mapping[str, object]) -> Mapping[str, object]:
+    """The checked envelope of a body, bytes read by typed decoding of the fields used.
+
+    Bytes and text go through :func:`status_shape.slim` (msgspec: the bulk is skipped, not
+    built); a body that is JSON but not of the shape is refused with the path that did not fit.
+    """
+    if isinstance(body, Mapping):
+        return decode_body(body)
+    _refuse_empty(body)
+    try:
+        return decode_body(slim(body))
+    except ShapeError as exc:
+        decode_body(body)  # an error status_code or a broken envelope is the better message
+        raise UpstreamError(f"status body does not fit the expected shape: {exc}") from None
+    except msgspec.DecodeError:  # not JSON, or invalid UTF-8 inside: decode_body says which
+        return decode_body(body)
 
 
 def _loads_text(text: str) -> object:
@@ -287,7 +315,7 @@ def parse_enter(
         RoomNotFound: the account is deleted, or ``status_code`` says not found.
         UpstreamError: any other error code or unexpected shape.
     """
-    document = decode_body(body)
+    document = _read(body)
     data = _mapping(document.get("data"))
     server_time_ms = _integer(_mapping(document.get("extra")).get("now"))
     user = _mapping(data.get("user"))
@@ -369,7 +397,7 @@ def parse_reflow(
         RoomNotFound: ``status_code`` says not found, or there is neither a room nor a user.
         UpstreamError: any other error code (10011 "Request params error") or shape.
     """
-    document = decode_body(body)
+    document = _read(body)
     data = _mapping(document.get("data"))
     server_time_ms = _integer(_mapping(document.get("extra")).get("now"))
     room = data.get("room")

@@ -165,6 +165,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         went_live: dict[str, float] = {}
         cpu_start: float | None = None
         cpu_start_at = 0.0
+        sim_cpu_start = 0.0
         wakeups_start = 0
         rss_peak = 0
         sim_http = httpx.Client(base_url=web_base, timeout=10)
@@ -176,10 +177,13 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                 sim_http.post(f"/_sim/rooms/{web_rid}/live", json={}).raise_for_status()
             if cpu_start is None and elapsed >= 5:  # leave start-up out of the CPU figure
                 cpu_start, cpu_start_at = proc_cpu_seconds(daemon.pid), time.monotonic()
+                sim_cpu_start = proc_cpu_seconds(sim.pid)
                 wakeups_start = proc_wakeups(daemon.pid)
             rss_peak = max(rss_peak, proc_rss_bytes(daemon.pid))
             time.sleep(0.5)
         cpu_end, cpu_end_at = proc_cpu_seconds(daemon.pid), time.monotonic()
+        sim_cpu = proc_cpu_seconds(sim.pid) - sim_cpu_start
+        load = os.getloadavg()[0]
         wakeups = proc_wakeups(daemon.pid) - wakeups_start
         with httpx.Client(
             transport=httpx.HTTPTransport(uds=str(sock)), base_url="http://d", timeout=30
@@ -206,6 +210,8 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             "min_spacing": args.min_spacing,
             "cpu_percent": 100 * (cpu_end - cpu_start) / (cpu_end_at - cpu_start_at),
             "rss_peak_mb": rss_peak / 2**20,
+            "sim_cpu_percent": 100 * sim_cpu / (cpu_end_at - cpu_start_at),
+            "load_average": load,
             "wakeups_per_s": wakeups / (cpu_end_at - cpu_start_at),
             "max_in_flight": budget["max_in_flight_seen"],
             "requests": budget["requests"],
@@ -231,6 +237,8 @@ def report(r: dict[str, Any]) -> str:
             f"{r['min_spacing']} s, {r['seconds']:.0f} s run, {r['body']} status bodies",
             f"- daemon CPU: {r['cpu_percent']:.1f}% of one core (target < 6%)",
             f"- daemon RSS peak: {r['rss_peak_mb']:.1f} MB (target < 150 MB)",
+            f"- simulator CPU: {r['sim_cpu_percent']:.1f}% of one core; load average at the "
+            f"end {r['load_average']:.1f} (2 cores, shared)",
             f"- event-loop wake-ups (main thread sleeps): {r['wakeups_per_s']:.0f}/s",
             f"- status requests per second: {r['requests'] / r['seconds']:.1f}",
             f"- status requests: {r['requests']}; most in flight: {r['max_in_flight']} "

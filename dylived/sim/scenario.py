@@ -15,6 +15,8 @@ TOML shape (every key optional except ``web_rid``)::
     check_signature = false   # verify the push URL's `signature` against its stub
     url_lifetime = 604800     # stream URLs' `expire` = issue time + this (wall s)
     strict_ttwid = true       # web/enter wants a ttwid this simulator issued
+    status_body = "real"      # status bodies of the real size and shape; "small": only the
+                              # fields a client reads (a few KB)
 
     [[room]]
     web_rid = "200000000001"
@@ -125,6 +127,9 @@ class RoomSpec:
         )
 
 
+STATUS_BODIES = ("real", "small")  # Scenario.status_body
+
+
 @dataclass(frozen=True, slots=True)
 class Scenario:
     """Everything the simulator serves; see the module docstring for the TOML form."""
@@ -138,6 +143,7 @@ class Scenario:
     check_signature: bool = False
     url_lifetime: float = 7 * 24 * 3600.0
     strict_ttwid: bool = True
+    status_body: str = "real"
 
     def wall(self, scenario_seconds: float) -> float:
         """Scenario seconds → wall seconds."""
@@ -187,6 +193,7 @@ _SCENARIO_KEYS = {
     "check_signature",
     "url_lifetime",
     "strict_ttwid",
+    "status_body",
     "room",
 }
 _ROOM_KEYS = {
@@ -341,6 +348,10 @@ def parse_scenario(data: Mapping[str, Any], source: str = "") -> Scenario:
             problems.add(key, "expected true or false")
             value = getattr(defaults, key)
         flags[key] = value
+    status_body = data.get("status_body", defaults.status_body)
+    if status_body not in STATUS_BODIES:
+        problems.add("status_body", f"expected one of {', '.join(STATUS_BODIES)}")
+        status_body = defaults.status_body
     seed = data.get("seed", 1)
     if not isinstance(seed, int) or isinstance(seed, bool):
         problems.add("seed", "expected an integer")
@@ -371,6 +382,7 @@ def parse_scenario(data: Mapping[str, Any], source: str = "") -> Scenario:
         check_signature=flags["check_signature"],
         url_lifetime=floats["url_lifetime"],
         strict_ttwid=flags["strict_ttwid"],
+        status_body=status_body,
     )
 
 

@@ -24,9 +24,11 @@ from typing import Any, ClassVar
 from google.protobuf.message import DecodeError
 
 from dylived.platforms.douyin._pb import douyin_pb2 as pb
+from dylived.platforms.values import quick_init
 from dylived.wire.frames import UndecodableMessage, UnknownMessage
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class User:
     """The user of an event (the dataset.md ``user`` object, ids as ints)."""
@@ -54,6 +56,7 @@ class Event:
     server_time_ms: int
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class ChatEvent(Event):
     row_type: ClassVar[str] = "chat"
@@ -64,6 +67,7 @@ class ChatEvent(Event):
     event_time_s: int
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class GiftEvent(Event):
     row_type: ClassVar[str] = "gift"
@@ -86,6 +90,7 @@ class GiftEvent(Event):
     group_id: int
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class LikeEvent(Event):
     row_type: ClassVar[str] = "like"
@@ -96,6 +101,7 @@ class LikeEvent(Event):
     total: int
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class MemberEvent(Event):
     row_type: ClassVar[str] = "member"
@@ -107,6 +113,7 @@ class MemberEvent(Event):
     action: int
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class SocialEvent(Event):
     row_type: ClassVar[str] = "social"
@@ -118,6 +125,7 @@ class SocialEvent(Event):
     follow_count: int
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class ViewerCountEvent(Event):
     row_type: ClassVar[str] = "viewer_count"
@@ -132,6 +140,7 @@ class ViewerCountEvent(Event):
     total_pv_for_anchor: str
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class FansclubEvent(Event):
     row_type: ClassVar[str] = "fansclub"
@@ -142,6 +151,7 @@ class FansclubEvent(Event):
     content: str
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class EmojiChatEvent(Event):
     row_type: ClassVar[str] = "emoji_chat"
@@ -152,6 +162,7 @@ class EmojiChatEvent(Event):
     default_content: str
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class RoomStatsEvent(Event):
     row_type: ClassVar[str] = "room_stats"
@@ -163,6 +174,7 @@ class RoomStatsEvent(Event):
     display_value: int
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class RankEntry:
     """One line of a room ranking: 1-based position, user, score as the platform shows it."""
@@ -172,6 +184,7 @@ class RankEntry:
     score_text: str
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class RoomRankEvent(Event):
     row_type: ClassVar[str] = "room_rank"
@@ -180,6 +193,7 @@ class RoomRankEvent(Event):
     ranks: tuple[RankEntry, ...]
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class RoomMessageEvent(Event):
     row_type: ClassVar[str] = "room_message"
@@ -190,6 +204,7 @@ class RoomMessageEvent(Event):
     room_message_type: int
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class StreamAdaptationEvent(Event):
     row_type: ClassVar[str] = "stream_adaptation"
@@ -206,6 +221,7 @@ class StreamAdaptationEvent(Event):
 CONTROL_STREAM_ENDED = 3
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class ControlEvent(Event):
     row_type: ClassVar[str] = "control"

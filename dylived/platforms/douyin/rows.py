@@ -63,9 +63,10 @@ def user_object(user: User | None) -> Row | None:
     """The dataset.md ``user`` object (``None`` when the event has no user)."""
     if user is None:
         return None
-    return {
-        "user_id": _id(user.user_id),
-        "short_id": _id(user.short_id),
+    user_id, short_id = user.user_id, user.short_id
+    return {  # _id inlined: two users' worth of calls per event otherwise
+        "user_id": str(user_id) if user_id else None,
+        "short_id": str(short_id) if short_id else None,
         "sec_uid": user.sec_uid,
         "display_id": user.display_id,
         "nickname": user.nickname,
@@ -252,10 +253,11 @@ def build_row(
     """
     event_room_id = getattr(event, "room_id", 0)
     time_ms = server_time_ms if server_time_ms is not None else event.server_time_ms
+    msg_id = event.msg_id
     row: Row = {
         "type": event.row_type,
-        "msg_id": _id(event.msg_id),
-        "room_id": _id(event_room_id) or room_id,
+        "msg_id": str(msg_id) if msg_id else None,
+        "room_id": str(event_room_id) if event_room_id else room_id,
         "web_rid": web_rid,
         "server_time_ms": time_ms or None,
         "received_at_ms": received_at_ms,

@@ -6,6 +6,9 @@ bodies that are not a status (empty → risk control, ``status_code`` ≠ 0, mal
 :func:`select_stream`, the nearest-quality fallback. Pure: no sockets, files, clocks, anyio or
 asyncio; callers pass the bytes they received.
 
+Bodies received as bytes are read with msgspec typed decoding of only the fields used
+(status_shape.py; a real web/enter body is ~625 KB, almost all of it skipped).
+
 Evidence for each rule is the real capture ``douyin-web-enter-live-2026-04.json`` in
 ``../shared/captures/`` and the shapes quoted in protocol.md §1.2–1.4.
 """
@@ -17,8 +20,11 @@ import re
 from collections.abc import Iterator, Mapping
 from typing import Any, cast
 
+import msgspec
+
 from dylived.errors import CookieRejected, RiskControl, RoomNotFound, UpstreamError
 from dylived.model import LEGACY_QUALITIES, QUALITIES, LiveStatus, StreamVariant
+from dylived.platforms.douyin.status_shape import ShapeError, slim
 
 
 __all__ = [
@@ -155,8 +161,7 @@ def decode_body(
     if isinstance(body, Mapping):
         document: object = body
     else:
-        if not body.strip():
-            raise RiskControl("empty response body (risk control, or the ttwid is missing)")
+        _refuse_empty(body)
         try:
             document = json.loads(body)  # bytes as they are: no decoded copy
         except UnicodeDecodeError:  # invalid UTF-8 inside: read it with replacements
@@ -172,6 +177,33 @@ def decode_body(
     if not isinstance(data, Mapping):
         raise UpstreamError("status body has no 'data' object")
     return document
+
+
+def _refuse_empty(body: bytes | str) -> None:
+    if not body or body.isspace():  # isspace: no stripped copy of a 600 KB body
+        raise RiskControl("empty response body (risk control, or the ttwid is missing)")
+
+
+def _read(
+    body: bytes | str | Mapping[str, object], *, login_cookie: bool = False
+) -> Mapping[str, object]:
+    """The checked envelope of a body, bytes read by typed decoding of the fields used.
+
+    Bytes and text go through :func:`status_shape.slim` (msgspec: the bulk is skipped, not
+    built); a body that is JSON but not of the shape is refused with the path that did not fit.
+    """
+    if isinstance(body, Mapping):
+        return decode_body(body, login_cookie=login_cookie)
+    _refuse_empty(body)
+    try:
+        return decode_body(slim(body), login_cookie=login_cookie)
+    except ShapeError as exc:
+        decode_body(
+            body, login_cookie=login_cookie
+        )  # an error status_code or a broken envelope is the better message
+        raise UpstreamError(f"status body does not fit the expected shape: {exc}") from None
+    except msgspec.DecodeError:  # not JSON, or invalid UTF-8 inside: decode_body says which
+        return decode_body(body, login_cookie=login_cookie)
 
 
 def _loads_text(text: str) -> object:
@@ -332,7 +364,7 @@ def parse_enter(
         UpstreamError: any other error code or unexpected shape.
         CookieRejected: with ``login_cookie``, an error code that asks for a sign-in.
     """
-    document = decode_body(body, login_cookie=login_cookie)
+    document = _read(body, login_cookie=login_cookie)
     data = _mapping(document.get("data"))
     server_time_ms = _integer(_mapping(document.get("extra")).get("now"))
     user = _mapping(data.get("user"))
@@ -417,7 +449,7 @@ def parse_reflow(
         RoomNotFound: ``status_code`` says not found, or there is neither a room nor a user.
         UpstreamError: any other error code (10011 "Request params error") or shape.
     """
-    document = decode_body(body)
+    document = _read(body)
     data = _mapping(document.get("data"))
     server_time_ms = _integer(_mapping(document.get("extra")).get("now"))
     room = data.get("room")

@@ -2,15 +2,17 @@
 
 Routes (endpoint names in request records): ``home`` (``GET /`` sets a ``ttwid`` cookie),
 ``web_enter`` (without a ttwid this simulator issued: HTTP 200, empty body, the real
-risk-control answer; ``strict_ttwid = false`` accepts any), ``reflow`` (``sec_user_id``; says
-status 2 with ``finish_time`` for 60 scenario-seconds after an end, the real quirk), ``share``
-(a v.douyin.com short code → 302 to ``reflow_page`` or ``profile_page``) and ``profile_page``
-(HTML with RENDER_DATA). The push upgrade at ``/webcast/im/push/v2/`` needs ``room_id`` and
-``signature`` (400 without; unknown room → 404; a ``ws_reject`` fault or, with
-``check_signature``, a bad signature → HTTP 200 + ``Handshake-Msg``). Request faults
-(``http_5xx``, ``http_429``, ``risk_control``) apply to web_enter and reflow. A request with
-a login cookie (``sessionid``…) is answered ``login_lead.is_login`` true, false once
-``sim.logins_refused`` (an expired cookie: the status is still given, as to a logged-out viewer).
+risk-control answer; ``strict_ttwid = false`` accepts any; bodies of the real ~600 KB size
+from sim/douyin/bulk.py unless the scenario says ``status_body = "small"``), ``reflow``
+(``sec_user_id``; says status 2 with ``finish_time`` for 60 scenario-seconds after an end, the
+real quirk), ``share`` (a v.douyin.com short code → 302 to ``reflow_page`` or
+``profile_page``) and ``profile_page`` (HTML with RENDER_DATA). The push upgrade at
+``/webcast/im/push/v2/`` needs ``room_id`` and ``signature`` (400 without; unknown room → 404;
+a ``ws_reject`` fault or, with ``check_signature``, a bad signature → HTTP 200 +
+``Handshake-Msg``). Request faults (``http_5xx``, ``http_429``, ``risk_control``) apply to
+web_enter and reflow. A request with a login cookie (``sessionid``…) is answered
+``login_lead.is_login`` true, false once ``sim.logins_refused`` (an expired cookie: the status
+is still given, as to a logged-out viewer).
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ import time
 import urllib.parse
 from typing import TYPE_CHECKING, Any
 
+from dylived.sim.douyin.bulk import real_web_enter_bytes
 from dylived.sim.douyin.messages import FRAMING
 from dylived.sim.douyin.signature import signature_matches
 from dylived.sim.douyin.status import reflow_body, web_enter_body
@@ -155,9 +158,10 @@ class DouyinPersonality:
             return Reply(200, b"")  # the real service: HTTP 200, empty body
         login = any(request.cookies.get(name) for name in LOGIN_COOKIES)
         logged_in = login and not sim.logins_refused
-        return json_reply(
-            self.render_status(room.view() if room is not None else None, logged_in=logged_in)
-        )
+        view = room.view() if room is not None else None
+        if sim.scenario.status_body == "real":
+            return Reply(200, real_web_enter_bytes(view, logged_in=logged_in))
+        return json_reply(self.render_status(view, logged_in=logged_in))
 
     def _by_sec_uid(self, sim: Simulator, sec_uid: str) -> SimRoom | None:
         rooms = sim.rooms_of(self.platform).values()

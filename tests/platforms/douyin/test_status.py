@@ -573,6 +573,9 @@ def test_the_real_anonymous_capture_is_a_refused_login_cookie_only_when_one_was_
     assert refused.cookie_accepted is False
     assert "login_lead.is_login" in refused.cookie_problem
     assert refused.live is True  # the status itself is still good: recording goes on
+    # The bytes as they come (typed decoding of the fields used) say the same.
+    raw = enter_live_json_path.read_bytes()
+    assert parse_enter(raw, web_rid="1", login_cookie=True) == refused
     body["data"]["login_lead"]["is_login"] = True
     assert parse_enter(body, web_rid="1", login_cookie=True).cookie_accepted is True
     del body["data"]["login_lead"]
@@ -600,3 +603,44 @@ def test_an_error_asking_for_a_sign_in_is_a_rejected_cookie_only_with_a_login_co
 )
 def test_which_cookie_headers_carry_a_login(header: str, login: bool) -> None:
     assert carries_login(header) is login
+
+
+# ---------------------------------------------------------------- typed decoding of bytes
+
+
+def test_bytes_and_decoded_bodies_parse_alike(enter_live_json_path: Path) -> None:
+    raw = enter_live_json_path.read_bytes()
+    assert parse_enter(raw, web_rid="1") == parse_enter(json.loads(raw), web_rid="1")
+    for body in (enter_body(), enter_body(status="2", room_status="0"), enter_body(status=4)):
+        assert parse_enter(json.dumps(body).encode()) == parse_enter(body)
+    assert parse_reflow(json.dumps(reflow_body()).encode()) == parse_reflow(reflow_body())
+
+
+@pytest.mark.parametrize(
+    ("data", "path"),
+    [
+        ({"data": {"0": {}}}, "$.data.data"),
+        ({"data": ["room"]}, "$.data.data[0]"),
+        ({"data": [{"status": 2, "owner": "me"}]}, "$.data.data[0].owner"),
+        ({"data": [{"status": 2, "stream_url": []}]}, "$.data.data[0].stream_url"),
+        ({"user": 5}, "$.data.user"),
+    ],
+)
+def test_bytes_that_do_not_fit_the_shape_are_refused_with_the_path(
+    data: dict[str, Any], path: str
+) -> None:
+    body = json.dumps({"status_code": 0, "data": data}).encode()
+    with pytest.raises(UpstreamError, match="does not fit the expected shape") as info:
+        parse_enter(body)
+    assert f"at `{path}`" in str(info.value)
+
+
+def test_an_error_status_code_wins_over_the_shape() -> None:
+    body = json.dumps({"status_code": 4001038, "data": {"data": "x", "prompts": "不存在"}})
+    with pytest.raises(RoomNotFound, match="4001038"):
+        parse_enter(body.encode())
+    with pytest.raises(UpstreamError, match="no 'data'"):
+        parse_enter(b'{"status_code": 0, "data": []}')
+    with pytest.raises(UpstreamError, match="not JSON"):
+        parse_enter(b"<html>\xff captcha</html>")
+    assert parse_enter(b'{"status_code": 0, "data": {"prompts": "\xff"}}').live is False

@@ -196,12 +196,18 @@ def make_dir(path: Path, mode: int, uid: int, gid: int) -> Path:
     return path
 
 
-def set_key(text: str, key: str, toml_value: str) -> str:
-    """Replace the one ``key = …`` line (or multi-line array) of the example config."""
+def set_key(text: str, key: str, toml_value: str, section: str = "") -> str:
+    """Replace the one ``key = …`` line (or multi-line array) of the example config, in
+    ``[section]`` only when one is named (the platform sections share key names)."""
+    start, end = 0, len(text)
+    if section:
+        start = text.index(f"\n[{section}]\n")
+        following = re.search(r"^\[", text[start + 1 :][len(section) + 3 :], re.MULTILINE)
+        end = start + 1 + len(section) + 3 + following.start() if following else len(text)
     pattern = re.compile(rf"^{re.escape(key)} = (\[[^\]]*\]|[^\n]*)", re.MULTILINE)
-    edited, count = pattern.subn(lambda _: f"{key} = {toml_value}", text)
-    assert count == 1, f"the example config has {count} '{key} = ' lines"
-    return edited
+    edited, count = pattern.subn(lambda _: f"{key} = {toml_value}", text[start:end])
+    assert count == 1, f"the example config has {count} '{key} = ' lines in [{section}]"
+    return text[:start] + edited + text[end:]
 
 
 def toml_string(value: str) -> str:
@@ -239,8 +245,9 @@ def edited_example_config(
         "share_base": toml_string(web_base),
         "ws_hosts": f"[{toml_string(ws_base)}]",
     }
+    platform_keys = {"web_base", "app_base", "share_base", "ws_hosts"}
     for key, value in values.items():
-        text = set_key(text, key, value)
+        text = set_key(text, key, value, "douyin" if key in platform_keys else "")
     target, name = broadcaster
     return text + f"\n[[broadcaster]]\ntarget = {toml_string(target)}\nname = {toml_string(name)}\n"
 

@@ -149,6 +149,7 @@ def test_a_socks_proxy_is_accepted_with_a_warning_that_ffmpeg_goes_direct(tmp_pa
     proxies = [line for line in printed.stdout.splitlines() if line.startswith("proxy =")]
     assert proxies == [
         'proxy = "socks5h://me:********@127.0.0.1:1080"  # password masked',  # [douyin]
+        'proxy = ""',  # [tiktok]: none
         'proxy = "socks5h://me:********@127.0.0.1:1080"  # password masked',  # inherited
         'proxy = "http://u:********@127.0.0.1:3128"  # password masked',
         'proxy = "https://127.0.0.1:3129"',

@@ -150,9 +150,14 @@ def demo_web(tmp_path_factory: pytest.TempPathFactory) -> Iterator[WebDaemon]:
         yield running
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:
-    """Headless Chromium (Debian's), one per test process; skips when there is none."""
+    """Headless Chromium (Debian's), one per test module; skips when there is none.
+
+    Not one per test process: Playwright's sync API keeps its event loop set on the thread
+    until it stops, and the anyio tests the same xdist worker runs next then fail with
+    "Cannot run the event loop while another loop is running".
+    """
     executable = chromium_path()
     if executable is None:
         pytest.skip("no Chromium (apt-get install chromium, or set DYLIVED_CHROMIUM)")

@@ -30,7 +30,7 @@ def test_a_token_guards_every_route_over_tcp(tmp_path: Path, page: Page) -> None
         assert wrong.status_code == 401
         assert b"room1" not in wrong.content
         status = httpx.get(daemon.base + "/v1/status", headers=bearer, timeout=10).json()
-        assert [b["id"] for b in status["broadcasters"]] == ["room1", "room2", "room3"]
+        assert [b["id"] for b in status["broadcasters"]] == ["room1", "room2", "room3", "room4"]
 
         # a browser without the cookie gets the login form (401), a wrong token is refused,
         # the right one sets the cookie and the dashboard then loads its data with it

@@ -1,6 +1,6 @@
-"""The gift list over real HTTP on 127.0.0.1: the TikTok personality with the two lines that
-wire ``sim/tiktok/gifts.py`` in (the lines routes.py is to get), fetched by the real keeper,
-cached in a real file and put on a gift row that lacks its value."""
+"""The gift list over real HTTP on 127.0.0.1 from the TikTok personality (``sim/tiktok/gifts.py``
+wired into routes.py), fetched by the real keeper, cached in a real file and put on a gift row
+that lacks its value."""
 
 from __future__ import annotations
 
@@ -16,7 +16,6 @@ from dylived.platforms.tiktok._pb import tiktok_pb2 as pb
 from dylived.platforms.tiktok.decode import decode_message
 from dylived.platforms.tiktok.gifts import GiftCatalogueKeeper, enrich_gift_row
 from dylived.sim import RoomSpec, Scenario, Simulator
-from dylived.sim.http import Answer, HttpRequest
 from dylived.sim.tiktok import TikTokPersonality, gifts
 from dylived.store.filecache import JsonFileCache
 
@@ -26,21 +25,11 @@ pytestmark = pytest.mark.anyio
 SCENARIO = Scenario(rooms=(RoomSpec("sim.creator", platform="tiktok", nickname="Sim"),))
 
 
-class WithGifts(TikTokPersonality):
-    def endpoint_of(self, path: str) -> str | None:
-        return gifts.endpoint_of(path) or super().endpoint_of(path)
-
-    async def answer(self, endpoint: str, request: HttpRequest, sim: Simulator) -> Answer:
-        if endpoint == gifts.ENDPOINT:
-            return gifts.answer(time.time_ns() // 1_000_000)
-        return await super().answer(endpoint, request, sim)
-
-
 async def test_the_keeper_fetches_the_simulators_gift_list_once_and_enriches(
     tmp_path: Path,
 ) -> None:
     async with (
-        Simulator.running(SCENARIO, personalities=[WithGifts()]) as sim,
+        Simulator.running(SCENARIO, personalities=[TikTokPersonality()]) as sim,
         httpx.AsyncClient(base_url=sim.web_base) as client,
     ):
         room = sim.room("sim.creator")

@@ -5,10 +5,14 @@ and captures its events: the signing server answers the first two calls with 429
 2``) and the daemon waits as asked (three calls in all, spaced); the first fetch result's
 messages become rows; the WebSocket is entered before any heartbeat and every frame is acked;
 at least 10 kinds of events land with stream offsets and the handle; a five-tap gift streak is
-one row with the full count; a dropped connection resumes from the cursor it reached (a new
-signing call with that cursor); ``status`` shows the day's signing budget; ControlMessage 3
-ends the session before any status check could. A second daemon without a ``sign_server``
-records nothing of events, asks no signing server, and says why in ``dylivectl status``.
+one row with the full count; a gift whose message lacks its value gets name and diamonds from
+the simulator's gift list (fetched once through the signing server's gift route, cached in the
+state directory); an ImDelete marks the chat it names (``dylivectl export``: ``"deleted":
+true``); a dropped connection resumes from the cursor it reached (a new signing call with that
+cursor); ``status`` shows the day's signing budget; ControlMessage 3 ends the session before
+any status check could, and a streak still open then is written, ``streak_interrupted``. A
+second daemon without a ``sign_server`` records nothing of events, asks no signing server, and
+says why in ``dylivectl status``.
 """
 
 from __future__ import annotations
@@ -161,8 +165,14 @@ async def test_tiktok_events_land_through_the_signing_server_and_control_3_ends_
                 )
                 for n in range(1, 6)
             ]
-            ids = [str(m) for m in pushed.values()]
+            # a gift whose message has no name or value: the catalogue's (Lion, 29999)
+            lion = room.push("gift", gift_id=6369, gift_name="", gift_diamond_count=0, gift_type=0)
+            deleted_chat = room.push("chat", content="to be deleted")
+            room.push("im_delete", delete_msg_ids=[deleted_chat.msg_id], delete_user_ids=[])
+            pushed["im_delete_target"] = deleted_chat.msg_id
+            ids = [str(m) for m in (*pushed.values(), lion.msg_id)]
             sql = f"SELECT msg_id FROM events WHERE msg_id IN ({','.join('?' * len(ids))})"
+            pushed.pop("im_delete_target")
             await until(lambda: len(query(db, sql, *ids)) == len(ids), 20, "every kind", log)
             await until(
                 lambda: query(db, "SELECT 1 FROM events WHERE msg_id = ?", str(taps[-1].msg_id)),
@@ -180,6 +190,23 @@ async def test_tiktok_events_land_through_the_signing_server_and_control_3_ends_
             await until(lambda: len(sim.observed.push_for(HANDLE)) == 2, 30, "a reconnect", log)
             resumed = sim.observed.requests_to("sign_connect")[-1].query
 
+            # a streak whose closer never comes, open when the broadcast ends
+            open_taps = [
+                room.push(
+                    "gift",
+                    user=user,
+                    gift_id=5879,
+                    gift_name="Doughnut",
+                    gift_diamond_count=30,
+                    gift_type=1,
+                    group_id=888_000_222,
+                    repeat_count=n,
+                    combo_count=n,
+                    repeat_end=0,
+                )
+                for n in (1, 2)
+            ]
+            await anyio.sleep(1)  # the taps reached the daemon (held: no row yet)
             # the broadcaster ends: ControlMessage 3, then the socket closes
             offline_at = time.monotonic()
             room.go_offline()
@@ -190,10 +217,19 @@ async def test_tiktok_events_land_through_the_signing_server_and_control_3_ends_
                 log,
             )
             closed_after = time.monotonic() - offline_at
+            interrupted = str(open_taps[-1].msg_id)
+            await until(
+                lambda: query(db, "SELECT 1 FROM events WHERE msg_id = ?", interrupted),
+                10,
+                "the open streak's row",
+                log,
+            )
             rows = query(db, "SELECT type, msg_id, stream_offset_s, payload FROM events")
-            [(reason,)] = query(db, "SELECT reason_for_exit FROM sessions")
+            [(session_id, reason)] = query(db, "SELECT id, reason_for_exit FROM sessions")
+            exported = ctl(state / "control.sock", "export", str(session_id))
         connections = sim.observed.push_for(HANDLE)
         first_events = list(signer.first_events)
+        gift_lists = sim.observed.requests_to("gift_list")
 
     assert run.returncode == 0  # SIGTERM: a clean stop
     # 429 twice: three calls in all, each after at least the 2 s asked (no storm)
@@ -201,9 +237,9 @@ async def test_tiktok_events_land_through_the_signing_server_and_control_3_ends_
     assert calls[1] - calls[0] >= 1.9
     assert calls[2] - calls[1] >= 1.9
     assert captured["sign_rate_limited"] == 2
-    assert captured["sign_budget_left"] == 50 - 3
+    assert captured["sign_budget_left"] == 50 - 4  # three connect calls and the gift list
     assert captured["sign_api_key"] == "****cdef"
-    assert "signing 47/50 left today, 2x 429" in shown
+    assert "signing 46/50 left today, 2x 429" in shown
     assert KEY not in (tmp_path / "daemon.log").read_text(errors="replace")
     # ≥ 10 kinds with stream offsets and the broadcaster's handle
     by_id = {msg_id: (kind, offset, json.loads(payload)) for kind, msg_id, offset, payload in rows}
@@ -221,6 +257,25 @@ async def test_tiktok_events_land_through_the_signing_server_and_control_3_ends_
     assert len(gifts) == 1
     assert (gifts[0]["repeat_count"], gifts[0]["streak_interrupted"]) == (5, False)
     assert gifts[0]["msg_id"] == str(taps[-1].msg_id)
+    # the gift list: fetched once (the reconnect reused it), cached, put on the bare gift row
+    assert [r.target.split("?")[0] for r in gift_lists] == [f"/webcast/rooms/{room.room_id}/gifts"]
+    assert gift_lists[0].headers.get("x-api-key") == KEY
+    assert captured["gift_catalogue_gifts"] >= 9
+    assert captured["gift_catalogue_error"] is None
+    assert (state / "tiktok-gifts.json").is_file()
+    bare = by_id[str(lion.msg_id)][2]
+    assert (bare["gift_name"], bare["gift_diamond_count"]) == ("Lion", 29999)
+    assert bare["gift_value_source"] == "catalogue"
+    assert gifts[0]["gift_value_source"] == "message"
+    # the streak open at the end: written with its last count, marked interrupted
+    [tail] = [p for kind, _, p in by_id.values() if kind == "gift" and p["group_id"] == "888000222"]
+    assert (tail["msg_id"], tail["repeat_count"]) == (interrupted, 2)
+    assert (tail["streak_interrupted"], tail["diamond_total"]) == (True, 60)
+    # ImDelete: the chat it named is marked deleted in the export, the others are not
+    assert exported.returncode == 0, exported.stderr
+    export = {r.get("msg_id"): r for r in map(json.loads, exported.stdout.splitlines())}
+    assert export[str(deleted_chat.msg_id)]["deleted"] is True
+    assert "deleted" not in export[str(pushed["chat"])]
     # TikTok's rules: enter first, heartbeats naming the room, every ack matching a frame
     conn = connections[0]
     assert conn.entered_at is not None

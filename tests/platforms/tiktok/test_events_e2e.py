@@ -32,6 +32,8 @@ import pytest
 
 from dylived.platforms.tiktok._pb import tiktok_pb2 as pb
 from dylived.sim import RoomSpec, Scenario, Simulator
+from dylived.sim.room import SimRoom
+from dylived.sim.script import ScriptedEvent, SimUser
 from dylived.sim.tiktok import PERSONALITY
 from dylived.sim.tiktok.signer import signer_of
 from tests.daemon.helpers import control, running_daemon
@@ -113,6 +115,34 @@ async def until(predicate: Any, seconds: float, what: str, log: Path) -> None:
         raise AssertionError(f"{exc}; daemon log ends:\n{log_tail(log)}") from None
 
 
+def streak(
+    room: SimRoom,
+    user: SimUser | None,
+    gift: tuple[int, str, int],
+    group_id: int,
+    taps: int,
+    *,
+    closed: bool,
+) -> list[ScriptedEvent]:
+    """``taps`` taps of one streakable gift (id, name, diamonds); ``closed``: the last closes it."""
+    gift_id, name, diamonds = gift
+    return [
+        room.push(
+            "gift",
+            user=user,
+            gift_id=gift_id,
+            gift_name=name,
+            gift_diamond_count=diamonds,
+            gift_type=1,
+            group_id=group_id,
+            repeat_count=n,
+            combo_count=n,
+            repeat_end=int(closed and n == taps),
+        )
+        for n in range(1, taps + 1)
+    ]
+
+
 def _last_cursor(frames: list[bytes]) -> str:
     """The cursor of the last msg frame the simulator sent on a connection."""
     import gzip
@@ -150,29 +180,13 @@ async def test_tiktok_events_land_through_the_signing_server_and_control_3_ends_
             await anyio.sleep(1)  # the timeline has media: offsets are known
             pushed = {kind: room.push(kind).msg_id for kind in KINDS}
             user = room.script.random_user() if room.script else None
-            taps = [
-                room.push(
-                    "gift",
-                    user=user,
-                    gift_id=5655,
-                    gift_name="Rose",
-                    gift_diamond_count=1,
-                    gift_type=1,
-                    group_id=777_000_111,
-                    repeat_count=n,
-                    combo_count=n,
-                    repeat_end=int(n == 5),
-                )
-                for n in range(1, 6)
-            ]
+            taps = streak(room, user, (5655, "Rose", 1), 777_000_111, 5, closed=True)
             # a gift whose message has no name or value: the catalogue's (Lion, 29999)
             lion = room.push("gift", gift_id=6369, gift_name="", gift_diamond_count=0, gift_type=0)
             deleted_chat = room.push("chat", content="to be deleted")
             room.push("im_delete", delete_msg_ids=[deleted_chat.msg_id], delete_user_ids=[])
-            pushed["im_delete_target"] = deleted_chat.msg_id
-            ids = [str(m) for m in (*pushed.values(), lion.msg_id)]
+            ids = [str(m) for m in (*pushed.values(), lion.msg_id, deleted_chat.msg_id)]
             sql = f"SELECT msg_id FROM events WHERE msg_id IN ({','.join('?' * len(ids))})"
-            pushed.pop("im_delete_target")
             await until(lambda: len(query(db, sql, *ids)) == len(ids), 20, "every kind", log)
             await until(
                 lambda: query(db, "SELECT 1 FROM events WHERE msg_id = ?", str(taps[-1].msg_id)),
@@ -191,21 +205,7 @@ async def test_tiktok_events_land_through_the_signing_server_and_control_3_ends_
             resumed = sim.observed.requests_to("sign_connect")[-1].query
 
             # a streak whose closer never comes, open when the broadcast ends
-            open_taps = [
-                room.push(
-                    "gift",
-                    user=user,
-                    gift_id=5879,
-                    gift_name="Doughnut",
-                    gift_diamond_count=30,
-                    gift_type=1,
-                    group_id=888_000_222,
-                    repeat_count=n,
-                    combo_count=n,
-                    repeat_end=0,
-                )
-                for n in (1, 2)
-            ]
+            open_taps = streak(room, user, (5879, "Doughnut", 30), 888_000_222, 2, closed=False)
             await anyio.sleep(1)  # the taps reached the daemon (held: no row yet)
             # the broadcaster ends: ControlMessage 3, then the socket closes
             offline_at = time.monotonic()

@@ -94,7 +94,7 @@ async def _decode(ffmpeg: str, url: str) -> subprocess.CompletedProcess[str]:
     )
 
 
-def test_the_daemon_section_points_the_bases_and_the_signing_server_at_the_simulator() -> None:
+def test_the_daemon_section_points_both_bases_and_the_signer_at_the_simulator() -> None:
     text = PERSONALITY.daemon_config("http://127.0.0.1:9", "ws://127.0.0.1:9")
     assert text == (
         '[tiktok]\nweb_base = "http://127.0.0.1:9"\nwebcast_base = "http://127.0.0.1:9"\n'

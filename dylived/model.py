@@ -139,3 +139,15 @@ def select_stream(status: LiveStatus, wanted_quality: str) -> StreamChoice:
         raise UpstreamError("the room is live but its status lists no stream URL")
     distance, _, variant = min(candidates, key=lambda c: (c[0], c[1]))
     return StreamChoice(variant, fell_back=distance != 0)
+
+
+def lower_quality(status: LiveStatus, quality: str) -> str | None:
+    """The best quality ``status`` offers below ``quality`` (the recorder's step down after
+    repeated failures), or None when it offers nothing lower."""
+    rank = _rank(quality)
+    lower = [
+        (r, variant.quality)
+        for variant in status.streams.values()
+        if (r := _rank(variant.quality)) is not None and rank is not None and r > rank
+    ]
+    return min(lower)[1] if lower else None

@@ -341,7 +341,9 @@ class ProxiedPlatforms:
                 proxy=proxy,
             )
             self._http.append(http)
-            platform = self._clients[name, proxy] = registry.get(name).create(http, section)
+            platform = self._clients[name, proxy] = registry.get(name).create(
+                http, section, self._config.daemon.state_dir
+            )
             if proxy is not None:
                 logger.info("%s HTTP client %d: through the proxy %s", name, len(self._http), proxy)
         return platform

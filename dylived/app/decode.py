@@ -7,7 +7,9 @@ nothing but hex digits and whitespace; blank lines are skipped, frames are numbe
 non-blank line from 1). Frames go through the platform's ``wire.session.WebcastSession``
 exactly as the daemon feeds them (the ``EventCodec`` of the registered platform ``--platform``
 names, the registry's default when none; an unknown name exits 2 listing the known ones), and
-each event is printed as its dataset.md row on its own line (UTF-8, not ASCII-escaped).
+each event is printed as its dataset.md row on its own line (UTF-8, not ASCII-escaped); at the
+end of input what the session still holds (``finish()``: TikTok's open gift streaks, marked
+``streak_interrupted``) is printed too.
 Unknown methods print as ``{"type": "unknown", "method": …, "payload_base64": …}`` so that
 new message types can be studied.
 
@@ -70,6 +72,12 @@ def decode_stream(
     codec = codec or registry.get(registry.DEFAULT).codec
     session = codec.new_session()
     failed = False
+
+    def print_rows(events: list[object]) -> None:
+        for event in events:
+            row = codec.event_row(event, _NO_STATUS, received_at_ms=None, stream_offset_s=None)
+            print(json.dumps(row, ensure_ascii=False), file=out)
+
     for number, frame in split_frames(data):
         if isinstance(frame, str):
             print(f"frame {number}: {frame}", file=err)
@@ -81,9 +89,7 @@ def decode_stream(
             print(f"frame {number}: {exc}", file=err)
             failed = True
             continue
-        for event in session.events_received():
-            row = codec.event_row(event, _NO_STATUS, received_at_ms=None, stream_offset_s=None)
-            print(json.dumps(row, ensure_ascii=False), file=out)
+        print_rows(session.events_received())
         for outgoing in session.data_to_send():
             if show_acks:
                 ack = {
@@ -91,6 +97,7 @@ def decode_stream(
                     "log_id": str(parse_frame(outgoing, session.schema).log_id),
                 }
                 print(json.dumps(ack), file=out)
+    print_rows(session.finish())  # what the session held at the end (open gift streaks)
     return 1 if failed else 0
 
 

@@ -25,8 +25,9 @@ stays open, but no frame is read or acked meanwhile — the server's frames wait
 buffers (flow control), nothing read is dropped; a server that gives up on the slow reader
 closes the connection, which is a disconnect gap like any other. A frame is acked only once
 its rows are in the writer's stream, and at stop (cancellation) what the reader holds is
-handed over shielded and bounded (``FINAL_FLUSH_TIMEOUT``); the writer's own stop commits its
-stream: nothing acknowledged to the server is lost on SIGTERM.
+handed over shielded and bounded (``FINAL_FLUSH_TIMEOUT``), with the events the last session
+still holds (``EventSession.finish()``: TikTok's open gift streaks, marked interrupted); the
+writer's own stop commits its stream: nothing acknowledged to the server is lost on SIGTERM.
 
 ``exclude_events`` types are dropped, and every event outside the broadcaster's
 ``record_windows`` unless ``capture_outside_windows`` (watch/filters.py, counted as
@@ -173,6 +174,7 @@ class EventCapture:
         self._ctx: SessionContext | None = None
         self._gap_from_ms: int | None = None
         self._session: EventSession | None = None
+        self._last_session: EventSession | None = None  # its finish() runs at the end
         self._gap_cause = ""
 
     # ------------------------------------------------------------------ the seam
@@ -198,6 +200,8 @@ class EventCapture:
         finally:
             self.connected = False
             with anyio.move_on_after(FINAL_FLUSH_TIMEOUT, shield=True):
+                if self._last_session is not None:  # what the session still holds (streaks)
+                    self._take_events(ctx, self._last_session.finish(), b"", wall_ms())
                 self._close_gap(wall_ms(), final=True)
                 await self.handover.deliver()
 
@@ -328,7 +332,7 @@ class EventCapture:
                 self.connection_opened = True
                 self.handover.queue_op(UpdateSession(ctx.session_id, connection_opened=True))
             await self.handover.deliver()
-            session = self._session = self.source.new_session(self.dedup)
+            session = self._session = self._last_session = self.source.new_session(self.dedup)
             try:
                 # events the session holds before any frame (a signing server's first result)
                 opening = session.events_received()

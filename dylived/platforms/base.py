@@ -17,6 +17,7 @@ from __future__ import annotations
 import random
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Protocol
 
 from dylived.model import LiveStatus
@@ -59,7 +60,9 @@ class EventSession(Protocol):
 
     ``opening_frame``: the bytes the session's opening events came from — events it holds
     before the first frame (a signing server's first fetch result), which the capture takes
-    as soon as the connection opened — ``b""`` when it has none.
+    as soon as the connection opened — ``b""`` when it has none. ``finish()``: the events it
+    still holds when the capture (or the decoded input) ends, e.g. gift streaks whose closing
+    message never came; ``[]`` for a platform that holds none.
     """
 
     opening_frame: bytes
@@ -74,6 +77,8 @@ class EventSession(Protocol):
     def receive_data(self, data: bytes) -> None: ...
 
     def events_received(self) -> list[Any]: ...
+
+    def finish(self) -> list[Any]: ...
 
     def data_to_send(self) -> list[bytes]: ...
 
@@ -184,8 +189,9 @@ class PlatformSpec:
     frozen dataclass whose fields are the section's keys with the platform's defaults (a
     ``proxy`` and a ``user_agent`` field among them: the broadcasters' default proxy and the
     HTTP client's User-Agent). ``options``: each key's converter (the value, or ``ValueError``
-    with the message). ``create(http, section)``: the :class:`Platform`. ``codec``: its frames
-    and events without a connection (``dylived decode``, benchmarks).
+    with the message). ``create(http, section, state_dir)``: the :class:`Platform`
+    (``state_dir``: where it may keep small reference files, e.g. a gift catalogue; None:
+    nowhere). ``codec``: its frames and events without a connection (``dylived decode``).
     """
 
     name: str
@@ -194,5 +200,5 @@ class PlatformSpec:
     target_problem: Callable[[Target], str | None]
     section: type[Any]
     options: Mapping[str, Callable[[Any], Any]]
-    create: Callable[[HttpClient, Any], Platform]
+    create: Callable[[HttpClient, Any, Path | None], Platform]
     codec: EventCodec

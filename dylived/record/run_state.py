@@ -40,6 +40,7 @@ class RecorderSettings:
     stop_int_wait: float = 3.0
     stop_kill_wait: float = 2.0
     hls_after_flv_failures: int = 3
+    step_down_after_failures: int = 4  # failed starts at one quality before the next lower one
     headers: tuple[tuple[str, str], ...] = ()
     http_proxy: ProxyUrl | None = None  # an http:// proxy for ffmpeg (record/argv.py)
     restart: RestartPolicy = field(default_factory=RestartPolicy)

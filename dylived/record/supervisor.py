@@ -13,6 +13,12 @@ starts until the space is back to ``resume_free``; the time without recording is
 also when the session ends before the space returns); asking once whether this ffmpeg keeps a
 frame-size change inside FLV (``record.sizechange``: if not, the HLS URL is preferred).
 
+Every restart asks the status source again (fresh stream URLs); FLV turns to HLS after
+``hls_after_flv_failures`` failed starts, and after ``step_down_after_failures`` failed starts
+in a row at one quality the recorder steps down to the next lower quality the status offers
+(``model.lower_quality``; logged, ``quality_steps_down``), its failed starts counted afresh, so
+a broken top quality costs a few restarts rather than the recording.
+
 Segment files and rows are ``record.segments``' business; the argv is ``record.argv``'s; the
 settings, statistics and per-run state are ``record.run_state``'s; the watch/session seam
 adapter is ``record.component``.
@@ -32,7 +38,7 @@ import anyio
 import anyio.abc
 
 from dylived.app.notify import child_environment
-from dylived.model import LiveStatus
+from dylived.model import LiveStatus, lower_quality
 from dylived.record.argv import (
     argv_for_job,
     ffmpeg_environment,
@@ -157,6 +163,8 @@ class Recorder:
         self._hole_from_ms = hole_from_ms
         self._hole_cause = hole_cause or ("restart" if hole_from_ms is None else "daemon_restart")
         self._flv_failures = 0
+        self._quality = settings.quality  # lowered one step after repeated failed starts
+        self.quality_steps_down = 0
         self._list_counter = 0
         self.rejected_urls = 0  # stream URLs (or URLs a stream named) that were not http(s)
         self._prefer_hls: bool | None = None  # None: not asked yet (record.sizechange)
@@ -255,7 +263,7 @@ class Recorder:
             try:
                 source = choose_source(
                     status,
-                    self.settings.quality,
+                    self._quality,
                     self._flv_failures,
                     self.settings.hls_after_flv_failures,
                     prefer_hls=self._prefer_hls,
@@ -281,6 +289,8 @@ class Recorder:
                 failed_starts = failed_starts + 1 if failed else 0
                 if source.kind == "flv":
                     self._flv_failures = self._flv_failures + 1 if failed else 0
+                if failed and failed_starts >= self.settings.step_down_after_failures:
+                    failed_starts = self._step_down(status, source, failed_starts)
                 if kind is ExitKind.ENDED:
                     logger.info("ffmpeg exited 0: the stream ended or dropped; asking the status")
             else:
@@ -302,6 +312,22 @@ class Recorder:
             self._to(RecorderEvent.FINISH)
         self.stop_reason = self.stop_reason or "stopped"
         return self.stop_reason
+
+    def _step_down(self, status: LiveStatus, source: Source, failed_starts: int) -> int:
+        """After repeated failed starts at ``source``'s quality, the next lower one the status
+        offers (its failed starts and FLV failures counted afresh); the count to go on with."""
+        lower = lower_quality(status, source.quality)
+        if lower is None:
+            return failed_starts  # nothing lower: the restart policy decides
+        logger.warning(
+            "ffmpeg failed %d times in a row at quality %s: stepping down to %s",
+            failed_starts,
+            source.quality,
+            lower,
+        )
+        self._quality, self._flv_failures = lower, 0
+        self.quality_steps_down += 1
+        return 0
 
     def _acceptable(self, source: Source) -> bool:
         """Whether ffmpeg may be given the source's URL (http or https only); logged, counted

@@ -252,6 +252,10 @@ class WebcastSession(Generic[E]):
         """True once the server sent a ``close`` frame."""
         return self.state is SessionState.CLOSING
 
+    def finish(self) -> list[E]:
+        """Nothing: every event is handed out as its frame arrives (the seam's end hook)."""
+        return []
+
     def statistics(self) -> SessionStatistics:
         return SessionStatistics(
             frames=self._frames,

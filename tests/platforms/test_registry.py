@@ -143,7 +143,7 @@ def test_the_spec_makes_a_platform_whose_event_source_reads_the_section() -> Non
 
     async def main() -> None:
         async with HttpClient(user_agent="UA", timeout=1.0) as http:
-            platform = spec.create(http, config.section("douyin"))
+            platform = spec.create(http, config.section("douyin"), None)
             assert platform.name == "douyin"
             assert dict(platform.media_headers())["Referer"] == "http://127.0.0.1:8/"
             source = platform.event_source(config.section("douyin"))

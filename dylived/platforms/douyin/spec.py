@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from dylived.net.http import HttpClient
 from dylived.platforms.base import PlatformSpec
 from dylived.platforms.douyin.client import DouyinPlatform
@@ -10,8 +12,8 @@ from dylived.platforms.douyin.push import CODEC
 from dylived.platforms.douyin.targets import claims, parse_target, target_problem
 
 
-def _create(http: HttpClient, section: DouyinConfig) -> DouyinPlatform:
-    return DouyinPlatform(http, section)
+def _create(http: HttpClient, section: DouyinConfig, state_dir: Path | None) -> DouyinPlatform:
+    return DouyinPlatform(http, section)  # keeps nothing in the state directory
 
 
 SPEC = PlatformSpec(

@@ -6,4 +6,5 @@ conventions), the gift-streak collapser (``streaks``) and the push session state
 (``options``), the status bodies → ``LiveStatus`` with stream URLs (``status``, pure), the HTTP
 client (``client``: one request per check, the live page as fallback), the event source
 (``push``: a signing-server call per connection, then TikTok's push rules), the signing-server
-client (``signer``) and the registry entry (``spec``)."""
+client (``signer``), the gift catalogue (``gifts``: gift id → name and diamonds, put on gift
+rows that lack them) and the registry entry (``spec``)."""

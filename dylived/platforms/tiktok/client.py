@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import logging
 import random
+from pathlib import Path
 from typing import Any, Protocol
 from urllib.parse import quote, urlencode
 
@@ -118,9 +119,15 @@ class TikTokPlatform:
     name = "tiktok"
 
     def __init__(
-        self, http: HttpClient, settings: TikTokSettings, *, rng: random.Random | None = None
+        self,
+        http: HttpClient,
+        settings: TikTokSettings,
+        *,
+        rng: random.Random | None = None,
+        state_dir: Path | None = None,
     ) -> None:
         self._http = http
+        self._state_dir = state_dir  # the gift catalogue's cache (push.py)
         self._web_base = settings.web_base.rstrip("/")
         self._webcast_base = settings.webcast_base.rstrip("/")
         self._user_agent = settings.user_agent
@@ -130,7 +137,7 @@ class TikTokPlatform:
 
     def event_source(self, section: Any) -> push.TikTokPush:
         """The event source of one session from the current ``[tiktok]`` section."""
-        return push.event_source(self._http, section)
+        return push.event_source(self._http, section, self._state_dir)
 
     def media_headers(self) -> tuple[tuple[str, str], ...]:
         """The headers ffmpeg sends: the browser's User-Agent and Referer, never a cookie."""

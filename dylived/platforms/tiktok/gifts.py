@@ -35,7 +35,7 @@ from dylived.platforms.tiktok.common import Row
 
 
 GIFT_LIST_PATH = "/webcast/gift/list/"  # TikTok's own (signed)
-SIGNER_GIFTS_PATH = "/webcast/rooms/{room_id}/gifts"  # the Euler-compatible signing server's
+SIGNER_GIFTS_PATH = "/webcast/rooms/{room_id}/gifts"  # the signing server's
 REFRESH_MS = 24 * 3600 * 1000  # a catalogue is refreshed daily
 RETRY_AFTER_MS = 3600 * 1000  # after a failed fetch, the next attempt waits this long
 CACHE_VERSION = 1

@@ -18,17 +18,32 @@ and a packet counter, acks with ``internal_ext``, ControlMessage 1/2 pause/resum
 end) as :class:`TikTokWire`, the shape capture drives; the first fetch result's messages are its
 opening events (``opening_frame``: that result as a ``msg`` PushFrame, for ``dylived decode``),
 so they become rows too. The msg_id window and the open gift streaks are the session's, shared by
-its connections. Rows get the broadcaster's handle (``handle`` and ``unique_id``), the room id,
-the arrival time and the recording offset; unknown and undecodable messages go to the capture
+its connections; ``finish()`` gives the streaks still open when the capture ends (marked
+``streak_interrupted``).
+
+**Gift values**: after the streak step every gift row gets its name and diamond value from the
+gift catalogue when its message lacks them (``gifts.enrich_gift_row``). The catalogue is the
+process's one :class:`~dylived.platforms.tiktok.gifts.GiftCatalogueKeeper` per cache file
+(:func:`keeper_for`; ``tiktok-gifts.json`` in the state directory), fetched from the signing
+server's gift route (``SigningClient.gift_list``, a budget call) when a connection is made and
+the catalogue is over a day old; a failed fetch is logged, shown in the capture's health
+(``gift_catalogue_error``) and tried again an hour later, never stopping the capture.
+
+Rows get the broadcaster's handle (``handle`` and ``unique_id``), the room id, the arrival time
+and the recording offset; unknown and undecodable messages go to the capture
 as ``UnknownMessage``/``UndecodableMessage`` (kept raw).
 """
 
 from __future__ import annotations
 
 import base64
+import logging
 import random
+import time
 import urllib.parse
+from collections.abc import Callable
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 from dylived.errors import EventsUnavailable, UpstreamError
@@ -38,14 +53,19 @@ from dylived.platforms.base import EventConnection, Row
 from dylived.platforms.tiktok._pb import tiktok_pb2 as pb
 from dylived.platforms.tiktok.common import PLATFORM
 from dylived.platforms.tiktok.envelope import PAYLOAD_ENCODING, SCHEMA, FetchResult
+from dylived.platforms.tiktok.gifts import GiftCatalogue, GiftCatalogueKeeper, enrich_gift_row
 from dylived.platforms.tiktok.session import TikTokSession
 from dylived.platforms.tiktok.signer import Signed, SigningClient, account_for, push_url
 from dylived.platforms.tiktok.streaks import GiftStreaks
+from dylived.store.filecache import JsonFileCache
 from dylived.wire.frames import PAYLOAD_TYPE_MSG, UndecodableMessage, UnknownMessage
 from dylived.wire.session import DedupWindow, SessionStatistics
 
 
+logger = logging.getLogger(__name__)
+
 ORIGIN = "https://www.tiktok.com"
+GIFT_CACHE_NAME = "tiktok-gifts.json"  # in the state directory
 NO_SIGN_SERVER = "events off: no [tiktok] sign_server configured (see README, TikTok)"
 
 
@@ -60,6 +80,29 @@ def opening_frame(signed_body: bytes) -> bytes:
         payload=response.SerializeToString(),
     )
     return bytes(frame.SerializeToString())
+
+
+Catalogue = Callable[[], GiftCatalogue | None]
+
+
+def _no_catalogue() -> GiftCatalogue | None:
+    return None
+
+
+async def _no_gift_list() -> dict[str, Any]:
+    raise EventsUnavailable("no signing server to fetch the gift list from")
+
+
+_KEEPERS: dict[Path | None, GiftCatalogueKeeper] = {}
+
+
+def keeper_for(cache_path: Path | None) -> GiftCatalogueKeeper:
+    """The process's one catalogue keeper of ``cache_path`` (None: kept in memory only)."""
+    keeper = _KEEPERS.get(cache_path)
+    if keeper is None:
+        cache = JsonFileCache(cache_path) if cache_path is not None else None
+        keeper = _KEEPERS[cache_path] = GiftCatalogueKeeper(_no_gift_list, cache)
+    return keeper
 
 
 def _event(row: Row) -> object:
@@ -79,13 +122,19 @@ class TikTokWire:
     """A :class:`TikTokSession` in the ``EventSession`` shape of ``platforms/base.py``.
 
     ``opening``: the signing server's first result, taken before anything else (its rows come
-    out of the first ``events_received``; it is never acked); ``frame``: it as a PushFrame.
+    out of the first ``events_received``; it is never acked); ``frame``: it as a PushFrame;
+    ``catalogue``: the gift catalogue to fill gift rows from (read at each call).
     """
 
     def __init__(
-        self, session: TikTokSession, opening: FetchResult | None = None, frame: bytes = b""
+        self,
+        session: TikTokSession,
+        opening: FetchResult | None = None,
+        frame: bytes = b"",
+        catalogue: Catalogue = _no_catalogue,
     ) -> None:
         self.session = session
+        self.catalogue = catalogue
         self.schema = SCHEMA
         self.opening_frame = frame
         self._enter_pending = True  # the im_enter_room frame queued at construction
@@ -108,7 +157,15 @@ class TikTokWire:
         self.session.receive_data(data)
 
     def events_received(self) -> list[Any]:
-        return [_event(row) for row in self.session.rows_received()]
+        return self._events(self.session.rows_received())
+
+    def finish(self) -> list[Any]:
+        """The open gift streaks as their rows (``streak_interrupted``): the capture's end."""
+        return self._events(self.session.finish())
+
+    def _events(self, rows: list[Row]) -> list[Any]:
+        catalogue = self.catalogue()
+        return [_event(enrich_gift_row(row, catalogue)) for row in rows]
 
     def data_to_send(self) -> list[bytes]:
         self._enter_pending = False
@@ -211,8 +268,10 @@ class TikTokPush(TikTokCodec):
         *,
         user_agent: str,
         cookies: tuple[tuple[str, str], ...] = (),
+        gifts: GiftCatalogueKeeper | None = None,
     ) -> None:
         self.signer = signer
+        self.gifts = gifts if gifts is not None else GiftCatalogueKeeper(_no_gift_list)
         self.user_agent = user_agent
         self.cookies = cookies  # sessionid / tt-target-idc: to TikTok's WebSocket only
         self.streaks = GiftStreaks()
@@ -228,7 +287,12 @@ class TikTokPush(TikTokCodec):
     def statistics(self) -> dict[str, Any]:
         """The signing account's counters, and whether the broadcaster paused the stream
         (ControlMessage 1 until a 2: the session, the recording and the connection go on)."""
-        paused = {"broadcast_paused": self._last is not None and self._last.paused}
+        catalogue = self.gifts.catalogue
+        paused = {
+            "broadcast_paused": self._last is not None and self._last.paused,
+            "gift_catalogue_gifts": len(catalogue.gifts) if catalogue is not None else 0,
+            "gift_catalogue_error": self.gifts.last_error or self.gifts.cache_error,
+        }
         if self.signer is None:
             return {"sign_server": None, **paused}
         return {**self.signer.statistics(datetime.now(UTC)), **paused}
@@ -261,6 +325,7 @@ class TikTokPush(TikTokCodec):
         )
         self._signed, self._room_id = signed, int(room_id) if room_id.isdigit() else 0
         self._enter_id = rng.randrange(10**18, 10**19)
+        await self._refresh_gifts(self.signer, room_id)
         cookie = "; ".join(f"{k}={v}" for k, v in (*signed.cookies, *self.cookies) if v)
         return EventConnection(
             url=url,
@@ -269,6 +334,22 @@ class TikTokPush(TikTokCodec):
             headers=(("Cookie", cookie), ("Referer", ORIGIN + "/")),
             host=urllib.parse.urlsplit(url).netloc,
         )
+
+    async def _refresh_gifts(self, signer: SigningClient, room_id: str) -> None:
+        """The gift catalogue, fetched when it is due (a failure is logged, nothing raised)."""
+        keeper, failures = self.gifts, self.gifts.failures
+
+        async def fetch() -> dict[str, Any]:
+            return dict(await signer.gift_list(room_id))
+
+        keeper.fetch = fetch
+        await keeper.current(time.time_ns() // 1_000_000)
+        if keeper.failures > failures:
+            logger.warning(
+                "TikTok gift catalogue not fetched (%s): gift values come from the messages "
+                "alone; next attempt in an hour",
+                keeper.last_error,
+            )
 
     def new_session(self, dedup: DedupWindow | None = None) -> TikTokWire:
         signed = self._signed
@@ -282,22 +363,35 @@ class TikTokPush(TikTokCodec):
             streaks=self.streaks,
         )
         self._last = session
-        return TikTokWire(session, signed.result, opening_frame(signed.body))
+        keeper = self.gifts
+        return TikTokWire(
+            session, signed.result, opening_frame(signed.body), lambda: keeper.catalogue
+        )
 
 
-def event_source(http: HttpClient, section: Any) -> TikTokPush:
-    """The event source of one session from the current ``[tiktok]`` section."""
+def event_source(http: HttpClient, section: Any, state_dir: Path | None = None) -> TikTokPush:
+    """The event source of one session from the current ``[tiktok]`` section (the gift
+    catalogue cached in ``state_dir``; None: in memory only)."""
     base = str(section.sign_server or "")
     cookies = (
         ("sessionid", section.sessionid.reveal()),
         ("tt-target-idc", section.tt_target_idc.reveal()),
     )
+    gifts = keeper_for(state_dir / GIFT_CACHE_NAME if state_dir is not None else None)
     if not base:
-        return TikTokPush(None, user_agent=section.user_agent, cookies=cookies)
+        return TikTokPush(None, user_agent=section.user_agent, cookies=cookies, gifts=gifts)
     key = section.sign_api_key.reveal()
     account = account_for(base, key, int(section.sign_budget_per_day))
     signer = SigningClient(http, base, key, account)
-    return TikTokPush(signer, user_agent=section.user_agent, cookies=cookies)
+    return TikTokPush(signer, user_agent=section.user_agent, cookies=cookies, gifts=gifts)
 
 
-__all__ = ["CODEC", "TikTokCodec", "TikTokPush", "TikTokWire", "event_source", "opening_frame"]
+__all__ = [
+    "CODEC",
+    "TikTokCodec",
+    "TikTokPush",
+    "TikTokWire",
+    "event_source",
+    "keeper_for",
+    "opening_frame",
+]

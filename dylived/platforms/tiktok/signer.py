@@ -22,7 +22,9 @@ browser's client parameters. :class:`SignBudget` counts the calls of one UTC day
 **I/O part**: :class:`SigningClient` sends the request on the daemon's ``HttpClient``; the
 :class:`SignAccount` of a server and key (one per daemon process, :func:`account_for`: the
 budget is the account's, whichever proxy a broadcaster uses) keeps the budget and the counters
-``status`` shows (calls, 429s, what the day has left).
+``status`` shows (calls, 429s, what the day has left). The budget is in memory: a daemon
+restart starts the day's count again. :meth:`SigningClient.gift_list` fetches the gift
+catalogue (``gifts.py``) from the server's gift route, one call of the budget too.
 """
 
 from __future__ import annotations
@@ -46,6 +48,7 @@ from dylived.errors import (
 )
 from dylived.net.http import HttpClient, parse_retry_after
 from dylived.platforms.tiktok.envelope import LIVE_ID, FetchResult, parse_fetch_result
+from dylived.platforms.tiktok.gifts import SIGNER_GIFTS_PATH
 
 
 CLIENT = "ttlive-other"  # the ``client`` Euler's SDK sends for an unnamed client
@@ -362,3 +365,28 @@ class SigningClient:
             account.last_error = ""
             return signed
         raise AssertionError("unreachable")  # pragma: no cover
+
+    async def gift_list(self, room_id: str) -> Mapping[str, Any]:
+        """The gift-list body of ``room_id`` from the server's gift route
+        (``gifts.SIGNER_GIFTS_PATH``; one call of the day's budget, as a connection).
+
+        Raises:
+            RateLimited: a 429, or the day's budget is used up. RemoteProtocolError: the body
+                is not a JSON object. PlatformError, TransportError: the request failed.
+        """
+        account = self.account
+        if not account.budget.take(datetime.now(UTC)):
+            raise RateLimited(f"the signing budget of {account.budget.per_day} calls is used up")
+        path = SIGNER_GIFTS_PATH.format(room_id=urllib.parse.quote(room_id, safe=""))
+        headers = {"accept": "application/json"}
+        if self.api_key:
+            headers["x-api-key"] = self.api_key
+        account.calls += 1
+        answer = await self.http.fetch(self.base.rstrip("/") + path, headers=headers)
+        try:
+            body = json.loads(answer.body)
+        except ValueError:
+            body = None
+        if not isinstance(body, dict):
+            raise RemoteProtocolError("signing server gift list: not a JSON object")
+        return body

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from dylived.net.http import HttpClient
 from dylived.platforms.base import PlatformSpec
 from dylived.platforms.tiktok.client import TikTokPlatform
@@ -10,8 +12,8 @@ from dylived.platforms.tiktok.push import CODEC
 from dylived.platforms.tiktok.targets import claims, parse_target, target_problem
 
 
-def _create(http: HttpClient, section: TikTokConfig) -> TikTokPlatform:
-    return TikTokPlatform(http, section)
+def _create(http: HttpClient, section: TikTokConfig, state_dir: Path | None) -> TikTokPlatform:
+    return TikTokPlatform(http, section, state_dir=state_dir)
 
 
 SPEC = PlatformSpec(

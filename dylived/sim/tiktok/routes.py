@@ -8,20 +8,23 @@ without ``aid=1988``, ``app_name=tiktok_web`` and ``device_platform=web_pc`` the
 4003110 (``prompts``, no stream) unless the request carries a ``sessionid`` cookie; mode
 "paused" says status 3. Request faults (``http_5xx``, ``http_429``, ``risk_control``,
 ``waf_page``) apply to all three. The signing server's ``sign_connect`` / ``sign_fetch`` are
-``signer.py``'s, the push WebSocket (framing, URL checks, enter-room rule) ``push.py``'s and the
-TikTok messages (with TikTok's own event kinds) ``messages.py``'s.
+``signer.py``'s, the gift list (``gift_list``: ``/webcast/gift/list/`` and the signing server's
+``/webcast/rooms/<id>/gifts``) ``gifts.py``'s, the push WebSocket (framing, URL checks,
+enter-room rule) ``push.py``'s and the TikTok messages (with TikTok's own event kinds)
+``messages.py``'s.
 """
 
 from __future__ import annotations
 
 import json
 import re
+import time
 from typing import TYPE_CHECKING, Any
 
 from dylived.sim.framing import Framing
 from dylived.sim.http import HTML, Answer, HttpRequest, Reply, json_reply
 from dylived.sim.script import KindMaker
-from dylived.sim.tiktok import push, signer
+from dylived.sim.tiktok import gifts, push, signer
 from dylived.sim.tiktok.messages import KINDS
 from dylived.sim.tiktok.status import (
     params_error_body,
@@ -64,6 +67,8 @@ class TikTokPersonality:
         return push.FRAMING
 
     def endpoint_of(self, path: str) -> str | None:
+        if (name := gifts.endpoint_of(path)) is not None:
+            return name
         signing = signer.endpoint_of(path)
         if signing is not None:
             return signing
@@ -74,6 +79,8 @@ class TikTokPersonality:
         return "tt_live_page" if LIVE_PAGE.fullmatch(path) else None
 
     async def answer(self, endpoint: str, request: HttpRequest, sim: Simulator) -> Answer:
+        if endpoint == gifts.ENDPOINT:
+            return gifts.answer(time.time_ns() // 1_000_000)
         if endpoint.startswith("sign_"):
             return signer.answer(endpoint, request, sim, self.platform)
         logged_in = bool(request.cookies.get("sessionid"))

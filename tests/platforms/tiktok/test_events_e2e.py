@@ -5,10 +5,14 @@ and captures its events: the signing server answers the first two calls with 429
 2``) and the daemon waits as asked (three calls in all, spaced); the first fetch result's
 messages become rows; the WebSocket is entered before any heartbeat and every frame is acked;
 at least 10 kinds of events land with stream offsets and the handle; a five-tap gift streak is
-one row with the full count; a dropped connection resumes from the cursor it reached (a new
-signing call with that cursor); ``status`` shows the day's signing budget; ControlMessage 3
-ends the session before any status check could. A second daemon without a ``sign_server``
-records nothing of events, asks no signing server, and says why in ``dylivectl status``.
+one row with the full count; a gift whose message lacks its value gets name and diamonds from
+the simulator's gift list (fetched once through the signing server's gift route, cached in the
+state directory); an ImDelete marks the chat it names (``dylivectl export``: ``"deleted":
+true``); a dropped connection resumes from the cursor it reached (a new signing call with that
+cursor); ``status`` shows the day's signing budget; ControlMessage 3 ends the session before
+any status check could, and a streak still open then is written, ``streak_interrupted``. A
+second daemon without a ``sign_server`` records nothing of events, asks no signing server, and
+says why in ``dylivectl status``.
 """
 
 from __future__ import annotations
@@ -28,6 +32,8 @@ import pytest
 
 from dylived.platforms.tiktok._pb import tiktok_pb2 as pb
 from dylived.sim import RoomSpec, Scenario, Simulator
+from dylived.sim.room import SimRoom
+from dylived.sim.script import ScriptedEvent, SimUser
 from dylived.sim.tiktok import PERSONALITY
 from dylived.sim.tiktok.signer import signer_of
 from tests.daemon.helpers import control, running_daemon
@@ -109,6 +115,34 @@ async def until(predicate: Any, seconds: float, what: str, log: Path) -> None:
         raise AssertionError(f"{exc}; daemon log ends:\n{log_tail(log)}") from None
 
 
+def streak(
+    room: SimRoom,
+    user: SimUser | None,
+    gift: tuple[int, str, int],
+    group_id: int,
+    taps: int,
+    *,
+    closed: bool,
+) -> list[ScriptedEvent]:
+    """``taps`` taps of one streakable gift (id, name, diamonds); ``closed``: the last closes it."""
+    gift_id, name, diamonds = gift
+    return [
+        room.push(
+            "gift",
+            user=user,
+            gift_id=gift_id,
+            gift_name=name,
+            gift_diamond_count=diamonds,
+            gift_type=1,
+            group_id=group_id,
+            repeat_count=n,
+            combo_count=n,
+            repeat_end=int(closed and n == taps),
+        )
+        for n in range(1, taps + 1)
+    ]
+
+
 def _last_cursor(frames: list[bytes]) -> str:
     """The cursor of the last msg frame the simulator sent on a connection."""
     import gzip
@@ -146,22 +180,12 @@ async def test_tiktok_events_land_through_the_signing_server_and_control_3_ends_
             await anyio.sleep(1)  # the timeline has media: offsets are known
             pushed = {kind: room.push(kind).msg_id for kind in KINDS}
             user = room.script.random_user() if room.script else None
-            taps = [
-                room.push(
-                    "gift",
-                    user=user,
-                    gift_id=5655,
-                    gift_name="Rose",
-                    gift_diamond_count=1,
-                    gift_type=1,
-                    group_id=777_000_111,
-                    repeat_count=n,
-                    combo_count=n,
-                    repeat_end=int(n == 5),
-                )
-                for n in range(1, 6)
-            ]
-            ids = [str(m) for m in pushed.values()]
+            taps = streak(room, user, (5655, "Rose", 1), 777_000_111, 5, closed=True)
+            # a gift whose message has no name or value: the catalogue's (Lion, 29999)
+            lion = room.push("gift", gift_id=6369, gift_name="", gift_diamond_count=0, gift_type=0)
+            deleted_chat = room.push("chat", content="to be deleted")
+            room.push("im_delete", delete_msg_ids=[deleted_chat.msg_id], delete_user_ids=[])
+            ids = [str(m) for m in (*pushed.values(), lion.msg_id, deleted_chat.msg_id)]
             sql = f"SELECT msg_id FROM events WHERE msg_id IN ({','.join('?' * len(ids))})"
             await until(lambda: len(query(db, sql, *ids)) == len(ids), 20, "every kind", log)
             await until(
@@ -180,6 +204,9 @@ async def test_tiktok_events_land_through_the_signing_server_and_control_3_ends_
             await until(lambda: len(sim.observed.push_for(HANDLE)) == 2, 30, "a reconnect", log)
             resumed = sim.observed.requests_to("sign_connect")[-1].query
 
+            # a streak whose closer never comes, open when the broadcast ends
+            open_taps = streak(room, user, (5879, "Doughnut", 30), 888_000_222, 2, closed=False)
+            await anyio.sleep(1)  # the taps reached the daemon (held: no row yet)
             # the broadcaster ends: ControlMessage 3, then the socket closes
             offline_at = time.monotonic()
             room.go_offline()
@@ -190,10 +217,19 @@ async def test_tiktok_events_land_through_the_signing_server_and_control_3_ends_
                 log,
             )
             closed_after = time.monotonic() - offline_at
+            interrupted = str(open_taps[-1].msg_id)
+            await until(
+                lambda: query(db, "SELECT 1 FROM events WHERE msg_id = ?", interrupted),
+                10,
+                "the open streak's row",
+                log,
+            )
             rows = query(db, "SELECT type, msg_id, stream_offset_s, payload FROM events")
-            [(reason,)] = query(db, "SELECT reason_for_exit FROM sessions")
+            [(session_id, reason)] = query(db, "SELECT id, reason_for_exit FROM sessions")
+            exported = ctl(state / "control.sock", "export", str(session_id))
         connections = sim.observed.push_for(HANDLE)
         first_events = list(signer.first_events)
+        gift_lists = sim.observed.requests_to("gift_list")
 
     assert run.returncode == 0  # SIGTERM: a clean stop
     # 429 twice: three calls in all, each after at least the 2 s asked (no storm)
@@ -201,9 +237,9 @@ async def test_tiktok_events_land_through_the_signing_server_and_control_3_ends_
     assert calls[1] - calls[0] >= 1.9
     assert calls[2] - calls[1] >= 1.9
     assert captured["sign_rate_limited"] == 2
-    assert captured["sign_budget_left"] == 50 - 3
+    assert captured["sign_budget_left"] == 50 - 4  # three connect calls and the gift list
     assert captured["sign_api_key"] == "****cdef"
-    assert "signing 47/50 left today, 2x 429" in shown
+    assert "signing 46/50 left today, 2x 429" in shown
     assert KEY not in (tmp_path / "daemon.log").read_text(errors="replace")
     # ≥ 10 kinds with stream offsets and the broadcaster's handle
     by_id = {msg_id: (kind, offset, json.loads(payload)) for kind, msg_id, offset, payload in rows}
@@ -221,6 +257,25 @@ async def test_tiktok_events_land_through_the_signing_server_and_control_3_ends_
     assert len(gifts) == 1
     assert (gifts[0]["repeat_count"], gifts[0]["streak_interrupted"]) == (5, False)
     assert gifts[0]["msg_id"] == str(taps[-1].msg_id)
+    # the gift list: fetched once (the reconnect reused it), cached, put on the bare gift row
+    assert [r.target.split("?")[0] for r in gift_lists] == [f"/webcast/rooms/{room.room_id}/gifts"]
+    assert gift_lists[0].headers.get("x-api-key") == KEY
+    assert captured["gift_catalogue_gifts"] >= 9
+    assert captured["gift_catalogue_error"] is None
+    assert (state / "tiktok-gifts.json").is_file()
+    bare = by_id[str(lion.msg_id)][2]
+    assert (bare["gift_name"], bare["gift_diamond_count"]) == ("Lion", 29999)
+    assert bare["gift_value_source"] == "catalogue"
+    assert gifts[0]["gift_value_source"] == "message"
+    # the streak open at the end: written with its last count, marked interrupted
+    [tail] = [p for kind, _, p in by_id.values() if kind == "gift" and p["group_id"] == "888000222"]
+    assert (tail["msg_id"], tail["repeat_count"]) == (interrupted, 2)
+    assert (tail["streak_interrupted"], tail["diamond_total"]) == (True, 60)
+    # ImDelete: the chat it named is marked deleted in the export, the others are not
+    assert exported.returncode == 0, exported.stderr
+    export = {r.get("msg_id"): r for r in map(json.loads, exported.stdout.splitlines())}
+    assert export[str(deleted_chat.msg_id)]["deleted"] is True
+    assert "deleted" not in export[str(pushed["chat"])]
     # TikTok's rules: enter first, heartbeats naming the room, every ack matching a frame
     conn = connections[0]
     assert conn.entered_at is not None

@@ -189,7 +189,12 @@ def test_without_a_sign_server_events_are_off_and_nothing_is_asked() -> None:
 
     with pytest.raises(EventsUnavailable, match="no \\[tiktok\\] sign_server"):
         anyio.run(connect)
-    assert source.statistics() == {"sign_server": None, "broadcast_paused": False}
+    assert source.statistics() == {
+        "sign_server": None,
+        "broadcast_paused": False,
+        "gift_catalogue_gifts": 0,  # no signing server: no gift list was asked for either
+        "gift_catalogue_error": None,
+    }
 
 
 def test_the_first_result_becomes_rows_before_any_frame_and_the_cursor_resumes() -> None:

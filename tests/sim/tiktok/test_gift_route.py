@@ -1,9 +1,11 @@
-"""The gift list over real HTTP on 127.0.0.1: the TikTok personality with the two lines that
-wire ``sim/tiktok/gifts.py`` in (the lines routes.py is to get), fetched by the real keeper,
-cached in a real file and put on a gift row that lacks its value."""
+"""The gift list over real HTTP on 127.0.0.1 from the TikTok personality (``sim/tiktok/gifts.py``
+wired into routes.py), fetched by the real keeper, cached in a real file and put on a gift row
+that lacks its value."""
 
 from __future__ import annotations
 
+import logging
+import random
 import time
 from collections.abc import Mapping
 from pathlib import Path
@@ -12,11 +14,14 @@ from typing import Any
 import httpx
 import pytest
 
+from dylived.model import LiveStatus
+from dylived.net.http import HttpClient
 from dylived.platforms.tiktok._pb import tiktok_pb2 as pb
 from dylived.platforms.tiktok.decode import decode_message
 from dylived.platforms.tiktok.gifts import GiftCatalogueKeeper, enrich_gift_row
+from dylived.platforms.tiktok.options import TikTokConfig
+from dylived.platforms.tiktok.push import event_source
 from dylived.sim import RoomSpec, Scenario, Simulator
-from dylived.sim.http import Answer, HttpRequest
 from dylived.sim.tiktok import TikTokPersonality, gifts
 from dylived.store.filecache import JsonFileCache
 
@@ -26,21 +31,11 @@ pytestmark = pytest.mark.anyio
 SCENARIO = Scenario(rooms=(RoomSpec("sim.creator", platform="tiktok", nickname="Sim"),))
 
 
-class WithGifts(TikTokPersonality):
-    def endpoint_of(self, path: str) -> str | None:
-        return gifts.endpoint_of(path) or super().endpoint_of(path)
-
-    async def answer(self, endpoint: str, request: HttpRequest, sim: Simulator) -> Answer:
-        if endpoint == gifts.ENDPOINT:
-            return gifts.answer(time.time_ns() // 1_000_000)
-        return await super().answer(endpoint, request, sim)
-
-
 async def test_the_keeper_fetches_the_simulators_gift_list_once_and_enriches(
     tmp_path: Path,
 ) -> None:
     async with (
-        Simulator.running(SCENARIO, personalities=[WithGifts()]) as sim,
+        Simulator.running(SCENARIO, personalities=[TikTokPersonality()]) as sim,
         httpx.AsyncClient(base_url=sim.web_base) as client,
     ):
         room = sim.room("sim.creator")
@@ -73,3 +68,35 @@ async def test_the_keeper_fetches_the_simulators_gift_list_once_and_enriches(
         29999,
         59998,
     )
+
+
+@pytest.fixture
+def anyio_backend() -> str:
+    return "asyncio"
+
+
+async def test_a_gift_list_that_cannot_be_had_is_logged_shown_and_the_connection_goes_on(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A day's budget of one call: the connection takes it, the gift list cannot (no request
+    is sent); the push connection is still made, the failure is logged and in the statistics."""
+    async with (
+        Simulator.running(SCENARIO) as sim,
+        HttpClient(user_agent="UA", timeout=5) as http,
+    ):
+        sim.room("sim.creator").go_live()
+        section = TikTokConfig(sign_server=sim.web_base, sign_budget_per_day=1)
+        source = event_source(http, section, tmp_path)
+        status = LiveStatus(live=True, room_id=sim.room("sim.creator").room_id, handle="sim")
+        with caplog.at_level(logging.WARNING, "dylived.platforms.tiktok.push"):
+            connection = await source.connection(
+                status, host_index=0, number=1, rng=random.Random(1)
+            )
+        shown = source.statistics()
+        gift_requests = sim.observed.requests_to(gifts.ENDPOINT)
+    assert connection.url.startswith(sim.ws_base)
+    assert gift_requests == []
+    assert shown["gift_catalogue_gifts"] == 0
+    assert "budget" in str(shown["gift_catalogue_error"])
+    assert any("gift catalogue not fetched" in r.getMessage() for r in caplog.records)
+    assert not (tmp_path / "tiktok-gifts.json").exists()

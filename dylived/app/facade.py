@@ -69,6 +69,7 @@ from dylived.store.export import (
     session_manifest,
     session_subtitles,
 )
+from dylived.store.totals import BroadcasterTotals
 from dylived.store.writer import Writer
 from dylived.watch.broadcaster import WatchStatistics
 from dylived.watch.session import wall_ms
@@ -556,12 +557,13 @@ class Facade:
         return {"ok": all(c["ok"] for c in checks), "checks": checks}
 
     async def metrics(self) -> MetricsSnapshot:
-        db_bytes = 0
+        db_bytes, totals = 0, dict[str, BroadcasterTotals]()
         try:
             async with Database.open(self.config.daemon.database) as db:
                 db_bytes = await db.database_size()
-        except DylivedError:
-            pass
+                totals = dict(await db.broadcaster_totals())
+        except DylivedError as exc:
+            logger.warning("metrics: cannot read the database: %s", exc)
         store = self.writer.statistics() if self.writer is not None else None
         return MetricsSnapshot(
             version=__version__,
@@ -577,20 +579,27 @@ class Facade:
             tasks=len(asyncio.all_tasks()),  # the daemon runs anyio on its asyncio backend
             threads=threading.active_count(),
             broadcasters=[
-                self._broadcaster_metrics(key, watch.options.platform, watch.statistics())
+                self._broadcaster_metrics(
+                    key, watch.options.platform, watch.statistics(), totals.get(key)
+                )
                 for key, watch in self.watchlist.watches.items()
             ],
             platforms=[platform_metrics(g) for g in self.watchlist.gate_statistics().values()],
         )
 
     def _broadcaster_metrics(
-        self, key: str, platform: str, s: WatchStatistics
+        self, key: str, platform: str, s: WatchStatistics, stored: BroadcasterTotals | None
     ) -> BroadcasterMetrics:
+        stored = stored or BroadcasterTotals()
         return BroadcasterMetrics(
             broadcaster=key,
             platform=platform,
             live=s.state in (WatchState.LIVE, WatchState.GRACE),
             recording=is_recording(s),
+            events_by_type=stored.events_by_type,
+            segments=stored.segments,
+            recorded_bytes=stored.recorded_bytes,
+            reconnects=stored.reconnects,
             poll_errors=s.errors,
             breaker=self.watchlist.breaker_state(platform),  # type: ignore[arg-type]
         )

@@ -115,10 +115,14 @@ class BroadcasterMetrics:
     broadcaster: str
     live: bool
     recording: bool
-    events_by_type: Mapping[str, int] = field(default_factory=dict)  # since daemon start
-    segments: int = 0  # segments closed since daemon start
-    recorded_bytes: int = 0  # bytes of recordings written since daemon start
-    reconnects: int = 0  # event-stream reconnects since daemon start
+    # events_by_type, segments, recorded_bytes and reconnects: everything the database holds
+    # for the broadcaster (all sessions, carried over daemon restarts; rows are never deleted,
+    # so they only grow): stored events by type, closed segments (retention's "deleted" rows
+    # included) and their bytes, push-connection reconnects (store/totals.py).
+    events_by_type: Mapping[str, int] = field(default_factory=dict)
+    segments: int = 0
+    recorded_bytes: int = 0
+    reconnects: int = 0
     poll_errors: int = 0  # failed status polls since daemon start
     breaker: Literal["closed", "open", "half_open"] = "closed"  # its platform's breaker
     platform: str = ""  # the broadcaster's platform (a label of its breaker state)

@@ -99,7 +99,9 @@ def render(snapshot: MetricsSnapshot) -> str:
     recording = _Family("dylived_broadcaster_recording", "gauge", "1 while ffmpeg records.")
     events = _Family("dylived_events_total", "counter", "Live events stored, by type.")
     segments = _Family("dylived_segments_total", "counter", "Recording segments closed.")
-    recorded = _Family("dylived_recorded_bytes_total", "counter", "Bytes of recordings written.")
+    recorded = _Family(
+        "dylived_recorded_bytes_total", "counter", "Bytes of closed recording segments."
+    )
     reconnects = _Family(
         "dylived_reconnects_total", "counter", "Event-stream reconnects after a failure."
     )

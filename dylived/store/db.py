@@ -24,6 +24,7 @@ import aiosqlite
 import anyio
 
 from dylived.errors import StoreError
+from dylived.store.totals import BroadcasterTotals, broadcaster_totals
 
 
 BUSY_TIMEOUT_MS = 5000
@@ -579,6 +580,13 @@ class Database:
             row = await cursor.fetchone()
         result["open_sessions"] = int(row[0]) if row is not None else 0
         return result
+
+    async def broadcaster_totals(self) -> Mapping[str, BroadcasterTotals]:
+        """Events by type, closed segments, their bytes and reconnects, per broadcaster."""
+        try:
+            return await broadcaster_totals(self._conn)
+        except sqlite3.Error as exc:
+            raise StoreError(f"cannot read the broadcaster totals: {exc}") from exc
 
     async def database_size(self) -> int:
         """Bytes on disk: the main file plus its WAL (the -shm index is not counted)."""

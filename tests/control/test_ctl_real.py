@@ -23,7 +23,7 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import anyio
 import anyio.abc
@@ -685,6 +685,86 @@ async def test_the_remux_writes_the_sessions_ass_beside_its_mp4(rig: Rig) -> Non
     ]
     duration = float((await anyio.run_process([*probe, mp4])).stdout)
     assert max(starts.values()) <= duration + 1.0  # no line after the video's end
+
+
+ALICE_STORED = {  # what the database holds for alice, from the rows themselves
+    "events": "SELECT e.type, count(*) FROM events e JOIN sessions s ON s.id = e.session_id "
+    "WHERE s.broadcaster_key = 'alice' GROUP BY e.type",
+    "segments": "SELECT count(*), coalesce(sum(bytes), 0) FROM segments g JOIN sessions s "
+    "ON s.id = g.session_id WHERE s.broadcaster_key = 'alice' AND g.state IN ('closed', 'deleted')",
+    "reconnects": "SELECT sum(reconnect_count) FROM sessions WHERE broadcaster_key = 'alice'",
+}
+
+
+class Totals(NamedTuple):
+    events: dict[str, int]
+    segments: int
+    recorded: int
+    reconnects: int
+
+
+def alice_metrics(text: str) -> Totals:
+    """alice's events by type, segments, recorded bytes and reconnects in ``/metrics``."""
+    events: dict[str, int] = {}
+    values: dict[str, int] = {}
+    for line in text.splitlines():
+        match = re.fullmatch(r"(dylived_\w+)\{(.*)\} (\d+)", line)
+        if match is None:
+            continue
+        labels = dict(re.findall(r'(\w+)="([^"]*)"', match.group(2)))
+        if labels.get("broadcaster") != "alice":
+            continue
+        if match.group(1) == "dylived_events_total":
+            events[labels["type"]] = int(match.group(3))
+        else:
+            values[match.group(1)] = int(match.group(3))
+    return Totals(
+        events,
+        values["dylived_segments_total"],
+        values["dylived_recorded_bytes_total"],
+        values["dylived_reconnects_total"],
+    )
+
+
+def alice_stored(db: Path) -> Totals:
+    events = {kind: int(n) for kind, n in query(db, ALICE_STORED["events"])}
+    [(segments, recorded)] = query(db, ALICE_STORED["segments"])
+    [(reconnects,)] = query(db, ALICE_STORED["reconnects"])
+    return Totals(events, int(segments), int(recorded), int(reconnects))
+
+
+async def test_metrics_count_what_the_database_holds_for_the_broadcaster(rig: Rig) -> None:
+    db = rig.state / "dylived.db"
+    before = alice_metrics(await metrics_text(rig)).reconnects
+    rig.room.inject("ws_drop")  # the simulator cuts the push connection: one reconnect
+    deadline = time.monotonic() + 60
+    while alice_metrics(await metrics_text(rig)).reconnects <= before:
+        assert time.monotonic() < deadline, "no reconnect counted after the push drop"
+        await anyio.sleep(0.5)
+    # Events keep arriving: the stored rows read between two scrapes lie between them, and
+    # equal them when no commit fell between the two scrapes.
+    for _ in range(40):
+        first = alice_metrics(await metrics_text(rig))
+        stored = alice_stored(db)
+        second = alice_metrics(await metrics_text(rig))
+        for kind, count in stored.events.items():
+            assert first.events.get(kind, 0) <= count <= second.events.get(kind, 0), (kind, stored)
+        assert set(second.events) >= set(stored.events) >= set(first.events)
+        for name in ("segments", "recorded", "reconnects"):
+            low, mid, high = (getattr(t, name) for t in (first, stored, second))
+            assert low <= mid <= high, (name, first, stored, second)
+        if first == second:
+            break
+        await anyio.sleep(0.2)
+    else:
+        raise AssertionError("never two equal scrapes in a row")
+    assert stored == first
+    events, segments, recorded, reconnects = stored
+    assert events["chat"] > 0
+    assert events["like"] > 0
+    assert segments >= 2
+    assert recorded > segments * 1000  # closed 6 s segments of real video
+    assert reconnects >= before + 1  # the drop, in the session's reconnect_count
 
 
 # Keep this test last in the module: it leaves the platform paused (breaker_pause is 60 s).

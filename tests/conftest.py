@@ -39,3 +39,19 @@ def chat_frame_bytes(chat_frame_hex_path: Path) -> bytes:
 def enter_live_json_path() -> Path:
     """The real web/enter JSON body of a live room (2026-04)."""
     return capture_path("douyin-web-enter-live-2026-04.json")
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Test files with slow or end-to-end tests first, each file's own order kept.
+
+    xdist hands out whole files (``--dist loadfile``) in collection order; the slow files
+    (a browser replay of 100 s, daemon runs of up to a minute) collected last, as ``tests/web``
+    is, ran alone at the end while the other workers idled. Sorting is stable and by file, so
+    the order inside a file (``test_ctl_real.py`` keeps its risk-control test last) holds.
+    """
+
+    def heavy(item: pytest.Item) -> bool:
+        return any(item.get_closest_marker(name) for name in ("slow", "e2e"))
+
+    heavy_files = {item.path for item in items if heavy(item)}
+    items.sort(key=lambda item: item.path not in heavy_files)

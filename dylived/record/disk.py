@@ -25,7 +25,8 @@ logger = logging.getLogger(__name__)
 GIB = 1 << 30
 
 CHECK_INTERVAL = 2.0  # seconds between free-space checks while recording (at most)
-STOP_LEAD = 2.0  # seconds of writing at the observed rate that a stop must be ahead of
+STOP_LEAD = 4.0  # seconds of writing at the observed rate that a stop must be ahead of (a loaded
+# machine takes seconds from the decision to ffmpeg's exit, and the database grows meanwhile)
 MIN_CHECK_INTERVAL = 0.25  # the quickest re-check when the space is running out
 
 

@@ -89,7 +89,7 @@ async def test_segments_cover_the_broadcast_and_decode(tmp_path: Path, ffmpeg_bi
         )
         async with anyio.create_task_group() as tg:
             tg.start_soon(recorder.run)
-            await wait_until(lambda: recorder.state is RecorderState.RUNNING, 10)
+            await wait_until(lambda: recorder.state is RecorderState.RUNNING, 30)
             await anyio.sleep(9)
             await source.end()  # the broadcaster stops; ffmpeg sees EOF, status says offline
         assert recorder.stop_reason == "stream_ended"
@@ -132,7 +132,7 @@ async def test_sigkilled_ffmpeg_leaves_a_playable_segment_a_gap_and_resumes(
         )
         async with anyio.create_task_group() as tg:
             tg.start_soon(recorder.run)
-            await wait_until(lambda: recorder.state is RecorderState.RUNNING, 10)
+            await wait_until(lambda: recorder.state is RecorderState.RUNNING, 30)
             await wait_until(lambda: len(sink.segments) == 1, 15)  # the first 4 s closed
             await anyio.sleep(2.0)  # mid-way into the second segment
             pid = recorder.pid
@@ -170,7 +170,7 @@ async def test_stall_is_stopped_and_recording_resumes(tmp_path: Path, ffmpeg_bin
         recorder = Recorder(settings(tmp_path, ffmpeg=ffmpeg_bin), source.fetch_status, sink)
         async with anyio.create_task_group() as tg:
             tg.start_soon(recorder.run)
-            await wait_until(lambda: recorder.state is RecorderState.RUNNING, 10)
+            await wait_until(lambda: recorder.state is RecorderState.RUNNING, 30)
             await anyio.sleep(2)
             await source.stall(8)  # longer than stall_timeout (3 s)
             await wait_until(lambda: len(sink.gaps) == 1, 15)
@@ -195,7 +195,7 @@ async def test_low_disk_stops_cleanly_and_resumes(tmp_path: Path) -> None:
                             disk=guard)  # fmt: skip
         async with anyio.create_task_group() as tg:
             tg.start_soon(recorder.run)
-            await wait_until(lambda: recorder.state is RecorderState.RUNNING, 10)
+            await wait_until(lambda: recorder.state is RecorderState.RUNNING, 30)
             await anyio.sleep(2)
             space["free"] = 100 << 20
             await wait_until(lambda: recorder.disk_low, 5)
@@ -209,7 +209,7 @@ async def test_low_disk_stops_cleanly_and_resumes(tmp_path: Path) -> None:
             assert recorder.runs == runs_when_low  # nothing new started
             assert recorder.pid is None
             space["free"] = 10 << 30
-            await wait_until(lambda: recorder.state is RecorderState.RUNNING, 10)
+            await wait_until(lambda: recorder.state is RecorderState.RUNNING, 30)
             await anyio.sleep(1)
             recorder.stop()
     assert [g.cause for g in sink.gaps] == ["disk"]

@@ -122,6 +122,19 @@ async def test_segment_hooks_run_once_each_a_hanging_one_is_killed_and_a_restart
                 first_status = client.get("/v1/status").json()["daemon"]["hooks"]
             first.kill()  # mid-segment: the start-up recovery closes the one it cut
             await first.wait()
+        # alice's runs the kill left unsettled (due, or running and killed with the daemon): the
+        # restart runs them again (at least once, README "Hooks"); every other run is once
+        unsettled = {
+            path
+            for (path,) in query(
+                db,
+                "SELECT g.path FROM hook_runs h JOIN segments g"
+                " ON g.session_id = h.session_id AND g.seq = h.item"
+                " JOIN sessions s ON s.id = h.session_id WHERE s.broadcaster_key = ?"
+                " AND h.hook = 'on_segment_closed' AND h.state = 'due'",
+                "alice",
+            )
+        }
         bob_before = len(query(db, CLOSED, "bob"))
         recovered_due = len(query(db, "SELECT 1 FROM segments WHERE state = 'writing'"))
         restarted_ms = time.time_ns() // 1_000_000
@@ -152,7 +165,11 @@ async def test_segment_hooks_run_once_each_a_hanging_one_is_killed_and_a_restart
 
     closed = [p for (p,) in query(db, CLOSED, "alice")]
     lines = [line.split("|") for line in runs.read_text().splitlines()]
-    assert sorted(line[0] for line in lines) == sorted(closed)  # each exactly once
+    ran = [line[0] for line in lines]
+    assert sorted(set(ran)) == sorted(closed)  # every closed segment hooked
+    twice = {path for path in ran if ran.count(path) > 1}
+    assert twice <= unsettled, twice  # again only if the kill left it unsettled
+    assert all(ran.count(path) <= 2 for path in ran)
     sessions = {
         str(i) for (i,) in query(db, "SELECT id FROM sessions WHERE broadcaster_key = ?", "alice")
     }

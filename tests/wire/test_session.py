@@ -198,3 +198,12 @@ def test_heartbeat_interval_units(server: int, expected: float) -> None:
 
 def test_heartbeat_interval_is_capped() -> None:
     assert heartbeat_interval_s(999) == 60.0
+
+
+def test_a_webcast_session_holds_nothing_back_for_its_end() -> None:
+    """Every event is handed out as its frame arrives: the capture's end hook (``finish``,
+    where TikTok's session flushes its open gift streaks) has nothing left to add."""
+    session = WebcastSession(SCHEMA, decode_message)
+    session.receive_data(build_frame([_like(1), _like(2)]))
+    assert len(session.events_received()) == 2
+    assert session.finish() == []

@@ -322,7 +322,12 @@ async def _check_the_running_daemon(
 ) -> None:
     user, socket = installed.user, plan.socket
     dylivectl = plan.exec_reload[0]
-    await _wait_for(socket.exists, 30, "the control socket", log)
+
+    # bound, then given its mode and group: its mode is final once the daemon logs it listens
+    def listening() -> bool:
+        return socket.exists() and "control API listening on" in log.read_text(errors="replace")
+
+    await _wait_for(listening, 30, "the control socket", log)
     sock = await anyio.Path(socket).stat()
     assert stat.S_ISSOCK(sock.st_mode)
     assert stat.S_IMODE(sock.st_mode) == 0o660

@@ -307,12 +307,12 @@ class Facade:
     # ------------------------------------------------------------------ reading
 
     def _counts(self) -> dict[str, int]:
-        stats = self.watchlist.statistics()
+        states = self.watchlist.state_counts()
         return {
-            "broadcasters": len(stats),
-            "live": sum(s.state in (WatchState.LIVE, WatchState.GRACE) for s in stats.values()),
-            "recording": sum(is_recording(s) for s in stats.values()),
-            "paused": sum(s.state is WatchState.PAUSED for s in stats.values()),
+            "broadcasters": states.total(),
+            "live": states[WatchState.LIVE] + states[WatchState.GRACE],
+            "recording": self.watchlist.recording_count(),
+            "paused": states[WatchState.PAUSED],
         }
 
     def _broadcaster_json(self, key: str) -> JsonObject:

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from dylived.control.api import JsonObject, PlatformMetrics
-from dylived.watch.broadcaster import WatchStatistics
+from dylived.watch.broadcaster import WatchStatistics, recorder_running
 from dylived.watch.watchlist import GateStatistics
 
 
@@ -80,8 +80,7 @@ def platform_metrics(gate: GateStatistics) -> PlatformMetrics:
 
 
 def is_recording(s: WatchStatistics) -> bool:
-    recorder = s.components.get("recorder")
-    return recorder is not None and recorder.state == "running"
+    return recorder_running(s.components)
 
 
 def component_block(s: WatchStatistics | None, name: str) -> JsonObject | None:

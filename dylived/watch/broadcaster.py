@@ -154,6 +154,12 @@ class WatchStatistics:
     record_override: bool | None
 
 
+def recorder_running(components: Mapping[str, ComponentHealth]) -> bool:
+    """Whether a session's health says its recorder is writing video."""
+    recorder = components.get("recorder")
+    return recorder is not None and recorder.state == "running"
+
+
 StatusCheck = Callable[[], Awaitable[LiveStatus]]
 StateListener = Callable[["Watch", WatchState, WatchState], None]
 

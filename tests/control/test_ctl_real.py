@@ -163,6 +163,13 @@ async def test_status_shows_the_real_recording_rate_and_counts(rig: Rig) -> None
     assert code == 0, err
     print(out)  # shown with -rP: what a person sees
     assert "2 broadcasters: 1 live, 1 recording, 0 paused" in out
+    await wait_for_json(  # the same counts in the STATUS= line the daemon sends systemd
+        rig,
+        ["status"],
+        lambda j: j["daemon"]["status_line"] == "watching 2, live 1, recording 1",
+        10,
+        "the status line",
+    )
     cells = row_of(out, "alice")
     assert cells[1] == "live"
     assert cells[2].startswith("for ")

@@ -73,6 +73,7 @@ SDK_QUALITIES: tuple[tuple[str, str], ...] = (
     ("sd", "sd"),
     ("ld", "ld"),
 )
+_SDK_MODEL_QUALITIES = frozenset(quality for _, quality in SDK_QUALITIES)
 RESTRICTED_NEEDS = "sessionid"
 _RESTRICTED_HELP = (
     "configure [tiktok] sessionid (and tt_target_idc), the cookies of a logged-in account that "
@@ -134,6 +135,8 @@ def _sdk_set(stream_data: object, codec: str | None) -> dict[str, StreamVariant]
 def parse_stream_data(stream_data: object, hevc: object = None) -> dict[str, StreamVariant]:
     """The variants of ``streamData`` (and ``hevcStreamData``): ``{pull_data: {stream_data}}``."""
     found = _sdk_set(_mapping(_mapping(stream_data).get("pull_data")).get("stream_data"), None)
+    if found.keys() >= _SDK_MODEL_QUALITIES:
+        return found  # the HEVC set could fill nothing: its text is not read
     hevc_set = _sdk_set(_mapping(_mapping(hevc).get("pull_data")).get("stream_data"), "h265")
     return {**hevc_set, **found} if found else hevc_set
 

@@ -6,25 +6,28 @@ There is no TikTok capture in ``shared/captures``; the shapes and sizes come fro
 - ``webcast/room/info`` (E): a public repository (not identified, tiktok.md §6 #5) embeds the
   whole answer of ``webcast/room/enter`` for a live game room of 2025-05-12 (room
   7503448765740976902; ``data`` is the same webcast room object room/info answers with). It is
-  ~55 KB: ~190 room keys (room auth, link-mic, multi-guest, decisions, game tags, like icons,
+  ~55 KB: about 200 room keys (room auth, link-mic, multi-guest, decisions, game tags, like icons,
   covers, ``deprecated*`` …), the owner as a full webcast user (~4 KB: three signed avatar
   URL lists, pay grade, subscribe info …), one top fan and one linked guest (full users with a
   ~2.5 KB badge), and ``stream_url`` (~11 KB: legacy maps, their params, and
   ``live_core_sdk_data.pull_data`` with ``options.qualities`` and the ``stream_data`` text).
   :func:`real_room_info_bytes` builds the same keys at the levels a parser walks, the same
-  value types and about the same size; the opaque values are generated, not copied.
+  value types and about the same size (~51–54 KB live, ~37 KB ended: no ``stream_url``); the
+  opaque values and many key names are generated, not copied.
 - ``api-live/user/room`` (A): its keys are the ones the client libraries model (tiktok.md §1.1;
   the Go and Rust structs of TikTok clients: ``user``, ``stats``, ``liveRoom`` with
   ``streamData`` *and* ``hevcStreamData``, each ``{pull_data: {options, stream_data},
   push_data}``). No whole answer was found, so the size is an **estimate**: the two stream sets
   carry a ``stream_data`` text each, sized like the 2025 capture's (~6 KB) plus the ``backup``
-  sibling of ``main`` that 2026 EU answers have (tiktok.md §2.2, yt-dlp PR#16783), ~25 KB in
-  all. An offline answer keeps a stale stream set of the last broadcast, as offline live pages
-  are reported to; for api-live that is assumed, not observed.
+  sibling of ``main`` that 2026 EU answers have (tiktok.md §2.2, yt-dlp PR#16783), ~23–28 KB
+  in all (the length of the stream URLs decides). An offline answer keeps a stale stream set
+  of the last broadcast, as offline live pages are reported to; for api-live that is assumed,
+  not observed.
 - the live page (B): the HTML with ``SIGI_STATE`` (``AppContext``, ``SEOState``, ``LiveRoom``
   with ``loadingState``, ``recommendLiveRooms``, ``liveRoomUserInfo``; ``CurrentRoom``) and a
-  ``__UNIVERSAL_DATA_FOR_REHYDRATION__`` script beside it. Its size (~200 KB of HTML, most of it
-  inline scripts and styles) is an **estimate**: no whole page was found.
+  ``__UNIVERSAL_DATA_FOR_REHYDRATION__`` script beside it. Its size (~190 KB of HTML, most of
+  it inline styles and scripts; ~47 KB of SIGI_STATE) is an **estimate**: no whole page was
+  found.
 
 Built cheaply: the blocks that do not depend on the room are JSON text made once per process,
 those of one broadcaster once per broadcaster (``functools.lru_cache``); a request costs a

@@ -79,7 +79,9 @@ def _start_real_daemon(
     info = json.loads(sim.stdout.readline())
     state = directory / "state"
     config = directory / "dylived.toml"
-    tuning = argparse.Namespace(interval=30, jitter=5, max_concurrent=4, min_spacing=0.02)
+    tuning = argparse.Namespace(
+        interval=30, jitter=5, max_concurrent=4, min_spacing=0.02, platform="douyin"
+    )
     text = poll_scale.config_text(state, info["web_base"], info["ws_base"], broadcasters, tuning)
     config.write_text(text)
     log = (directory / "dylived.log").open("wb")

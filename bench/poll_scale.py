@@ -1,6 +1,9 @@
 """Polling at scale: 1,000 broadcasters at a 30 s interval against the simulator.
 
-Runs ``dylived-sim`` and ``dylived run`` as two subprocesses (so the daemon's CPU and RSS are
+The broadcasters are Douyin rooms (``web/enter``, ~585 KB real-size bodies) or, with
+``--platform tiktok``, TikTok users (``@handle`` targets: ``api-live/user/room``, ~28 KB
+real-size bodies); ``--body small`` serves the simulator's small bodies instead. Runs
+``dylived-sim`` and ``dylived run`` as two subprocesses (so the daemon's CPU and RSS are
 its own), makes a random subset of the rooms go live at random moments over ``/_sim/``, and
 prints: the daemon's CPU (% of one core, after start-up) and RSS (peak), the most status
 requests ever in flight (the daemon's request budget statistics) against the configured
@@ -9,10 +12,10 @@ database) against interval + jitter + 2 s. With ``--record`` the figures are app
 bench/RESULTS.md under ``## poll_scale``.
 
     .venv/bin/python -m bench.poll_scale [--seconds 300] [--broadcasters 1000]
-        [--interval 30] [--body real|small] [--record]
+        [--interval 30] [--platform douyin|tiktok] [--body real|small] [--record]
 
-The last line printed is ``poll_scale: broadcasters=N body=… cpu_percent=… rss_mb=…
-max_in_flight=… p95_detection_s=…``.
+The last line printed is ``poll_scale: platform=… broadcasters=N body=… cpu_percent=…
+rss_mb=… max_in_flight=… p95_detection_s=…``.
 """
 
 from __future__ import annotations
@@ -37,9 +40,20 @@ REPO = Path(__file__).resolve().parent.parent
 TICK = os.sysconf("SC_CLK_TCK")
 
 
-def scenario_text(count: int, body: str = "real") -> str:
+def room_key(platform: str, index: int) -> str:
+    """The simulator's key of broadcaster ``index`` (a Douyin web_rid or a TikTok handle)."""
+    return f"bench.u{index:05d}" if platform == "tiktok" else str(300000000000 + index)
+
+
+def target_of(platform: str, index: int) -> str:
+    key = room_key(platform, index)
+    return f"@{key}" if platform == "tiktok" else key
+
+
+def scenario_text(count: int, body: str = "real", platform: str = "douyin") -> str:
     rooms = "\n".join(
-        f'[[room]]\nweb_rid = "{300000000000 + i}"\nschedule = [{{state = "offline"}}]\n'
+        f'[[room]]\nweb_rid = "{room_key(platform, i)}"\nplatform = "{platform}"\n'
+        'schedule = [{state = "offline"}]\n'
         for i in range(count)
     )
     head = f'time_scale = 1.0\nseed = 3\nstrict_ttwid = true\nstatus_body = "{body}"\n'
@@ -48,7 +62,8 @@ def scenario_text(count: int, body: str = "real") -> str:
 
 def config_text(state: Path, web_base: str, ws_base: str, count: int, args: Any) -> str:
     entries = "\n".join(
-        f'[[broadcaster]]\ntarget = "{300000000000 + i}"\nname = "b{i:04d}"\n' for i in range(count)
+        f'[[broadcaster]]\ntarget = "{target_of(args.platform, i)}"\nname = "b{i:04d}"\n'
+        for i in range(count)
     )
     return f"""
 [daemon]
@@ -77,6 +92,10 @@ web_base = "{web_base}"
 app_base = "{web_base}"
 share_base = "{web_base}"
 ws_hosts = ["{ws_base}"]
+
+[tiktok]
+web_base = "{web_base}"
+webcast_base = "{web_base}"
 
 {entries}
 """
@@ -124,7 +143,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     rng = random.Random(11)
     work = Path(tempfile.mkdtemp(prefix="dylived-bench-"))
     scenario = work / "scenario.toml"
-    scenario.write_text(scenario_text(args.broadcasters, args.body))
+    scenario.write_text(scenario_text(args.broadcasters, args.body, args.platform))
     sim = subprocess.Popen(
         [sys.executable, "-m", "dylived.sim.cli", "--scenario", str(scenario)],
         cwd=REPO,
@@ -172,7 +191,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         while (elapsed := time.monotonic() - started) < args.seconds:
             while plan and plan[0][0] <= elapsed:
                 _, room = plan.pop(0)
-                web_rid = str(300000000000 + room)
+                web_rid = room_key(args.platform, room)
                 went_live[f"b{room:04d}"] = time.time()
                 sim_http.post(f"/_sim/rooms/{web_rid}/live", json={}).raise_for_status()
             if cpu_start is None and elapsed >= 5:  # leave start-up out of the CPU figure
@@ -190,7 +209,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         ) as api:
             status = api.get("/v1/status").json()
         sim_http.close()
-        [budget] = status["daemon"]["platforms"].values()  # one platform's gate
+        budget = status["daemon"]["platforms"][args.platform]  # the polled platform's gate
         code = stop(daemon)
         with sqlite3.connect(f"file:{state / 'dylived.db'}?mode=ro", uri=True) as conn:
             opened = dict(
@@ -201,6 +220,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         latencies = [opened[key] / 1000 - at for key, at in went_live.items() if key in opened]
         assert cpu_start is not None
         return {
+            "platform": args.platform,
             "broadcasters": args.broadcasters,
             "body": args.body,
             "seconds": args.seconds,
@@ -234,7 +254,8 @@ def report(r: dict[str, Any]) -> str:
         [
             f"{r['broadcasters']} broadcasters, interval {r['interval']} s + jitter "
             f"{r['jitter']} s, max_concurrent {r['max_concurrent']}, min_spacing "
-            f"{r['min_spacing']} s, {r['seconds']:.0f} s run, {r['body']} status bodies",
+            f"{r['min_spacing']} s, {r['seconds']:.0f} s run, {r['platform']} broadcasters, "
+            f"{r['body']} status bodies",
             f"- daemon CPU: {r['cpu_percent']:.1f}% of one core (target < 6%)",
             f"- daemon RSS peak: {r['rss_peak_mb']:.1f} MB (target < 150 MB)",
             f"- simulator CPU: {r['sim_cpu_percent']:.1f}% of one core; load average at the "
@@ -254,7 +275,7 @@ def report(r: dict[str, Any]) -> str:
 def summary(r: dict[str, Any]) -> str:
     """The one line printed last, for scripts."""
     return (
-        f"poll_scale: broadcasters={r['broadcasters']} body={r['body']} "
+        f"poll_scale: platform={r['platform']} broadcasters={r['broadcasters']} body={r['body']} "
         f"cpu_percent={r['cpu_percent']:.1f} rss_mb={r['rss_peak_mb']:.1f} "
         f"max_in_flight={r['max_in_flight']} p95_detection_s={r['latency_p95']:.1f}"
     )
@@ -268,6 +289,9 @@ def main() -> int:
     parser.add_argument("--jitter", type=float, default=5.0)
     parser.add_argument("--max-concurrent", type=int, default=4)
     parser.add_argument("--min-spacing", type=float, default=0.02)
+    parser.add_argument(
+        "--platform", choices=("douyin", "tiktok"), default="douyin", help="whose broadcasters"
+    )
     parser.add_argument(
         "--body", choices=("real", "small"), default="real", help="the simulator's status bodies"
     )

@@ -25,6 +25,12 @@ import msgspec
 from dylived.errors import CookieRejected, RiskControl, RoomNotFound, UpstreamError
 from dylived.model import LEGACY_QUALITIES, QUALITIES, LiveStatus, StreamVariant
 from dylived.platforms.douyin.status_shape import ShapeError, slim
+from dylived.platforms.jsonvalues import (
+    embedded_json as _embedded_json,
+    integer as _integer,
+    mapping as _mapping,
+    text as _text,
+)
 
 
 __all__ = [
@@ -87,33 +93,8 @@ class RoomListEmpty(RoomNotFound):
         return None if self.identity is None else sec_uid_of(self.identity)
 
 
-# ---------------------------------------------------------------- small JSON helpers
-
-
-def _mapping(value: object) -> Mapping[str, object]:
-    return value if isinstance(value, Mapping) else {}
-
-
-def _text(value: object) -> str | None:
-    """A non-empty string (numbers become their decimal text), else None."""
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, int):
-        return str(value)
-    if isinstance(value, str) and value:
-        return value
-    return None
-
-
-def _integer(value: object) -> int | None:
-    """An int from an int or a decimal string; None otherwise."""
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, int):
-        return value
-    if isinstance(value, str) and value.strip().lstrip("-").isdigit():
-        return int(value)
-    return None
+# ---------------------------------------------------------------- counts
+# (the readers both platforms share are platforms/jsonvalues.py)
 
 
 def _count(value: object) -> int | None:
@@ -129,16 +110,6 @@ def _count(value: object) -> int | None:
 
 def _first(*values: str | None) -> str | None:
     return next((v for v in values if v is not None), None)
-
-
-def _embedded_json(value: object) -> Mapping[str, object]:
-    """A JSON object that the platform embeds as a string (or, in some shapes, inline)."""
-    if isinstance(value, str):
-        try:
-            value = json.loads(value)
-        except ValueError:
-            return {}
-    return _mapping(value)
 
 
 def carries_login(cookie_header: str) -> bool:

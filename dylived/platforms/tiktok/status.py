@@ -30,8 +30,10 @@ from __future__ import annotations
 import html
 import json
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
+
+import msgspec
 
 from dylived.errors import (
     RestrictedRoom,
@@ -41,6 +43,19 @@ from dylived.errors import (
     UpstreamError,
 )
 from dylived.model import LEGACY_QUALITIES, LiveStatus, StreamVariant
+from dylived.platforms.jsonvalues import (
+    embedded_json as _json_of,
+    integer as _integer,
+    mapping as _mapping,
+    text as _text,
+)
+from dylived.platforms.tiktok.status_shape import (
+    ShapeError,
+    slim_room_info,
+    slim_sigi_state,
+    slim_stream_data,
+    slim_user_room,
+)
 
 
 STATUS_LIVE, STATUS_PAUSED, STATUS_OFFLINE = 2, 3, 4
@@ -58,6 +73,7 @@ SDK_QUALITIES: tuple[tuple[str, str], ...] = (
     ("sd", "sd"),
     ("ld", "ld"),
 )
+_SDK_MODEL_QUALITIES = frozenset(quality for _, quality in SDK_QUALITIES)
 RESTRICTED_NEEDS = "sessionid"
 _RESTRICTED_HELP = (
     "configure [tiktok] sessionid (and tt_target_idc), the cookies of a logged-in account that "
@@ -65,35 +81,8 @@ _RESTRICTED_HELP = (
 )
 _BLOCK_MARKERS = ("please wait", "captcha", "verify to continue", "we regret to inform you")
 _SIGI = re.compile(r'<script[^>]*id="SIGI_STATE"[^>]*>(.*?)</script>', re.DOTALL)
+_SIGI_BYTES = re.compile(rb'<script[^>]*id="SIGI_STATE"[^>]*>(.*?)</script>', re.DOTALL)
 _RESOLUTION = re.compile(r"^(\d+)x(\d+)$")
-
-
-def _mapping(value: object) -> Mapping[str, Any]:
-    return value if isinstance(value, Mapping) else {}
-
-
-def _text(value: object) -> str | None:
-    if isinstance(value, bool) or value is None or value == "":
-        return None
-    return str(value) if isinstance(value, int | str) else None
-
-
-def _integer(value: object) -> int | None:
-    if isinstance(value, int) and not isinstance(value, bool):
-        return value
-    if isinstance(value, str) and value.strip().isdigit():
-        return int(value)
-    return None
-
-
-def _json_of(value: object) -> Mapping[str, Any]:
-    """A JSON object TikTok embeds as a string (or, in some shapes, inline)."""
-    if isinstance(value, str):
-        try:
-            value = json.loads(value)
-        except ValueError:
-            return {}
-    return _mapping(value)
 
 
 def _looks_blocked(body: bytes | str) -> str | None:
@@ -128,8 +117,14 @@ def _variant(quality: str, entry: object, codec: str | None) -> StreamVariant | 
 
 
 def _sdk_set(stream_data: object, codec: str | None) -> dict[str, StreamVariant]:
-    """Variants from a ``pull_data.stream_data`` value (JSON string of ``{data: {key: …}}``)."""
-    per_key = _mapping(_json_of(stream_data).get("data"))
+    """Variants from a ``pull_data.stream_data`` value (JSON string of ``{data: {key: …}}``).
+
+    The text is read by typed decoding of ``data`` alone (its ``common`` block is skipped).
+    """
+    if isinstance(stream_data, str):
+        per_key = _mapping(slim_stream_data(stream_data))
+    else:
+        per_key = _mapping(_mapping(stream_data).get("data"))
     found: dict[str, StreamVariant] = {}
     for key, quality in SDK_QUALITIES:
         if quality not in found and (v := _variant(quality, per_key.get(key), codec)):
@@ -140,6 +135,8 @@ def _sdk_set(stream_data: object, codec: str | None) -> dict[str, StreamVariant]
 def parse_stream_data(stream_data: object, hevc: object = None) -> dict[str, StreamVariant]:
     """The variants of ``streamData`` (and ``hevcStreamData``): ``{pull_data: {stream_data}}``."""
     found = _sdk_set(_mapping(_mapping(stream_data).get("pull_data")).get("stream_data"), None)
+    if found.keys() >= _SDK_MODEL_QUALITIES:
+        return found  # the HEVC set could fill nothing: its text is not read
     hevc_set = _sdk_set(_mapping(_mapping(hevc).get("pull_data")).get("stream_data"), "h265")
     return {**hevc_set, **found} if found else hevc_set
 
@@ -163,6 +160,7 @@ def parse_stream_url(stream_url: object) -> dict[str, StreamVariant]:
 
 
 def _decode(body: bytes | str | Mapping[str, Any], what: str) -> Mapping[str, Any]:
+    """The whole JSON object of a body (the error paths, and bodies given decoded)."""
     if isinstance(body, Mapping):
         return body
     try:
@@ -174,6 +172,32 @@ def _decode(body: bytes | str | Mapping[str, Any], what: str) -> Mapping[str, An
         raise UpstreamError(f"{what}: the body is not JSON") from None
     if not isinstance(document, Mapping):
         raise UpstreamError(f"{what}: a JSON {type(document).__name__}, not an object")
+    return document
+
+
+def _read(
+    body: bytes | str | Mapping[str, Any],
+    what: str,
+    slim: Callable[[bytes | str], dict[str, Any]],
+    check: Callable[[Mapping[str, Any]], None],
+) -> Mapping[str, Any]:
+    """The checked fields of a body, bytes and text read by typed decoding (status_shape.py).
+
+    A body that is JSON but does not fit the shape is refused with the path that did not fit,
+    unless its error code says more (``check`` of the whole document raises first); a body
+    that is not JSON is classified by :func:`_decode` (block page, empty, not JSON).
+    """
+    if isinstance(body, Mapping):
+        check(body)
+        return body
+    try:
+        document: Mapping[str, Any] = slim(body)
+    except ShapeError as exc:
+        check(_decode(body, what))
+        raise UpstreamError(f"{what}: the body does not fit the expected shape: {exc}") from None
+    except msgspec.DecodeError:  # not JSON, or invalid UTF-8 inside: json.loads says which
+        document = _decode(body, what)
+    check(document)
     return document
 
 
@@ -196,13 +220,16 @@ def _status(
     *,
     user: Mapping[str, Any],
     room: Mapping[str, Any],
-    streams: Mapping[str, StreamVariant],
+    streams: Callable[[], Mapping[str, StreamVariant]],
     room_id: str | None,
     server_time_ms: int | None = None,
     viewers: int | None = None,
 ) -> LiveStatus:
+    """The status; ``streams`` is called only when live (an offline body's stale stream set
+    is never read)."""
     live = live_code in (STATUS_LIVE, STATUS_PAUSED)
-    if live and not streams and live_code == STATUS_LIVE and _text(room.get("prompts")):
+    found = streams() if live else {}
+    if live and not found and live_code == STATUS_LIVE and _text(room.get("prompts")):
         raise RestrictedRoom(f"{_RESTRICTED_HELP} (room {room_id})", needs=RESTRICTED_NEEDS)
     sec_uid = _text(user.get("secUid")) or _text(user.get("sec_uid"))
     return LiveStatus(
@@ -215,9 +242,19 @@ def _status(
         user_id=_text(user.get("id")) or _text(user.get("id_str")),
         viewers=viewers,
         viewers_text=str(viewers) if viewers is not None else "",
-        streams=dict(streams) if live else {},
+        streams=dict(found),
         server_time_ms=server_time_ms,
         extra={"sec_uid": sec_uid} if sec_uid else {},
+    )
+
+
+def _check_user_room(document: Mapping[str, Any]) -> None:
+    data = _mapping(document.get("data"))
+    _raise_for_code(
+        _integer(document.get("statusCode")),
+        _text(document.get("message")) or "",
+        "api-live/user/room",
+        prompts=bool(_text(data.get("prompts"))),
     )
 
 
@@ -227,16 +264,10 @@ def parse_user_room(body: bytes | str | Mapping[str, Any]) -> LiveStatus:
     Raises:
         RiskControl: empty, a block page, not JSON, or ``params_error``.
         StatusUncertain: ``user_not_found``. RestrictedRoom: ``4003110``.
-        UpstreamError: any other code or shape.
+        UpstreamError: any other code, or a shape that does not fit (the path says where).
     """
-    document = _decode(body, "api-live/user/room")
+    document = _read(body, "api-live/user/room", slim_user_room, _check_user_room)
     data = _mapping(document.get("data"))
-    _raise_for_code(
-        _integer(document.get("statusCode")),
-        _text(document.get("message")) or "",
-        "api-live/user/room",
-        prompts=bool(_text(data.get("prompts"))),
-    )
     user = _mapping(data.get("user"))
     if not user:
         raise UpstreamError("api-live/user/room: no data.user")
@@ -249,30 +280,72 @@ def _web_status(user: Mapping[str, Any], room: Mapping[str, Any]) -> LiveStatus:
         _integer(room.get("status")) or _integer(user.get("status")),
         user=user,
         room=room,
-        streams=parse_stream_data(room.get("streamData"), room.get("hevcStreamData")),
+        streams=lambda: parse_stream_data(room.get("streamData"), room.get("hevcStreamData")),
         room_id=_text(user.get("roomId")),
         viewers=_integer(_mapping(room.get("liveRoomStats")).get("userCount")),
     )
 
 
+def _sigi_fast(page: Any) -> Any:
+    """The ``SIGI_STATE`` script's text found with ``find`` (a page is ~200 KB: the regex
+    tries every ``<`` of it), or None for the regex to decide (an odd page)."""
+    marker, opening, gt, closing = (
+        (b'id="SIGI_STATE"', b"<script", b">", b"</script>")
+        if isinstance(page, bytes)
+        else ('id="SIGI_STATE"', "<script", ">", "</script>")
+    )
+    at = page.find(marker)
+    start = page.rfind(opening, 0, at) if at >= 0 else -1
+    if start < 0 or page.find(gt, start, at) >= 0:
+        return None
+    body = page.find(gt, at) + 1
+    end = page.find(closing, body) if body > 0 else -1
+    return page[body:end] if end >= 0 else None
+
+
+def _sigi_text(page: bytes | str) -> bytes | str:
+    """The JSON text of the page's ``SIGI_STATE`` (bytes in, bytes out: no copy of the page).
+
+    Raises:
+        RiskControl: no ``SIGI_STATE`` (a WAF/captcha page).
+    """
+    fast: bytes | str | None = _sigi_fast(page)
+    if fast is not None:
+        state = fast
+    else:
+        found = _SIGI_BYTES.search(page) if isinstance(page, bytes) else _SIGI.search(page)
+        if found is None:
+            why = _looks_blocked(page) or "a page without SIGI_STATE"
+            raise RiskControl(f"live page: {why} (blocked)")
+        state = found.group(1)
+    quoted = b"&quot;" in state if isinstance(state, bytes) else "&quot;" in state
+    if quoted:
+        text = state.decode("utf-8", "replace") if isinstance(state, bytes) else state
+        state = html.unescape(text)
+    return state
+
+
 def sigi_state(page: bytes | str) -> Mapping[str, Any]:
-    """The ``SIGI_STATE`` object of a live page (B).
+    """The fields the parser reads of a live page's ``SIGI_STATE`` (B).
 
     Raises:
         RiskControl: no ``SIGI_STATE`` (a WAF/captcha page) or it does not parse (captcha).
+        UpstreamError: it parses but does not fit the shape (the path says where).
     """
-    text = page.decode("utf-8", "replace") if isinstance(page, bytes) else page
-    found = _SIGI.search(text)
-    if found is None:
-        why = _looks_blocked(text) or "a page without SIGI_STATE"
-        raise RiskControl(f"live page: {why} (blocked)")
+    state = _sigi_text(page)
     try:
-        state = json.loads(
-            html.unescape(found.group(1)) if "&quot;" in found.group(1) else found.group(1)
-        )
-    except ValueError:
+        try:
+            return slim_sigi_state(state)
+        except msgspec.DecodeError:
+            if not isinstance(state, bytes):
+                raise
+            return slim_sigi_state(state.decode("utf-8", "replace"))  # invalid UTF-8 inside
+    except msgspec.DecodeError:
         raise RiskControl("live page: SIGI_STATE is not JSON (a captcha page)") from None
-    return _mapping(state)
+    except ShapeError as exc:
+        raise UpstreamError(
+            f"live page: SIGI_STATE does not fit the expected shape: {exc}"
+        ) from None
 
 
 def parse_live_page(page: bytes | str) -> LiveStatus:
@@ -280,7 +353,7 @@ def parse_live_page(page: bytes | str) -> LiveStatus:
 
     Raises:
         RiskControl: a block page; RoomNotFound: no ``LiveRoom`` (never live, or no such user);
-        RestrictedRoom: ``prompts`` and no stream while live.
+        RestrictedRoom: ``prompts`` and no stream while live; UpstreamError: not the shape.
     """
     live_room = _mapping(sigi_state(page).get("LiveRoom"))
     info = _mapping(live_room.get("liveRoomUserInfo"))
@@ -290,13 +363,7 @@ def parse_live_page(page: bytes | str) -> LiveStatus:
     return _web_status(user, _mapping(info.get("liveRoom")))
 
 
-def parse_room_info(body: bytes | str | Mapping[str, Any], room_id: str) -> LiveStatus:
-    """Parse a ``webcast/room/info`` answer (E) for a numeric-room-id target.
-
-    Raises:
-        RiskControl, RestrictedRoom (``4003110``/``prompts``), UpstreamError.
-    """
-    document = _decode(body, "room/info")
+def _check_room_info(document: Mapping[str, Any]) -> None:
     data = _mapping(document.get("data"))
     _raise_for_code(
         _integer(document.get("status_code")),
@@ -304,12 +371,23 @@ def parse_room_info(body: bytes | str | Mapping[str, Any], room_id: str) -> Live
         "room/info",
         prompts="prompts" in data,
     )
+
+
+def parse_room_info(body: bytes | str | Mapping[str, Any], room_id: str) -> LiveStatus:
+    """Parse a ``webcast/room/info`` answer (E) for a numeric-room-id target.
+
+    Raises:
+        RiskControl, RestrictedRoom (``4003110``/``prompts``), UpstreamError (a code, or a
+        shape that does not fit).
+    """
+    document = _read(body, "room/info", slim_room_info, _check_room_info)
+    data = _mapping(document.get("data"))
     owner = _mapping(data.get("owner"))
     return _status(
         _integer(data.get("status")),
         user=owner,
         room=data,
-        streams=parse_stream_url(data.get("stream_url")),
+        streams=lambda: parse_stream_url(data.get("stream_url")),
         room_id=_text(data.get("id_str")) or room_id,
         server_time_ms=_integer(_mapping(document.get("extra")).get("now")),
         viewers=_integer(_mapping(data.get("stats")).get("total_user")),

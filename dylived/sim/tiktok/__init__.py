@@ -3,7 +3,8 @@
 Its endpoints (names are the ``endpoint`` of request records): ``tt_user_room``
 ``GET /api-live/user/room/?aid=1988&uniqueId=…`` (the web parameters checked: without them
 ``params_error``), ``tt_live_page`` ``GET /@<user>/live`` (``SIGI_STATE``) and ``tt_room_info``
-``GET /webcast/room/info/?room_id=…``, each with the real JSON shapes (``status.py``). A room
+``GET /webcast/room/info/?room_id=…``, each with the real JSON shapes (``status.py``) and, by
+default, the real size (``bulk.py``; ``status_body = "small"`` serves ``status.py``'s). A room
 is TikTok's when its scenario entry says ``platform = "tiktok"``; its ``web_rid`` is the
 ``uniqueId``. ``room.modes`` adds "paused" (status 3, media going on), "restricted" (4003110
 without a ``sessionid`` cookie) and "user_not_found" (19881007 while it exists); the

@@ -4,7 +4,9 @@ Routes (endpoint names in request records): ``tt_user_room`` (``GET /api-live/us
 without ``aid=1988``, ``app_name=tiktok_web`` and ``device_platform=web_pc`` the real
 ``params_error`` 19881005; an unknown ``uniqueId`` → ``user_not_found`` 19881007),
 ``tt_live_page`` (``GET /@<user>/live``: HTML with ``<script id="SIGI_STATE">``) and
-``tt_room_info`` (``GET /webcast/room/info/?room_id=…``). A room in mode "restricted" answers
+``tt_room_info`` (``GET /webcast/room/info/?room_id=…``). The three answer at the real size
+and shape (``bulk.py``) unless the scenario says ``status_body = "small"`` (``status.py``'s
+bodies: only the fields a client reads). A room in mode "restricted" answers
 4003110 (``prompts``, no stream) unless the request carries a ``sessionid`` cookie; mode
 "paused" says status 3. Request faults (``http_5xx``, ``http_429``, ``risk_control``,
 ``waf_page``) apply to all three. The signing server's ``sign_connect`` / ``sign_fetch`` are
@@ -25,6 +27,11 @@ from dylived.sim.framing import Framing
 from dylived.sim.http import HTML, Answer, HttpRequest, Reply, json_reply
 from dylived.sim.script import KindMaker
 from dylived.sim.tiktok import gifts, push, signer
+from dylived.sim.tiktok.bulk import (
+    real_live_page_bytes,
+    real_room_info_bytes,
+    real_user_room_bytes,
+)
 from dylived.sim.tiktok.messages import KINDS
 from dylived.sim.tiktok.status import (
     params_error_body,
@@ -84,27 +91,39 @@ class TikTokPersonality:
         if endpoint.startswith("sign_"):
             return signer.answer(endpoint, request, sim, self.platform)
         logged_in = bool(request.cookies.get("sessionid"))
+        real = sim.scenario.status_body == "real"
         if endpoint == "tt_room_info":
             room_id = request.query.get("room_id", "")
             room = sim.room_by_id(room_id, platform=self.platform) if room_id else None
-            return sim.request_fault(room) or json_reply(
-                room_info_body(room.view() if room else None, logged_in=logged_in)
-            )
+            faulted = sim.request_fault(room)
+            view = room.view() if room else None
+            if faulted is not None:
+                return faulted
+            if real:
+                return Reply(200, real_room_info_bytes(view, logged_in=logged_in))
+            return json_reply(room_info_body(view, logged_in=logged_in))
         if endpoint == "tt_live_page":
             match = LIVE_PAGE.fullmatch(request.path)
             room = sim.room_of(self.platform, match.group("user") if match else "")
             faulted = sim.request_fault(room)
             view = room.view() if room else None
-            return faulted or Reply(
-                200, live_page(sigi_state(view, logged_in=logged_in)), content_type=HTML
-            )
+            if faulted is not None:
+                return faulted
+            if real:
+                page = real_live_page_bytes(view, logged_in=logged_in)
+            else:
+                page = live_page(sigi_state(view, logged_in=logged_in))
+            return Reply(200, page, content_type=HTML)
         room = sim.room_of(self.platform, request.query.get("uniqueId", ""))
         faulted = sim.request_fault(room)
         if faulted is not None:
             return faulted
         if any(request.query.get(k) != v for k, v in REQUIRED_PARAMS.items()):
             return json_reply(params_error_body())
-        return json_reply(user_room_body(room.view() if room else None, logged_in=logged_in))
+        view = room.view() if room else None
+        if real:
+            return Reply(200, real_user_room_bytes(view, logged_in=logged_in))
+        return json_reply(user_room_body(view, logged_in=logged_in))
 
     def render_status(self, view: RoomView | None) -> dict[str, Any]:
         return user_room_body(view, logged_in=False)

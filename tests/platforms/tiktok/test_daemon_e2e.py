@@ -5,7 +5,8 @@ on 127.0.0.1. ``tt`` (``@sim.creator``) goes live and is recorded (real ffmpeg, 
 segments); the broadcaster pauses (status 3) and resumes: the same session and recording go
 on; a WAF page answers every status request: the TikTok breaker opens, the broadcaster is not
 marked offline and the session stays open, then it recovers; ``user_not_found`` about the live
-user is "uncertain" and ends nothing. ``locked`` (``@locked.room``) is
+user is "uncertain" and ends nothing. The status bodies are the simulator's real-size ones (its
+default). ``locked`` (``@locked.room``) is
 live in a restricted room: ``dylivectl show`` says "restricted" and names the ``sessionid``
 cookie. The configured ``tt_target_idc`` cookie reaches the status requests only: never a
 media request, never the log. At the end the broadcast ends (status 4), the session closes
@@ -223,6 +224,11 @@ async def test_a_tiktok_broadcaster_is_recorded_through_pause_and_a_blocked_stat
         assert codec == "h264"
         assert decode_errors(Path(path)) == ""
     assert status_requests
+    # the default: status bodies of the real size and shape (sim/tiktok/bulk.py), parsed by
+    # typed decoding; the live user's api-live answers are ~25 KB each
+    assert scenario.status_body == "real"
+    answers = [r.body_bytes for r in status_requests if r.endpoint == "tt_user_room"]
+    assert max(answers) > 18_000
     assert all(r.cookies.get("tt-target-idc") == SECRET_IDC for r in status_requests)
     assert media
     assert all("cookie" not in {k.lower() for k in r.headers} for r in media)

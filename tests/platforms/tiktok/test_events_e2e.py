@@ -12,7 +12,7 @@ true``); a dropped connection resumes from the cursor it reached (a new signing 
 cursor); ``status`` shows the day's signing budget; ControlMessage 3 ends the session before
 any status check could, and a streak still open then is written, ``streak_interrupted``. A
 second daemon without a ``sign_server`` records nothing of events, asks no signing server, and
-says why in ``dylivectl status``.
+says why in ``dylivectl status``. The status answers are the simulator's real-size ones.
 """
 
 from __future__ import annotations
@@ -230,8 +230,12 @@ async def test_tiktok_events_land_through_the_signing_server_and_control_3_ends_
         connections = sim.observed.push_for(HANDLE)
         first_events = list(signer.first_events)
         gift_lists = sim.observed.requests_to("gift_list")
+        status_answers = [r.body_bytes for r in sim.observed.requests_to("tt_user_room")]
 
     assert run.returncode == 0  # SIGTERM: a clean stop
+    # the live room was found through real-size api-live answers (the simulator's default)
+    assert scenario.status_body == "real"
+    assert min(status_answers) > 18_000
     # 429 twice: three calls in all, each after at least the 2 s asked (no storm)
     assert len(calls) == 3, calls
     assert calls[1] - calls[0] >= 1.9

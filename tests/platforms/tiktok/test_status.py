@@ -274,3 +274,106 @@ def test_any_page_is_a_status_or_a_platform_error(page: bytes) -> None:
         except PlatformError:
             continue
         assert status.live or not status.streams
+
+
+# ---------------------------------------------------------------- typed decoding of bytes
+
+
+def test_bytes_text_and_decoded_bodies_parse_alike() -> None:
+    for v in (view(), view(live=False), view(modes=frozenset({"paused"}))):
+        for body in (user_room_body(v, logged_in=False), room_info_body(v, logged_in=False)):
+            raw = json.dumps(body)
+            parse = parse_user_room if "statusCode" in body else lambda b: parse_room_info(b, "1")
+            assert parse(raw.encode()) == parse(raw) == parse(body)
+
+
+@pytest.mark.parametrize(
+    ("body", "path"),
+    [
+        ({"statusCode": 0, "data": {"user": 5}}, "$.data.user"),
+        ({"statusCode": 0, "data": ["user"]}, "$.data"),
+        ({"statusCode": 0, "data": {"user": {"id": "1"}, "liveRoom": "live"}}, "$.data.liveRoom"),
+        (
+            {"statusCode": 0, "data": {"user": {"id": "1"}, "liveRoom": {"streamData": []}}},
+            "$.data.liveRoom.streamData",
+        ),
+        (
+            {"statusCode": 0, "data": {"user": {}, "liveRoom": {"liveRoomStats": 1}}},
+            "$.data.liveRoom.liveRoomStats",
+        ),
+    ],
+)
+def test_api_live_bytes_that_do_not_fit_the_shape_are_refused_with_the_path(
+    body: dict[str, Any], path: str
+) -> None:
+    with pytest.raises(UpstreamError, match="does not fit the expected shape") as info:
+        parse_user_room(json.dumps(body).encode())
+    assert f"at `{path}`" in str(info.value)
+    assert str(info.value).startswith("api-live/user/room: ")
+
+
+@pytest.mark.parametrize(
+    ("data", "path"),
+    [
+        ({"owner": "me"}, "$.data.owner"),
+        ({"status": 2, "stream_url": "rtmp://x"}, "$.data.stream_url"),
+        ({"status": 2, "stream_url": {"flv_pull_url": ["x"]}}, "$.data.stream_url.flv_pull_url"),
+        ({"status": 2, "stream_url": {"live_core_sdk_data": {"pull_data": 3}}}, "pull_data"),
+        ({"stats": []}, "$.data.stats"),
+    ],
+)
+def test_room_info_bytes_that_do_not_fit_the_shape_are_refused_with_the_path(
+    data: dict[str, Any], path: str
+) -> None:
+    body = json.dumps({"status_code": 0, "data": data}).encode()
+    with pytest.raises(UpstreamError, match="room/info: the body does not fit") as info:
+        parse_room_info(body, "1")
+    assert path in str(info.value)
+
+
+def test_a_sigi_state_that_does_not_fit_is_refused_with_the_path() -> None:
+    for state, path in (
+        ({"LiveRoom": []}, "$.LiveRoom"),
+        ({"LiveRoom": {"liveRoomUserInfo": {"user": "x"}}}, "$.LiveRoom.liveRoomUserInfo.user"),
+    ):
+        page = live_page(state)
+        with pytest.raises(UpstreamError, match="SIGI_STATE does not fit") as info:
+            parse_live_page(page)
+        assert f"at `{path}`" in str(info.value)
+        assert not isinstance(info.value, RiskControl)  # a page that parsed: not a block
+
+
+def test_an_error_code_wins_over_the_shape() -> None:
+    restricted = {"statusCode": 4003110, "message": "", "data": {"prompts": "", "user": 1}}
+    with pytest.raises(RestrictedRoom):
+        parse_user_room(json.dumps(restricted).encode())
+    refused = {"statusCode": 19881005, "message": "params_error", "data": "x"}
+    with pytest.raises(RiskControl, match="blocked"):
+        parse_user_room(json.dumps(refused).encode())
+    with pytest.raises(UpstreamError, match="30003"):
+        parse_room_info(json.dumps({"status_code": 30003, "data": {"owner": 5}}).encode(), "1")
+    with pytest.raises(UpstreamError, match="list, not an object"):
+        parse_room_info(b"[]", "1")
+
+
+def test_a_sigi_state_with_invalid_utf8_or_html_quotes_still_parses() -> None:
+    state = sigi_state(view(), logged_in=False)
+    page = live_page(state)
+    assert parse_live_page(page.replace(b"evening live", b"evening \xff live")).title == (
+        "evening \ufffd live"
+    )
+    text = json.dumps(state).replace('"', "&quot;")
+    quoted = f'<script id="SIGI_STATE" type="application/json">{text}</script>'
+    assert parse_live_page(quoted.encode()) == parse_live_page(page) == parse_live_page(quoted)
+
+
+def test_the_sigi_state_script_is_found_among_decoys() -> None:
+    page = live_page(sigi_state(view(), logged_in=False))
+    for decoy in (
+        b'<p>id="SIGI_STATE"</p><script id="other">{}</script>',
+        b"<script>var s = 'id=\"SIGI_STATE\"';</script>",
+    ):
+        assert parse_live_page(decoy + page) == parse_live_page(page)
+        assert parse_live_page((decoy + page).decode()) == parse_live_page(page)
+    with pytest.raises(RiskControl, match="SIGI_STATE"):
+        parse_live_page(b'<script id="SIGI_STATE">{"LiveRoom": {}}')  # never closed

@@ -56,6 +56,15 @@ class DiskGuard:
         recording does not flap between starting and stopping at the threshold."""
         return self.min_free + self.min_free // 4
 
+    def resume_after(self, needed: int) -> int:
+        """Free bytes needed to start again after a run stopped for space needing ``needed``
+        bytes above ``min_free`` (its ``SpaceWatch.needed_at_stop``): at least ``resume_free``,
+        and never less than that run needed, or the next run starts with less room than the
+        last one stopped at and crosses ``min_free`` before its watch has learned the rate (a
+        14 MiB tmpfs fell 120-160 KiB under it that way: stopped at 1 MB of headroom, resumed
+        at 0.8 MB, then the start-up burst of ~470 KB)."""
+        return max(self.resume_free, self.min_free + needed)
+
     def is_low(self, threshold: int | None = None) -> bool:
         """Free space under ``threshold`` (``min_free`` by default); False when unreadable."""
         try:
@@ -93,8 +102,9 @@ class SpaceWatch:
     each at once, so between bursts the rate looks small and the next burst can cross
     ``min_free`` before the next check (a 14 MiB tmpfs fell 352 KiB under it that way). The
     next check comes after at most ``interval`` seconds, sooner as the time to ``min_free``
-    shrinks. One watch per ffmpeg run (a drop seen before a stop must not keep the next run from
-    starting).
+    shrinks. One watch per ffmpeg run (a drop seen before a stop must not stop the next run at
+    once); what a stopped run needed (``needed_at_stop``) sets when the next may start
+    (``DiskGuard.resume_after``).
     """
 
     def __init__(self, guard: DiskGuard) -> None:
@@ -102,6 +112,8 @@ class SpaceWatch:
         self._last: tuple[float, int] | None = None
         self._average = 0.0
         self._burst = 0  # the largest drop of free space between two checks
+        self._largest_drop = 0  # the same, never forgotten (a run's start-up burst)
+        self.needed_at_stop = 0  # bytes above min_free the stop asked for, and a burst again
 
     def check(self, now: float) -> SpaceCheck:
         guard = self.guard
@@ -120,9 +132,11 @@ class SpaceWatch:
             # (per check would forget it within a second of frequent checks near the end)
             fade = 0.75 ** ((now - self._last[0]) / guard.interval)
             self._burst = max(self._last[1] - free, int(self._burst * fade))
+            self._largest_drop = max(self._largest_drop, self._last[1] - free)
         self._last = (now, free)
         headroom = free - guard.min_free - self._burst
         if headroom <= rate * guard.stop_lead:
+            self.needed_at_stop = int(rate * guard.stop_lead) + self._burst + self._largest_drop
             return SpaceCheck(True, free, rate, guard.interval)
         next_in = MIN_CHECK_INTERVAL if first else guard.interval
         if rate > 0:  # look again at the latest half-way to the moment we must stop

@@ -9,7 +9,8 @@ status source before deciding what an exit means; the disk guard during a record
 space sampled every ``DiskGuard.interval`` seconds at most and extrapolated by
 ``record.disk.SpaceWatch``: ffmpeg gets ``q`` while it can still finish its segment above
 ``min_free``; an ffmpeg that meets ENOSPC all the same is counted as a stop for space; no new run
-starts until the space is back to ``resume_free``; the time without recording is a ``disk`` gap,
+starts until the space is back to ``DiskGuard.resume_after`` what the stopped run needed; the
+time without recording is a ``disk`` gap,
 also when the session ends before the space returns); asking once whether this ffmpeg keeps a
 frame-size change inside FLV (``record.sizechange``: if not, the HLS URL is preferred).
 
@@ -155,6 +156,7 @@ class Recorder:
         self.disk_low = False
         self.source: Source | None = None
         self.last_exit: ExitKind | None = None
+        self._space_needed = 0  # bytes above min_free the last stop for space asked for
         self.stop_reason: str | None = None  # recording_stop_reason once finished
         self._run: RunState | None = None
         self._process: anyio.abc.Process | None = None
@@ -368,12 +370,17 @@ class Recorder:
         return None
 
     async def _wait_for_disk(self) -> None:
-        """Before a run: wait while free space is under ``min_free`` (``resume_free`` after a
-        stop for space, so recording does not flap at the threshold)."""
+        """Before a run: wait while free space is under ``min_free`` (after a stop for space,
+        under what the stopped run needed: ``DiskGuard.resume_after``, so recording does not
+        flap at the threshold)."""
         disk = self._disk
         if disk is None:
             return
-        threshold = disk.resume_free if self.last_exit is ExitKind.DISK else disk.min_free
+        threshold = (
+            disk.resume_after(self._space_needed)
+            if self.last_exit is ExitKind.DISK
+            else disk.min_free
+        )
         if not disk.is_low(threshold):
             return
         self.disk_low = True
@@ -618,6 +625,7 @@ class Recorder:
                     check.rate,
                     space.guard.min_free,
                 )
+                self._space_needed = space.needed_at_stop
                 run.stop_reason = ExitKind.DISK
                 run.stop_requested.set()
                 return

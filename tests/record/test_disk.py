@@ -53,6 +53,28 @@ def test_resume_needs_a_quarter_more_than_min_free(tmp_path: Path) -> None:
     assert guard.is_low(guard.resume_free)
 
 
+def test_a_run_stopped_for_space_resumes_only_with_the_room_it_needed(tmp_path: Path) -> None:
+    """The next run may start once free space is back to what the stopped run asked for, its
+    start-up burst again included; a quarter of min_free is only the least of it."""
+    space = {"free": 100 * MIB}
+    guard = DiskGuard(tmp_path, min_free=10 * MIB, interval=2.0, free=lambda _p: space["free"])
+    watch = SpaceWatch(guard)
+    watch.check(0.0)
+    space["free"] -= 3 * MIB  # the start-up burst: 3 MiB at once
+    assert not watch.check(0.25).stop
+    now = 0.25
+    while not (check := watch.check(now)).stop:  # then 1 MiB/s
+        now += check.next_in
+        space["free"] -= int(1 * MIB * check.next_in)
+    headroom = check.free - guard.min_free
+    assert watch.needed_at_stop >= headroom  # what the stop asked for ...
+    assert watch.needed_at_stop >= 3 * MIB + 1 * MIB * guard.stop_lead  # ... and a burst again
+    resume = guard.resume_after(watch.needed_at_stop)
+    assert resume == guard.min_free + watch.needed_at_stop > guard.resume_free
+    assert guard.is_low(resume)  # the space it stopped at is not enough to start again
+    assert guard.resume_after(0) == guard.resume_free
+
+
 @pytest.mark.parametrize("rate", [10_000, 1 * MIB, 50 * MIB])
 def test_watch_stops_a_steady_writer_before_min_free(tmp_path: Path, rate: int) -> None:
     """Disk filling at a steady rate, checked when the watch asks: it stops while at least

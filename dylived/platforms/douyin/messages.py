@@ -272,8 +272,13 @@ def _user_of(message: Any, field: str = "user") -> User | None:
     return _user(getattr(message, field)) if message.HasField(field) else None
 
 
+# The converters of the frequent types (chat, like, member) test and read ``user`` inline:
+# one call less per event than _user_of.
+
+
 def _chat(m: pb.ChatMessage, msg_id: int, room_id: int, time_ms: int) -> ChatEvent:
-    return ChatEvent(msg_id, room_id, time_ms, _user_of(m), m.content, m.event_time)
+    user = _user(m.user) if m.HasField("user") else None
+    return ChatEvent(msg_id, room_id, time_ms, user, m.content, m.event_time)
 
 
 def _gift(m: pb.GiftMessage, msg_id: int, room_id: int, time_ms: int) -> GiftEvent:
@@ -302,13 +307,13 @@ def _gift(m: pb.GiftMessage, msg_id: int, room_id: int, time_ms: int) -> GiftEve
 
 
 def _like(m: pb.LikeMessage, msg_id: int, room_id: int, time_ms: int) -> LikeEvent:
-    return LikeEvent(msg_id, room_id, time_ms, _user_of(m), m.count, m.total)
+    user = _user(m.user) if m.HasField("user") else None
+    return LikeEvent(msg_id, room_id, time_ms, user, m.count, m.total)
 
 
 def _member(m: pb.MemberMessage, msg_id: int, room_id: int, time_ms: int) -> MemberEvent:
-    return MemberEvent(
-        msg_id, room_id, time_ms, _user_of(m), m.member_count, m.enter_type, m.action
-    )
+    user = _user(m.user) if m.HasField("user") else None
+    return MemberEvent(msg_id, room_id, time_ms, user, m.member_count, m.enter_type, m.action)
 
 
 def _social(m: pb.SocialMessage, msg_id: int, room_id: int, time_ms: int) -> SocialEvent:
@@ -414,9 +419,8 @@ def decode_message(method: str, msg_id: int, payload: bytes, server_now_ms: int 
     if decoder is None:
         return UnknownMessage(method, msg_id, payload, server_now_ms)
     message_class, convert = decoder
-    message = message_class()
     try:
-        message.ParseFromString(payload)
+        message = message_class.FromString(payload)
     except DecodeError as exc:
         return UndecodableMessage(method, msg_id, payload, str(exc), server_now_ms)
     common = message.common

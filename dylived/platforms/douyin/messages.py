@@ -24,7 +24,7 @@ from typing import Any, ClassVar
 from google.protobuf.message import DecodeError
 
 from dylived.platforms.douyin._pb import douyin_pb2 as pb
-from dylived.platforms.values import quick_init
+from dylived.platforms.values import quick_factory, quick_init
 from dylived.wire.frames import UndecodableMessage, UnknownMessage
 
 
@@ -253,9 +253,12 @@ TypedEvent = (
 WireEvent = TypedEvent | UnknownMessage | UndecodableMessage
 
 
+_new_user = quick_factory(User)  # one per event: User(...) at about half the cost
+
+
 def _user(user: pb.User) -> User:
     fans_club = user.fans_club.data
-    return User(
+    return _new_user(
         user.id,
         user.short_id,
         user.sec_uid,

@@ -100,8 +100,8 @@ class RawMessage:
 
     Built once per message (a Response carries about 20), so its ``__init__`` is written out:
     it sets the three slots through their own descriptors, as the dataclass one would through
-    ``object.__setattr__``, at about half the cost (``@dataclass`` keeps an ``__init__`` the
-    class defines). Frozen, compared, hashed and shown as any frozen dataclass.
+    ``object.__setattr__``, for 60 % of the cost (0.26 against 0.42 µs; ``@dataclass`` keeps
+    an ``__init__`` the class defines). Frozen, compared, hashed and shown as any frozen dataclass.
     """
 
     method: str

@@ -254,7 +254,7 @@ WireEvent = TypedEvent | UnknownMessage | UndecodableMessage
 
 
 # The decode path's constructors (values.quick_factory): the values ``Cls(...)`` makes, built
-# at about half the cost; one event and usually one user per message.
+# at about a third of the cost; one event and usually one user per message.
 _new_user = quick_factory(User)
 _new_chat_event = quick_factory(ChatEvent)
 _new_gift_event = quick_factory(GiftEvent)
@@ -293,8 +293,6 @@ def _user_of(message: Any, field: str = "user") -> User | None:
 
 # The converters of the frequent types (chat, like, member) test and read ``user`` inline:
 # one call less per event than _user_of.
-
-
 def _chat(m: pb.ChatMessage, msg_id: int, room_id: int, time_ms: int) -> ChatEvent:
     user = _user(m.user) if m.HasField("user") else None
     return _new_chat_event(msg_id, room_id, time_ms, user, m.content, m.event_time)

@@ -15,6 +15,9 @@ decide the ratio:
   dedup, typed events) then ``build_row`` for every event — what the daemon does;
 - ceiling: the least any decoder must do with the generated schema — ``PushFrame``, gunzip,
   ``Response`` and each message's own ``ParseFromString``, touching no field.
+
+``--one-pass LOOP`` runs one loop once and prints nothing, for a load-independent instruction
+count under ``valgrind --tool=callgrind`` (bench/RESULTS.md, decode).
 """
 
 from __future__ import annotations
@@ -208,8 +211,21 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--frames", type=int, default=500, help="frames (20 events each)")
     parser.add_argument("--repeat", type=int, default=9, help="turns per loop; best is kept")
+    parser.add_argument(
+        "--one-pass",
+        choices=("none", "pipeline", "ceiling"),
+        help="for instruction counts: build the frames, warm both loops up on 5 of them, run"
+        " this loop once over all (none: no loop) and print nothing; count it with valgrind"
+        " --tool=callgrind and subtract the 'none' run",
+    )
     args = parser.parse_args()
     frames = build_frames(args.frames)
+    if args.one_pass is not None:
+        run_pipeline(frames[:5])  # imports, first-call caches
+        run_ceiling(frames[:5])
+        if args.one_pass != "none":
+            {"pipeline": run_pipeline, "ceiling": run_ceiling}[args.one_pass](frames)
+        return
     size = sum(len(f) for f in frames) / len(frames)
     print(f"{len(frames)} frames x {MESSAGES_PER_FRAME} events, {size:.0f} bytes/frame on the wire")
     best = best_cpu({"pipeline": run_pipeline, "ceiling": run_ceiling}, frames, args.repeat)

@@ -1,4 +1,4 @@
-"""platforms/values.py: quick_init keeps a frozen slotted dataclass what it was."""
+"""platforms/values.py: quick_init and quick_factory keep a frozen slotted dataclass what it was."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import dataclasses
 import pytest
 
 from dylived.platforms.douyin.messages import ChatEvent, User
-from dylived.platforms.values import quick_init
+from dylived.platforms.values import quick_factory, quick_init
 
 
 @quick_init
@@ -46,3 +46,34 @@ def test_quick_init_refuses_what_it_cannot_honour() -> None:
         quick_init(NoSlots)
     with pytest.raises(TypeError, match="cannot honour"):
         quick_init(Factory)
+
+
+def test_quick_factory_makes_what_the_class_makes() -> None:
+    user_values = (1, 2, "s", "d", "n", 1, "club", 3, 4)
+    made_user = quick_factory(User)(*user_values)
+    # ChatEvent's first three slots are its base Event's: the twin shares that base.
+    made = quick_factory(ChatEvent)(5, 6, 7, made_user, "hi", 8)
+    built = ChatEvent(5, 6, 7, User(*user_values), "hi", 8)
+    assert type(made) is ChatEvent
+    assert type(made.user) is User
+    assert made == built
+    assert hash(made) == hash(built)
+    assert repr(made) == repr(built)
+    assert dataclasses.astuple(made_user) == user_values
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        made.content = "other"  # type: ignore[misc]
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        made_user.nickname = "other"  # type: ignore[misc]
+    with pytest.raises(TypeError):
+        quick_factory(User)(1, 2)  # every field
+
+
+def test_quick_factory_refuses_what_it_cannot_make() -> None:
+    @dataclasses.dataclass(slots=True)
+    class Mutable:
+        x: int
+
+    with pytest.raises(TypeError, match="frozen=True, slots=True"):
+        quick_factory(Mutable)
+    with pytest.raises(TypeError, match="cannot honour"):
+        quick_factory(_Point)  # y has a default

@@ -77,25 +77,24 @@ def user_object(user: User | None) -> Row | None:
     }
 
 
-def _chat(e: ChatEvent) -> Row:
-    return {"user": user_object(e.user), "content": e.content}
+def _chat(e: ChatEvent, row: Row) -> None:
+    row["user"] = user_object(e.user)
+    row["content"] = e.content
 
 
-def _gift(e: GiftEvent) -> Row:
-    return {
-        "user": user_object(e.user),
-        "gift_id": _id(e.gift_id),
-        "gift_name": e.gift_name,
-        "gift_diamond_count": e.gift_diamond_count,
-        "gift_describe": e.gift_describe,
-        "combo_count": e.combo_count,
-        "repeat_count": e.repeat_count,
-        "total_count": e.total_count,
-        "send_type": e.send_type,
-        "recipient_nickname": e.to_user.nickname if e.to_user is not None else None,
-        "repeat_end": e.repeat_end,
-        "streak_final": is_streak_final(e),
-    }
+def _gift(e: GiftEvent, row: Row) -> None:
+    row["user"] = user_object(e.user)
+    row["gift_id"] = _id(e.gift_id)
+    row["gift_name"] = e.gift_name
+    row["gift_diamond_count"] = e.gift_diamond_count
+    row["gift_describe"] = e.gift_describe
+    row["combo_count"] = e.combo_count
+    row["repeat_count"] = e.repeat_count
+    row["total_count"] = e.total_count
+    row["send_type"] = e.send_type
+    row["recipient_nickname"] = e.to_user.nickname if e.to_user is not None else None
+    row["repeat_end"] = e.repeat_end
+    row["streak_final"] = is_streak_final(e)
 
 
 def is_streak_final(event: GiftEvent) -> bool:
@@ -103,83 +102,72 @@ def is_streak_final(event: GiftEvent) -> bool:
     return not event.streakable or event.repeat_end == 1
 
 
-def _like(e: LikeEvent) -> Row:
-    return {"user": user_object(e.user), "count": e.count, "total": e.total}
+def _like(e: LikeEvent, row: Row) -> None:
+    row["user"] = user_object(e.user)
+    row["count"] = e.count
+    row["total"] = e.total
 
 
-def _member(e: MemberEvent) -> Row:
-    return {
-        "user": user_object(e.user),
-        "member_count": e.member_count,
-        "enter_type": e.enter_type,
-        "action": e.action,
-    }
+def _member(e: MemberEvent, row: Row) -> None:
+    row["user"] = user_object(e.user)
+    row["member_count"] = e.member_count
+    row["enter_type"] = e.enter_type
+    row["action"] = e.action
 
 
 SOCIAL_SHARE_ACTION = 3  # the only non-follow action seen on the wire (TikTok capture: a share)
 
 
-def _social(e: SocialEvent) -> Row:
+def _social(e: SocialEvent, row: Row) -> None:
     # dataset.md names the action (follow / share); the wire code is kept as action_code
     # because Douyin's values are undocumented (protocol.md §2.7): 3 or a share_type is a share.
     shared = e.action == SOCIAL_SHARE_ACTION or e.share_type != 0
-    return {
-        "user": user_object(e.user),
-        "action": "share" if shared else "follow",
-        "action_code": e.action,
-        "share_type": e.share_type,
-        "follow_count": e.follow_count,
-    }
+    row["user"] = user_object(e.user)
+    row["action"] = "share" if shared else "follow"
+    row["action_code"] = e.action
+    row["share_type"] = e.share_type
+    row["follow_count"] = e.follow_count
 
 
-def _viewers(e: ViewerCountEvent) -> Row:
-    return {
-        "current_viewers": e.current_viewers,
-        "total_users": e.total_users,
-        "popularity": e.popularity,
-        "current_viewers_text": e.current_viewers_text,
-        "total_users_text": e.total_users_text,
-        "online_user_for_anchor": e.online_user_for_anchor,
-        "total_pv_for_anchor": e.total_pv_for_anchor,
-    }
+def _viewers(e: ViewerCountEvent, row: Row) -> None:
+    row["current_viewers"] = e.current_viewers
+    row["total_users"] = e.total_users
+    row["popularity"] = e.popularity
+    row["current_viewers_text"] = e.current_viewers_text
+    row["total_users_text"] = e.total_users_text
+    row["online_user_for_anchor"] = e.online_user_for_anchor
+    row["total_pv_for_anchor"] = e.total_pv_for_anchor
 
 
-def _fansclub(e: FansclubEvent) -> Row:
-    return {"user": user_object(e.user), "fansclub_type": e.fansclub_type, "content": e.content}
+def _fansclub(e: FansclubEvent, row: Row) -> None:
+    row["user"] = user_object(e.user)
+    row["fansclub_type"] = e.fansclub_type
+    row["content"] = e.content
 
 
-def _emoji(e: EmojiChatEvent) -> Row:
-    return {
-        "user": user_object(e.user),
-        "emoji_id": _id(e.emoji_id),
-        "default_content": e.default_content,
-    }
+def _emoji(e: EmojiChatEvent, row: Row) -> None:
+    row["user"] = user_object(e.user)
+    row["emoji_id"] = _id(e.emoji_id)
+    row["default_content"] = e.default_content
 
 
-def _stats(e: RoomStatsEvent) -> Row:
-    return {
-        "display_short": e.display_short,
-        "display_middle": e.display_middle,
-        "display_long": e.display_long,
-        "display_value": e.display_value,
-    }
+def _stats(e: RoomStatsEvent, row: Row) -> None:
+    row["display_short"] = e.display_short
+    row["display_middle"] = e.display_middle
+    row["display_long"] = e.display_long
+    row["display_value"] = e.display_value
 
 
-def _rank(e: RoomRankEvent) -> Row:
-    return {
-        "ranks": [
-            {"rank": r.rank, "user": user_object(r.user), "score_text": r.score_text}
-            for r in e.ranks
-        ]
-    }
+def _rank(e: RoomRankEvent, row: Row) -> None:
+    row["ranks"] = [
+        {"rank": r.rank, "user": user_object(r.user), "score_text": r.score_text} for r in e.ranks
+    ]
 
 
-def _room(e: RoomMessageEvent) -> Row:
-    return {
-        "content": e.content,
-        "biz_scene": e.biz_scene,
-        "room_message_type": e.room_message_type,
-    }
+def _room(e: RoomMessageEvent, row: Row) -> None:
+    row["content"] = e.content
+    row["biz_scene"] = e.biz_scene
+    row["room_message_type"] = e.room_message_type
 
 
 def _finite(value: float) -> float | None:
@@ -187,33 +175,31 @@ def _finite(value: float) -> float | None:
     return value if math.isfinite(value) else None
 
 
-def _adapt(e: StreamAdaptationEvent) -> Row:
-    return {
-        "adaptation_type": e.adaptation_type,
-        "adaptation_height_ratio": _finite(e.adaptation_height_ratio),
-        "adaptation_body_center_ratio": _finite(e.adaptation_body_center_ratio),
-        "adaptation_content_top_ratio": _finite(e.adaptation_content_top_ratio),
-        "adaptation_content_bottom_ratio": _finite(e.adaptation_content_bottom_ratio),
-    }
+def _adapt(e: StreamAdaptationEvent, row: Row) -> None:
+    row["adaptation_type"] = e.adaptation_type
+    row["adaptation_height_ratio"] = _finite(e.adaptation_height_ratio)
+    row["adaptation_body_center_ratio"] = _finite(e.adaptation_body_center_ratio)
+    row["adaptation_content_top_ratio"] = _finite(e.adaptation_content_top_ratio)
+    row["adaptation_content_bottom_ratio"] = _finite(e.adaptation_content_bottom_ratio)
 
 
-def _control(e: ControlEvent) -> Row:
-    return {"status": e.status, "tips": e.tips}
+def _control(e: ControlEvent, row: Row) -> None:
+    row["status"] = e.status
+    row["tips"] = e.tips
 
 
-def _unknown(e: UnknownMessage) -> Row:
-    return {"method": e.method, "payload_base64": base64.b64encode(e.payload).decode()}
+def _unknown(e: UnknownMessage, row: Row) -> None:
+    row["method"] = e.method
+    row["payload_base64"] = base64.b64encode(e.payload).decode()
 
 
-def _undecodable(e: UndecodableMessage) -> Row:
-    return {
-        "method": e.method,
-        "error": e.error,
-        "payload_base64": base64.b64encode(e.payload).decode(),
-    }
+def _undecodable(e: UndecodableMessage, row: Row) -> None:
+    row["method"] = e.method
+    row["error"] = e.error
+    row["payload_base64"] = base64.b64encode(e.payload).decode()
 
 
-_BUILDERS: dict[type, Callable[[Any], Row]] = {
+_BUILDERS: dict[type, Callable[[Any, Row], None]] = {
     ChatEvent: _chat,
     GiftEvent: _gift,
     LikeEvent: _like,
@@ -263,7 +249,7 @@ def build_row(
         "received_at_ms": received_at_ms,
         "stream_offset_s": stream_offset_s,
     }
-    row.update(_BUILDERS[type(event)](event))
+    _BUILDERS[type(event)](event, row)  # adds the type's own fields, in dataset.md's order
     return row
 
 

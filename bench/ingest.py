@@ -1,38 +1,50 @@
 """Event ingest into the real daemon: N simulated rooms, each pushing R events/s for S seconds.
 
 Run from the repository root: ``.venv/bin/python -m bench.ingest [--rooms 10] [--rate 2000]
-[--seconds 300]`` (``--rate`` is per room).
+[--seconds 300] [--sample 10]`` (``--rate`` is per room).
 
-The simulator runs in this process (N live rooms, ``rates`` summing to ``--rate``: half chat,
-the rest likes, members, gifts, viewer counts, room stats); the daemon runs as ``python -m
-dylived run`` with ``record_video = false``, watching the N rooms. This process polls the
-daemon's SQLite file every 50 ms (in a worker thread) and stamps each new row with the time it
-first saw it, so the latency is "the simulator wrote the frame" → "the row is committed and
-visible", with ~50 ms resolution. The simulator's lists of sent events are consumed as they
-grow (send times kept only until the row is seen), so a long run holds no per-event history.
+Three processes: the simulator (``python -m dylived.sim.cli``, its own process, driven by its
+scenario file and read over ``/_sim/observed``) with ``pump = "templates"`` (each room's events
+pre-encoded once from its scripted mix: half chat, the rest likes, members, gifts, viewer
+counts, room stats; each pushed event is a template with its msg_id and time patched, up to 200
+per gzip'd PushFrame per 50 ms tick, the real wire format: ``sim/templates.py``) and
+``status_body = "small"`` (the status checks are not what is measured here); the daemon (``python
+-m dylived run``, ``record_video = false``) watching the N rooms; and this process, which polls
+the daemon's SQLite file every 50 ms (in a worker thread) for new rows. A templated msg_id
+carries its send time (``msg_id >> 20`` = Unix ms), so the latency is "the simulator built the
+frame" → "this process saw the committed row", with ~50 ms resolution, and no per-event
+bookkeeping crosses processes.
 
-Prints: events sent and stored, sustained stored events/s over the window, the backlog (sent
-minus stored) sampled every 5 s (it must not grow), p50/p99/max latency, the daemon's CPU
-(utime+stime from /proc over the window, in % of one core) and peak RSS, this process's CPU
-(the simulator and the watcher) and the load average (the machine is shared).
+Prints: events sent (the simulator's counter, read at the window's ends, so ± the few ms of
+sends an HTTP round trip takes) and stored (rows sent in the window, seen before
+it ended), the backlog (sent minus stored) every ``--sample`` s and its trend (least-squares
+slope; "growing" when it rises by more than 1% of the offered rate), p50/p99/max latency of
+the window's events that were stored (the drain included; the never-stored ones are counted
+apart), the daemon's CPU (utime+stime from /proc, % of one core) and CPU per stored event, its
+peak RSS, the simulator's CPU per sent event, this process's CPU, the push connections (1 per
+room = no reconnect) and the load average (the machine is shared); the last line sums it up.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import signal
 import sqlite3
+import subprocess
 import sys
 import tempfile
 import time
 from array import array
 from pathlib import Path
+from typing import Any
 
 import anyio
+import httpx
 
-from dylived.sim import RoomSpec, Scenario, Simulator
-from tests.daemon_rig import broadcaster_table, simulator_config
+from dylived.sim import Simulator
+from tests.daemon_rig import broadcaster_table, daemon_config, simulator_config
 
 
 MIX = {"chat": 0.5, "like": 0.2, "member": 0.15, "gift": 0.05, "viewer_count": 0.05}
@@ -64,6 +76,27 @@ def write_config(path: Path, sim: Simulator, state: Path, rooms: int = 1) -> Non
     path.write_text(text, encoding="utf-8")
 
 
+POLL = "interval = 1\njitter = 0.1\nlive_interval = 5\ngrace = 60\nrequest_timeout = 30\n"
+MSG_ID_SHIFT = 20  # dylived.sim.templates: msg_id >> 20 = send time in ms
+
+
+def write_daemon_config(path: Path, web_base: str, ws_base: str, state: Path, rooms: int) -> None:
+    tables = (broadcaster_table(web_rid(i), f"bench{i:02d}") for i in range(rooms))
+    text = daemon_config(
+        state, web_base, ws_base, broadcasters="\n".join(tables), poll=POLL, log_level="warning"
+    )
+    path.write_text(text, encoding="utf-8")
+
+
+def write_scenario(path: Path, rooms: int, rate: float) -> None:
+    lines = ['pump = "templates"', 'status_body = "small"', "ping_interval = 10.0", ""]
+    for i in range(rooms):
+        rates = ", ".join(f"{kind} = {r!r}" for kind, r in rates_for(rate).items())
+        lines += ["[[room]]", f'web_rid = "{web_rid(i)}"', f'nickname = "bench{i:02d}"']
+        lines += ["live = true", f"rates = {{{rates}}}", ""]
+    path.write_text("\n".join(lines), encoding="utf-8")
+
+
 def cpu_seconds(pid: int) -> float:
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
@@ -77,50 +110,24 @@ def rss_kib(pid: int) -> int:
 
 
 class Tracker:
-    """Send times of events not stored yet; the window's latencies and counts.
+    """The window's stored rows and latencies, read from the daemon's SQLite file.
 
-    ``consume`` takes the simulator's newly sent events (and empties its lists, so a long run
-    keeps no history); ``poll`` (in a worker thread) reads rows committed since the last seq.
-    An event counts for the window when it was sent between ``window_start`` and
-    ``window_end``; it is stored in the window when its row was seen before ``window_end``.
+    ``poll`` (in a worker thread) reads the rows committed since the last seq; a row whose
+    msg_id carries a send time (templated) inside the window counts for it, as stored in the
+    window when it was seen before ``window_end``. Rows sent before the window (warm-up) or not
+    templated (the personality's opening events) are skipped.
     """
 
     def __init__(self, db: Path) -> None:
         self.db = db
         self.last_seq = 0
-        self.pending: dict[int, float] = {}  # msg_id → sent_at, until its row is seen
-        self.seen_first: dict[int, float] = {}  # row seen before its send was consumed
-        self.window_start = float("inf")
+        self.window_start_ms = float("inf")
+        self.window_end_ms = float("inf")
         self.window_end = float("inf")
-        self.sent_in_window = 0
         self.stored_in_window = 0  # sent in the window, seen before it ended
+        self.seen_in_window = 0  # sent in the window, seen at all (the drain included)
         self.latencies = array("d")  # of every window event seen (the drain included)
         self._conn: sqlite3.Connection | None = None
-
-    def consume(self, sim: Simulator) -> None:
-        sent = sim.observed.sent_events
-        events = sent[:]
-        sent.clear()
-        for connection in sim.observed.push_connections:
-            connection.events.clear()
-        for event in events:
-            at = event.sent_at
-            if self.window_start <= at <= self.window_end:
-                self.sent_in_window += 1
-            seen = self.seen_first.pop(event.msg_id, None)
-            if seen is None:
-                self.pending[event.msg_id] = at
-            else:
-                self._stored(at, seen)
-
-    def _stored(self, sent_at: float, seen: float) -> None:
-        if self.window_start <= sent_at <= self.window_end:
-            self.latencies.append(seen - sent_at)
-            if seen <= self.window_end:
-                self.stored_in_window += 1
-
-    def window_pending(self) -> int:
-        return sum(1 for at in self.pending.values() if self.window_start <= at <= self.window_end)
 
     def poll(self) -> int:
         if self._conn is None:
@@ -133,17 +140,25 @@ class Tracker:
             ).fetchall()
         except sqlite3.OperationalError:
             return 0
+        if not rows:
+            return 0
         now = time.time()
-        for seq, msg_id in rows:
-            self.last_seq = seq
+        now_ms = now * 1000
+        start, end = self.window_start_ms, self.window_end_ms
+        seen_before_end = now <= self.window_end
+        latencies = self.latencies
+        counted = 0
+        for _seq, msg_id in rows:
             if msg_id is None:
                 continue
-            key = int(msg_id)
-            sent_at = self.pending.pop(key, None)
-            if sent_at is None:
-                self.seen_first[key] = now
-            else:
-                self._stored(sent_at, now)
+            sent = int(msg_id) >> MSG_ID_SHIFT
+            if start <= sent <= end:
+                counted += 1
+                latencies.append((now_ms - sent) / 1000)
+        self.last_seq = rows[-1][0]
+        self.seen_in_window += counted
+        if seen_before_end:
+            self.stored_in_window += counted
         return len(rows)
 
 
@@ -152,92 +167,196 @@ def percentile(values: array[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, int(len(ordered) * q))]
 
 
-async def run(rooms: int, rate: float, seconds: float, workdir: Path) -> None:
-    scenario = Scenario(
-        rooms=tuple(
-            RoomSpec(web_rid(i), nickname=f"bench{i:02d}", rates=rates_for(rate))
-            for i in range(rooms)
-        ),
-        ping_interval=10.0,
-    )
+def slope(samples: list[tuple[float, int]]) -> float:
+    """Least-squares slope of (t, backlog) samples, events per second."""
+    if len(samples) < 2:
+        return 0.0
+    n = len(samples)
+    mt = sum(t for t, _ in samples) / n
+    mb = sum(b for _, b in samples) / n
+    var = sum((t - mt) ** 2 for t, _ in samples)
+    return sum((t - mt) * (b - mb) for t, b in samples) / var if var else 0.0
+
+
+def sent_count(observed: dict[str, Any]) -> int:
+    return int(observed["bulk_events"])
+
+
+async def observe(client: httpx.AsyncClient, base: str) -> dict[str, Any]:
+    reply = await client.get(f"{base}/_sim/observed", timeout=30)
+    reply.raise_for_status()
+    body: dict[str, Any] = reply.json()
+    return body
+
+
+async def run(
+    rooms: int, rate: float, seconds: float, workdir: Path, sample_every: float
+) -> dict[str, Any]:
     state = workdir / "state"
     config = workdir / "dylived.toml"
+    scenario = workdir / "scenario.toml"
+    write_scenario(scenario, rooms, rate)
     load_before = os.getloadavg()
-    async with Simulator.running(scenario, record_frames=False) as sim:
-        write_config(config, sim, state, rooms)
-        for i in range(rooms):
-            sim.room(web_rid(i)).go_live()
+    sim_log = (workdir / "sim.log").open("wb")
+    sim = await anyio.open_process(
+        [sys.executable, "-m", "dylived.sim.cli", "--scenario", str(scenario)],
+        stdout=subprocess.PIPE,
+        stderr=sim_log,
+    )
+    process = None
+    log = (workdir / "daemon.log").open("wb")
+    try:
+        assert sim.stdout is not None
+        with anyio.fail_after(30):
+            line = b""
+            while not line.endswith(b"\n"):
+                line += await sim.stdout.receive(1)
+        ready = json.loads(line)
+        base = ready["web_base"]
+        write_daemon_config(config, base, ready["ws_base"], state, rooms)
         tracker = Tracker(state / "dylived.db")
-        log = (workdir / "daemon.log").open("wb")
         process = await anyio.open_process(
             [sys.executable, "-m", "dylived", "run", "--config", str(config)],
             stdout=log,
             stderr=log,
         )
-        try:
-            await sim.wait_until(
-                lambda: all(sim.observed.push_for(web_rid(i)) for i in range(rooms)), 180
-            )
-            warm_until = time.time() + 2
+        async with httpx.AsyncClient() as client:
+
+            def connected(o: dict[str, Any]) -> set[str]:
+                return {c["web_rid"] for c in o["push_connections"] if c["closed_at"] is None}
+
+            with anyio.fail_after(180):
+                while True:
+                    if len(connected(await observe(client, base))) >= rooms:
+                        break
+                    await anyio.sleep(0.5)
+            warm_until = time.time() + 3
             while time.time() < warm_until:
-                tracker.consume(sim)
+                await anyio.to_thread.run_sync(tracker.poll)
                 await anyio.sleep(0.05)
-            start = tracker.window_start = time.time()
-            cpu0, own0 = cpu_seconds(process.pid), time.process_time()
-            backlog: list[int] = []
-            next_sample = start + 5
+            observed = await observe(client, base)
+            start = time.time()
+            tracker.window_start_ms = start * 1000
+            sent0 = sent_count(observed)
+            cpu0, sim0, own0 = cpu_seconds(process.pid), cpu_seconds(sim.pid), time.process_time()
+            backlog: list[tuple[float, int]] = []
+            next_sample = start + sample_every
             while time.time() - start < seconds:
-                tracker.consume(sim)
                 await anyio.to_thread.run_sync(tracker.poll)
                 now = time.time()
                 if now >= next_sample:
-                    backlog.append(tracker.sent_in_window - tracker.stored_in_window)
-                    next_sample += 5
+                    sent = sent_count(await observe(client, base)) - sent0
+                    backlog.append((time.time() - start, sent - tracker.stored_in_window))
+                    print(
+                        f"  t={backlog[-1][0]:5.0f} s  sent {sent:,}  stored "
+                        f"{tracker.stored_in_window:,}  backlog {backlog[-1][1]:,}",
+                        flush=True,
+                    )
+                    next_sample += sample_every
                 await anyio.sleep(0.05)
-            tracker.window_end = end = time.time()
-            tracker.consume(sim)
+            end = time.time()
+            tracker.window_end_ms = end * 1000
+            observed = await observe(client, base)
+            await anyio.to_thread.run_sync(tracker.poll)
+            tracker.window_end = time.time()
+            sent_window = sent_count(observed) - sent0
             elapsed = end - start
-            cpu, own = cpu_seconds(process.pid) - cpu0, time.process_time() - own0
+            cpu = cpu_seconds(process.pid) - cpu0
+            sim_cpu = cpu_seconds(sim.pid) - sim0
+            own = time.process_time() - own0
             load_after = os.getloadavg()
             drain_until = time.time() + 10
-            while time.time() < drain_until and tracker.window_pending():
+            while time.time() < drain_until and tracker.seen_in_window < sent_window:
                 await anyio.to_thread.run_sync(tracker.poll)
-                tracker.consume(sim)
                 await anyio.sleep(0.05)
             peak_rss = rss_kib(process.pid)
-            connections = [len(sim.observed.push_for(web_rid(i))) for i in range(rooms)]
-            process.send_signal(signal.SIGTERM)
-            with anyio.fail_after(30):
-                await process.wait()
-        finally:
-            if process.returncode is None:
-                process.kill()
-                with anyio.move_on_after(5, shield=True):
-                    await process.wait()
-            log.close()
-
-    sent = tracker.sent_in_window
+            observed = await observe(client, base)
+            connections = [c for c in observed["push_connections"] if c["web_rid"] != ""]
+        process.send_signal(signal.SIGTERM)
+        with anyio.fail_after(30):
+            await process.wait()
+    finally:
+        for child in (process, sim):
+            if child is not None and child.returncode is None:
+                child.send_signal(signal.SIGTERM)
+                with anyio.move_on_after(10, shield=True):
+                    await child.wait()
+                if child.returncode is None:
+                    child.kill()
+                    with anyio.move_on_after(5, shield=True):
+                        await child.wait()
+        log.close()
+        sim_log.close()
     stored = tracker.stored_in_window
-    print(f"rooms × rate           {rooms} × {rate:,.0f} events/s for {seconds:.0f} s")
-    print(f"sent in window         {sent:,} ({sent / elapsed:,.0f}/s)")
-    print(f"stored in window       {stored:,} ({stored / elapsed:,.0f}/s sustained)")
-    print(f"never stored           {tracker.window_pending():,} (after a 10 s drain)")
-    print(f"push connections       {sum(connections)} for {rooms} rooms (1 each = no reconnect)")
-    print("backlog (sent - stored) every 5 s: " + ", ".join(f"{b:,}" for b in backlog))
-    if tracker.latencies:
-        print(
-            f"latency send→commit    p50 {percentile(tracker.latencies, 0.5) * 1000:.0f} ms, "
-            f"p99 {percentile(tracker.latencies, 0.99) * 1000:.0f} ms, "
-            f"max {max(tracker.latencies) * 1000:.0f} ms"
-        )
-    print(
-        f"daemon CPU             {100 * cpu / elapsed:.0f}% of one core; peak RSS "
-        f"{peak_rss / 1024:.0f} MiB"
+    trend = slope(backlog)
+    lat = tracker.latencies
+    return {
+        "rooms": rooms,
+        "rate": rate,
+        "seconds": seconds,
+        "elapsed": elapsed,
+        "sent": sent_window,
+        "stored": stored,
+        # the counter is read over HTTP at the window's ends: ± a few ms of sends
+        "never_stored": max(0, sent_window - tracker.seen_in_window),
+        "backlog": backlog,
+        "slope": trend,
+        "growing": trend > 0.01 * rooms * rate,
+        "p50": percentile(lat, 0.5) if lat else float("nan"),
+        "p99": percentile(lat, 0.99) if lat else float("nan"),
+        "max": max(lat) if lat else float("nan"),
+        "cpu": cpu,
+        "sim_cpu": sim_cpu,
+        "own": own,
+        "rss_mib": peak_rss / 1024,
+        "connections": len(connections),
+        "close_reasons": sorted({c["close_reason"] for c in connections if c["close_reason"]}),
+        "load": (load_before[0], load_after[0]),
+    }
+
+
+def report(r: dict[str, Any]) -> str:
+    elapsed, sent, stored = r["elapsed"], r["sent"], r["stored"]
+    backlog = ", ".join(f"{b:,}" for _, b in r["backlog"])
+    verdict = "GROWING" if r["growing"] else "flat"
+    return "\n".join(
+        [
+            f"rooms × rate           {r['rooms']} × {r['rate']:,.0f} events/s for "
+            f"{r['seconds']:.0f} s (window {elapsed:.1f} s)",
+            f"sent in window         {sent:,} ({sent / elapsed:,.0f}/s)",
+            f"stored in window       {stored:,} ({stored / elapsed:,.0f}/s sustained)",
+            f"never stored           {r['never_stored']:,} (after a 10 s drain)",
+            f"push connections       {r['connections']} for {r['rooms']} rooms (1 each = no "
+            f"reconnect); closes: {', '.join(r['close_reasons']) or 'none'}",
+            f"backlog (sent - stored) every {r['backlog'][1][0] - r['backlog'][0][0]:.0f} s: "
+            f"{backlog}"
+            if len(r["backlog"]) > 1
+            else f"backlog: {backlog}",
+            f"backlog trend          {r['slope']:+,.1f} events/s ({verdict})",
+            f"latency send→commit    p50 {r['p50'] * 1000:,.0f} ms, p99 {r['p99'] * 1000:,.0f} "
+            f"ms, max {r['max'] * 1000:,.0f} ms (stored events)",
+            f"daemon CPU             {100 * r['cpu'] / elapsed:.0f}% of one core, "
+            f"{r['cpu'] / max(stored, 1) * 1e6:.1f} µs per stored event; peak RSS "
+            f"{r['rss_mib']:.0f} MiB",
+            f"simulator CPU          {100 * r['sim_cpu'] / elapsed:.0f}% of one core, "
+            f"{r['sim_cpu'] / max(sent, 1) * 1e6:.1f} µs per sent event",
+            f"bench process CPU      {100 * r['own'] / elapsed:.0f}% of one core (the watcher)",
+            f"load average           {r['load'][0]:.1f} before, {r['load'][1]:.1f} after "
+            f"({os.cpu_count()} cores, shared)",
+        ]
     )
-    print(f"bench process CPU      {100 * own / elapsed:.0f}% of one core (simulator + watcher)")
-    print(
-        f"load average           {load_before[0]:.1f} before, {load_after[0]:.1f} after "
-        f"({os.cpu_count()} cores, shared)"
+
+
+def summary(r: dict[str, Any]) -> str:
+    """The one line printed last, for scripts."""
+    return (
+        f"ingest: rooms={r['rooms']} rate={r['rate']:.0f} seconds={r['seconds']:.0f} "
+        f"sent_per_s={r['sent'] / r['elapsed']:.0f} stored_per_s={r['stored'] / r['elapsed']:.0f} "
+        f"backlog={'growing' if r['growing'] else 'flat'} p99_ms={r['p99'] * 1000:.0f} "
+        f"daemon_cpu_percent={100 * r['cpu'] / r['elapsed']:.0f} "
+        f"daemon_us_per_event={r['cpu'] / max(r['stored'], 1) * 1e6:.1f} "
+        f"sim_us_per_event={r['sim_cpu'] / max(r['sent'], 1) * 1e6:.1f} "
+        f"rss_mb={r['rss_mib']:.0f} connections={r['connections']}"
     )
 
 
@@ -246,14 +365,18 @@ def main() -> None:
     parser.add_argument("--rooms", type=int, default=1, help="live rooms, one daemon")
     parser.add_argument("--rate", type=float, default=5000.0, help="events per second per room")
     parser.add_argument("--seconds", type=float, default=300.0, help="measurement window")
+    parser.add_argument("--sample", type=float, default=10.0, help="backlog sample interval (s)")
     parser.add_argument("--keep", type=Path, help="keep the daemon's files and log here")
     args = parser.parse_args()
+    go = (args.rooms, args.rate, args.seconds)
     if args.keep is not None:
         args.keep.mkdir(parents=True, exist_ok=True)
-        anyio.run(run, args.rooms, args.rate, args.seconds, args.keep)
-        return
-    with tempfile.TemporaryDirectory(prefix="dylived-ingest-") as tmp:
-        anyio.run(run, args.rooms, args.rate, args.seconds, Path(tmp))
+        result = anyio.run(run, *go, args.keep, args.sample)
+    else:
+        with tempfile.TemporaryDirectory(prefix="dylived-ingest-") as tmp:
+            result = anyio.run(run, *go, Path(tmp), args.sample)
+    print(report(result))
+    print(summary(result))
 
 
 if __name__ == "__main__":

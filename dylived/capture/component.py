@@ -444,7 +444,7 @@ class EventCapture:
         rows: list[EventRecord] = []
         kept_methods: set[str] = set()
         for event in events:
-            if isinstance(event, UnknownMessage | UndecodableMessage):
+            if isinstance(event, _RAW_MESSAGES):
                 self.undecodable.add(isinstance(event, UndecodableMessage))
                 if event.method not in kept_methods and self.unknown.take(event.method):
                     kept_methods.add(event.method)
@@ -508,6 +508,9 @@ class EventCapture:
         self.handover.queue_op(AddGap(ctx.session_id, "events", self._gap_from_ms, to_ms, cause))
         self.gaps += 1
         self._gap_from_ms = None
+
+
+_RAW_MESSAGES = (UnknownMessage, UndecodableMessage)  # a tuple: no union built per event
 
 
 def _closed_cause(exc: PushClosed) -> str:

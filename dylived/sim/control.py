@@ -2,6 +2,7 @@
 
 GET  /_sim/state                       rooms (live, room_id, stream URLs) and counters
 GET  /_sim/observed                    request counts, push connections, events sent
+                                       (``bulk_events``: sent from templates, counted only)
 POST /_sim/rooms/{web_rid}/live        {"title": "…"}            → {"room_id": "…"}
 POST /_sim/rooms/{web_rid}/offline     {"control": true}
 POST /_sim/rooms/{web_rid}/push        {"type": "chat", "content": "…"} → {"msg_id": …}
@@ -52,6 +53,7 @@ def observed(sim: Simulator) -> dict[str, Any]:
     return {
         "request_counts": dict(seen.request_counts()),
         "sent_events": len(seen.sent_events),
+        "bulk_events": seen.bulk_events,
         "push_connections": [
             {
                 "conn_id": c.conn_id,
@@ -65,6 +67,7 @@ def observed(sim: Simulator) -> dict[str, Any]:
                 "acks_matched": sum(a.matched for a in c.acks),
                 "pongs": len(c.pongs),
                 "events": len(c.events),
+                "bulk_events": c.bulk_events,
             }
             for c in seen.push_connections
         ],

@@ -74,6 +74,7 @@ class PushConnectionRecord:
     msg_log_ids: set[int] = field(default_factory=set)
     entered_at: float | None = None  # the client's enter-room frame (personalities that ask one)
     heartbeats_before_enter: int = 0  # heartbeats a client sent before it entered the room
+    bulk_events: int = 0  # events sent from templates (``pump = "templates"``), not in events
 
     @property
     def open(self) -> bool:
@@ -104,6 +105,7 @@ class Observations:
     media_connections: list[MediaConnectionRecord] = field(default_factory=list)
     sent_events: list[SentEvent] = field(default_factory=list)
     rejected_upgrades: list[HttpRequestRecord] = field(default_factory=list)
+    bulk_events: int = 0  # events sent from templates (``pump = "templates"``): counted only
 
     def requests_to(self, endpoint: str) -> list[HttpRequestRecord]:
         return [r for r in self.requests if r.endpoint == endpoint]

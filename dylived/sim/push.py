@@ -9,7 +9,9 @@ A pinger sends WebSocket pings every ``ping_interval`` and drops a client whose 
 its enter-room frame, answered with that reply (a heartbeat before it is counted in
 ``heartbeats_before_enter``). ``end`` closes politely (optionally after a
 ControlMessage action 3); ``drop`` closes the TCP connection without a close frame. Everything
-the client does is written to its ``PushConnectionRecord``.
+the client does is written to its ``PushConnectionRecord``. ``offer_bulk`` queues events built
+from pre-encoded templates (``sim/templates.py``): counted in ``bulk_events``, not recorded one
+by one.
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ from websockets.server import ServerProtocol
 from dylived.sim.framing import FrameContext, Framing
 from dylived.sim.observe import AckRecord, PushConnectionRecord, SentEvent
 from dylived.sim.script import ScriptedEvent
+from dylived.sim.templates import FrameTemplates
 
 
 OUTBOX_FRAMES = 1024
@@ -40,6 +43,7 @@ class _Outgoing:
     events: tuple[ScriptedEvent, ...]
     end_reason: str | None = None
     control: ScriptedEvent | None = None
+    bulk: int = 0  # > 0: that many events from templates of ``events`` (a sample)
 
 
 class PushSession:
@@ -56,6 +60,7 @@ class PushSession:
         ping_timeout: float,
         on_sent: Callable[[Sequence[SentEvent]], None],
         record_frames: bool = True,
+        on_bulk: Callable[[int], None] = lambda count: None,
     ) -> None:
         self.record = record
         self.room_id = room_id
@@ -64,6 +69,9 @@ class PushSession:
         self.ping_interval = ping_interval
         self.ping_timeout = ping_timeout
         self._on_sent = on_sent
+        self._on_bulk = on_bulk
+        self._templates: FrameTemplates | None = None
+        self._templates_of: tuple[ScriptedEvent, ...] | None = None
         self._record_frames = record_frames
         self._protocol = ServerProtocol(state=State.OPEN, max_size=2**20)
         self._send_lock = anyio.Lock()
@@ -88,6 +96,18 @@ class PushSession:
             return
         try:
             self._outbox_send.send_nowait(_Outgoing(tuple(events)))
+        except anyio.WouldBlock:
+            self.drop("slow_consumer")
+        except (anyio.ClosedResourceError, anyio.BrokenResourceError):
+            pass
+
+    def offer_bulk(self, sample: tuple[ScriptedEvent, ...], count: int) -> None:
+        """Queue ``count`` events built from templates of ``sample`` (``sim/templates.py``);
+        a client too slow to keep up is dropped, as with ``offer``."""
+        if count <= 0 or not self.record.open:
+            return
+        try:
+            self._outbox_send.send_nowait(_Outgoing(sample, bulk=count))
         except anyio.WouldBlock:
             self.drop("slow_consumer")
         except (anyio.ClosedResourceError, anyio.BrokenResourceError):
@@ -202,7 +222,10 @@ class PushSession:
         async for item in self._outbox_receive:
             if item.end_reason is None:
                 await self._entered.wait()  # a platform whose clients enter the room first
-                await self._send_events(item.events)
+                if item.bulk:
+                    await self._send_bulk(item.events, item.bulk)
+                else:
+                    await self._send_events(item.events)
             else:
                 if item.control is not None and self._entered.is_set():
                     await self._send_events((item.control,))
@@ -218,20 +241,9 @@ class PushSession:
     async def _send_events(self, events: Sequence[ScriptedEvent]) -> None:
         if self._protocol.state is not State.OPEN:
             return
-        self._seq += 1
-        log_id = self._rng.randrange(1, 2**63)
         now = time.time()
-        frame = self.framing.encode_frame(
-            events,
-            FrameContext(
-                room_id=self.room_id,
-                seq_id=self._seq,
-                log_id=log_id,
-                now_ms=int(now * 1000),
-                heartbeat_duration=0,
-            ),
-        )
-        self.record.msg_log_ids.add(log_id)
+        ctx, log_id = self._context(now)
+        frame = self.framing.encode_frame(events, ctx)
         if self._record_frames:
             self.record.frames_sent.append(frame)
         sent = [
@@ -249,6 +261,33 @@ class PushSession:
         ]
         self.record.events.extend(sent)
         self._on_sent(sent)
+        self._protocol.send_binary(frame)
+        await self._flush()
+
+    def _context(self, now: float) -> tuple[FrameContext, int]:
+        self._seq += 1
+        log_id = self._rng.randrange(1, 2**63)
+        self.record.msg_log_ids.add(log_id)
+        ctx = FrameContext(
+            room_id=self.room_id,
+            seq_id=self._seq,
+            log_id=log_id,
+            now_ms=int(now * 1000),
+            heartbeat_duration=0,
+        )
+        return ctx, log_id
+
+    async def _send_bulk(self, sample: tuple[ScriptedEvent, ...], count: int) -> None:
+        """``count`` events from templates: counted, not recorded one by one (nor the frame)."""
+        if self._protocol.state is not State.OPEN:
+            return
+        if self._templates is None or self._templates_of is not sample:
+            self._templates = FrameTemplates(self.framing, sample)
+            self._templates_of = sample
+        ctx, _ = self._context(time.time())
+        frame, _ids = self._templates.frame(count, ctx)
+        self.record.bulk_events += count
+        self._on_bulk(count)
         self._protocol.send_binary(frame)
         await self._flush()
 

@@ -3,7 +3,8 @@
 ``SimRoom`` is what tests drive (``go_live``, ``go_offline``, ``push``, ``inject``, ``flood``) and
 what the server asks (``view``, ``take_fault``, ``size_for``, ``media_ms``). Its ``run`` task
 plays the scenario schedule and timed faults and pumps scripted events to connected push clients
-at the configured rates. Calling ``go_live``/``go_offline`` yourself takes the room off its
+at the configured rates (with ``pump = "templates"``, built from pre-encoded messages:
+``sim/templates.py``). Calling ``go_live``/``go_offline`` yourself takes the room off its
 schedule (timed faults still fire).
 """
 
@@ -31,6 +32,8 @@ if TYPE_CHECKING:
 
 
 PUMP_TICK = 0.05
+TEMPLATE_SAMPLE = 200  # events encoded once per live session in the "templates" pump
+BULK_FRAME_MAX = 200  # events per frame at most in the "templates" pump
 PREROLL_MS = 6000  # the media clock starts this far "before" going live (HLS window, GOP burst)
 REQUEST_FAULTS = ("ws_reject", "http_5xx", "http_429", "risk_control", "waf_page")
 FLOOD_KINDS = tuple(kind for kind in EVENT_TYPES if kind != "control")
@@ -327,6 +330,10 @@ class SimRoom:
 
     async def _pump(self) -> None:
         last = time.monotonic()
+        credit = 0.0
+        sample: tuple[ScriptedEvent, ...] = ()
+        sample_of: EventScript | None = None
+        templates = self.scenario.pump == "templates"
         while True:
             await anyio.sleep(PUMP_TICK)
             now = time.monotonic()
@@ -334,10 +341,26 @@ class SimRoom:
             script = self.script
             if not self.live or script is None or not self.sessions or not script.rates:
                 continue
-            events = script.due(elapsed)
-            if events:
+            if not templates:
+                events = script.due(elapsed)
+                if events:
+                    for session in list(self.sessions):
+                        session.offer(events)
+                continue
+            if sample_of is not script:  # a new live session: a new sample of its mix
+                total = sum(script.rates.values())
+                sample = tuple(script.due(TEMPLATE_SAMPLE / total)) if total > 0 else ()
+                sample_of, credit = script, 0.0
+            if not sample:
+                continue
+            credit += sum(script.rates.values()) * elapsed
+            count = int(credit)
+            credit -= count
+            while count > 0:
+                chunk = min(count, BULK_FRAME_MAX)
                 for session in list(self.sessions):
-                    session.offer(events)
+                    session.offer_bulk(sample, chunk)
+                count -= chunk
 
 
 def seconds_or_inf(value: float) -> float:

@@ -17,6 +17,9 @@ TOML shape (every key optional except ``web_rid``)::
     strict_ttwid = true       # web/enter wants a ttwid this simulator issued
     status_body = "real"      # status bodies of the real size and shape; "small": only the
                               # fields a client reads (a few KB)
+    pump = "script"           # rates pump scripted events, each encoded and recorded;
+                              # "templates": pre-encoded messages with msg_id and time
+                              # patched, counted not recorded (sim/templates.py; load tests)
 
     [[room]]
     web_rid = "200000000001"
@@ -128,6 +131,7 @@ class RoomSpec:
 
 
 STATUS_BODIES = ("real", "small")  # Scenario.status_body
+PUMPS = ("script", "templates")  # Scenario.pump
 
 
 @dataclass(frozen=True, slots=True)
@@ -144,6 +148,7 @@ class Scenario:
     url_lifetime: float = 7 * 24 * 3600.0
     strict_ttwid: bool = True
     status_body: str = "real"
+    pump: str = "script"
 
     def wall(self, scenario_seconds: float) -> float:
         """Scenario seconds → wall seconds."""
@@ -194,6 +199,7 @@ _SCENARIO_KEYS = {
     "url_lifetime",
     "strict_ttwid",
     "status_body",
+    "pump",
     "room",
 }
 _ROOM_KEYS = {
@@ -352,6 +358,10 @@ def parse_scenario(data: Mapping[str, Any], source: str = "") -> Scenario:
     if status_body not in STATUS_BODIES:
         problems.add("status_body", f"expected one of {', '.join(STATUS_BODIES)}")
         status_body = defaults.status_body
+    pump = data.get("pump", defaults.pump)
+    if pump not in PUMPS:
+        problems.add("pump", f"expected one of {', '.join(PUMPS)}")
+        pump = defaults.pump
     seed = data.get("seed", 1)
     if not isinstance(seed, int) or isinstance(seed, bool):
         problems.add("seed", "expected an integer")
@@ -383,6 +393,7 @@ def parse_scenario(data: Mapping[str, Any], source: str = "") -> Scenario:
         url_lifetime=floats["url_lifetime"],
         strict_ttwid=flags["strict_ttwid"],
         status_body=status_body,
+        pump=pump,
     )
 
 

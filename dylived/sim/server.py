@@ -289,6 +289,7 @@ class Simulator:
             ping_timeout=scenario.ping_timeout or float("inf"),
             on_sent=self._sent,
             record_frames=self.record_frames,
+            on_bulk=self._sent_bulk,
         )
         current = room.live and room.room_id == record.room_id
         if current and room.script is not None:
@@ -303,6 +304,9 @@ class Simulator:
 
     def _sent(self, events: Sequence[SentEvent]) -> None:
         self.observed.sent_events.extend(events)
+
+    def _sent_bulk(self, count: int) -> None:
+        self.observed.bulk_events += count
 
     async def _control(self, request: HttpRequest) -> Reply:
         from dylived.sim.control import handle_control

@@ -24,6 +24,7 @@ from pathlib import PurePath
 from typing import Any, NamedTuple
 
 import aiosqlite
+import msgspec
 
 from dylived.errors import StoreError
 from dylived.store import db
@@ -64,9 +65,24 @@ def out_of_range(value: int | None) -> bool:
     return value is not None and fit_int(value) is None
 
 
+_ENCODER = msgspec.json.Encoder()
+
+
 def dumps(value: Any) -> str:
-    """JSON as stored: UTF-8 text (not \\u escapes), compact."""
-    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+    """JSON as stored: UTF-8 text (not \\u escapes), compact.
+
+    msgspec writes the same text as ``json.dumps(value, ensure_ascii=False, separators=(",",
+    ":"))`` for every string, integer, bool, null, list and dict (key order kept; tests/store/
+    test_dumps.py), at a fraction of its cost (bench/RESULTS.md "ingest"); a float in exponent
+    form is written without the ``+`` (``1e16`` for ``1e+16``: the same number to every JSON
+    reader, and readers parse the payload), a non-finite float as null (json.dumps wrote the
+    non-JSON ``NaN``; rows never hold one, ``rows.py`` makes it null). What msgspec refuses (a
+    lone surrogate, a str subclass) goes through ``json.dumps`` as before.
+    """
+    try:
+        return _ENCODER.encode(value).decode()
+    except (TypeError, ValueError, OverflowError, UnicodeError):
+        return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
 
 
 TEXT_CAP = 4096  # characters of one stored text field (at most 16 KiB of UTF-8)

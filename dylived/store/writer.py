@@ -29,8 +29,9 @@ Before the disk is full: while the free space of the database's file system is u
 operations are committed. Event rows that were not stored (dropped there, or shed while writes
 failed) become an ``events`` gap per session, cause ``disk`` (``store_error`` for other
 failures), written with the first commit once space returns, before the session's
-``CloseSession``, or at stop. The WAL is checkpointed every 256 pages (1 MiB) and cut back to
-1 MiB after a checkpoint, so it cannot take much of a small disk.
+``CloseSession``, or at stop. The WAL is checkpointed every 1,000 pages (~4 MiB) and cut back to
+4 MiB after a checkpoint, so it cannot take much of a small disk (every 256 pages cost ~1 µs more
+CPU per row at 20,000 rows/s: bench/RESULTS.md "ingest").
 
 On open, sessions left open by a crash are closed as ``daemon_stopped`` at their last activity
 (last event, last segment, last check that found the room live) and their ``writing``
@@ -83,7 +84,7 @@ _TRANSIENT_CODES = {sqlite3.SQLITE_FULL, sqlite3.SQLITE_IOERR, sqlite3.SQLITE_BU
 _TRANSIENT_CODES |= {sqlite3.SQLITE_LOCKED}
 _BAD_ROW_LOG_EVERY_S = 60.0
 _Counts = tuple[int, int, int, int]  # event rows inserted, ignored as dups, unfit values, cut
-_WAL_PRAGMAS = ("PRAGMA wal_autocheckpoint = 256", "PRAGMA journal_size_limit = 1048576")
+_WAL_PRAGMAS = ("PRAGMA wal_autocheckpoint = 1000", "PRAGMA journal_size_limit = 4194304")
 
 
 @dataclass(frozen=True, slots=True)
@@ -208,7 +209,7 @@ class Writer:
         cls,
         path: str | Path,
         *,
-        batch_rows: int = 500,
+        batch_rows: int = 2000,  # 80 ms of rows at 25,000/s; fewer commits than 500 (RESULTS.md)
         flush_interval: float = 0.25,
         retry_interval: float = 2.0,
         max_pending_rows: int = 20_000,

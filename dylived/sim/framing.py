@@ -90,13 +90,22 @@ class Framing:
     def encode_frame(self, events: Sequence[ScriptedEvent], ctx: FrameContext) -> bytes:
         """A complete server→client WebSocket binary message carrying ``events``."""
         schema = self.schema
-        response = schema.response(
+        messages = schema.response(
             messages_list=[
                 schema.message(
                     method=event.method, payload=self.encode_event(event), msg_id=event.msg_id
                 )
                 for event in events
-            ],
+            ]
+        )
+        return self.wrap(bytes(messages.SerializeToString()), ctx)
+
+    def wrap(self, messages: bytes, ctx: FrameContext, compresslevel: int = 6) -> bytes:
+        """The PushFrame around a Response whose encoded ``messages`` field entries are given:
+        the Response's other fields (cursor, now, internal_ext, need_ack …) are appended to
+        them (protobuf fields may come in any order), gzip'd, with the frame's headers."""
+        schema = self.schema
+        envelope = schema.response(
             cursor=ctx.cursor,
             fetch_interval=1000,
             now=ctx.now_ms,
@@ -106,7 +115,8 @@ class Framing:
             need_ack=ctx.need_ack,
             live_cursor="d-1_u-1",
         )
-        payload = gzip.compress(response.SerializeToString(), compresslevel=6, mtime=0)
+        response = messages + bytes(envelope.SerializeToString())
+        payload = gzip.compress(response, compresslevel=compresslevel, mtime=0)
         frame = schema.push_frame(
             seq_id=ctx.seq_id,
             log_id=ctx.log_id,

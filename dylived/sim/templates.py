@@ -19,7 +19,6 @@ and the observations count events sent instead.
 
 from __future__ import annotations
 
-import gzip
 import itertools
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
@@ -137,34 +136,5 @@ class FrameTemplates:
 
     def frame(self, count: int, ctx: FrameContext) -> tuple[bytes, list[int]]:
         """One complete server→client binary message of ``count`` events, and their msg_ids."""
-        schema = self.framing.schema
         messages, ids = self.messages(count, ctx.now_ms)
-        envelope = schema.response(
-            cursor=ctx.cursor,
-            fetch_interval=1000,
-            now=ctx.now_ms,
-            internal_ext=ctx.internal_ext,
-            fetch_type=1,
-            heartbeat_duration=ctx.heartbeat_duration,
-            need_ack=ctx.need_ack,
-            live_cursor="d-1_u-1",
-        )
-        response = messages + bytes(envelope.SerializeToString())
-        payload = gzip.compress(response, compresslevel=GZIP_LEVEL, mtime=0)
-        frame = schema.push_frame(
-            seq_id=ctx.seq_id,
-            log_id=ctx.log_id,
-            service=schema.service,
-            method=schema.method,
-            headers_list=[
-                schema.headers(key="compress_type", value="gzip"),
-                schema.headers(key="im-internal_ext", value=ctx.internal_ext),
-                schema.headers(key="im-cursor", value=ctx.cursor),
-                schema.headers(key="im-now", value=str(ctx.now_ms)),
-                schema.headers(key="im-live_cursor", value="d-1_u-1"),
-            ],
-            payload_encoding="pb",
-            payload_type="msg",
-            payload=payload,
-        )
-        return bytes(frame.SerializeToString()), ids
+        return self.framing.wrap(messages, ctx, compresslevel=GZIP_LEVEL), ids

@@ -113,7 +113,7 @@ class SpaceWatch:
         self._average = 0.0
         self._burst = 0  # the largest drop of free space between two checks
         self._largest_drop = 0  # the same, never forgotten (a run's start-up burst)
-        self.needed_at_stop = 0  # bytes above min_free the stop asked for, and a burst again
+        self.needed_at_stop = 0  # bytes above min_free to start again after this run stopped
 
     def check(self, now: float) -> SpaceCheck:
         guard = self.guard
@@ -136,7 +136,10 @@ class SpaceWatch:
         self._last = (now, free)
         headroom = free - guard.min_free - self._burst
         if headroom <= rate * guard.stop_lead:
-            self.needed_at_stop = int(rate * guard.stop_lead) + self._burst + self._largest_drop
+            # the room it stopped with, and its start-up burst again, within that much once more
+            # (a drop from elsewhere, another program's 10 GiB copy, must not hold it off forever)
+            room = max(0, free - guard.min_free)
+            self.needed_at_stop = room + min(self._largest_drop, room)
             return SpaceCheck(True, free, rate, guard.interval)
         next_in = MIN_CHECK_INTERVAL if first else guard.interval
         if rate > 0:  # look again at the latest half-way to the moment we must stop

@@ -70,9 +70,8 @@ def test_notify_reload_and_sigterm(tmp_path: Path) -> None:
             with control(state) as api:
                 status = api.get("/v1/status").json()
             assert [b["id"] for b in status["broadcasters"]] == ["alice"]
-            assert any(
-                t.startswith("STATUS=watching 1, live 0, recording 0") for t in notify.texts()
-            )
+            # sent right after READY: collected here, not only what READY's wait happened to read
+            notify.wait_for("STATUS=watching 1, live 0, recording 0", timeout=10)
 
             # Watchdog cadence: WATCHDOG_USEC/2 = 0.3 s.
             notify.collect(2.0)
